@@ -1,0 +1,188 @@
+//! `parapet`: the guard engine from the command line.
+//!
+//! - `parapet scan [--config FILE] < in.jsonl > out.jsonl` — one verdict line per input line.
+//!   Input lines are `{"text": "..."}` (scanned as one user message) or
+//!   `{"request": <chat-completion request>}`. Output lines, in order:
+//!   `{"decision": "allow"|"audit"|"mask"|"block"|"skipped", "findings": [...]}`, each finding
+//!   `{"guard", "detector", "category", "kind", "start", "end", "score", "slot"}`; `start`/`end`
+//!   are byte offsets into the text (or into the slot named by `slot`). A line that is not valid
+//!   input yields `{"error": "..."}` and the exit status is 1 at the end.
+//! - `parapet validate FILE` — parse and compile a config (JSON or YAML), print every error with
+//!   its field path; exit 1 if there are any.
+//!
+//! Without `--config`, the shipped default policy (every built-in detector on) is used.
+
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use parapet_core::engine::Verdict;
+use parapet_core::{Config, Policy};
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Parser)]
+#[command(
+    name = "parapet",
+    version,
+    about = "Parapet LLM guardrail: offline scanning and config validation"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan JSONL from stdin; write one verdict per line to stdout.
+    Scan {
+        /// Policy file (JSON, or YAML by extension). Default: the shipped default policy.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Check a policy file and print every error with its field path.
+    Validate {
+        /// Policy file (JSON, or YAML by extension).
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan { config } => scan(config.as_deref()),
+        Command::Validate { file } => validate(&file),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("parapet: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Read a config file: YAML if its extension says so, JSON otherwise.
+fn load_config(path: &Path) -> Result<std::result::Result<Config, parapet_core::ConfigError>> {
+    let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let yaml = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    );
+    if yaml {
+        let value: Value = serde_yaml_ng::from_slice(&raw)
+            .with_context(|| format!("{}: invalid YAML", path.display()))?;
+        Ok(Config::from_value(value))
+    } else {
+        Ok(Config::from_json(&raw))
+    }
+}
+
+fn validate(path: &Path) -> Result<ExitCode> {
+    let errors = match load_config(path)? {
+        Err(e) => vec![e],
+        Ok(config) => match Policy::compile(&config) {
+            Ok(policy) => {
+                println!("{}: ok ({} guards)", path.display(), policy.guards.len());
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(e) => e.0,
+        },
+    };
+    for e in &errors {
+        println!("{}: {e}", path.display());
+    }
+    Ok(ExitCode::from(1))
+}
+
+#[derive(Serialize)]
+struct OutFinding<'a> {
+    guard: &'a str,
+    detector: &'a str,
+    category: &'a str,
+    kind: &'a str,
+    start: usize,
+    end: usize,
+    score: f32,
+    slot: String,
+}
+
+#[derive(Serialize)]
+struct OutLine<'a> {
+    decision: &'a str,
+    findings: Vec<OutFinding<'a>>,
+}
+
+fn out_line(v: &Verdict) -> OutLine<'_> {
+    OutLine {
+        decision: v.decision.as_str(),
+        findings: v
+            .findings
+            .iter()
+            .map(|f| OutFinding {
+                guard: &f.guard,
+                detector: f.detector,
+                category: f.category.as_str(),
+                kind: &f.kind,
+                start: f.start,
+                end: f.end,
+                score: f.score,
+                slot: f.slot.to_string(),
+            })
+            .collect(),
+    }
+}
+
+fn scan(config: Option<&Path>) -> Result<ExitCode> {
+    let policy = match config {
+        None => {
+            Policy::default_policy().map_err(|e| anyhow::anyhow!("shipped default policy: {e}"))?
+        }
+        Some(path) => {
+            let config =
+                load_config(path)?.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Policy::compile(&config).map_err(|e| anyhow::anyhow!("{}:\n{e}", path.display()))?
+        }
+    };
+    let stdin = std::io::stdin().lock();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut failed = false;
+    for (n, line) in stdin.lines().enumerate() {
+        let line = line.context("reading stdin")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let result = scan_line(&policy, &line);
+        match result {
+            Ok(v) => serde_json::to_writer(&mut out, &out_line(&v))?,
+            Err(e) => {
+                failed = true;
+                let msg = format!("line {}: {e}", n + 1);
+                eprintln!("parapet: {msg}");
+                serde_json::to_writer(&mut out, &serde_json::json!({ "error": msg }))?;
+            }
+        }
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn scan_line(policy: &Policy, line: &str) -> Result<Verdict, String> {
+    let row: Value = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
+    if let Some(text) = row.get("text") {
+        let text = text.as_str().ok_or("`text` must be a string")?;
+        return Ok(policy.evaluate_text(text));
+    }
+    if let Some(request) = row.get("request") {
+        let body = serde_json::to_vec(request).map_err(|e| e.to_string())?;
+        return Ok(policy.evaluate_request(&body));
+    }
+    Err("expected {\"text\": ...} or {\"request\": ...}".to_string())
+}

@@ -1,0 +1,407 @@
+//! The versioned policy schema, shared by the filter's `pluginConfig`, the CLI and the native
+//! services.
+//!
+//! Parsing is strict: unknown fields are errors, and every error names the field path and what
+//! to do (`guards[2].detector.patterns[0].pattern: invalid regex: ...`). Structural errors come
+//! from serde (with the path tracked by `serde_path_to_error`); semantic ones (duplicate ids,
+//! thresholds out of range, regexes that do not compile) come from [`crate::Policy::compile`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::detectors::{
+    injection::InjectionOptions,
+    pii::PiiOptions,
+    regex_custom::RegexOptions,
+    secrets::SecretsOptions,
+    wordlist::{ProfanityOptions, WordlistOptions},
+};
+
+/// The schema version this build reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Default largest request body the filter buffers and scans (1 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A whole policy.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Must be [`SCHEMA_VERSION`].
+    pub version: u32,
+    /// What to do with bodies that cannot be scanned.
+    #[serde(default)]
+    pub limits: Limits,
+    /// The reply sent when a guard blocks, unless the guard overrides it.
+    #[serde(default)]
+    pub block_response: BlockResponse,
+    /// If set, the filter adds this response header with the decision
+    /// (`allow`, `audit`, `mask`, `block`, `skipped`).
+    #[serde(default)]
+    pub decision_header: Option<String>,
+    /// The guards, evaluated in order; all run, and the strongest action wins
+    /// (`block` > `mask` > `audit`).
+    pub guards: Vec<GuardConfig>,
+}
+
+/// Body size and parse-failure policy.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Bodies larger than this are not buffered for scanning; see `on_oversize`.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// `block` (default): answer 413 with an OpenAI-shaped error. `pass`: forward unscanned and
+    /// record the decision `skipped`.
+    #[serde(default = "default_block")]
+    pub on_oversize: UnscannablePolicy,
+    /// For bodies that are not JSON (or not valid UTF-8 JSON): `block` (default) answers 400;
+    /// `pass` forwards them unscanned, recorded as `skipped`.
+    #[serde(default = "default_block")]
+    pub on_invalid_body: UnscannablePolicy,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            on_oversize: UnscannablePolicy::Block,
+            on_invalid_body: UnscannablePolicy::Block,
+        }
+    }
+}
+
+fn default_max_body_bytes() -> usize {
+    DEFAULT_MAX_BODY_BYTES
+}
+
+fn default_block() -> UnscannablePolicy {
+    UnscannablePolicy::Block
+}
+
+/// What happens to a body the engine cannot scan.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UnscannablePolicy {
+    Block,
+    Pass,
+}
+
+/// The OpenAI-shaped error a block produces.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BlockResponse {
+    /// HTTP status, 400..=599. Default 400, which the `openai` client raises as
+    /// `BadRequestError`.
+    #[serde(default = "default_block_status")]
+    pub status: u16,
+    /// `error.message`. `{guard}` and `{categories}` are replaced by the blocking guard's id and
+    /// the categories it found.
+    #[serde(default = "default_block_message")]
+    pub message: String,
+    /// `error.type`.
+    #[serde(default = "default_block_type", rename = "type")]
+    pub error_type: String,
+    /// `error.code`.
+    #[serde(default = "default_block_code")]
+    pub code: String,
+}
+
+impl Default for BlockResponse {
+    fn default() -> Self {
+        BlockResponse {
+            status: default_block_status(),
+            message: default_block_message(),
+            error_type: default_block_type(),
+            code: default_block_code(),
+        }
+    }
+}
+
+fn default_block_status() -> u16 {
+    400
+}
+fn default_block_message() -> String {
+    "Request blocked by guardrail policy: guard '{guard}' found {categories}.".to_string()
+}
+fn default_block_type() -> String {
+    "invalid_request_error".to_string()
+}
+fn default_block_code() -> String {
+    "content_policy_violation".to_string()
+}
+
+/// Per-guard overrides of the block reply; unset fields fall back to the policy's.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BlockResponseOverride {
+    pub status: Option<u16>,
+    pub message: Option<String>,
+    #[serde(rename = "type")]
+    pub error_type: Option<String>,
+    pub code: Option<String>,
+}
+
+/// Where in the traffic a guard runs (named as in the TrueFoundry gateway's hooks).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Hook {
+    /// The chat-completion request.
+    LlmInput,
+    /// The model's response.
+    LlmOutput,
+    /// An MCP `tools/call` request.
+    McpPreTool,
+    /// An MCP tool result.
+    McpPostTool,
+}
+
+impl Hook {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hook::LlmInput => "llm_input",
+            Hook::LlmOutput => "llm_output",
+            Hook::McpPreTool => "mcp_pre_tool",
+            Hook::McpPostTool => "mcp_post_tool",
+        }
+    }
+}
+
+/// Which text slots of a request a guard reads.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// `role: system` messages.
+    System,
+    /// `role: developer` messages.
+    Developer,
+    /// `role: user` messages, and `prompt` / `input` of non-chat requests.
+    User,
+    /// `role: assistant` message content.
+    Assistant,
+    /// `role: tool` / `role: function` messages: tool results, an indirect-injection surface.
+    ToolResults,
+    /// `tool_calls[].function.arguments` (and legacy `function_call.arguments`).
+    ToolCallArguments,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 6] = [
+        Scope::System,
+        Scope::Developer,
+        Scope::User,
+        Scope::Assistant,
+        Scope::ToolResults,
+        Scope::ToolCallArguments,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::System => "system",
+            Scope::Developer => "developer",
+            Scope::User => "user",
+            Scope::Assistant => "assistant",
+            Scope::ToolResults => "tool_results",
+            Scope::ToolCallArguments => "tool_call_arguments",
+        }
+    }
+}
+
+/// What a guard does when its detector fires.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Forward unchanged; record the verdict (shadow mode).
+    Audit,
+    /// Replace each matched span with a typed placeholder such as `[EMAIL]`.
+    Mask,
+    /// Refuse the request with an OpenAI-shaped error; it never reaches the upstream.
+    Block,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Audit => "audit",
+            Action::Mask => "mask",
+            Action::Block => "block",
+        }
+    }
+}
+
+/// One guard: id × hook × scope × detector × action × threshold.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GuardConfig {
+    /// Unique, `[A-Za-z0-9_-]+`; used in stats names and findings.
+    pub id: String,
+    #[serde(default = "default_hook")]
+    pub hook: Hook,
+    /// Slots the guard reads; default: all of them.
+    #[serde(default)]
+    pub scope: Option<Vec<Scope>>,
+    pub detector: DetectorConfig,
+    pub action: Action,
+    /// Matches scoring below this are ignored. Default 0.5.
+    #[serde(default)]
+    pub threshold: Option<f32>,
+    #[serde(default)]
+    pub block_response: Option<BlockResponseOverride>,
+    /// A disabled guard is compiled (so its config is checked) but never runs.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+fn default_hook() -> Hook {
+    Hook::LlmInput
+}
+fn default_true() -> bool {
+    true
+}
+
+/// The detector a guard runs, tagged by `type`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DetectorConfig {
+    Pii(PiiOptions),
+    Secrets(SecretsOptions),
+    Profanity(ProfanityOptions),
+    Wordlist(WordlistOptions),
+    InjectionHeuristics(InjectionOptions),
+    Regex(RegexOptions),
+}
+
+/// A config error: the path of the offending field and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Every error found in a config, in document order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", display_errors(.0))]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+fn display_errors(errors: &[ConfigError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl From<ConfigError> for ConfigErrors {
+    fn from(e: ConfigError) -> Self {
+        ConfigErrors(vec![e])
+    }
+}
+
+impl Config {
+    /// Parse a JSON config. Errors name the field path.
+    pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
+        let de = &mut serde_json::Deserializer::from_slice(bytes);
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let path = if path == "." {
+                "config".to_string()
+            } else {
+                path
+            };
+            ConfigError::new(path, hint(&inner.to_string()))
+        })?;
+        config.check_version()?;
+        Ok(config)
+    }
+
+    /// Parse a config already read into a JSON value (e.g. from YAML).
+    pub fn from_value(value: serde_json::Value) -> Result<Config, ConfigError> {
+        let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let path = if path == "." {
+                "config".to_string()
+            } else {
+                path
+            };
+            ConfigError::new(path, hint(&inner.to_string()))
+        })?;
+        config.check_version()?;
+        Ok(config)
+    }
+
+    fn check_version(&self) -> Result<(), ConfigError> {
+        if self.version != SCHEMA_VERSION {
+            return Err(ConfigError::new(
+                "version",
+                format!(
+                    "unsupported schema version {}; this build reads version {SCHEMA_VERSION}",
+                    self.version
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The shipped default policy: every detector on. Secrets and injection block; PII is
+    /// masked; profanity (medium severity and up) blocks.
+    pub fn default_policy_json() -> &'static str {
+        include_str!("../data/default_policy.json")
+    }
+
+    pub fn default_policy() -> Result<Config, ConfigError> {
+        Config::from_json(Config::default_policy_json().as_bytes())
+    }
+}
+
+/// serde's messages say what was expected; add how to fix the common cases.
+fn hint(message: &str) -> String {
+    if message.starts_with("missing field `version`") {
+        return format!("{message}; add \"version\": {SCHEMA_VERSION}");
+    }
+    message.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(json: &str) -> String {
+        Config::from_json(json.as_bytes()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn default_policy_parses() {
+        let c = Config::default_policy().unwrap();
+        assert!(!c.guards.is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert_eq!(
+            err(r#"{"version": 1, "guards": [{"id": "a", "detector": {"type": "pii"}, "action": "explode"}]}"#)
+                .split(':').next().unwrap(),
+            "guards[0].action"
+        );
+        assert!(
+            err(r#"{"version": 1, "guards": [], "gaurds": []}"#).contains("unknown field `gaurds`")
+        );
+        assert!(err(r#"{"version": 2, "guards": []}"#)
+            .starts_with("version: unsupported schema version 2"));
+        assert!(err(r#"{"guards": []}"#).contains("add \"version\": 1"));
+        assert!(err(r#"{"version": 1, "guards": [{"id": "a", "detector": {"type": "nope"}, "action": "block"}]}"#)
+            .starts_with("guards[0].detector"));
+        assert!(err(r#"{"version": 1, "guards": [{"id": "a", "detector": {"type": "pii", "bogus": 1}, "action": "block"}]}"#)
+            .starts_with("guards[0].detector"));
+    }
+}

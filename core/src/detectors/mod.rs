@@ -1,0 +1,115 @@
+//! Detectors: each one looks at one text slot and reports spans.
+//!
+//! A detector is compiled once (regexes, automata, tables) when the policy is compiled and is
+//! then shared read-only by every request. `scan` must be cheap, allocation-light and must never
+//! panic: it runs inside Envoy's data path.
+//!
+//! Spans are byte offsets into the *original* slot text (`ScanText::original`), so the engine can
+//! mask exactly the bytes that matched. Detectors that match on the normalised form map their
+//! spans back through [`crate::normalize::Normalized::original_span`].
+
+pub mod injection;
+pub mod pii;
+pub mod regex_custom;
+pub mod secrets;
+pub mod wordlist;
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+
+use crate::normalize::Normalized;
+
+/// What family of risk a finding belongs to. Serialised in lowercase (`"pii"`, `"secret"`, …),
+/// the values the CLI and the verdict APIs report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    Pii,
+    Secret,
+    Profanity,
+    Wordlist,
+    Injection,
+    Toxicity,
+    Custom,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Pii => "pii",
+            Category::Secret => "secret",
+            Category::Profanity => "profanity",
+            Category::Wordlist => "wordlist",
+            Category::Injection => "injection",
+            Category::Toxicity => "toxicity",
+            Category::Custom => "custom",
+        }
+    }
+}
+
+/// One span a detector reports.
+///
+/// `kind` is a stable snake_case name of what was found (`email`, `aws_access_key`,
+/// `instruction_override`); the mask placeholder is derived from it (`[EMAIL]`).
+/// `score` is in `0.0..=1.0`: validated structured matches (Luhn-checked cards, prefixed tokens)
+/// report high scores, context-dependent ones lower.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    pub kind: Cow<'static, str>,
+    pub start: usize,
+    pub end: usize,
+    pub score: f32,
+}
+
+impl Match {
+    pub fn new(kind: impl Into<Cow<'static, str>>, start: usize, end: usize, score: f32) -> Self {
+        Match {
+            kind: kind.into(),
+            start,
+            end,
+            score,
+        }
+    }
+}
+
+/// The text of one slot, in the forms detectors need.
+///
+/// `original` is the exact text the client sent (after JSON unescaping). The normalised form
+/// (NFKC, invisible characters removed, homoglyph/leet folding, spaced-out letters joined) is
+/// built lazily, at most once per slot, and only if a detector asks for it.
+pub struct ScanText<'a> {
+    original: &'a str,
+    normalized: std::cell::OnceCell<Normalized>,
+}
+
+impl<'a> ScanText<'a> {
+    pub fn new(original: &'a str) -> Self {
+        ScanText {
+            original,
+            normalized: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The exact slot text; spans in [`Match`] index into this.
+    pub fn original(&self) -> &'a str {
+        self.original
+    }
+
+    /// The folded form for keyword and heuristic matching.
+    pub fn normalized(&self) -> &Normalized {
+        self.normalized
+            .get_or_init(|| Normalized::new(self.original))
+    }
+}
+
+/// A compiled detector.
+pub trait Detector: Send + Sync {
+    /// The detector's name as written in the config (`pii`, `secrets`, `profanity`, …).
+    fn name(&self) -> &'static str;
+    /// The category every match of this detector falls in.
+    fn category(&self) -> Category;
+    /// Append every match in `text` to `out`. Spans index into `text.original()`, are on
+    /// `char` boundaries, and satisfy `start < end`.
+    fn scan(&self, text: &ScanText<'_>, out: &mut Vec<Match>);
+}

@@ -1,0 +1,413 @@
+//! Context words near a candidate ("phone", "SSN", "passport", "driver's license", …).
+//!
+//! Several PII shapes are ambiguous alone: nine bare digits may be an SSN, a passport number, a
+//! phone number or a quantity. A word in a short window before (and, for identifiers, after)
+//! the candidate settles it. The window is searched only when a candidate needs it, with one
+//! ASCII-case-insensitive Aho-Corasick automaton over every keyword, so text without candidates
+//! never pays for context.
+//!
+//! A keyword counts only as a whole word: it must not follow a letter ("hotel" is not "tel"),
+//! and unless it is marked as a prefix it must not be followed by one ("string" is not "ring").
+
+use std::cell::Cell;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+/// Bytes before a candidate searched for context words.
+pub(crate) const WINDOW_BEFORE: usize = 48;
+/// Bytes after an identifier (passport, licence) searched for context words.
+pub(crate) const WINDOW_AFTER: usize = 32;
+
+/// Keyword classes, as bits of the value [`ContextMatcher::classes`] returns.
+pub(crate) mod class {
+    pub const PHONE: u16 = 1 << 0;
+    /// "number": suggests a phone number unless a [`NOT_PHONE`] word names another number.
+    pub const NUMBER: u16 = 1 << 1;
+    /// Nouns naming numbers that are not phone numbers ("account number", "order #").
+    pub const NOT_PHONE: u16 = 1 << 2;
+    pub const SSN: u16 = 1 << 3;
+    pub const ITIN: u16 = 1 << 4;
+    pub const CARD: u16 = 1 << 5;
+    pub const PASSPORT: u16 = 1 << 6;
+    /// Words that name a driver's licence on their own.
+    pub const DRIVER: u16 = 1 << 7;
+    /// "license"/"licence": a licence of some kind (software, business, driver's).
+    pub const LICENSE: u16 = 1 << 8;
+    /// Words before a dotted quad that make it a version rather than an address.
+    pub const VERSION: u16 = 1 << 9;
+}
+
+struct Keyword {
+    text: &'static str,
+    class: u16,
+    /// May be followed by letters ("phone" → "phones", "driver" → "drivers").
+    prefix: bool,
+    /// Counts only when written in capitals ("DL", not "dl").
+    upper: bool,
+}
+
+const fn kw(text: &'static str, class: u16, prefix: bool) -> Keyword {
+    Keyword {
+        text,
+        class,
+        prefix,
+        upper: false,
+    }
+}
+
+const fn upper(text: &'static str, class: u16) -> Keyword {
+    Keyword {
+        text,
+        class,
+        prefix: false,
+        upper: true,
+    }
+}
+
+use class::*;
+
+const KEYWORDS: &[Keyword] = &[
+    kw("phone", PHONE, true),
+    kw("telephone", PHONE, true),
+    kw("tel", PHONE, false),
+    kw("tel.", PHONE, false),
+    kw("telefon", PHONE, true),
+    kw("mobile", PHONE, true),
+    kw("mob", PHONE, false),
+    kw("cell", PHONE, false),
+    kw("cellphone", PHONE, true),
+    kw("cellular", PHONE, false),
+    kw("call", PHONE, false),
+    kw("calls", PHONE, false),
+    kw("called", PHONE, false),
+    kw("calling", PHONE, false),
+    kw("fax", PHONE, false),
+    kw("contact", PHONE, true),
+    kw("whatsapp", PHONE, false),
+    kw("sms", PHONE, false),
+    kw("text me", PHONE, false),
+    kw("dial", PHONE, true),
+    kw("landline", PHONE, true),
+    kw("hotline", PHONE, true),
+    kw("helpline", PHONE, true),
+    kw("reach me", PHONE, false),
+    kw("ring me", PHONE, false),
+    // Common non-English phone words (CJK text has no spaces, so these need no word break).
+    kw("teléfono", PHONE, true),
+    kw("telefono", PHONE, true),
+    kw("telefone", PHONE, true),
+    kw("téléphone", PHONE, true),
+    kw("tél", PHONE, false),
+    kw("handy", PHONE, false),
+    kw("móvil", PHONE, false),
+    kw("movil", PHONE, false),
+    kw("celular", PHONE, false),
+    kw("cellulare", PHONE, false),
+    kw("телефон", PHONE, true),
+    kw("电话", PHONE, true),
+    kw("電話", PHONE, true),
+    kw("手机", PHONE, true),
+    kw("携帯", PHONE, true),
+    kw("전화", PHONE, true),
+    kw("number", NUMBER, true),
+    kw("account", NOT_PHONE, true),
+    kw("acct", NOT_PHONE, false),
+    kw("card", NOT_PHONE | CARD, true),
+    kw("order", NOT_PHONE, true),
+    kw("invoice", NOT_PHONE, true),
+    kw("serial", NOT_PHONE, false),
+    kw("reference", NOT_PHONE, false),
+    kw("ticket", NOT_PHONE, true),
+    kw("tracking", NOT_PHONE, false),
+    kw("routing", NOT_PHONE, false),
+    kw("policy", NOT_PHONE, false),
+    kw("item", NOT_PHONE, true),
+    kw("model", NOT_PHONE, false),
+    kw("part", NOT_PHONE, false),
+    kw("isbn", NOT_PHONE, false),
+    kw("total", NOT_PHONE, false),
+    kw("population", NOT_PHONE, false),
+    kw("ssn", SSN, false),
+    kw("ssns", SSN, false),
+    kw("social security", SSN, false),
+    kw("itin", ITIN, false),
+    kw("taxpayer", ITIN, false),
+    kw("tax id", ITIN, false),
+    kw("tax identification", ITIN, false),
+    kw("credit", CARD, false),
+    kw("debit", CARD, false),
+    kw("visa", CARD, false),
+    kw("mastercard", CARD, false),
+    kw("amex", CARD, false),
+    kw("passport", PASSPORT, true),
+    kw("travel document", PASSPORT, false),
+    kw("driver", DRIVER, true),
+    kw("driving", DRIVER, false),
+    kw("dmv", DRIVER, false),
+    upper("DL", DRIVER),
+    upper("DLN", DRIVER),
+    kw("license", LICENSE, true),
+    kw("licence", LICENSE, true),
+    kw("version", VERSION, false),
+    kw("ver", VERSION, false),
+    kw("release", VERSION, false),
+    kw("build", VERSION, false),
+    kw("firmware", VERSION, false),
+];
+
+/// The compiled keyword automaton, shared read-only by every scan.
+pub(crate) struct ContextMatcher {
+    /// `None` only if the automaton failed to build, which it cannot for these fixed patterns;
+    /// then no context is ever found and context-gated matches keep their low scores.
+    ac: Option<AhoCorasick>,
+}
+
+impl ContextMatcher {
+    pub(crate) fn new() -> Self {
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(KEYWORDS.iter().map(|k| k.text))
+            .ok();
+        ContextMatcher { ac }
+    }
+
+    /// Classes of the keywords that occur as words in `text[from..to]`.
+    pub(crate) fn classes(&self, text: &[u8], from: usize, to: usize) -> u16 {
+        let Some(ac) = &self.ac else { return 0 };
+        let Some(hay) = text.get(from..to) else {
+            return 0;
+        };
+        let mut found = 0;
+        for m in ac.find_iter(hay) {
+            let Some(k) = KEYWORDS.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            let (s, e) = (from + m.start(), from + m.end());
+            if s > 0 && text.get(s - 1).is_some_and(u8::is_ascii_alphabetic) {
+                continue;
+            }
+            if !k.prefix && text.get(e).is_some_and(u8::is_ascii_alphabetic) {
+                continue;
+            }
+            if k.upper
+                && text
+                    .get(s..e)
+                    .is_some_and(|w| w.iter().any(u8::is_ascii_lowercase))
+            {
+                continue;
+            }
+            found |= k.class;
+        }
+        found
+    }
+}
+
+/// Window lookups one text may make before the whole text is searched once for keywords.
+///
+/// A window lookup is cheap, but text packed with number-like tokens (tables, logs, ID lists)
+/// would make thousands. After this many, one pass over the whole text tells which keyword
+/// classes occur at all; when none does, later lookups return at once.
+pub(crate) const LOOKUPS_BEFORE_TEXT_PASS: u32 = 32;
+
+/// Context state shared by every candidate of one text.
+pub(crate) struct TextContext<'a> {
+    matcher: &'a ContextMatcher,
+    text: &'a [u8],
+    lookups: Cell<u32>,
+    /// Keyword classes anywhere in the text, once computed.
+    present: Cell<Option<u16>>,
+}
+
+impl<'a> TextContext<'a> {
+    pub(crate) fn new(matcher: &'a ContextMatcher, text: &'a [u8]) -> Self {
+        TextContext {
+            matcher,
+            text,
+            lookups: Cell::new(0),
+            present: Cell::new(None),
+        }
+    }
+
+    /// Whether keywords of any class in `wanted` may occur in the text. Always true until the
+    /// whole-text pass has run.
+    fn may_contain(&self, wanted: u16) -> bool {
+        match self.present.get() {
+            Some(p) => p & wanted != 0,
+            None => {
+                let n = self.lookups.get().saturating_add(1);
+                self.lookups.set(n);
+                if n <= LOOKUPS_BEFORE_TEXT_PASS {
+                    return true;
+                }
+                let p = self.matcher.classes(self.text, 0, self.text.len());
+                self.present.set(Some(p));
+                p & wanted != 0
+            }
+        }
+    }
+
+    /// Keyword classes in `text[from..to]`.
+    fn classes(&self, from: usize, to: usize) -> u16 {
+        self.matcher.classes(self.text, from, to)
+    }
+}
+
+/// Context around one candidate position, computed at most once per side.
+pub(crate) struct LazyContext<'a> {
+    text: &'a TextContext<'a>,
+    start: usize,
+    end: usize,
+    before: Option<u16>,
+    after: Option<u16>,
+}
+
+impl<'a> LazyContext<'a> {
+    /// Context for the candidate occupying `text[start..end]`.
+    pub(crate) fn new(text: &'a TextContext<'a>, start: usize, end: usize) -> Self {
+        LazyContext {
+            text,
+            start,
+            end,
+            before: None,
+            after: None,
+        }
+    }
+
+    /// Keyword classes among `wanted` in the [`WINDOW_BEFORE`] bytes before the candidate.
+    pub(crate) fn before(&mut self, wanted: u16) -> u16 {
+        if let Some(v) = self.before {
+            return v & wanted;
+        }
+        if !self.text.may_contain(wanted) {
+            return 0;
+        }
+        let from = self.start.saturating_sub(WINDOW_BEFORE);
+        let v = self.text.classes(from, self.start);
+        self.before = Some(v);
+        v & wanted
+    }
+
+    /// Keyword classes among `wanted` in the [`WINDOW_AFTER`] bytes after the candidate.
+    pub(crate) fn after(&mut self, wanted: u16) -> u16 {
+        if let Some(v) = self.after {
+            return v & wanted;
+        }
+        if !self.text.may_contain(wanted) {
+            return 0;
+        }
+        let to = (self.end + WINDOW_AFTER).min(self.text.text.len());
+        let v = self.text.classes(self.end.min(to), to);
+        self.after = Some(v);
+        v & wanted
+    }
+
+    /// Keyword classes among `wanted` on either side.
+    pub(crate) fn around(&mut self, wanted: u16) -> u16 {
+        self.before(wanted) | self.after(wanted)
+    }
+}
+
+/// The classes [`phone_boost`] looks at.
+pub(crate) const PHONE_CLASSES: u16 = PHONE | NUMBER | NOT_PHONE;
+
+/// Score adjustment for a phone-like candidate given the classes before it: a phone word is
+/// strong evidence; "number" is weak evidence unless another kind of number is named.
+pub(crate) fn phone_boost(classes: u16) -> f32 {
+    if classes & PHONE != 0 {
+        PHONE_CONTEXT_BOOST
+    } else if classes & NOT_PHONE != 0 {
+        -NOT_PHONE_PENALTY
+    } else if classes & NUMBER != 0 {
+        NUMBER_CONTEXT_BOOST
+    } else {
+        0.0
+    }
+}
+
+/// Added to a phone candidate's score when a phone word precedes it.
+pub(crate) const PHONE_CONTEXT_BOOST: f32 = 0.4;
+/// Added when only the word "number" precedes it (and no other kind of number is named).
+pub(crate) const NUMBER_CONTEXT_BOOST: f32 = 0.25;
+/// Subtracted when another kind of number is named ("order", "ISBN") and no phone word is.
+pub(crate) const NOT_PHONE_PENALTY: f32 = 0.2;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyword_classes() {
+        let m = ContextMatcher::new();
+        let cases: &[(&str, u16)] = &[
+            ("my phone number is", PHONE | NUMBER),
+            ("Tel:", PHONE),
+            ("hotel room", 0),
+            ("a long string", 0),
+            ("please CALL me", PHONE),
+            ("recall", 0),
+            ("account number", NOT_PHONE | NUMBER),
+            ("SSN:", SSN),
+            ("my Social Security no.", SSN),
+            ("Passport no", PASSPORT),
+            ("driver's license", DRIVER | LICENSE),
+            ("DL#", DRIVER),
+            ("dl", 0),
+            ("handle", 0),
+            ("MIT License", LICENSE),
+            ("version", VERSION),
+            ("我的电话号码是", PHONE),
+            ("Teléfono:", PHONE),
+            ("", 0),
+        ];
+        for (text, want) in cases {
+            assert_eq!(m.classes(text.as_bytes(), 0, text.len()), *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn window_edges_are_safe() {
+        let m = ContextMatcher::new();
+        let text = b"phone 123";
+        assert_eq!(m.classes(text, 5, 2), 0);
+        assert_eq!(m.classes(text, 0, 100), 0);
+        let tc = TextContext::new(&m, text);
+        let mut ctx = LazyContext::new(&tc, 6, 9);
+        assert_eq!(ctx.before(u16::MAX), PHONE);
+        assert_eq!(ctx.before(SSN), 0);
+        assert_eq!(ctx.after(u16::MAX), 0);
+        let mut ctx = LazyContext::new(&tc, 0, 200);
+        assert_eq!(ctx.around(u16::MAX), 0);
+    }
+
+    #[test]
+    fn whole_text_pass_after_many_lookups() {
+        let m = ContextMatcher::new();
+        let quiet = b"0123456789 ".repeat(20);
+        let tc = TextContext::new(&m, &quiet);
+        for i in 0..LOOKUPS_BEFORE_TEXT_PASS + 5 {
+            let mut ctx = LazyContext::new(&tc, i as usize, i as usize + 1);
+            assert_eq!(ctx.around(u16::MAX), 0);
+        }
+        assert_eq!(tc.present.get(), Some(0));
+
+        let mut busy = quiet.clone();
+        busy.extend_from_slice(b" call 555");
+        let tc = TextContext::new(&m, &busy);
+        for _ in 0..LOOKUPS_BEFORE_TEXT_PASS + 5 {
+            assert_eq!(LazyContext::new(&tc, 10, 12).before(u16::MAX), 0);
+        }
+        assert_eq!(tc.present.get(), Some(PHONE));
+        let end = busy.len();
+        assert_eq!(LazyContext::new(&tc, end - 3, end).before(PHONE), PHONE);
+        assert!(!tc.may_contain(SSN));
+    }
+
+    #[test]
+    fn boosts() {
+        assert_eq!(phone_boost(PHONE | NOT_PHONE), PHONE_CONTEXT_BOOST);
+        assert_eq!(phone_boost(NUMBER), NUMBER_CONTEXT_BOOST);
+        assert_eq!(phone_boost(NUMBER | NOT_PHONE), -NOT_PHONE_PENALTY);
+        assert_eq!(phone_boost(0), 0.0);
+    }
+}

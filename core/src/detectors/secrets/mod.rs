@@ -1,0 +1,498 @@
+//! Secrets detector: API keys, tokens, private keys and passwords pasted into prompts.
+//!
+//! Two families of evidence, both found from one Aho-Corasick pass over the text:
+//!
+//! * **Structured tokens** ([`rules`]): vendor formats with a literal prefix or marker (`AKIA…`,
+//!   `ghp_…`, `xoxb-…`, `sk-ant-…`, JWTs, `AccountKey=…`). Each rule's regex runs only on a
+//!   bounded window ([`MAX_TOKEN_LEN`]) at an anchor hit, and candidates are verified (decoded
+//!   JWT header, Discord snowflake, placeholder rejection). Scores 0.85–1.0.
+//! * **Context** ([`generic`]): `key = value` assignments whose key names a secret, gated by
+//!   character classes and Shannon entropy; URLs with credentials; `curl -u`; SQL
+//!   `IDENTIFIED BY`; PEM private-key blocks. Scores 0.7–1.0.
+//!
+//! Why a prefilter: the guard must scan hundreds of MB/s per core, and prompts almost never
+//! contain secrets. Running ~100 regexes over every prompt would cost far more than one automaton
+//! pass; with anchors, text without any anchor costs only the pass, and the common anchors in
+//! prose (`key`, `pass`, `token`) are rejected by a few byte comparisons.
+//!
+//! Spans cover only the secret (the value of an assignment, the password of a URL), so the
+//! engine's mask (`[PASSWORD]`, `[AWS_ACCESS_KEY]`) keeps the surrounding text readable.
+
+mod checks;
+mod generic;
+mod rules;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
+use regex::Regex;
+use serde::Deserialize;
+
+use super::{Category, Detector, Match, ScanText};
+use checks::floor_boundary;
+use rules::{Check, Rule, GENERIC_KINDS, RULES};
+
+/// Longest structured token looked for after its anchor (JWTs and 1Password service tokens run
+/// to a few KB); a rule's regex never sees more than this many bytes.
+pub const MAX_TOKEN_LEN: usize = 4096;
+/// Bytes after the anchor searched by rules whose token starts before the anchor (`…Q~…`,
+/// `…:AA…`, `…|…`); those tokens are short, and a small window keeps frequent anchors such as
+/// `|` cheap.
+const BACK_RULE_WINDOW: usize = 128;
+/// Default minimum Shannon entropy (bits per character) of a value under a token-like key.
+pub const DEFAULT_ENTROPY_THRESHOLD: f32 = 3.0;
+/// Largest accepted `entropy_threshold` (entropy of bytes cannot exceed 8 bits).
+const MAX_ENTROPY_THRESHOLD: f32 = 8.0;
+/// Longest parameter list of an ANSI colour escape accepted before a token.
+const ANSI_MAX_PARAMS: usize = 12;
+/// Largest compiled size of one rule regex.
+const MAX_RULE_REGEX_SIZE: usize = 1 << 20;
+
+/// Options of the `secrets` detector.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsOptions {
+    /// Minimum Shannon entropy (bits per char) for generic `key = value` assignments under
+    /// token-like keys (`api_key`, `secret`, `token`). Short values are held to
+    /// `min(threshold, 0.7 * log2(len))`, since a short random string cannot reach a high value.
+    /// Password-like keys use a fixed, lower bar because human passwords are short.
+    #[serde(default = "default_entropy_threshold")]
+    pub entropy_threshold: f32,
+    /// If set, only these kinds are reported (e.g. `["aws_access_key", "github_token"]`).
+    #[serde(default)]
+    pub kinds: Option<Vec<String>>,
+}
+
+fn default_entropy_threshold() -> f32 {
+    DEFAULT_ENTROPY_THRESHOLD
+}
+
+impl Default for SecretsOptions {
+    fn default() -> Self {
+        SecretsOptions {
+            entropy_threshold: DEFAULT_ENTROPY_THRESHOLD,
+            kinds: None,
+        }
+    }
+}
+
+/// What to do when an anchor is found.
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    /// Try structured rule `RULES[i]`.
+    Rule(usize),
+    /// A secret-ish keyword: check for a `key = value` assignment around it.
+    Keyword,
+    /// `://`: check for `user:password@`.
+    Url,
+    /// `-u ` / `--user`: check for `user:password`.
+    CliUser,
+    /// `IDENTIFIED BY`, `ConvertTo-SecureString`: the next argument is a password.
+    CliPassword,
+    /// `-----BEGIN`: a PEM private-key block.
+    Pem,
+    /// `"kty"`: a JSON Web Key; report private members.
+    Jwk,
+}
+
+/// Anchors of the non-rule actions.
+const URL_ANCHORS: &[&str] = &["://"];
+const CLI_USER_ANCHORS: &[&str] = &["-u ", "--user ", "--user="];
+const CLI_PASSWORD_ANCHORS: &[&str] = &[
+    "IDENTIFIED BY",
+    "identified by",
+    "IDENTIFIED WITH",
+    "identified with",
+    "ConvertTo-SecureString",
+];
+const JWK_ANCHORS: &[&str] = &["\"kty\""];
+const PEM_ANCHORS: &[&str] = &["-----BEGIN"];
+
+/// The compiled secrets detector.
+pub struct SecretsDetector {
+    automaton: AhoCorasick,
+    /// Actions per automaton pattern id, each with the offset of the anchor it belongs to inside
+    /// the matched pattern and that anchor's length (see [`SecretsDetector::new`]).
+    actions: Vec<Vec<(Action, usize, usize)>>,
+    /// Compiled regex per rule (same index as [`RULES`]).
+    regexes: Vec<Regex>,
+    pem_begin: Regex,
+    pem_end: Regex,
+    jwk: Regex,
+    entropy_threshold: f32,
+    /// If set, only these kinds are reported.
+    allowed: Option<Vec<&'static str>>,
+}
+
+impl SecretsDetector {
+    /// Compile the rule set. Errors name the option: `kinds: unknown secret kind `foo`; …`.
+    pub fn new(opts: &SecretsOptions) -> Result<Self, String> {
+        let t = opts.entropy_threshold;
+        if !t.is_finite() || !(0.0..=MAX_ENTROPY_THRESHOLD).contains(&t) {
+            return Err(format!(
+                "entropy_threshold: {t} is outside 0.0..={MAX_ENTROPY_THRESHOLD}"
+            ));
+        }
+        let allowed = match &opts.kinds {
+            None => None,
+            Some(list) => {
+                let known: Vec<&'static str> = Self::kinds().collect();
+                let mut allowed = Vec::with_capacity(list.len());
+                for k in list {
+                    match known.iter().find(|x| **x == k.as_str()) {
+                        Some(x) => allowed.push(*x),
+                        None => {
+                            return Err(format!(
+                                "kinds: unknown secret kind `{k}`; known kinds: {}",
+                                known.join(", ")
+                            ))
+                        }
+                    }
+                }
+                Some(allowed)
+            }
+        };
+
+        let mut patterns: Vec<String> = Vec::new();
+        let mut actions: Vec<Vec<Action>> = Vec::new();
+        let mut add = |anchor: &str, action: Action| {
+            if let Some(i) = patterns.iter().position(|p| p == anchor) {
+                if let Some(a) = actions.get_mut(i) {
+                    a.push(action);
+                }
+            } else {
+                patterns.push(anchor.to_string());
+                actions.push(vec![action]);
+            }
+        };
+        for (i, r) in RULES.iter().enumerate() {
+            for a in r.anchors {
+                add(a, Action::Rule(i));
+            }
+        }
+        for kw in generic::KEYWORD_ANCHORS {
+            let lower = kw.to_ascii_lowercase();
+            let upper = kw.to_ascii_uppercase();
+            let mut cap = lower.clone();
+            if let Some(f) = cap.get_mut(..1) {
+                f.make_ascii_uppercase();
+            }
+            for v in [lower, cap, upper] {
+                add(&v, Action::Keyword);
+            }
+        }
+        for a in URL_ANCHORS {
+            add(a, Action::Url);
+        }
+        for a in CLI_USER_ANCHORS {
+            add(a, Action::CliUser);
+        }
+        for a in CLI_PASSWORD_ANCHORS {
+            add(a, Action::CliPassword);
+        }
+        for a in PEM_ANCHORS {
+            add(a, Action::Pem);
+        }
+        for a in JWK_ANCHORS {
+            add(a, Action::Jwk);
+        }
+        // The scan asks the automaton for the leftmost-longest hit at or after each position
+        // (much faster than overlapping search, which cannot use the prefilter), so only the
+        // longest of several anchors starting at one position is reported: a hit also carries
+        // the actions of every anchor that is a prefix of it (`eyJrIjoi` → also `eyJ`).
+        let mut expanded: Vec<Vec<(Action, usize, usize)>> = Vec::with_capacity(patterns.len());
+        for p in &patterns {
+            let mut acts = Vec::new();
+            for (q, q_acts) in patterns.iter().zip(&actions) {
+                if p.starts_with(q.as_str()) {
+                    acts.extend(q_acts.iter().map(|a| (*a, 0, q.len())));
+                }
+            }
+            expanded.push(acts);
+        }
+        let actions = expanded;
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&patterns)
+            .map_err(|e| format!("internal: anchor automaton: {e}"))?;
+
+        let mut regexes = Vec::with_capacity(RULES.len());
+        for r in RULES {
+            let re = regex::RegexBuilder::new(r.pattern)
+                .size_limit(MAX_RULE_REGEX_SIZE)
+                .build()
+                .map_err(|e| format!("internal: rule `{}`: {e}", r.kind))?;
+            regexes.push(re);
+        }
+        let pem_begin = Regex::new(r"^-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----")
+            .map_err(|e| format!("internal: pem: {e}"))?;
+        let pem_end = Regex::new(r"-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----")
+            .map_err(|e| format!("internal: pem: {e}"))?;
+        let jwk = Regex::new(r#""(?:d|p|q|dp|dq|qi|k)"[ \t]*:[ \t]*"([A-Za-z0-9_-]{16,})""#)
+            .map_err(|e| format!("internal: jwk: {e}"))?;
+        Ok(SecretsDetector {
+            automaton,
+            actions,
+            regexes,
+            pem_begin,
+            pem_end,
+            jwk,
+            entropy_threshold: t,
+            allowed,
+        })
+    }
+
+    /// Every kind this detector can report.
+    pub fn kinds() -> impl Iterator<Item = &'static str> {
+        let mut all: Vec<&'static str> = Vec::new();
+        for k in RULES
+            .iter()
+            .map(|r| r.kind)
+            .chain(GENERIC_KINDS.iter().copied())
+        {
+            if !all.contains(&k) {
+                all.push(k);
+            }
+        }
+        all.into_iter()
+    }
+
+    /// Try one structured rule at an anchor hit `[s, e)`. `skip[idx]` is the end of the region
+    /// this rule already examined in this scan: later hits inside it are not tried again, which
+    /// keeps runs of repeated anchors (`sk-sk-sk-…`) linear.
+    fn apply_rule(
+        &self,
+        idx: usize,
+        text: &str,
+        (s, e): (usize, usize),
+        skip: &mut [usize],
+        out: &mut Vec<Match>,
+    ) {
+        let (Some(rule), Some(re), Some(skip)) =
+            (RULES.get(idx), self.regexes.get(idx), skip.get_mut(idx))
+        else {
+            return;
+        };
+        if s < *skip {
+            return;
+        }
+        let b = text.as_bytes();
+        let start = if rule.back == 0 {
+            s
+        } else {
+            let mut run = 0;
+            while run <= rule.back && run < s && rule.before.accepts(b[s - 1 - run]) {
+                run += 1;
+            }
+            if run < rule.back_min || run > rule.back {
+                return;
+            }
+            s - run
+        };
+        if rule.left_boundary && rule.check != Check::Telegram && !left_ok(b, start) {
+            return;
+        }
+        let window_end = if rule.back == 0 {
+            floor_boundary(text, s + MAX_TOKEN_LEN)
+        } else {
+            floor_boundary(text, e + BACK_RULE_WINDOW)
+        };
+        *skip = if rule.back == 0 {
+            token_run_end(b, s, window_end)
+        } else {
+            e
+        };
+        let Some(hay) = text.get(start..window_end) else {
+            return;
+        };
+        let Some((ms, me)) = find_span(re, hay) else {
+            return;
+        };
+        let (ms, me) = (start + ms, start + me);
+        *skip = (*skip).max(me);
+        if me < e {
+            return; // the match must cover the anchor
+        }
+        if rule.right_boundary
+            && me < window_end
+            && b.get(me).is_some_and(u8::is_ascii_alphanumeric)
+        {
+            return;
+        }
+        let Some(tok) = text.get(ms..me) else {
+            return;
+        };
+        if ms >= me || !verify(rule, text, start, tok) {
+            return;
+        }
+        out.push(Match::new(rule.kind, ms, me, rule.score));
+    }
+}
+
+/// End of the run of token characters (`[A-Za-z0-9_.+/=~%-]`) starting at `s`, at most `limit`.
+fn token_run_end(b: &[u8], s: usize, limit: usize) -> usize {
+    let mut i = s;
+    while i < limit
+        && i < b.len()
+        && (b[i].is_ascii_alphanumeric()
+            || matches!(b[i], b'_' | b'-' | b'.' | b'+' | b'/' | b'=' | b'~' | b'%'))
+    {
+        i += 1;
+    }
+    i
+}
+
+/// True if a token may start at `s`: the byte before is not part of a word, or it ends an ANSI
+/// colour escape (`\x1b[93m`), which terminals and logs put right before values.
+fn left_ok(b: &[u8], s: usize) -> bool {
+    let Some(&prev) = s.checked_sub(1).and_then(|i| b.get(i)) else {
+        return true;
+    };
+    if !(prev.is_ascii_alphanumeric() || prev == b'_') {
+        return true;
+    }
+    if prev != b'm' {
+        return false;
+    }
+    let mut i = s - 1;
+    while i > 0 && s - i <= ANSI_MAX_PARAMS && (b[i - 1].is_ascii_digit() || b[i - 1] == b';') {
+        i -= 1;
+    }
+    i >= 2 && b[i - 1] == b'[' && b[i - 2] == 0x1b
+}
+
+/// The span of a rule regex in `hay`: capture group 1 if the pattern has one, else the match.
+fn find_span(re: &Regex, hay: &str) -> Option<(usize, usize)> {
+    if re.captures_len() > 1 {
+        let caps = re.captures(hay)?;
+        let m = caps.get(1).or_else(|| caps.get(0))?;
+        Some((m.start(), m.end()))
+    } else {
+        re.find(hay).map(|m| (m.start(), m.end()))
+    }
+}
+
+/// The rule's extra verification of a candidate token at `start`.
+fn verify(rule: &Rule, text: &str, start: usize, tok: &str) -> bool {
+    let plain = !checks::is_placeholder_token(tok);
+    match rule.check {
+        Check::Plain => plain,
+        Check::MixedCase => plain && checks::mixed_case(tok),
+        Check::HasDigit => plain && tok.bytes().any(|c| c.is_ascii_digit()),
+        Check::Jwt => checks::jwt_header_ok(tok),
+        Check::Structural => true,
+        Check::AtlassianPat => checks::atlassian_pat_ok(tok),
+        Check::RunPrefix => {
+            let tail = tok.trim_start_matches('A');
+            !checks::is_placeholder_token(tail) && checks::mixed_case(tail)
+        }
+        Check::Discord => checks::discord_id_ok(tok),
+        Check::Base64Pem => checks::base64_pem_private(tok),
+        Check::Slack => {
+            let tail = tok.split_once('-').map_or("", |(_, t)| t);
+            plain
+                && tail.len() >= 20
+                && tail.bytes().filter(u8::is_ascii_digit).count() >= 3
+                && tok.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric)
+        }
+        Check::Telegram => {
+            let b = text.as_bytes();
+            let prev = start.checked_sub(1).and_then(|i| b.get(i)).copied();
+            let after_bot = start >= 3 && text.get(start - 3..start) == Some("bot");
+            plain && (after_bot || !prev.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_'))
+        }
+    }
+}
+
+/// Keep one match per overlapping group: the highest score, then the earliest/longest.
+fn dedupe(found: &mut Vec<Match>) {
+    found.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+    let mut kept: Vec<Match> = Vec::with_capacity(found.len());
+    for m in found.drain(..) {
+        if let Some(last) = kept.last_mut() {
+            if m.start < last.end {
+                if m.score > last.score {
+                    *last = m;
+                }
+                continue;
+            }
+        }
+        kept.push(m);
+    }
+    *found = kept;
+}
+
+impl Detector for SecretsDetector {
+    fn name(&self) -> &'static str {
+        "secrets"
+    }
+
+    fn category(&self) -> Category {
+        Category::Secret
+    }
+
+    fn scan(&self, text: &ScanText<'_>, out: &mut Vec<Match>) {
+        let hay = text.original();
+        let mut found: Vec<Match> = Vec::new();
+        let mut kw_state = generic::KeywordState::default();
+        let b = hay.as_bytes();
+        let mut pos = 0;
+        // ends of regions already covered by a PEM block / searched for JWK members
+        let (mut pem_until, mut jwk_until) = (0, 0);
+        let mut skip = [0usize; RULES.len()];
+        while let Some(m) = self.automaton.find(Input::new(hay).range(pos..)) {
+            // next search from the byte after this hit's start, so anchors overlapping it
+            // (`:AA` then `AAAA…`) are still seen
+            pos = m.start() + 1;
+            let Some(acts) = self.actions.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            for &(act, off, len) in acts {
+                let (s, e) = (m.start() + off, m.start() + off + len);
+                match act {
+                    Action::Rule(i) => self.apply_rule(i, hay, (s, e), &mut skip, &mut found),
+                    Action::Keyword => generic::keyword_assignment(
+                        hay,
+                        s,
+                        e,
+                        self.entropy_threshold,
+                        &mut kw_state,
+                        &mut found,
+                    ),
+                    Action::Url => generic::url_credentials(hay, s, &mut found),
+                    Action::CliUser => {
+                        let prev = s.checked_sub(1).and_then(|i| b.get(i));
+                        if prev.is_none_or(u8::is_ascii_whitespace) {
+                            generic::cli_user(hay, e, &mut found);
+                        }
+                    }
+                    Action::CliPassword => generic::cli_password(hay, e, &mut found),
+                    Action::Pem if s >= pem_until => {
+                        if let Some(end) =
+                            generic::pem_block(hay, s, &self.pem_begin, &self.pem_end, &mut found)
+                        {
+                            pem_until = end;
+                        }
+                    }
+                    Action::Jwk if s >= jwk_until => {
+                        jwk_until = generic::jwk_private(hay, s, &self.jwk, &mut found);
+                    }
+                    Action::Pem | Action::Jwk => {}
+                }
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        if let Some(allowed) = &self.allowed {
+            found.retain(|m| allowed.iter().any(|k| *k == m.kind));
+        }
+        dedupe(&mut found);
+        found.retain(|m| {
+            m.start < m.end && hay.is_char_boundary(m.start) && hay.is_char_boundary(m.end)
+        });
+        out.append(&mut found);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,464 @@
+//! Unit tests of the secrets detector. Every token here is synthetic (random characters in the
+//! vendor's published shape), made up for these tests.
+
+use super::*;
+
+fn detector() -> SecretsDetector {
+    SecretsDetector::new(&SecretsOptions::default()).unwrap()
+}
+
+fn scan_with(d: &SecretsDetector, text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    d.scan(&ScanText::new(text), &mut out);
+    for m in &out {
+        assert!(m.start < m.end, "empty span in {text:?}");
+        assert!(
+            text.is_char_boundary(m.start) && text.is_char_boundary(m.end),
+            "{text:?}"
+        );
+        assert!((0.0..=1.0).contains(&m.score));
+    }
+    out.iter()
+        .map(|m| (m.kind.to_string(), text[m.start..m.end].to_string()))
+        .collect()
+}
+
+/// `(text, expected kind, expected masked span)`; the span must match exactly.
+fn check_positive(cases: &[(&str, &str, &str)]) {
+    let d = detector();
+    for (text, kind, span) in cases {
+        let got = scan_with(&d, text);
+        assert!(
+            got.iter().any(|(k, s)| k == kind && s == span),
+            "expected {kind}:{span:?} in {text:?}, got {got:?}"
+        );
+    }
+}
+
+fn check_negative(cases: &[&str]) {
+    let d = detector();
+    for text in cases {
+        let got = scan_with(&d, text);
+        assert!(got.is_empty(), "expected nothing in {text:?}, got {got:?}");
+    }
+}
+
+#[test]
+fn cloud_provider_keys() {
+    check_positive(&[
+        ("key id AKIAUJZDEGXDNCF32EPF here", "aws_access_key", "AKIAUJZDEGXDNCF32EPF"),
+        ("\"ASIAQ3RZ7KX2LMNP4TUV\",", "aws_access_key", "ASIAQ3RZ7KX2LMNP4TUV"),
+        (
+            "aws_secret_access_key = 2hpChYgCfrL1spNxnyVmihA+2O76UMFxFkM+R5Kj",
+            "aws_secret_key",
+            "2hpChYgCfrL1spNxnyVmihA+2O76UMFxFkM+R5Kj",
+        ),
+        ("maps key AIzaz5r1pY4OjE2jBMptUsGr7CmY_uCu3ZR1zTO", "google_api_key", "AIzaz5r1pY4OjE2jBMptUsGr7CmY_uCu3ZR1zTO"),
+        (
+            "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=lsHUqJoUD/+Ydua+5ZMs1SWOpQaPRYpzbLGViYXjU2JgJngKtFI3OyV2dZAkg05rK+gqv81RKMGHZEM9YpvujA==;",
+            "azure_storage_key",
+            "lsHUqJoUD/+Ydua+5ZMs1SWOpQaPRYpzbLGViYXjU2JgJngKtFI3OyV2dZAkg05rK+gqv81RKMGHZEM9YpvujA==",
+        ),
+        (
+            "client_secret: b3X8Q~UzYZAa3u2olZU6uqbgsYlV.vsSKuvinX_z",
+            "azure_ad_client_secret",
+            "b3X8Q~UzYZAa3u2olZU6uqbgsYlV.vsSKuvinX_z",
+        ),
+        (
+            "DO_TOKEN=dop_v1_c1c1e21862ab8a18a8902073fec8df4f50947aaeb26c57d21fa5d328263dfe57",
+            "digitalocean_token",
+            "dop_v1_c1c1e21862ab8a18a8902073fec8df4f50947aaeb26c57d21fa5d328263dfe57",
+        ),
+    ]);
+    check_negative(&[
+        "AKIAUJZDEGXDNCF32EP",                     // too short
+        "XAKIAUJZDEGXDNCF32EPF",                   // glued to a word
+        "akiaujzdegxdncf32epf",                    // wrong case
+        "AKIAXXXXXXXXXXXXXXXX",                    // placeholder
+        "aws_access_key_id: AKIAIOSFODNN7EXAMPLE", // documentation example
+        "AIzaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "client_secret=bP88Q~xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "the ~~~~~~~~~~~~~~ divider",
+    ]);
+}
+
+#[test]
+fn ai_and_code_hosting_tokens() {
+    check_positive(&[
+        (
+            "OPENAI_API_KEY=sk-proj-hGAkWvj7FAc9QeWJKY40T3BlbkFJuvSwMFLZDe1f8rESQedU",
+            "openai_api_key",
+            "sk-proj-hGAkWvj7FAc9QeWJKY40T3BlbkFJuvSwMFLZDe1f8rESQedU",
+        ),
+        (
+            "key: sk-ant-api03-N5KXSc7Tvo-hBKqFYY-kv5ZJr3J1TWDtkwtDDb_xHKas1VOqg6YYZYn9ZhyiA4uoRgnatmUdjAWtGSU8po_799NksnAA",
+            "anthropic_api_key",
+            "sk-ant-api03-N5KXSc7Tvo-hBKqFYY-kv5ZJr3J1TWDtkwtDDb_xHKas1VOqg6YYZYn9ZhyiA4uoRgnatmUdjAWtGSU8po_799NksnAA",
+        ),
+        ("git remote set-url origin ghp_VvVqE1SkHbn88HxjSI6bWHtP3fS2qHx6kwXo", "github_token", "ghp_VvVqE1SkHbn88HxjSI6bWHtP3fS2qHx6kwXo"),
+        (
+            "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",
+            "github_fine_grained_pat",
+            "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",
+        ),
+        ("token glpat-Z8UzDzV8fUkkibjL5DZP", "gitlab_token", "glpat-Z8UzDzV8fUkkibjL5DZP"),
+        ("login --token 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", "huggingface_token", "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"),
+        ("npm_7CgQ0PBQFI14zGtSnovm14TUOizwd1iaeOV4", "npm_token", "npm_7CgQ0PBQFI14zGtSnovm14TUOizwd1iaeOV4"),
+        (
+            "//registry.npmjs.org/:_authToken=7c1f3a9e-52b4-4d8a-9e61-0f3b2c7d9a15",
+            "npm_token",
+            "7c1f3a9e-52b4-4d8a-9e61-0f3b2c7d9a15",
+        ),
+        (
+            "password = pypi-AgEIcHlwaS5vcmcG3uhkWKFLf6xuI5aHUQPFeNBTxaQWk8JzFalHlsZfYcMMDktXP-tKsf2rcDkdfrUnW5gcF_Ha6ili8GjHEAD6-Wj9KfzjsQGMrb9",
+            "pypi_token",
+            "pypi-AgEIcHlwaS5vcmcG3uhkWKFLf6xuI5aHUQPFeNBTxaQWk8JzFalHlsZfYcMMDktXP-tKsf2rcDkdfrUnW5gcF_Ha6ili8GjHEAD6-Wj9KfzjsQGMrb9",
+        ),
+    ]);
+    check_negative(&[
+        "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "foo_VvVqE1SkHbn88HxjSI6bWHtP3fS2qHx6kwXo",
+        "sk-proj-hGAkWvj7FAc9QeWJKY40T4BlbkFJuvSwMFLZDe1f8rESQedU", // no OpenAI marker
+        "the hf_requiredCharacteristicTypesForDisplayMetadata selector",
+        "glpat-short",
+        "pypi-AgEIcHlwaS5vcmcshort",
+        "//registry.npmjs.org/:_authToken=${NPM_TOKEN}",
+    ]);
+}
+
+#[test]
+fn messaging_and_payment_tokens() {
+    check_positive(&[
+        (
+            "SLACK_BOT_TOKEN=xoxb-299752882001-8263304348395-qIA1id6Vw5DQL05HA064GiIj",
+            "slack_token",
+            "xoxb-299752882001-8263304348395-qIA1id6Vw5DQL05HA064GiIj",
+        ),
+        (
+            "post to https://hooks.slack.com/services/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 now",
+            "slack_webhook",
+            "hooks.slack.com/services/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",
+        ),
+        ("stripe.api_key = \"sk_live_NGMGmSrCGIZEG8pSH4487q7J\"", "stripe_key", "sk_live_NGMGmSrCGIZEG8pSH4487q7J"),
+        ("SK2b0aee0ca923732881584d8c4fa2815d", "twilio_api_key", "SK2b0aee0ca923732881584d8c4fa2815d"),
+        (
+            "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",
+            "sendgrid_api_key",
+            "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",
+        ),
+        (
+            "bot token NDE4MjY1OTMwMTcyNjQ1Mzgx.BTW5ZE._ajY75FnCttn6kfaqDeMqG3omjMyXHCabM6JOF",
+            "discord_token",
+            "NDE4MjY1OTMwMTcyNjQ1Mzgx.BTW5ZE._ajY75FnCttn6kfaqDeMqG3omjMyXHCabM6JOF",
+        ),
+        (
+            "https://api.telegram.org/bot6123456789:AA8EFd0Nhcy-1kGD2VD-eR1UYzaLiA-zNyD/getMe",
+            "telegram_bot_token",
+            "6123456789:AA8EFd0Nhcy-1kGD2VD-eR1UYzaLiA-zNyD",
+        ),
+        ("e7893f57fd14c1604d115cea325a65e1-us14", "mailchimp_api_key", "e7893f57fd14c1604d115cea325a65e1-us14"),
+        ("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", "shopify_token", "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"),
+    ]);
+    check_negative(&[
+        "xoxb-12345-abcd234",
+        "xoxp-XXXXXXXXXX-XXXXXXXXXX-XXXXXXXXXXX-XXXXXXXXXXXXXXXX",
+        "pk_live_NGMGmSrCGIZEG8pSH4487q7J", // publishable key
+        "SG.5er8bOfZqfM2oeq3hDavJA..76rNicHTp8hkqdlm7tOtHWnsCGRlrwZbqcabUGJmGEp",
+        "aGVsbG8gd29ybGQgaGVsbG8.BTW5ZE._ajY75FnCttn6kfaqDeMqG3omjMyXHCabM6JOF", // not a user id
+        "foo:AA8EFd0Nhcy-1kGD2VD-eR1UYzaLiA-zNyD",
+        "| a | b |\n|---|---|\n| 1 | 2 |",
+    ]);
+}
+
+#[test]
+fn jwt_and_private_keys() {
+    let jwt = "eyJhbGciOiAiSFMyNTYiLCAidHlwIjogIkpXVCJ9.eyJzdWIiOiAidS00MiIsICJpYXQiOiAxNzAwMDAwMDAwfQ.-C5Q52ryFlwRlOEVHzc0X0AWIRh-JUqBlIFXZ53Ncqe";
+    let pem = "-----BEGIN RSA PRIVATE KEY-----\nXV54wca+7E56w8ZniqT3Ul4ffqkOkgWrdioyq+KvCiSGuPJ6sG9AHEOVezxZuJPW\n-----END RSA PRIVATE KEY-----";
+    let text = format!("cfg:\n{pem}\ntrailer");
+    let open = "key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nXV54wca+7E56w8ZniqT3Ul4ffqkOk";
+    check_positive(&[
+        (&format!("Authorization: Bearer {jwt}"), "jwt", jwt),
+        (&text, "private_key", pem),
+        (open, "private_key", &open[5..]),
+    ]);
+    check_negative(&[
+        "eyJub3QiOiJqd3QifQ.eyJzdWIiOiAidS00MiJ9.abc", // header without alg/typ
+        "eyJAAAA.eyJBBB",
+        "-----BEGIN PUBLIC KEY-----\nXV54wca+7E56w8ZniqT3Ul4ffqkOkgWrdioyq+KvCiSG\n-----END PUBLIC KEY-----",
+        "-----BEGIN PRIVATE KEY----------END PRIVATE KEY-----",
+    ]);
+}
+
+#[test]
+fn keyword_assignments() {
+    check_positive(&[
+        ("password = \"Tr0ub4dor&3x\"", "password", "Tr0ub4dor&3x"),
+        ("DB_PASS: quokka!42", "password", "quokka!42"),
+        ("user=admin pwd=Zebra#2291", "password", "Zebra#2291"),
+        ("ID:operator PW:Kv9!rT2m", "password", "Kv9!rT2m"),
+        (
+            "mysql -u root --password Hq7vLm2pX9",
+            "password",
+            "Hq7vLm2pX9",
+        ),
+        (
+            "val password: String = \"gr4pe!Vine\"",
+            "password",
+            "gr4pe!Vine",
+        ),
+        (
+            "$cfg['password'] => 'w1nt3r-Fox!';",
+            "password",
+            "w1nt3r-Fox!",
+        ),
+        ("if (passwd == \"m0ss&Stone\") {", "password", "m0ss&Stone"),
+        (
+            "if (\"m0ss&Stone\" != db_password) {",
+            "password",
+            "m0ss&Stone",
+        ),
+        (
+            "<Password>Lantern#88q</Password>",
+            "password",
+            "Lantern#88q",
+        ),
+        (
+            "CREATE USER app IDENTIFIED BY 'Sk1ff-Harbor9';",
+            "password",
+            "Sk1ff-Harbor9",
+        ),
+        (
+            "api_key: \"hjpU05mc4J1WRcQ1uhyMDJ2OXtPAtLpB\"",
+            "generic_secret",
+            "hjpU05mc4J1WRcQ1uhyMDJ2OXtPAtLpB",
+        ),
+        (
+            "\"clientSecret\": \"Qm9hdH7xLk2pWz8rTn4v\"",
+            "generic_secret",
+            "Qm9hdH7xLk2pWz8rTn4v",
+        ),
+        (
+            "export AUTH_TOKEN=f3a9c1e07b2d4a6e8c5b9d0a1e2f3c4b",
+            "generic_secret",
+            "f3a9c1e07b2d4a6e8c5b9d0a1e2f3c4b",
+        ),
+        (
+            "-H \"Authorization: Bearer Zk4pQ8rT2vWx6yB1nM3s\"",
+            "bearer_token",
+            "Zk4pQ8rT2vWx6yB1nM3s",
+        ),
+        (
+            "curl -u deploy:Gh7!kP2qZx https://example.test",
+            "basic_auth",
+            "Gh7!kP2qZx",
+        ),
+    ]);
+    check_negative(&[
+        "password = getpass.getpass(\"Enter password: \")",
+        "api_key = os.getenv(\"OPENAI_API_KEY\")",
+        "api_key = os.environ[\"OPENAI_API_KEY\"]",
+        "const apiKey = process.env.API_KEY;",
+        "password: ${DB_PASSWORD}",
+        "secret_key = settings.SECRET_KEY",
+        "token = \"<YOUR_TOKEN>\"",
+        "api_key = \"your_api_key_here\"",
+        "password = \"xxxxxxxx\"",
+        "password = \"changeme\"",
+        "\"max_tokens\": 256,",
+        "primary_key = \"a1b2c3d4e5f6g7h8\"",
+        "password_min_length = 12",
+        "The key to success is practice.",
+        "The password must be at least 8 characters long.",
+        "Authorization: Bearer <token>",
+        "Authorization: Basic dXNlcjpwYXNzd29yZA==",
+        "curl -u $USER:$TOKEN https://example.test",
+        "curl -u user:password https://example.test",
+        "git push -u origin main",
+        "sort_key = \"created_at\"",
+        "key = lambda x: x[1]",
+        "pwd: /home/user/project",
+        "token: 12345",
+        "some_key = \"real_secret\"",
+    ]);
+}
+
+#[test]
+fn urls_with_credentials() {
+    check_positive(&[
+        (
+            "DATABASE_URL=postgres://app:Wq8zLp2vRt@db.internal:5432/app",
+            "database_url_password",
+            "Wq8zLp2vRt",
+        ),
+        (
+            "mongodb+srv://svc:Pk3x9Lm2@cluster0.example.net/test",
+            "database_url_password",
+            "Pk3x9Lm2",
+        ),
+        (
+            "git clone https://deploy:Hx82kLq9Zr@git.example.test/repo.git",
+            "url_credentials",
+            "Hx82kLq9Zr",
+        ),
+    ]);
+    check_negative(&[
+        "postgres://user:password@localhost:5432/db",
+        "mongodb://localhost:27017/mydb",
+        "https://www.example.com/path?key=value&page=2",
+        "https://user:${PASSWORD}@host.example.test",
+        "\"https://url:8000\";@something else",
+    ]);
+}
+
+#[test]
+fn kinds_filter_and_options() {
+    let d = SecretsDetector::new(&SecretsOptions {
+        kinds: Some(vec!["github_token".into()]),
+        ..Default::default()
+    })
+    .unwrap();
+    let got = scan_with(
+        &d,
+        "ghp_VvVqE1SkHbn88HxjSI6bWHtP3fS2qHx6kwXo AKIAUJZDEGXDNCF32EPF",
+    );
+    assert_eq!(
+        got,
+        vec![(
+            "github_token".to_string(),
+            "ghp_VvVqE1SkHbn88HxjSI6bWHtP3fS2qHx6kwXo".to_string()
+        )]
+    );
+
+    let err = SecretsDetector::new(&SecretsOptions {
+        kinds: Some(vec!["foo".into()]),
+        ..Default::default()
+    })
+    .err()
+    .unwrap();
+    assert!(
+        err.starts_with("kinds: unknown secret kind `foo`; known kinds: "),
+        "{err}"
+    );
+    let err = SecretsDetector::new(&SecretsOptions {
+        entropy_threshold: -1.0,
+        kinds: None,
+    })
+    .err()
+    .unwrap();
+    assert!(err.starts_with("entropy_threshold: "), "{err}");
+
+    let kinds: Vec<&str> = SecretsDetector::kinds().collect();
+    for k in [
+        "aws_access_key",
+        "aws_secret_key",
+        "openai_api_key",
+        "anthropic_api_key",
+        "github_token",
+        "github_fine_grained_pat",
+        "gitlab_token",
+        "slack_token",
+        "slack_webhook",
+        "stripe_key",
+        "google_api_key",
+        "twilio_api_key",
+        "sendgrid_api_key",
+        "npm_token",
+        "pypi_token",
+        "huggingface_token",
+        "azure_storage_key",
+        "jwt",
+        "private_key",
+        "database_url_password",
+        "generic_secret",
+        "password",
+    ] {
+        assert!(kinds.contains(&k), "{k}");
+    }
+    let mut dedup = kinds.clone();
+    dedup.sort_unstable();
+    dedup.dedup();
+    assert_eq!(dedup.len(), kinds.len());
+
+    let opts: SecretsOptions = serde_json::from_str(r#"{"entropy_threshold": 3.5}"#).unwrap();
+    assert_eq!(opts.entropy_threshold, 3.5);
+    assert!(serde_json::from_str::<SecretsOptions>(r#"{"bogus": 1}"#).is_err());
+    assert_eq!(
+        serde_json::from_str::<SecretsOptions>("{}").unwrap(),
+        SecretsOptions::default()
+    );
+
+    let d = detector();
+    assert_eq!(d.name(), "secrets");
+    assert_eq!(d.category(), Category::Secret);
+}
+
+#[test]
+fn entropy_threshold_is_applied() {
+    // 24 characters, 2.9 bits/char: below the default 3.0, above a lax 2.0
+    let text = "api_key = \"aaaabbbbccccdddd1234eeee\"";
+    assert!(scan_with(&detector(), text).is_empty());
+    let lax = SecretsDetector::new(&SecretsOptions {
+        entropy_threshold: 2.0,
+        kinds: None,
+    })
+    .unwrap();
+    assert_eq!(scan_with(&lax, text).len(), 1);
+}
+
+#[test]
+fn never_panics_on_odd_input() {
+    let d = detector();
+    let pieces = [
+        "pass",
+        "=",
+        ":",
+        "\"",
+        "'",
+        "é",
+        "€",
+        "𝄞",
+        "AKIA",
+        "eyJ",
+        "://",
+        "@",
+        "-----BEGIN PRIVATE KEY-----",
+        "\\",
+        "ghp_",
+        "Q~",
+        ":AA",
+        "-us",
+        "|",
+        " ",
+        "\n",
+        "0123456789",
+        "xoxb-",
+        "MT",
+        "kty",
+        "\"kty\"",
+        "IDENTIFIED BY",
+        "-u ",
+        "%3D",
+    ];
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..20_000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let n = (seed % 24) as usize;
+        let mut t = String::new();
+        let mut s = seed;
+        for _ in 0..n {
+            t.push_str(pieces[(s % pieces.len() as u64) as usize]);
+            s = s.rotate_left(7) ^ 0x5851_F42D_4C95_7F2D;
+        }
+        scan_with(&d, &t);
+    }
+    // long inputs without an END line, and text made only of anchors
+    scan_with(
+        &d,
+        &format!("-----BEGIN PRIVATE KEY-----\n{}", "é".repeat(20_000)),
+    );
+    scan_with(&d, &"AAAAAAAAAAAAAAAAAAAAA".repeat(500));
+    scan_with(&d, &"password=".repeat(2_000));
+    scan_with(&d, "");
+}

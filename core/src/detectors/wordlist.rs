@@ -1,0 +1,378 @@
+//! Word lists with severity and whole-word matching: the shipped profanity list and
+//! config-supplied lists (competitors, banned topics).
+//!
+//! Terms and text are both folded by [`crate::normalize`], so `ｓｈ1ｔ`, `s h i t` and `shіt`
+//! (Cyrillic і) all match the term `shit`; matches are whole words on the folded text (the
+//! characters either side are not alphanumeric), so `class` never matches `ass`. All terms of
+//! a list go into one Aho-Corasick automaton, so cost does not grow with the list's size.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use serde::{Deserialize, Serialize};
+
+use super::{Category, Detector, Match, ScanText};
+use crate::normalize::Normalized;
+
+/// The shipped profanity list (`term<TAB>severity`); see `models/wordlists/`.
+const PROFANITY_TSV: &str = include_str!("../../data/profanity.tsv");
+
+/// How offensive a term is. Guards report terms at or above their `min_severity`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    /// The match score a term of this severity reports.
+    fn score(self) -> f32 {
+        match self {
+            Severity::Low => 0.6,
+            Severity::Medium => 0.8,
+            Severity::High => 1.0,
+        }
+    }
+
+    fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "low" => Some(Severity::Low),
+            "medium" => Some(Severity::Medium),
+            "high" => Some(Severity::High),
+            _ => None,
+        }
+    }
+}
+
+/// A list entry: a bare string (severity `medium`) or `{term, severity}`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum TermEntry {
+    Bare(String),
+    Rated { term: String, severity: Severity },
+}
+
+impl TermEntry {
+    fn parts(&self) -> (&str, Severity) {
+        match self {
+            TermEntry::Bare(t) => (t, Severity::Medium),
+            TermEntry::Rated { term, severity } => (term, *severity),
+        }
+    }
+}
+
+/// Options of the `profanity` detector.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProfanityOptions {
+    /// Report terms at or above this severity. Default `medium`.
+    #[serde(default = "default_medium")]
+    pub min_severity: Severity,
+    /// Terms added to the shipped list.
+    #[serde(default)]
+    pub extra_terms: Vec<TermEntry>,
+    /// Terms of the shipped list never to report (e.g. a brand name).
+    #[serde(default)]
+    pub allow: Vec<String>,
+}
+
+impl Default for ProfanityOptions {
+    fn default() -> Self {
+        ProfanityOptions {
+            min_severity: Severity::Medium,
+            extra_terms: Vec::new(),
+            allow: Vec::new(),
+        }
+    }
+}
+
+fn default_medium() -> Severity {
+    Severity::Medium
+}
+
+/// Options of the `wordlist` detector (competitors, banned topics, internal code names).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WordlistOptions {
+    /// The finding kind and mask placeholder (`competitor` → `[COMPETITOR]`). Default `wordlist`.
+    #[serde(default = "default_kind")]
+    pub kind: String,
+    /// The terms; at least one.
+    pub terms: Vec<TermEntry>,
+    /// Report terms at or above this severity. Default `low` (every term).
+    #[serde(default = "default_low")]
+    pub min_severity: Severity,
+}
+
+fn default_kind() -> String {
+    "wordlist".to_string()
+}
+fn default_low() -> Severity {
+    Severity::Low
+}
+
+/// A compiled word list.
+pub struct WordlistDetector {
+    name: &'static str,
+    category: Category,
+    kind: std::borrow::Cow<'static, str>,
+    automaton: AhoCorasick,
+    /// Severity of each automaton pattern, by pattern id.
+    severities: Vec<Severity>,
+    min_severity: Severity,
+}
+
+impl WordlistDetector {
+    /// The `profanity` detector: the shipped list plus `extra_terms`, minus `allow`.
+    pub fn profanity(opts: &ProfanityOptions) -> Result<Self, String> {
+        let allow: Vec<String> = opts.allow.iter().map(|t| fold_term(t)).collect();
+        let mut terms: Vec<(String, Severity)> = Vec::new();
+        for line in PROFANITY_TSV.lines() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let mut cols = line.split('\t');
+            let (Some(term), Some(sev)) = (cols.next(), cols.next().and_then(Severity::parse))
+            else {
+                continue;
+            };
+            terms.push((term.to_string(), sev));
+        }
+        for e in &opts.extra_terms {
+            let (t, s) = e.parts();
+            terms.push((t.to_string(), s));
+        }
+        terms.retain(|(t, _)| !allow.contains(&fold_term(t)));
+        Self::build(
+            "profanity",
+            Category::Profanity,
+            "profanity".into(),
+            terms,
+            opts.min_severity,
+        )
+    }
+
+    /// A config-supplied list.
+    pub fn wordlist(opts: &WordlistOptions) -> Result<Self, String> {
+        if opts.terms.is_empty() {
+            return Err("terms: the list is empty; add at least one term".to_string());
+        }
+        if opts.kind.is_empty()
+            || !opts
+                .kind
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(format!(
+                "kind: `{}` must be non-empty snake_case ([A-Za-z0-9_])",
+                opts.kind
+            ));
+        }
+        let terms = opts.terms.iter().map(|e| {
+            let (t, s) = e.parts();
+            (t.to_string(), s)
+        });
+        Self::build(
+            "wordlist",
+            Category::Wordlist,
+            opts.kind.to_ascii_lowercase().into(),
+            terms.collect(),
+            opts.min_severity,
+        )
+    }
+
+    fn build(
+        name: &'static str,
+        category: Category,
+        kind: std::borrow::Cow<'static, str>,
+        terms: Vec<(String, Severity)>,
+        min_severity: Severity,
+    ) -> Result<Self, String> {
+        // Fold every term the way text is folded; keep the highest severity of duplicates.
+        let mut folded: std::collections::BTreeMap<String, Severity> = Default::default();
+        for (i, (term, sev)) in terms.iter().enumerate() {
+            let f = fold_term(term);
+            if f.is_empty() {
+                return Err(format!("terms[{i}]: `{term}` is empty after normalisation"));
+            }
+            let e = folded.entry(f).or_insert(*sev);
+            *e = (*e).max(*sev);
+        }
+        let (patterns, severities): (Vec<String>, Vec<Severity>) = folded.into_iter().unzip();
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            // A full DFA: one table lookup per byte, several times faster than the NFA on
+            // text that never matches, which is nearly all text.
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&patterns)
+            .map_err(|e| format!("terms: cannot build matcher: {e}"))?;
+        Ok(WordlistDetector {
+            name,
+            category,
+            kind,
+            automaton,
+            severities,
+            min_severity,
+        })
+    }
+}
+
+/// Fold a list term exactly as scanned text is folded.
+fn fold_term(term: &str) -> String {
+    Normalized::new(term.trim()).text().to_string()
+}
+
+fn is_word_char(c: Option<char>) -> bool {
+    c.is_some_and(char::is_alphanumeric)
+}
+
+impl Detector for WordlistDetector {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn category(&self) -> Category {
+        self.category
+    }
+
+    fn scan(&self, text: &ScanText<'_>, out: &mut Vec<Match>) {
+        let norm = text.normalized();
+        let hay = norm.text();
+        // Overlapping search, then keep whole-word hits; of hits that overlap keep the longest.
+        let mut last_end = 0usize;
+        let mut pending: Option<(usize, usize, Severity)> = None;
+        for m in self.automaton.find_overlapping_iter(hay) {
+            let sev = self
+                .severities
+                .get(m.pattern().as_usize())
+                .copied()
+                .unwrap_or(Severity::Low);
+            if sev < self.min_severity {
+                continue;
+            }
+            let before = hay.get(..m.start()).and_then(|s| s.chars().next_back());
+            let after = hay.get(m.end()..).and_then(|s| s.chars().next());
+            if is_word_char(before) || is_word_char(after) {
+                continue;
+            }
+            match pending {
+                Some((s, e, ps)) if m.start() < e => {
+                    if m.end() - m.start() > e - s {
+                        pending = Some((m.start(), m.end(), sev.max(ps)));
+                    }
+                }
+                _ => {
+                    if let Some(p) = pending.take() {
+                        self.emit(norm, p, &mut last_end, out);
+                    }
+                    pending = Some((m.start(), m.end(), sev));
+                }
+            }
+        }
+        if let Some(p) = pending {
+            self.emit(norm, p, &mut last_end, out);
+        }
+    }
+}
+
+impl WordlistDetector {
+    fn emit(
+        &self,
+        norm: &Normalized,
+        (s, e, sev): (usize, usize, Severity),
+        last_end: &mut usize,
+        out: &mut Vec<Match>,
+    ) {
+        if let Some((os, oe)) = norm.original_span(s, e) {
+            if os >= *last_end {
+                out.push(Match::new(self.kind.clone(), os, oe, sev.score()));
+                *last_end = oe;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hits(d: &WordlistDetector, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        d.scan(&ScanText::new(text), &mut out);
+        out.iter()
+            .map(|m| text[m.start..m.end].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn profanity_table() {
+        let d = WordlistDetector::profanity(&ProfanityOptions::default()).unwrap();
+        let cases: &[(&str, &[&str])] = &[
+            ("what the fuck is this", &["fuck"]),
+            ("WHAT THE FUCK", &["FUCK"]),
+            ("you are a sh1t person", &["sh1t"]),
+            ("f u c k this", &["f u c k"]),
+            ("ｆｕｃｋ", &["ｆｕｃｋ"]),
+            ("fu\u{200B}ck off", &["fu\u{200B}ck"]),
+            ("motherfucker!", &["motherfucker"]),
+            // Negatives and near misses: substrings of ordinary words, mild words below medium.
+            ("the class assignment", &[]),
+            ("Scunthorpe United", &[]),
+            ("damn, that is hard", &[]),
+            ("kill the process with SIGTERM", &[]),
+            ("cocktail hour", &[]),
+            ("", &[]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(hits(&d, text), *want, "text {text:?}");
+        }
+    }
+
+    #[test]
+    fn severity_threshold_and_allow() {
+        let low = WordlistDetector::profanity(&ProfanityOptions {
+            min_severity: Severity::Low,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(hits(&low, "damn it"), ["damn"]);
+        let allow = WordlistDetector::profanity(&ProfanityOptions {
+            allow: vec!["fuck".into()],
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(hits(&allow, "fuck").is_empty());
+    }
+
+    #[test]
+    fn config_wordlist() {
+        let d = WordlistDetector::wordlist(&WordlistOptions {
+            kind: "competitor".into(),
+            terms: vec![
+                TermEntry::Bare("Acme Corp".into()),
+                TermEntry::Bare("globex".into()),
+            ],
+            min_severity: Severity::Low,
+        })
+        .unwrap();
+        let mut out = Vec::new();
+        d.scan(
+            &ScanText::new("Is ACME  corp better than Globex?"),
+            &mut out,
+        );
+        assert_eq!(out.len(), 1, "double space is not folded: {out:?}");
+        out.clear();
+        d.scan(
+            &ScanText::new("Is acme corp better than Globex? globexx no"),
+            &mut out,
+        );
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].kind, "competitor");
+        assert!(WordlistDetector::wordlist(&WordlistOptions {
+            kind: "x".into(),
+            terms: vec![],
+            min_severity: Severity::Low
+        })
+        .is_err());
+    }
+}

@@ -1,0 +1,483 @@
+//! Tier-0 normalisation for keyword and heuristic matching.
+//!
+//! Attackers dodge word lists with look-alike text: `ｆｕｃｋ` (full-width), `fu\u{200B}ck`
+//! (zero-width space), `fuсk` (Cyrillic `с`), `f*ck`-style leetspeak `sh1t`, and spaced-out
+//! `f u c k`. [`Normalized::new`] folds all of these into plain lowercase ASCII-ish text while
+//! keeping, for every output byte, the span of original bytes it came from, so a match on the
+//! folded text still masks exactly the right bytes of what the client sent.
+//!
+//! The fold, per character: drop invisible and format characters; compatibility-decompose
+//! (NFKD, the decomposition half of NFKC) and drop combining marks; lowercase; map common
+//! Cyrillic/Greek homoglyphs to Latin. Then, per whitespace-separated token that contains a
+//! letter, leetspeak digits and symbols are read as letters (`sh1t` → `shit`; `2024` is left
+//! alone). Finally runs of at least [`MIN_SPACED_RUN`] single letters separated by one
+//! separator each (`f u c k`, `f.u.c.k`) are joined.
+//!
+//! PII and secret detectors do not use this form: they need the exact bytes.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Shortest run of spaced-out single letters that is joined into one word. Three keeps ordinary
+/// text such as "a b" or "I a" intact while catching `f u c k`.
+pub const MIN_SPACED_RUN: usize = 3;
+
+/// The folded text and its map back to the original.
+#[derive(Debug, Clone)]
+pub struct Normalized {
+    text: String,
+    /// For each byte of `text`: the original byte span of the character it came from. `None`
+    /// when folding kept every byte in place (ASCII text without joined letters), the common
+    /// case, so no map is built.
+    origin: Option<Vec<(u32, u32)>>,
+}
+
+#[derive(Clone, Copy)]
+struct Folded {
+    ch: char,
+    start: u32,
+    end: u32,
+}
+
+/// A folded unit the leet and spacing passes work on: an ASCII byte (fast path) or a char
+/// with its original span.
+trait Unit: Copy {
+    fn ch(&self) -> char;
+    fn set(&mut self, c: char);
+}
+
+impl Unit for u8 {
+    fn ch(&self) -> char {
+        char::from(*self)
+    }
+    fn set(&mut self, c: char) {
+        // Leet folding maps ASCII to ASCII only.
+        if c.is_ascii() {
+            *self = c as u8;
+        }
+    }
+}
+
+impl Unit for Folded {
+    fn ch(&self) -> char {
+        self.ch
+    }
+    fn set(&mut self, c: char) {
+        self.ch = c;
+    }
+}
+
+impl Normalized {
+    /// Fold `original`. Linear in its length.
+    pub fn new(original: &str) -> Self {
+        if original.is_ascii() {
+            return Self::new_ascii(original);
+        }
+        let mut chars: Vec<Folded> = Vec::with_capacity(original.len());
+        for (offset, c) in original.char_indices() {
+            let start = offset as u32;
+            let end = (offset + c.len_utf8()) as u32;
+            if c.is_ascii() {
+                chars.push(Folded {
+                    ch: c.to_ascii_lowercase(),
+                    start,
+                    end,
+                });
+                continue;
+            }
+            if is_invisible(c) {
+                continue;
+            }
+            for d in std::iter::once(c).nfkd() {
+                if is_combining_mark(d) || is_invisible(d) {
+                    continue;
+                }
+                for l in d.to_lowercase() {
+                    chars.push(Folded {
+                        ch: fold_homoglyph(l),
+                        start,
+                        end,
+                    });
+                }
+            }
+        }
+        fold_leet(&mut chars);
+        let drop = spaced_letter_separators(&chars);
+
+        let mut text = String::with_capacity(chars.len());
+        let mut origin = Vec::with_capacity(chars.len());
+        for (i, f) in chars.iter().enumerate() {
+            if drop.as_ref().is_some_and(|d| d[i]) {
+                continue;
+            }
+            text.push(f.ch);
+            for _ in 0..f.ch.len_utf8() {
+                origin.push((f.start, f.end));
+            }
+        }
+        Normalized {
+            text,
+            origin: Some(origin),
+        }
+    }
+
+    fn new_ascii(original: &str) -> Self {
+        let mut bytes = original.as_bytes().to_ascii_lowercase();
+        fold_leet_ascii(&mut bytes);
+        let spaced = if has_spaced_pair(&bytes) {
+            spaced_letter_separators(&bytes)
+        } else {
+            None
+        };
+        let (bytes, origin) = match spaced {
+            None => (bytes, None),
+            Some(drop) => {
+                let mut kept = Vec::with_capacity(bytes.len());
+                let mut origin = Vec::with_capacity(bytes.len());
+                for (i, b) in bytes.iter().enumerate() {
+                    if !drop[i] {
+                        kept.push(*b);
+                        origin.push((i as u32, i as u32 + 1));
+                    }
+                }
+                (kept, Some(origin))
+            }
+        };
+        // Every byte is ASCII: lowercasing and leet folding map ASCII to ASCII.
+        let text = String::from_utf8(bytes).unwrap_or_default();
+        Normalized { text, origin }
+    }
+
+    /// The folded text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Map a byte span of [`Self::text`] back to the original text: from the start of the
+    /// character that produced `start` to the end of the one that produced `end - 1`.
+    /// Returns `None` for an empty or out-of-range span.
+    pub fn original_span(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        if start >= end || end > self.text.len() {
+            return None;
+        }
+        match &self.origin {
+            None => Some((start, end)),
+            Some(origin) => {
+                let (s, _) = *origin.get(start)?;
+                let (_, e) = *origin.get(end - 1)?;
+                Some((s as usize, e as usize))
+            }
+        }
+    }
+}
+
+/// True for characters that render as nothing and are used to split words invisibly.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E007F}'
+        | '\u{E0100}'..='\u{E01EF}')
+}
+
+fn is_combining_mark(c: char) -> bool {
+    matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}'
+        | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
+}
+
+/// Cyrillic and Greek letters that look like Latin ones (after lowercasing).
+fn fold_homoglyph(c: char) -> char {
+    match c {
+        'а' => 'a',
+        'в' => 'b',
+        'е' | 'ё' | 'є' => 'e',
+        'к' => 'k',
+        'м' => 'm',
+        'н' => 'h',
+        'о' => 'o',
+        'р' => 'p',
+        'с' => 'c',
+        'т' => 't',
+        'у' => 'y',
+        'х' => 'x',
+        'ѕ' => 's',
+        'і' | 'ї' => 'i',
+        'ј' => 'j',
+        'ԁ' => 'd',
+        'ԛ' => 'q',
+        'ԝ' => 'w',
+        'һ' => 'h',
+        'ɡ' => 'g',
+        'α' => 'a',
+        'β' => 'b',
+        'ε' => 'e',
+        'η' => 'n',
+        'ι' => 'i',
+        'κ' => 'k',
+        'ν' => 'v',
+        'ο' => 'o',
+        'ρ' => 'p',
+        'τ' => 't',
+        'υ' => 'u',
+        'χ' => 'x',
+        'γ' => 'y',
+        'ω' => 'w',
+        'ı' => 'i',
+        'ł' => 'l',
+        'ø' => 'o',
+        'đ' => 'd',
+        'ß' => 's',
+        other => other,
+    }
+}
+
+fn leet_letter(c: char) -> Option<char> {
+    Some(match c {
+        '0' => 'o',
+        '1' | '!' | '|' => 'i',
+        '3' => 'e',
+        '4' | '@' => 'a',
+        '5' | '$' => 's',
+        '7' | '+' => 't',
+        '8' => 'b',
+        '9' => 'g',
+        _ => return None,
+    })
+}
+
+/// Read leetspeak digits and symbols as letters inside tokens that also contain a letter.
+fn fold_leet<T: Unit>(chars: &mut [T]) {
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].ch().is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && !chars[i].ch().is_whitespace() {
+            i += 1;
+        }
+        let token = &mut chars[start..i];
+        if !token.iter().any(|f| f.ch().is_alphabetic()) {
+            continue;
+        }
+        // Only inside the word: "shit!" keeps its "!" as punctuation.
+        let first = token.iter().position(|f| {
+            f.ch().is_alphanumeric() || (leet_letter(f.ch()).is_some() && f.ch() != '!')
+        });
+        let last = token.iter().rposition(|f| f.ch().is_alphanumeric());
+        if let (Some(a), Some(b)) = (first, last) {
+            for f in token.iter_mut().take(b + 1).skip(a) {
+                if let Some(l) = leet_letter(f.ch()) {
+                    f.set(l);
+                }
+            }
+        }
+    }
+}
+
+const C_SPACE: u8 = 1;
+const C_ALPHA: u8 = 2;
+const C_DIGIT: u8 = 4;
+const C_LEET: u8 = 8;
+const C_SEP: u8 = 16;
+
+/// Byte classes for the ASCII fast path.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut k = 0;
+        if c.is_ascii_whitespace() {
+            k |= C_SPACE;
+        }
+        if c.is_ascii_alphabetic() {
+            k |= C_ALPHA;
+        }
+        if c.is_ascii_digit() {
+            k |= C_DIGIT;
+        }
+        if matches!(
+            c,
+            b'0' | b'1'
+                | b'3'
+                | b'4'
+                | b'5'
+                | b'7'
+                | b'8'
+                | b'9'
+                | b'@'
+                | b'$'
+                | b'!'
+                | b'|'
+                | b'+'
+        ) {
+            k |= C_LEET;
+        }
+        if matches!(c, b' ' | b'.' | b'-' | b'_' | b'*' | b'\t') {
+            k |= C_SEP;
+        }
+        t[b] = k;
+        b += 1;
+    }
+    t
+};
+
+/// [`fold_leet`] for ASCII: visit only tokens that contain a leet character, and fold those
+/// that also contain a letter. Ordinary text has few such tokens.
+fn fold_leet_ascii(bytes: &mut [u8]) {
+    let n = bytes.len();
+    let mut i = 0;
+    while i < n {
+        if CLASS[usize::from(bytes[i])] & C_LEET == 0 {
+            i += 1;
+            continue;
+        }
+        let mut start = i;
+        while start > 0 && CLASS[usize::from(bytes[start - 1])] & C_SPACE == 0 {
+            start -= 1;
+        }
+        let mut end = i;
+        while end < n && CLASS[usize::from(bytes[end])] & C_SPACE == 0 {
+            end += 1;
+        }
+        if bytes[start..end]
+            .iter()
+            .any(|b| CLASS[usize::from(*b)] & C_ALPHA != 0)
+        {
+            fold_leet(&mut bytes[start..end]);
+        }
+        i = end;
+    }
+}
+
+/// Is there any `x y`-shaped pair (two single letters around one separator) in ASCII text?
+/// Only then can [`spaced_letter_separators`] find a run; most text has none.
+fn has_spaced_pair(bytes: &[u8]) -> bool {
+    let word = |i: usize| {
+        bytes
+            .get(i)
+            .is_some_and(|b| CLASS[usize::from(*b)] & (C_ALPHA | C_DIGIT) != 0)
+    };
+    let alpha = |i: usize| CLASS[usize::from(bytes[i])] & C_ALPHA != 0;
+    (1..bytes.len().saturating_sub(1)).any(|i| {
+        CLASS[usize::from(bytes[i])] & C_SEP != 0
+            && alpha(i - 1)
+            && alpha(i + 1)
+            && !(i >= 2 && word(i - 2))
+            && !word(i + 2)
+    })
+}
+
+fn is_spacing_separator(c: char) -> bool {
+    matches!(c, ' ' | '.' | '-' | '_' | '*' | '·' | '\t')
+}
+
+/// Find runs like `f u c k` whose separators are dropped to give `fuck`. A run is at least
+/// [`MIN_SPACED_RUN`] single letters, each separated from the next by exactly one separator
+/// character, and bounded by non-letters. Returns the drop mask, or `None` if there is no run.
+fn spaced_letter_separators<T: Unit>(chars: &[T]) -> Option<Vec<bool>> {
+    let n = chars.len();
+    let is_letter = |i: usize| chars[i].ch().is_alphabetic();
+    let mut drop: Option<Vec<bool>> = None;
+    let mut i = 0;
+    while i < n {
+        let left_ok = i == 0 || !chars[i - 1].ch().is_alphanumeric();
+        if !(left_ok && is_letter(i)) {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        let mut letters = 1;
+        while j + 2 < n
+            && is_spacing_separator(chars[j + 1].ch())
+            && is_letter(j + 2)
+            && (j + 3 >= n || !chars[j + 3].ch().is_alphanumeric())
+        {
+            j += 2;
+            letters += 1;
+        }
+        let right_ok = j + 1 >= n || !chars[j + 1].ch().is_alphanumeric();
+        if letters >= MIN_SPACED_RUN && right_ok {
+            let d = drop.get_or_insert_with(|| vec![false; n]);
+            let mut k = i + 1;
+            while k < j {
+                d[k] = true;
+                k += 2;
+            }
+        }
+        i = j + 1;
+    }
+    drop
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_evasions() {
+        let cases = [
+            ("Hello World", "hello world"),
+            ("ｆｕｃｋ", "fuck"),
+            ("fu\u{200B}ck", "fuck"),
+            ("fuсk", "fuck"), // Cyrillic с
+            ("sh1t happens", "shit happens"),
+            ("f u c k you", "fuck you"),
+            ("f.u.c.k", "fuck"),
+            ("in 2024 we", "in 2024 we"),
+            ("a b is fine", "a b is fine"),
+            ("café", "cafe"),
+            ("$h1t!", "shit!"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(Normalized::new(input).text(), want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn spans_map_back_to_original_bytes() {
+        let original = "say fu\u{200B}сk now";
+        let n = Normalized::new(original);
+        let start = n.text().find("fuck").unwrap();
+        let (s, e) = n.original_span(start, start + 4).unwrap();
+        assert_eq!(&original[s..e], "fu\u{200B}сk");
+
+        let original = "xx f u c k yy";
+        let n = Normalized::new(original);
+        assert_eq!(n.text(), "xx fuck yy");
+        let (s, e) = n.original_span(3, 7).unwrap();
+        assert_eq!(&original[s..e], "f u c k");
+    }
+
+    #[test]
+    fn empty_and_out_of_range_spans() {
+        let n = Normalized::new("abc");
+        assert_eq!(n.original_span(1, 1), None);
+        assert_eq!(n.original_span(0, 9), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn spans_always_land_on_original_char_boundaries(input in "\\PC{0,40}", a in 0usize..80, b in 0usize..80) {
+            let n = Normalized::new(&input);
+            let (a, b) = (a.min(b), a.max(b));
+            if let Some((s, e)) = n.original_span(a, b) {
+                proptest::prop_assert!(s < e && e <= input.len());
+                proptest::prop_assert!(input.is_char_boundary(s) && input.is_char_boundary(e));
+            }
+        }
+
+        #[test]
+        fn ascii_and_general_paths_agree(input in "[ -~]{0,40}") {
+            // A trailing zero-width space is dropped, but forces the general (non-ASCII) path.
+            let fast = Normalized::new(&input);
+            let slow = Normalized::new(&format!("{input}\u{200B}"));
+            proptest::prop_assert_eq!(fast.text(), slow.text());
+            for i in 0..fast.text().len() {
+                proptest::prop_assert_eq!(fast.original_span(i, i + 1), slow.original_span(i, i + 1));
+            }
+        }
+    }
+}

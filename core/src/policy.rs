@@ -1,0 +1,292 @@
+//! Config → compiled policy.
+//!
+//! Compilation does all the expensive work once — regexes, automata, word lists — and checks
+//! what serde cannot: unique ids, thresholds in range, supported hooks, compilable patterns.
+//! Every error names the field: `guards[2].detector.patterns[0].pattern: invalid regex: ...`.
+//! A compiled [`Policy`] is immutable and shared (`Arc`) by every request.
+
+use std::sync::Arc;
+
+use crate::config::{
+    Action, BlockResponse, BlockResponseOverride, Config, ConfigError, ConfigErrors,
+    DetectorConfig, Hook, Limits, Scope,
+};
+use crate::detectors::{
+    injection::InjectionHeuristics, pii::PiiDetector, regex_custom::RegexDetector,
+    secrets::SecretsDetector, wordlist::WordlistDetector, Detector,
+};
+
+/// Score threshold a guard uses when its config sets none.
+pub const DEFAULT_THRESHOLD: f32 = 0.5;
+
+/// Hooks this build evaluates.
+pub const SUPPORTED_HOOKS: [Hook; 1] = [Hook::LlmInput];
+
+/// A compiled guard.
+pub struct Guard {
+    pub id: Arc<str>,
+    pub hook: Hook,
+    /// Bit set over [`Scope::ALL`] indices.
+    scope_mask: u8,
+    pub detector: Box<dyn Detector>,
+    pub action: Action,
+    pub threshold: f32,
+    pub block_response: BlockResponse,
+    pub enabled: bool,
+}
+
+impl Guard {
+    /// Does this guard read slots of `scope`?
+    pub fn reads(&self, scope: Scope) -> bool {
+        self.scope_mask & scope_bit(scope) != 0
+    }
+
+    /// The scopes this guard reads, in [`Scope::ALL`] order.
+    pub fn scopes(&self) -> impl Iterator<Item = Scope> + '_ {
+        Scope::ALL.into_iter().filter(|s| self.reads(*s))
+    }
+}
+
+fn scope_bit(scope: Scope) -> u8 {
+    let i = Scope::ALL.iter().position(|s| *s == scope).unwrap_or(0);
+    1 << i
+}
+
+/// A compiled, immutable policy.
+pub struct Policy {
+    pub guards: Vec<Guard>,
+    pub limits: Limits,
+    pub block_response: BlockResponse,
+    pub decision_header: Option<String>,
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field(
+                "guards",
+                &self.guards.iter().map(|g| &*g.id).collect::<Vec<_>>(),
+            )
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+impl Policy {
+    /// Compile a parsed config, collecting every error rather than stopping at the first.
+    pub fn compile(config: &Config) -> Result<Policy, ConfigErrors> {
+        let mut errors = Vec::new();
+        check_block_response("block_response", &config.block_response, &mut errors);
+        if config.limits.max_body_bytes == 0 {
+            errors.push(ConfigError::new(
+                "limits.max_body_bytes",
+                "must be at least 1",
+            ));
+        }
+        if let Some(h) = &config.decision_header {
+            if !is_header_name(h) {
+                errors.push(ConfigError::new(
+                    "decision_header",
+                    format!("`{h}` is not a valid lowercase HTTP header name (use e.g. `x-parapet-decision`)"),
+                ));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut guards = Vec::with_capacity(config.guards.len());
+        for (i, g) in config.guards.iter().enumerate() {
+            let at = |field: &str| format!("guards[{i}].{field}");
+            if g.id.is_empty()
+                || !g
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                errors.push(ConfigError::new(
+                    at("id"),
+                    format!("`{}` must be non-empty and use only [A-Za-z0-9_-]", g.id),
+                ));
+            } else if !seen.insert(g.id.as_str()) {
+                errors.push(ConfigError::new(
+                    at("id"),
+                    format!("duplicate guard id `{}`; ids must be unique", g.id),
+                ));
+            }
+            if !SUPPORTED_HOOKS.contains(&g.hook) {
+                errors.push(ConfigError::new(
+                    at("hook"),
+                    format!(
+                        "`{}` is not evaluated by this version; supported: llm_input",
+                        g.hook.as_str()
+                    ),
+                ));
+            }
+            let threshold = g.threshold.unwrap_or(DEFAULT_THRESHOLD);
+            if !(0.0..=1.0).contains(&threshold) {
+                errors.push(ConfigError::new(
+                    at("threshold"),
+                    format!("{threshold} is outside 0.0..=1.0"),
+                ));
+            }
+            let scope_mask = match &g.scope {
+                None => u8::MAX,
+                Some(s) if s.is_empty() => {
+                    errors.push(ConfigError::new(
+                        at("scope"),
+                        "empty scope reads nothing; omit it to read every slot",
+                    ));
+                    0
+                }
+                Some(s) => s.iter().fold(0, |m, sc| m | scope_bit(*sc)),
+            };
+            let block_response = merge_block(&config.block_response, g.block_response.as_ref());
+            check_block_response(&at("block_response"), &block_response, &mut errors);
+            match build_detector(&g.detector) {
+                Ok(detector) => guards.push(Guard {
+                    id: Arc::from(g.id.as_str()),
+                    hook: g.hook,
+                    scope_mask,
+                    detector,
+                    action: g.action,
+                    threshold,
+                    block_response,
+                    enabled: g.enabled,
+                }),
+                Err(e) => errors.push(ConfigError::new(at("detector"), e).rooted()),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        Ok(Policy {
+            guards,
+            limits: config.limits.clone(),
+            block_response: config.block_response.clone(),
+            decision_header: config.decision_header.clone(),
+        })
+    }
+
+    /// Can a request's body change (an enabled `llm_input` guard masks)? If not, adapters may
+    /// keep `content-length`, since an allowed body is forwarded byte for byte.
+    pub fn may_rewrite_request(&self) -> bool {
+        self.guards
+            .iter()
+            .any(|g| g.enabled && g.hook == Hook::LlmInput && g.action == Action::Mask)
+    }
+
+    /// Parse and compile a JSON config in one step (the filter's `pluginConfig`).
+    pub fn from_json(bytes: &[u8]) -> Result<Policy, ConfigErrors> {
+        let config = Config::from_json(bytes)?;
+        Policy::compile(&config)
+    }
+
+    /// The shipped default policy.
+    pub fn default_policy() -> Result<Policy, ConfigErrors> {
+        Policy::compile(&Config::default_policy()?)
+    }
+}
+
+impl ConfigError {
+    /// Detector errors come as `field: message` relative to the detector; join the paths.
+    fn rooted(self) -> ConfigError {
+        match self.message.split_once(": ") {
+            Some((field, rest)) if !field.is_empty() && !field.contains(' ') => {
+                ConfigError::new(format!("{}.{field}", self.path), rest.to_string())
+            }
+            _ => self,
+        }
+    }
+}
+
+fn build_detector(cfg: &DetectorConfig) -> Result<Box<dyn Detector>, String> {
+    Ok(match cfg {
+        DetectorConfig::Pii(o) => Box::new(PiiDetector::new(o)),
+        DetectorConfig::Secrets(o) => Box::new(SecretsDetector::new(o)?),
+        DetectorConfig::Profanity(o) => Box::new(WordlistDetector::profanity(o)?),
+        DetectorConfig::Wordlist(o) => Box::new(WordlistDetector::wordlist(o)?),
+        DetectorConfig::InjectionHeuristics(o) => Box::new(InjectionHeuristics::new(o)?),
+        DetectorConfig::Regex(o) => Box::new(RegexDetector::new(o)?),
+    })
+}
+
+fn merge_block(base: &BlockResponse, o: Option<&BlockResponseOverride>) -> BlockResponse {
+    let Some(o) = o else { return base.clone() };
+    BlockResponse {
+        status: o.status.unwrap_or(base.status),
+        message: o.message.clone().unwrap_or_else(|| base.message.clone()),
+        error_type: o
+            .error_type
+            .clone()
+            .unwrap_or_else(|| base.error_type.clone()),
+        code: o.code.clone().unwrap_or_else(|| base.code.clone()),
+    }
+}
+
+fn check_block_response(at: &str, b: &BlockResponse, errors: &mut Vec<ConfigError>) {
+    if !(400..=599).contains(&b.status) {
+        errors.push(ConfigError::new(
+            format!("{at}.status"),
+            format!(
+                "{} is not an error status; use 400..=599 (e.g. 400 or 403)",
+                b.status
+            ),
+        ));
+    }
+}
+
+fn is_header_name(h: &str) -> bool {
+    !h.is_empty()
+        && h.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(json: &str) -> Result<Policy, ConfigErrors> {
+        Policy::from_json(json.as_bytes())
+    }
+
+    #[test]
+    fn default_policy_compiles() {
+        let p = Policy::default_policy().unwrap();
+        assert_eq!(p.guards.len(), 4);
+    }
+
+    #[test]
+    fn semantic_errors_are_collected_with_paths() {
+        let e = compile(
+            r#"{"version": 1, "decision_header": "X Bad", "block_response": {"status": 200},
+                "guards": [
+                  {"id": "a", "detector": {"type": "regex", "patterns": [{"kind": "k", "pattern": "("}]}, "action": "block"},
+                  {"id": "a", "hook": "llm_output", "detector": {"type": "pii"}, "action": "mask", "threshold": 2},
+                  {"id": "b", "scope": [], "detector": {"type": "wordlist", "terms": []}, "action": "audit"}
+                ]}"#,
+        )
+        .unwrap_err();
+        let paths: Vec<_> = e.0.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "block_response.status",
+                "decision_header",
+                "guards[0].block_response.status",
+                "guards[0].detector.patterns[0].pattern",
+                "guards[1].id",
+                "guards[1].hook",
+                "guards[1].threshold",
+                "guards[1].block_response.status",
+                "guards[2].scope",
+                "guards[2].block_response.status",
+                "guards[2].detector.terms",
+            ]
+        );
+    }
+
+    #[test]
+    fn scopes() {
+        let p = compile(r#"{"version": 1, "guards": [{"id": "a", "scope": ["user", "tool_results"], "detector": {"type": "profanity"}, "action": "block"}]}"#).unwrap();
+        let g = &p.guards[0];
+        assert!(g.reads(Scope::User) && g.reads(Scope::ToolResults) && !g.reads(Scope::System));
+    }
+}

@@ -1,0 +1,81 @@
+//! OpenAI-shaped error replies.
+//!
+//! A blocked request gets the body the OpenAI API itself uses for errors, so every OpenAI client
+//! raises a normal, readable API error (the Python client: `BadRequestError` for 400,
+//! `PermissionDeniedError` for 403, with `error.message` as its text):
+//!
+//! ```json
+//! {"error": {"message": "...", "type": "invalid_request_error", "param": null,
+//!            "code": "content_policy_violation"}}
+//! ```
+
+use serde_json::json;
+
+use crate::config::BlockResponse;
+
+/// A complete local reply: status and JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// Build an OpenAI-style error reply.
+pub fn openai_error(status: u16, message: &str, error_type: &str, code: &str) -> Reply {
+    let body = json!({
+        "error": {"message": message, "type": error_type, "param": null, "code": code}
+    });
+    Reply {
+        status,
+        body: body.to_string().into_bytes(),
+    }
+}
+
+/// The reply for a block by `guard`, with `{guard}` and `{categories}` filled into the message.
+pub fn block_reply(b: &BlockResponse, guard: &str, categories: &str) -> Reply {
+    let message = b
+        .message
+        .replace("{guard}", guard)
+        .replace("{categories}", categories);
+    openai_error(b.status, &message, &b.error_type, &b.code)
+}
+
+/// 413 for a body over `limits.max_body_bytes` under `on_oversize: block`.
+pub fn oversize_reply(limit: usize) -> Reply {
+    openai_error(
+        413,
+        &format!(
+            "Request body exceeds the guardrail's limit of {limit} bytes and was not forwarded."
+        ),
+        "invalid_request_error",
+        "request_too_large",
+    )
+}
+
+/// 400 for a body that is not JSON under `on_invalid_body: block`.
+pub fn invalid_body_reply(reason: &str) -> Reply {
+    openai_error(
+        400,
+        &format!("Request body could not be parsed as JSON ({reason}); the guardrail did not forward it."),
+        "invalid_request_error",
+        "invalid_json",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shape() {
+        let r = block_reply(&BlockResponse::default(), "secrets", "secret");
+        assert_eq!(r.status, 400);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["error"]["code"], "content_policy_violation");
+        assert_eq!(
+            v["error"]["message"],
+            "Request blocked by guardrail policy: guard 'secrets' found secret."
+        );
+        assert!(v["error"]["param"].is_null());
+    }
+}

@@ -1,0 +1,93 @@
+//! The one place that talks to the proxy-wasm host.
+//!
+//! Every host call goes through here and returns a `Result`; callers decide what a failure
+//! means (usually: log it and fail safe). The SDK's `Context` convenience methods `unwrap()`
+//! host results, and a panic would abort the VM and take every stream on this worker with it,
+//! so they are not used anywhere in the filter.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType, Status};
+
+/// A failed host call: which one and the host's status.
+#[derive(Debug, Clone, Copy)]
+pub struct HostError {
+    pub call: &'static str,
+    pub status: Status,
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "host call {} failed: {:?}", self.call, self.status)
+    }
+}
+
+type HostResult<T> = Result<T, HostError>;
+
+fn err(call: &'static str) -> impl Fn(Status) -> HostError {
+    move |status| HostError { call, status }
+}
+
+pub fn log(level: LogLevel, message: &str) {
+    // Nothing sensible to do if logging itself fails.
+    let _ = hostcalls::log(level, message);
+}
+
+pub fn plugin_configuration() -> HostResult<Option<Vec<u8>>> {
+    hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
+        .map_err(err("get_buffer(plugin_configuration)"))
+}
+
+pub fn request_body(size: usize) -> HostResult<Vec<u8>> {
+    hostcalls::get_buffer(BufferType::HttpRequestBody, 0, size)
+        .map(Option::unwrap_or_default)
+        .map_err(err("get_buffer(request_body)"))
+}
+
+/// Replace the whole buffered request body (`size` bytes) with `body`.
+pub fn replace_request_body(size: usize, body: &[u8]) -> HostResult<()> {
+    hostcalls::set_buffer(BufferType::HttpRequestBody, 0, size, body)
+        .map_err(err("set_buffer(request_body)"))
+}
+
+pub fn request_header(name: &str) -> HostResult<Option<String>> {
+    hostcalls::get_map_value(MapType::HttpRequestHeaders, name)
+        .map_err(err("get_map_value(request_headers)"))
+}
+
+pub fn remove_request_header(name: &str) -> HostResult<()> {
+    hostcalls::remove_map_value(MapType::HttpRequestHeaders, name)
+        .map_err(err("remove_map_value(request_headers)"))
+}
+
+pub fn set_response_header(name: &str, value: &str) -> HostResult<()> {
+    hostcalls::set_map_value(MapType::HttpResponseHeaders, name, Some(value))
+        .map_err(err("set_map_value(response_headers)"))
+}
+
+pub fn send_local_reply(status: u16, headers: Vec<(&str, &str)>, body: &[u8]) -> HostResult<()> {
+    hostcalls::send_http_response(u32::from(status), headers, Some(body))
+        .map_err(err("send_http_response"))
+}
+
+pub fn define_metric(kind: MetricType, name: &str) -> HostResult<u32> {
+    hostcalls::define_metric(kind, name).map_err(err("define_metric"))
+}
+
+pub fn increment(metric: u32) {
+    let _ = hostcalls::increment_metric(metric, 1);
+}
+
+pub fn record(metric: u32, value: u64) {
+    let _ = hostcalls::record_metric(metric, value);
+}
+
+/// Host wall-clock time in microseconds since the epoch (0 if the host cannot tell).
+pub fn now_micros() -> u64 {
+    hostcalls::get_current_time()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .unwrap_or(Duration::ZERO)
+        .as_micros() as u64
+}

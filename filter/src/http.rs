@@ -1,0 +1,239 @@
+//! One HTTP request through the guard, as an explicit phase machine.
+//!
+//! ```text
+//! Start ──headers, no body──────────────────────────────▶ Passed
+//!   │ headers, body follows (Continue; content-length dropped if the body may be rewritten)
+//!   ▼
+//! Buffering ──chunk, not end (Pause: Envoy buffers)──▶ Buffering
+//!   │ end of stream / trailers / over the size limit
+//!   ▼
+//! Decided(decision): forwarded (Continue) or answered locally (Pause + local reply)
+//! ```
+//!
+//! Request headers are released at once: in Envoy, pausing in the headers callback stops body
+//! callbacks too, so the body is held instead (the router may open the upstream request, but
+//! no body byte leaves Envoy before the verdict; a block resets it). Every `Pause` is followed
+//! by either a local reply or more body callbacks from Envoy: the body pause is Envoy's
+//! buffering, and it ends with `end_of_stream`, trailers or the size limit — each of which
+//! decides.
+
+use std::rc::Rc;
+
+use parapet_core::engine::{Decision, Verdict};
+use parapet_core::reply::{self, Reply};
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::{Action, LogLevel};
+
+use crate::{host, Active};
+
+/// Where a request is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Before request headers.
+    Start,
+    /// No body to scan (or no policy): passed through untouched.
+    Passed,
+    /// Holding the request body until it is complete.
+    Buffering { body_size: usize },
+    /// The verdict is in and has been acted on.
+    Decided(Decision),
+}
+
+/// The HTTP context.
+pub struct GuardedRequest {
+    active: Option<Rc<Active>>,
+    phase: Phase,
+}
+
+impl GuardedRequest {
+    pub fn new(active: Option<Rc<Active>>) -> Self {
+        GuardedRequest {
+            active,
+            phase: Phase::Start,
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The request body is complete (`size` bytes buffered): evaluate and act.
+    fn decide(&mut self, active: &Active, size: usize) -> Action {
+        let body = match host::request_body(size) {
+            Ok(b) => b,
+            Err(e) => return self.fail_closed(active, &format!("cannot read request body: {e}")),
+        };
+        let started = host::now_micros();
+        let verdict = active.policy.evaluate_request(&body);
+        let elapsed = host::now_micros().saturating_sub(started);
+        if let Some(id) = active.metrics.scan_us {
+            host::record(id, elapsed);
+        }
+        self.act(active, verdict, size, elapsed)
+    }
+
+    fn act(&mut self, active: &Active, verdict: Verdict, size: usize, elapsed_us: u64) -> Action {
+        let decision = verdict.decision;
+        record(active, &verdict, elapsed_us);
+        self.phase = Phase::Decided(decision);
+        match decision {
+            Decision::Allow | Decision::Audit | Decision::Skipped => Action::Continue,
+            Decision::Mask => match verdict.body {
+                Some(body) => match host::replace_request_body(size, &body) {
+                    Ok(()) => Action::Continue,
+                    Err(e) => {
+                        self.fail_closed(active, &format!("cannot rewrite request body: {e}"))
+                    }
+                },
+                None => self.fail_closed(active, "mask verdict without a body"),
+            },
+            Decision::Block => {
+                let reply = verdict.reply.unwrap_or_else(|| {
+                    reply::openai_error(
+                        400,
+                        "Request blocked by guardrail policy.",
+                        "invalid_request_error",
+                        "content_policy_violation",
+                    )
+                });
+                self.reply(active, &reply, decision)
+            }
+        }
+    }
+
+    fn reply(&mut self, active: &Active, reply: &Reply, decision: Decision) -> Action {
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(h) = &active.policy.decision_header {
+            headers.push((h.as_str(), decision.as_str()));
+        }
+        if let Err(e) = host::send_local_reply(reply.status, headers, &reply.body) {
+            host::log(LogLevel::Error, &format!("parapet: {e}"));
+        }
+        Action::Pause
+    }
+
+    /// A host failure mid-request: refuse rather than forward something unscanned.
+    fn fail_closed(&mut self, active: &Active, why: &str) -> Action {
+        host::log(
+            LogLevel::Error,
+            &format!("parapet: {why}; refusing the request"),
+        );
+        self.phase = Phase::Decided(Decision::Block);
+        active.metrics.count_decision(Decision::Block);
+        let r = reply::openai_error(
+            500,
+            "The guardrail could not inspect this request.",
+            "server_error",
+            "guardrail_error",
+        );
+        self.reply(active, &r, Decision::Block)
+    }
+
+    fn oversize(&mut self, active: &Active, size: usize) -> Action {
+        let verdict = active.policy.oversize_verdict(size);
+        self.act(active, verdict, size, 0)
+    }
+}
+
+/// Stats and a log line for a decision.
+fn record(active: &Active, verdict: &Verdict, elapsed_us: u64) {
+    let decision = verdict.decision;
+    active.metrics.count_decision(decision);
+    let mut fired: Vec<usize> = verdict.findings.iter().map(|f| f.guard_index).collect();
+    fired.dedup();
+    fired.sort_unstable();
+    fired.dedup();
+    for g in &fired {
+        active.metrics.count_guard(*g, decision);
+    }
+    if decision != Decision::Allow {
+        let mut kinds: Vec<String> = verdict
+            .findings
+            .iter()
+            .map(|f| format!("{}:{}", f.guard, f.kind))
+            .collect();
+        kinds.dedup();
+        host::log(
+            LogLevel::Info,
+            &format!(
+                "parapet: decision={} findings=[{}] scan_us={elapsed_us}{}",
+                decision.as_str(),
+                kinds.join(","),
+                verdict
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(" reason=\"{r}\""))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+}
+
+impl Context for GuardedRequest {}
+
+impl HttpContext for GuardedRequest {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        let Some(active) = self.active.clone() else {
+            self.phase = Phase::Passed;
+            return Action::Continue;
+        };
+        if end_of_stream {
+            self.phase = Phase::Passed;
+            return Action::Continue;
+        }
+        let declared = host::request_header("content-length")
+            .ok()
+            .flatten()
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        if let Some(len) = declared {
+            if len > active.policy.limits.max_body_bytes {
+                return self.oversize(&active, len);
+            }
+        }
+        if active.policy.may_rewrite_request() {
+            if let Err(e) = host::remove_request_header("content-length") {
+                return self.fail_closed(&active, &format!("cannot drop content-length: {e}"));
+            }
+        }
+        self.phase = Phase::Buffering { body_size: 0 };
+        Action::Continue
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let Phase::Buffering { .. } = self.phase else {
+            return Action::Continue;
+        };
+        let Some(active) = self.active.clone() else {
+            return Action::Continue;
+        };
+        self.phase = Phase::Buffering { body_size };
+        if body_size > active.policy.limits.max_body_bytes {
+            return self.oversize(&active, body_size);
+        }
+        if !end_of_stream {
+            return Action::Pause;
+        }
+        self.decide(&active, body_size)
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        let Phase::Buffering { body_size } = self.phase else {
+            return Action::Continue;
+        };
+        let Some(active) = self.active.clone() else {
+            return Action::Continue;
+        };
+        self.decide(&active, body_size)
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        if let (Phase::Decided(d), Some(active)) = (self.phase, &self.active) {
+            if let Some(h) = &active.policy.decision_header {
+                if let Err(e) = host::set_response_header(h, d.as_str()) {
+                    host::log(LogLevel::Warn, &format!("parapet: {e}"));
+                }
+            }
+        }
+        Action::Continue
+    }
+}

@@ -1,0 +1,104 @@
+//! Parapet's proxy-wasm filter: the rule tier of the guard cascade inside Envoy.
+//!
+//! The root context compiles the policy from the plugin configuration once (an empty
+//! configuration selects the shipped default policy) and shares it with every HTTP context
+//! through an `Rc`. A configuration that fails to compile is refused (`on_configure` returns
+//! false, so Envoy rejects the update) and the last good policy stays in force.
+//!
+//! The HTTP context ([`http::GuardedRequest`]) buffers the request body, runs the engine, and
+//! forwards, rewrites or answers locally. All host calls go through [`host`].
+
+pub mod host;
+pub mod http;
+pub mod metrics;
+
+use std::rc::Rc;
+
+use parapet_core::Policy;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{ContextType, LogLevel};
+
+use crate::metrics::Metrics;
+
+/// A compiled policy and the metric ids defined for it.
+pub struct Active {
+    pub policy: Policy,
+    pub metrics: Metrics,
+}
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(ParapetRoot { active: None }) });
+}}
+
+/// The plugin's root context.
+pub struct ParapetRoot {
+    active: Option<Rc<Active>>,
+}
+
+impl Context for ParapetRoot {}
+
+impl RootContext for ParapetRoot {
+    fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
+        let raw = match host::plugin_configuration() {
+            Ok(raw) => raw.unwrap_or_default(),
+            Err(e) => {
+                host::log(
+                    LogLevel::Error,
+                    &format!("parapet: cannot read plugin configuration: {e}"),
+                );
+                return self.active.is_some();
+            }
+        };
+        let compiled = if raw.iter().all(u8::is_ascii_whitespace) {
+            Policy::default_policy()
+        } else {
+            Policy::from_json(&raw)
+        };
+        match compiled {
+            Ok(policy) => {
+                host::log(
+                    LogLevel::Info,
+                    &format!(
+                        "parapet: policy loaded with {} guards: {}",
+                        policy.guards.len(),
+                        guard_list(&policy)
+                    ),
+                );
+                let metrics = Metrics::define(&policy);
+                self.active = Some(Rc::new(Active { policy, metrics }));
+                true
+            }
+            Err(errors) => {
+                metrics::config_rejected();
+                let kept = if self.active.is_some() {
+                    "keeping the last good policy"
+                } else {
+                    "no policy loaded"
+                };
+                host::log(
+                    LogLevel::Error,
+                    &format!("parapet: configuration rejected ({kept}):\n{errors}"),
+                );
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(http::GuardedRequest::new(self.active.clone())))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+fn guard_list(policy: &Policy) -> String {
+    policy
+        .guards
+        .iter()
+        .map(|g| format!("{}({}→{})", g.id, g.detector.name(), g.action.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

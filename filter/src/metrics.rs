@@ -1,0 +1,90 @@
+//! Envoy stats the filter exports (Envoy prefixes them with `wasmcustom.`):
+//!
+//! - `parapet.decision.<allow|audit|mask|block|skipped>`: requests by final decision;
+//! - `parapet.guard.<id>.<action>.<decision>`: requests in which guard `<id>` (whose action is
+//!   `<action>`) fired, by the request's final decision;
+//! - `parapet.scan_us` (histogram): engine time per request body, in microseconds;
+//! - `parapet.config_rejected`: configurations refused (the last good one stays in force).
+
+use parapet_core::{Decision, Policy};
+use proxy_wasm::types::MetricType;
+
+use crate::host;
+
+/// Metric ids for one compiled policy.
+pub struct Metrics {
+    decisions: [Option<u32>; 5],
+    /// Per guard index, per decision.
+    guards: Vec<[Option<u32>; 5]>,
+    pub scan_us: Option<u32>,
+}
+
+fn decision_index(d: Decision) -> usize {
+    Decision::ALL.iter().position(|x| *x == d).unwrap_or(0)
+}
+
+fn define(kind: MetricType, name: &str) -> Option<u32> {
+    match host::define_metric(kind, name) {
+        Ok(id) => Some(id),
+        Err(e) => {
+            host::log(
+                proxy_wasm::types::LogLevel::Warn,
+                &format!("parapet: metric {name}: {e}"),
+            );
+            None
+        }
+    }
+}
+
+impl Metrics {
+    pub fn define(policy: &Policy) -> Metrics {
+        let decisions = Decision::ALL.map(|d| {
+            define(
+                MetricType::Counter,
+                &format!("parapet.decision.{}", d.as_str()),
+            )
+        });
+        let guards = policy
+            .guards
+            .iter()
+            .map(|g| {
+                Decision::ALL.map(|d| {
+                    define(
+                        MetricType::Counter,
+                        &format!(
+                            "parapet.guard.{}.{}.{}",
+                            g.id,
+                            g.action.as_str(),
+                            d.as_str()
+                        ),
+                    )
+                })
+            })
+            .collect();
+        let scan_us = define(MetricType::Histogram, "parapet.scan_us");
+        Metrics {
+            decisions,
+            guards,
+            scan_us,
+        }
+    }
+
+    pub fn count_decision(&self, d: Decision) {
+        if let Some(id) = self.decisions[decision_index(d)] {
+            host::increment(id);
+        }
+    }
+
+    pub fn count_guard(&self, guard_index: usize, d: Decision) {
+        if let Some(Some(id)) = self.guards.get(guard_index).map(|g| g[decision_index(d)]) {
+            host::increment(id);
+        }
+    }
+}
+
+/// Counter of rejected configurations; defined once per VM.
+pub fn config_rejected() {
+    if let Some(id) = define(MetricType::Counter, "parapet.config_rejected") {
+        host::increment(id);
+    }
+}

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""A local stand-in for an OpenAI-compatible LLM upstream, so Parapet runs with no API key.
+
+- POST /v1/chat/completions: answers with an assistant message that echoes the last user message
+  ("You said: ..."), so masking is visible end to end; `"stream": true` answers as an SSE stream
+  of chat.completion.chunk events ending with `data: [DONE]`.
+- GET /v1/models: one model.
+- Every request it receives is recorded exactly (method, path, headers, raw body bytes):
+  GET /_standin/requests lists them (body base64-encoded); DELETE /_standin/requests clears them.
+  Tests use this to prove what reached the upstream, byte for byte.
+
+Standard library only. Handles `transfer-encoding: chunked` request bodies (Envoy forwards a
+body whose content-length the filter dropped as chunked).
+"""
+import argparse
+import base64
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+RECORDED = []
+LOCK = threading.Lock()
+
+
+def read_body(handler):
+    if handler.headers.get("transfer-encoding", "").lower() == "chunked":
+        chunks = []
+        while True:
+            size_line = handler.rfile.readline()
+            if not size_line:
+                raise ConnectionError("connection closed inside a chunked body")
+            size = int(size_line.split(b";")[0].strip(), 16)
+            if size == 0:
+                # trailers until the blank line
+                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            chunks.append(handler.rfile.read(size))
+            handler.rfile.readline()
+    length = int(handler.headers.get("content-length") or 0)
+    return handler.rfile.read(length) if length else b""
+
+
+def last_user_text(req):
+    for m in reversed(req.get("messages") or []):
+        if isinstance(m, dict) and m.get("role") == "user":
+            c = m.get("content")
+            if isinstance(c, str):
+                return c
+            if isinstance(c, list):
+                return " ".join(p.get("text", "") for p in c if isinstance(p, dict))
+    return ""
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "llm-standin/1"
+
+    def log_message(self, fmt, *args):  # quiet
+        pass
+
+    def send_json(self, status, obj):
+        body = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def record(self, body):
+        with LOCK:
+            RECORDED.append({
+                "method": self.command,
+                "path": self.path,
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "body_b64": base64.b64encode(body).decode(),
+            })
+
+    def do_GET(self):
+        if self.path == "/_standin/requests":
+            with LOCK:
+                return self.send_json(200, RECORDED)
+        self.record(b"")
+        if self.path.rstrip("/") == "/v1/models":
+            return self.send_json(200, {"object": "list", "data": [{"id": "standin-echo", "object": "model", "owned_by": "parapet"}]})
+        self.send_json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error", "param": None, "code": None}})
+
+    def do_DELETE(self):
+        if self.path == "/_standin/requests":
+            with LOCK:
+                RECORDED.clear()
+            return self.send_json(200, {"cleared": True})
+        self.send_json(404, {"error": {"message": "not found", "type": "invalid_request_error", "param": None, "code": None}})
+
+    def do_POST(self):
+        try:
+            body = read_body(self)
+        except (ConnectionError, ValueError):
+            self.close_connection = True
+            return
+        self.record(body)
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            return self.send_json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error", "param": None, "code": None}})
+        try:
+            req = json.loads(body)
+        except ValueError:
+            return self.send_json(400, {"error": {"message": "invalid JSON body", "type": "invalid_request_error", "param": None, "code": None}})
+        text = "You said: " + last_user_text(req)
+        model = req.get("model") or "standin-echo"
+        cid = "chatcmpl-" + uuid.uuid4().hex[:24]
+        created = int(time.time())
+        if req.get("stream"):
+            return self.stream(cid, created, model, text)
+        self.send_json(200, {
+            "id": cid, "object": "chat.completion", "created": created, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": len(body) // 4, "completion_tokens": len(text) // 4, "total_tokens": (len(body) + len(text)) // 4},
+        })
+
+    def stream(self, cid, created, model, text):
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+
+        def event(obj):
+            data = b"data: " + (obj if isinstance(obj, bytes) else json.dumps(obj).encode()) + b"\n\n"
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+
+        base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model}
+        event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
+        words = text.split(" ")
+        for i, w in enumerate(words):
+            piece = w if i == 0 else " " + w
+            event({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+        event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        event(b"[DONE]")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=18000)
+    args = ap.parse_args()
+    server = ThreadingHTTPServer((args.host, args.port), Handler)
+    server.daemon_threads = True
+    print(f"llm-standin listening on http://{args.host}:{server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

