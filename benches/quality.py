@@ -39,6 +39,18 @@ def scan(parapet, config, rows):
     return [json.loads(l) for l in out]
 
 
+def entity_span(text, e):
+    """An expected entity's byte span: given, or found by its value (Recognizers-Text rows)."""
+    if "start" in e and "end" in e:
+        return e
+    value = e.get("value")
+    i = text.find(value) if value else -1
+    if i < 0:
+        return None
+    start = len(text[:i].encode())
+    return {"start": start, "end": start + len(value.encode())}
+
+
 def flagged(verdict, category):
     return any(f["category"] == category for f in verdict["findings"])
 
@@ -97,7 +109,8 @@ def main():
         if r["label"] in ("pii", "pii_weak"):
             for t in r["meta"]["entity_types"]:
                 want = PII_TYPES.get(t, t.lower())
-                ents = [e for e in r["meta"].get("entities", []) if e["type"] == t]
+                ents = [entity_span(r["text"], e) for e in r["meta"].get("entities", []) if e["type"] == t]
+                ents = [e for e in ents if e is not None]
                 any_hit = any(k == want for k, _, _ in kinds)
                 exact = bool(ents) and all(any(k == want and s < e["end"] and e["start"] < en for k, s, en in kinds) for e in ents)
                 if r["label"] == "pii":

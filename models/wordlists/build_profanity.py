@@ -77,6 +77,19 @@ wigger slope nappy negro moolie kraut hebe heeb
 AMBIGUOUS_SLURS = set("jap japs slope nappy negro honky whitey hebe kraut paki polack wop coon".split())
 
 
+# Stems so unambiguous that they are profane inside any word ("fucktard", "pigfukker",
+# "shitass"); the detector matches them anywhere and reports the whole word. Stems with innocent
+# carriers ("cunt" in Scunthorpe, "cock" in cocktail, "nigg" in snigger, "dick" in Dickens) are
+# deliberately not here.
+STEMS = {
+    "fuck": "medium", "fuk": "medium", "fukk": "medium", "phuck": "medium", "phuk": "medium",
+    "motherf": "medium", "muthaf": "medium", "shit": "medium", "bitch": "medium",
+    "asshole": "medium", "dickhead": "medium", "whore": "medium", "slut": "medium",
+    "jizz": "medium", "wank": "medium", "twat": "medium",
+    "faggot": "high", "fagot": "high",
+}
+
+
 def fetch_wordlist() -> str:
     with tempfile.TemporaryDirectory() as d:
         subprocess.run(
@@ -93,7 +106,7 @@ def main() -> None:
     out = io.StringIO()
     out.write("# Parapet profanity list. Source: better-profanity 0.7.0 (PyPI, MIT licence),\n")
     out.write("# profanity_wordlist.txt; severities and exclusions by models/wordlists/build_profanity.py.\n")
-    out.write("# term<TAB>severity (low | medium | high)\n")
+    out.write("# term<TAB>severity (low | medium | high)[<TAB>stem: also matches inside words]\n")
     kept = 0
     for w in words:
         lw = w.lower()
@@ -111,6 +124,8 @@ def main() -> None:
     for w in ["beaner", "towelhead", "raghead", "tranny", "kike", "retard"]:
         if w not in {x.lower() for x in words}:
             out.write(f"{w}\thigh\n")
+    for stem, sev in sorted(STEMS.items()):
+        out.write(f"{stem}\t{sev}\tstem\n")
     sys.stdout.write(out.getvalue())
     print(f"kept {kept} of {len(words)} source entries", file=sys.stderr)
 

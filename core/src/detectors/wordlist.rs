@@ -3,8 +3,11 @@
 //!
 //! Terms and text are both folded by [`crate::normalize`], so `ｓｈ1ｔ`, `s h i t` and `shіt`
 //! (Cyrillic і) all match the term `shit`; matches are whole words on the folded text (the
-//! characters either side are not alphanumeric), so `class` never matches `ass`. All terms of
-//! a list go into one Aho-Corasick automaton, so cost does not grow with the list's size.
+//! characters either side are not alphanumeric), so `class` never matches `ass`, with common
+//! inflections allowed ([`INFLECTIONS`]: `cunts`, `bitched`). Terms marked as stems (only in
+//! the shipped profanity list) match inside any word — `fucktard`, `pigfukker` — and report
+//! the whole word. All terms of a list go into one Aho-Corasick automaton, so cost does not
+//! grow with the list's size.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::{Deserialize, Serialize};
@@ -14,6 +17,9 @@ use crate::normalize::Normalized;
 
 /// The shipped profanity list (`term<TAB>severity`); see `models/wordlists/`.
 const PROFANITY_TSV: &str = include_str!("../../data/profanity.tsv");
+
+/// Suffixes a whole-word term may carry and still match (`slut` → `sluts`, `wank` → `wanker`).
+pub const INFLECTIONS: [&str; 10] = ["s", "es", "ed", "ing", "in", "er", "ers", "y", "ies", "z"];
 
 /// How offensive a term is. Guards report terms at or above their `min_severity`.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -111,14 +117,22 @@ fn default_low() -> Severity {
     Severity::Low
 }
 
+/// A list entry before compilation.
+struct Term {
+    text: String,
+    severity: Severity,
+    /// Matches inside words, reporting the whole word.
+    stem: bool,
+}
+
 /// A compiled word list.
 pub struct WordlistDetector {
     name: &'static str,
     category: Category,
     kind: std::borrow::Cow<'static, str>,
     automaton: AhoCorasick,
-    /// Severity of each automaton pattern, by pattern id.
-    severities: Vec<Severity>,
+    /// Severity and stem flag of each automaton pattern, by pattern id.
+    terms: Vec<(Severity, bool)>,
     min_severity: Severity,
 }
 
@@ -126,23 +140,32 @@ impl WordlistDetector {
     /// The `profanity` detector: the shipped list plus `extra_terms`, minus `allow`.
     pub fn profanity(opts: &ProfanityOptions) -> Result<Self, String> {
         let allow: Vec<String> = opts.allow.iter().map(|t| fold_term(t)).collect();
-        let mut terms: Vec<(String, Severity)> = Vec::new();
+        let mut terms: Vec<Term> = Vec::new();
         for line in PROFANITY_TSV.lines() {
             if line.starts_with('#') || line.trim().is_empty() {
                 continue;
             }
             let mut cols = line.split('\t');
-            let (Some(term), Some(sev)) = (cols.next(), cols.next().and_then(Severity::parse))
+            let (Some(text), Some(severity)) = (cols.next(), cols.next().and_then(Severity::parse))
             else {
                 continue;
             };
-            terms.push((term.to_string(), sev));
+            let stem = cols.next() == Some("stem");
+            terms.push(Term {
+                text: text.to_string(),
+                severity,
+                stem,
+            });
         }
         for e in &opts.extra_terms {
             let (t, s) = e.parts();
-            terms.push((t.to_string(), s));
+            terms.push(Term {
+                text: t.to_string(),
+                severity: s,
+                stem: false,
+            });
         }
-        terms.retain(|(t, _)| !allow.contains(&fold_term(t)));
+        terms.retain(|t| !allow.contains(&fold_term(&t.text)));
         Self::build(
             "profanity",
             Category::Profanity,
@@ -170,7 +193,11 @@ impl WordlistDetector {
         }
         let terms = opts.terms.iter().map(|e| {
             let (t, s) = e.parts();
-            (t.to_string(), s)
+            Term {
+                text: t.to_string(),
+                severity: s,
+                stem: false,
+            }
         });
         Self::build(
             "wordlist",
@@ -185,20 +212,23 @@ impl WordlistDetector {
         name: &'static str,
         category: Category,
         kind: std::borrow::Cow<'static, str>,
-        terms: Vec<(String, Severity)>,
+        terms: Vec<Term>,
         min_severity: Severity,
     ) -> Result<Self, String> {
         // Fold every term the way text is folded; keep the highest severity of duplicates.
-        let mut folded: std::collections::BTreeMap<String, Severity> = Default::default();
-        for (i, (term, sev)) in terms.iter().enumerate() {
-            let f = fold_term(term);
+        let mut folded: std::collections::BTreeMap<String, (Severity, bool)> = Default::default();
+        for (i, t) in terms.iter().enumerate() {
+            let f = fold_term(&t.text);
             if f.is_empty() {
-                return Err(format!("terms[{i}]: `{term}` is empty after normalisation"));
+                return Err(format!(
+                    "terms[{i}]: `{}` is empty after normalisation",
+                    t.text
+                ));
             }
-            let e = folded.entry(f).or_insert(*sev);
-            *e = (*e).max(*sev);
+            let e = folded.entry(f).or_insert((t.severity, t.stem));
+            *e = (e.0.max(t.severity), e.1 || t.stem);
         }
-        let (patterns, severities): (Vec<String>, Vec<Severity>) = folded.into_iter().unzip();
+        let (patterns, meta): (Vec<String>, Vec<(Severity, bool)>) = folded.into_iter().unzip();
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
             // A full DFA: one table lookup per byte, several times faster than the NFA on
@@ -211,7 +241,7 @@ impl WordlistDetector {
             category,
             kind,
             automaton,
-            severities,
+            terms: meta,
             min_severity,
         })
     }
@@ -224,6 +254,30 @@ fn fold_term(term: &str) -> String {
 
 fn is_word_char(c: Option<char>) -> bool {
     c.is_some_and(char::is_alphanumeric)
+}
+
+/// The span a hit at `start..end` of `hay` reports, if it counts: a stem extends to its whole
+/// word; any other term must start at a word boundary and end at one, possibly after one of the
+/// [`INFLECTIONS`].
+fn word_span(hay: &str, start: usize, end: usize, stem: bool) -> Option<(usize, usize)> {
+    let before = hay.get(..start).and_then(|s| s.chars().next_back());
+    let rest = hay.get(end..)?;
+    let word_end = end
+        + rest
+            .find(|c: char| !c.is_alphanumeric())
+            .unwrap_or(rest.len());
+    if stem {
+        let head = hay.get(..start)?;
+        let word_start = head.rfind(|c: char| !c.is_alphanumeric()).map_or(0, |i| {
+            i + head[i..].chars().next().map_or(1, char::len_utf8)
+        });
+        return Some((word_start, word_end));
+    }
+    if is_word_char(before) {
+        return None;
+    }
+    let suffix = hay.get(end..word_end)?;
+    (suffix.is_empty() || INFLECTIONS.contains(&suffix)).then_some((start, word_end))
 }
 
 impl Detector for WordlistDetector {
@@ -242,19 +296,18 @@ impl Detector for WordlistDetector {
         let mut last_end = 0usize;
         let mut pending: Option<(usize, usize, Severity)> = None;
         for m in self.automaton.find_overlapping_iter(hay) {
-            let sev = self
-                .severities
+            let (sev, stem) = self
+                .terms
                 .get(m.pattern().as_usize())
                 .copied()
-                .unwrap_or(Severity::Low);
+                .unwrap_or((Severity::Low, false));
             if sev < self.min_severity {
                 continue;
             }
-            let before = hay.get(..m.start()).and_then(|s| s.chars().next_back());
-            let after = hay.get(m.end()..).and_then(|s| s.chars().next());
-            if is_word_char(before) || is_word_char(after) {
+            let Some((start, end)) = word_span(hay, m.start(), m.end(), stem) else {
                 continue;
-            }
+            };
+            let m = aho_corasick::Match::new(m.pattern(), start..end);
             match pending {
                 Some((s, e, ps)) if m.start() < e => {
                     if m.end() - m.start() > e - s {
@@ -315,6 +368,15 @@ mod tests {
             ("ｆｕｃｋ", &["ｆｕｃｋ"]),
             ("fu\u{200B}ck off", &["fu\u{200B}ck"]),
             ("motherfucker!", &["motherfucker"]),
+            // Stems match inside compounds and report the whole word; whole words take
+            // inflections.
+            ("you fucktards", &["fucktards"]),
+            ("a pigfukker and a sh1tass", &["pigfukker", "sh1tass"]),
+            ("those sluts and wankers", &["sluts", "wankers"]),
+            (
+                "Scunthorpe, cocktails, sniggering at Dickens, shiitake",
+                &[],
+            ),
             // Negatives and near misses: substrings of ordinary words, mild words below medium.
             ("the class assignment", &[]),
             ("Scunthorpe United", &[]),
