@@ -409,4 +409,42 @@ mod tests {
         let v = p.evaluate_text("xabcdefx");
         assert_eq!(String::from_utf8(v.body.unwrap()).unwrap(), "x[AA]fx");
     }
+
+    /// The default policy, compiled once for all property cases.
+    fn default_policy() -> &'static Policy {
+        static POLICY: std::sync::OnceLock<Policy> = std::sync::OnceLock::new();
+        POLICY.get_or_init(|| Policy::default_policy().unwrap())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any bytes: a verdict, never a panic; a mask verdict always carries valid JSON.
+        #[test]
+        fn arbitrary_bodies_get_a_verdict(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let v = default_policy().evaluate_request(&body);
+            if v.decision == Decision::Mask {
+                proptest::prop_assert!(serde_json::from_slice::<Value>(v.body.as_ref().unwrap()).is_ok());
+            }
+        }
+
+        /// Chat requests with arbitrary text: masked bodies stay valid JSON with the same shape,
+        /// and allowed ones carry no body (the original bytes are forwarded).
+        #[test]
+        fn arbitrary_chat_text(text in "\\PC{0,200}", role in "(user|system|assistant|tool|x)") {
+            let p = default_policy();
+            let body = serde_json::to_vec(&serde_json::json!({"messages": [{"role": role, "content": text}], "n": 1})).unwrap();
+            let v = p.evaluate_request(&body);
+            match v.decision {
+                Decision::Mask => {
+                    let out: Value = serde_json::from_slice(v.body.as_ref().unwrap()).unwrap();
+                    proptest::prop_assert_eq!(&out["n"], &serde_json::json!(1));
+                    proptest::prop_assert!(out["messages"][0]["content"].is_string());
+                }
+                Decision::Allow | Decision::Audit => proptest::prop_assert!(v.body.is_none()),
+                Decision::Block => proptest::prop_assert!(v.reply.is_some()),
+                Decision::Skipped => proptest::prop_assert!(false, "well-formed small body skipped"),
+            }
+        }
+    }
 }

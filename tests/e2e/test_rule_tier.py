@@ -223,3 +223,20 @@ def test_bad_config_is_rejected_with_field_path(make_envoy, tmp_path):
     with pytest.raises(RuntimeError) as e:
         make_envoy(bad)
     assert "guards[0].detector.patterns[0].pattern: invalid regex" in str(e.value)
+
+
+@pytest.mark.parametrize("body", [
+    b"[" * 5000 + b"]" * 5000,                                    # nesting beyond the parser's limit
+    b'{"messages": [{"role": "user", "content": "' + b"\\ud800" + b'"}]}',  # lone surrogate escape
+    b'{"messages": [{"role": "user", "content": 1e999999}]}',       # out-of-range number
+    b'{"messages": null, "model": {"a": [true, false, null]}}',    # valid JSON, odd shapes
+    b'{"messages": [{"role": "user", "content": "hi"}]} trailing',  # trailing garbage
+    bytes(range(256)) * 4,                                          # binary
+])
+def test_hostile_bodies_get_an_answer_and_envoy_survives(envoy, upstream, body):
+    status, headers, resp = envoy.post(body)
+    assert status in (200, 400), (status, resp)
+    if status == 400 and headers.get("x-parapet-decision") == "block":
+        assert json.loads(resp)["error"]["code"] == "invalid_json"
+    # Envoy still serves.
+    assert envoy.post(chat("still alive?"))[0] == 200
