@@ -1,6 +1,7 @@
 //! Native scan throughput of the shipped default policy (every built-in detector) on ordinary
 //! chat prompts of 4 KB and 64 KB: the whole request path the filter runs (JSON parse, slot
-//! extraction, every guard) and the text-only path.
+//! extraction, every guard) and the text-only path; then each default guard alone on 64 KB,
+//! and the normaliser alone.
 //!
 //! `cargo bench -p parapet-core --bench scan`. Results and the target (≥ 300 MB/s per core) are
 //! recorded in benches/RESULTS.md.
@@ -60,6 +61,24 @@ fn bench(c: &mut Criterion) {
             b.iter(|| policy.evaluate_text(text))
         });
     }
+    group.finish();
+
+    // Each default guard alone (its detector plus, for word lists and injection rules, the
+    // normalisation it triggers), on the 64 KB text: where the time goes.
+    let config = parapet_core::Config::default_policy().unwrap();
+    let text = text_of_size(64 * 1024);
+    let mut group = c.benchmark_group("guard_alone");
+    group.throughput(Throughput::Bytes(text.len() as u64));
+    for guard in &config.guards {
+        let single = parapet_core::Config { guards: vec![guard.clone()], ..config.clone() };
+        let policy = Policy::compile(&single).unwrap();
+        group.bench_with_input(BenchmarkId::new(guard.id.as_str(), 65536), &text, |b, text| {
+            b.iter(|| policy.evaluate_text(text))
+        });
+    }
+    group.bench_with_input(BenchmarkId::new("normalize_only", 65536), &text, |b, text| {
+        b.iter(|| parapet_core::normalize::Normalized::new(text))
+    });
     group.finish();
 }
 
