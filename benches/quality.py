@@ -60,7 +60,9 @@ def rate(n, d):
 
 
 def pct(x):
-    return "–" if x is None else f"{100 * x:.1f}%"
+    if x is None:
+        return "–"
+    return f"{100 * x:.2f}%" if 0 < x < 0.01 else f"{100 * x:.1f}%"
 
 
 def main():
@@ -196,8 +198,9 @@ def main():
           "", "## PII by entity type", "", "| type | rows | recall (span-exact) | recall (any match of type) |", "|---|---|---|---|"]
     for t, d in res["pii"]["by_type"].items():
         md.append(f"| {t} | {d['rows']} | {pct(d['recall_exact'])} | {pct(d['recall_any'])} |")
-    md += ["", f"`pii_weak` rows found: " + ", ".join(f"{t} {pct(x)}" for t, x in res["pii"]["weak_found"].items()),
-           f"; pii.jsonl `benign` rows flagged: {pct(res['pii']['pii_benign_flag_rate'])} of {res['pii']['pii_benign_rows']}.",
+    md += ["", "`pii_weak` rows (the source expects at most a low-confidence match) found at the default "
+               "`min_score`: " + ", ".join(f"{t} {pct(x)}" for t, x in res["pii"]["weak_found"].items())
+           + f"; pii.jsonl `benign` rows flagged: {pct(res['pii']['pii_benign_flag_rate'])} of {res['pii']['pii_benign_rows']}.",
            "", "## Secrets recall by source", ""]
     md += [f"- {k}: {pct(x)}" for k, x in res["secrets"]["recall_by_source"].items()]
     md += ["", "## Profanity", "",
@@ -212,7 +215,9 @@ def main():
                f"{pct(res['injection']['harmful_request_flag_rate'])}.",
            "", "## Default-policy decisions on benign.jsonl", "",
            ", ".join(f"{k}: {v}" for k, v in sorted(res["benign"]["decisions"].items())), "",
-           "## Benign rows flagged (first five per detector, truncated)", ""]
+           "## Benign rows flagged (first five per detector, truncated)", "",
+           "Several are real PII in an ordinary prompt (a cover letter's phone and e-mail), which the",
+           "default policy masks rather than blocks.", ""]
     for c, ex in fp_examples.items():
         for e in ex:
             md.append(f"- {c}: `{e.replace('`', ' ').replace(chr(10), ' ')}`")
