@@ -70,15 +70,22 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("guard_alone");
     group.throughput(Throughput::Bytes(text.len() as u64));
     for guard in &config.guards {
-        let single = parapet_core::Config { guards: vec![guard.clone()], ..config.clone() };
+        let single = parapet_core::Config {
+            guards: vec![guard.clone()],
+            ..config.clone()
+        };
         let policy = Policy::compile(&single).unwrap();
-        group.bench_with_input(BenchmarkId::new(guard.id.as_str(), 65536), &text, |b, text| {
-            b.iter(|| policy.evaluate_text(text))
-        });
+        group.bench_with_input(
+            BenchmarkId::new(guard.id.as_str(), 65536),
+            &text,
+            |b, text| b.iter(|| policy.evaluate_text(text)),
+        );
     }
-    group.bench_with_input(BenchmarkId::new("normalize_only", 65536), &text, |b, text| {
-        b.iter(|| parapet_core::normalize::Normalized::new(text))
-    });
+    group.bench_with_input(
+        BenchmarkId::new("normalize_only", 65536),
+        &text,
+        |b, text| b.iter(|| parapet_core::normalize::Normalized::new(text)),
+    );
     group.finish();
 }
 

@@ -309,32 +309,26 @@ impl From<ConfigError> for ConfigErrors {
 impl Config {
     /// Parse a JSON config. Errors name the field path.
     pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
-        let de = &mut serde_json::Deserializer::from_slice(bytes);
-        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let path = if path == "." {
-                "config".to_string()
-            } else {
-                path
-            };
-            ConfigError::new(path, hint(&inner.to_string()))
-        })?;
-        config.check_version()?;
-        Ok(config)
+        Config::checked(serde_path_to_error::deserialize(
+            &mut serde_json::Deserializer::from_slice(bytes),
+        ))
     }
 
     /// Parse a config already read into a JSON value (e.g. from YAML).
     pub fn from_value(value: serde_json::Value) -> Result<Config, ConfigError> {
-        let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let path = if path == "." {
-                "config".to_string()
-            } else {
-                path
+        Config::checked(serde_path_to_error::deserialize(value))
+    }
+
+    /// Turn a path-tracked serde result into a config with a supported version.
+    fn checked<E: std::fmt::Display>(
+        parsed: Result<Config, serde_path_to_error::Error<E>>,
+    ) -> Result<Config, ConfigError> {
+        let config = parsed.map_err(|e| {
+            let path = match e.path().to_string() {
+                p if p == "." => "config".to_string(),
+                p => p,
             };
-            ConfigError::new(path, hint(&inner.to_string()))
+            ConfigError::new(path, hint(&e.into_inner().to_string()))
         })?;
         config.check_version()?;
         Ok(config)

@@ -20,6 +20,17 @@ use serde::Serialize;
 
 use crate::normalize::Normalized;
 
+/// Check a config-supplied finding kind (it becomes the `[KIND]` mask placeholder and a stats
+/// label): non-empty, ASCII letters, digits and `_`. `field` is the config path for the error.
+pub fn check_kind(field: &str, kind: &str) -> Result<(), String> {
+    if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!(
+            "{field}: `{kind}` must be non-empty snake_case ([A-Za-z0-9_])"
+        ));
+    }
+    Ok(())
+}
+
 /// What family of risk a finding belongs to. Serialised in lowercase (`"pii"`, `"secret"`, …),
 /// the values the CLI and the verdict APIs report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

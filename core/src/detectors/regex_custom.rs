@@ -49,17 +49,7 @@ impl RegexDetector {
         }
         let mut patterns = Vec::with_capacity(opts.patterns.len());
         for (i, p) in opts.patterns.iter().enumerate() {
-            if p.kind.is_empty()
-                || !p
-                    .kind
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            {
-                return Err(format!(
-                    "patterns[{i}].kind: `{}` must be non-empty snake_case ([A-Za-z0-9_])",
-                    p.kind
-                ));
-            }
+            super::check_kind(&format!("patterns[{i}].kind"), &p.kind)?;
             if !(0.0..=1.0).contains(&p.score) {
                 return Err(format!(
                     "patterns[{i}].score: {} is outside 0.0..=1.0",

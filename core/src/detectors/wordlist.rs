@@ -180,17 +180,7 @@ impl WordlistDetector {
         if opts.terms.is_empty() {
             return Err("terms: the list is empty; add at least one term".to_string());
         }
-        if opts.kind.is_empty()
-            || !opts
-                .kind
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            return Err(format!(
-                "kind: `{}` must be non-empty snake_case ([A-Za-z0-9_])",
-                opts.kind
-            ));
-        }
+        super::check_kind("kind", &opts.kind)?;
         let terms = opts.terms.iter().map(|e| {
             let (t, s) = e.parts();
             Term {
