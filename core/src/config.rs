@@ -94,8 +94,8 @@ pub struct BlockResponse {
     /// `BadRequestError`.
     #[serde(default = "default_block_status")]
     pub status: u16,
-    /// `error.message`. `{guard}` and `{categories}` are replaced by the blocking guard's id and
-    /// the categories it found.
+    /// `error.message`. `{guard}`, `{categories}` and `{kinds}` are replaced by the blocking
+    /// guard's id and the categories and kinds it found (never the matched text).
     #[serde(default = "default_block_message")]
     pub message: String,
     /// `error.type`.

@@ -245,22 +245,36 @@ impl Policy {
             Some(Action::Block) => Decision::Block,
         });
         if let Some(first) = findings.iter().find(|f| f.action == Action::Block) {
-            let guard = &self.guards[first.guard_index];
-            let mut categories: Vec<&str> = findings
-                .iter()
-                .filter(|f| f.guard_index == first.guard_index)
-                .map(|f| f.category.as_str())
-                .collect();
-            categories.dedup();
-            verdict.reply = Some(reply::block_reply(
-                &guard.block_response,
-                &guard.id,
-                &categories.join(", "),
-            ));
+            if let Some(guard) = self.guards.get(first.guard_index) {
+                let of_guard = || {
+                    findings
+                        .iter()
+                        .filter(|f| f.guard_index == first.guard_index)
+                };
+                let categories = distinct(of_guard().map(|f| f.category.as_str()));
+                let kinds = distinct(of_guard().map(|f| &*f.kind));
+                verdict.reply = Some(reply::block_reply(
+                    &guard.block_response,
+                    &guard.id,
+                    &categories,
+                    &kinds,
+                ));
+            }
         }
         verdict.findings = findings;
         verdict
     }
+}
+
+/// Distinct values in first-seen order, comma-separated.
+fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for v in values {
+        if !seen.contains(&v) {
+            seen.push(v);
+        }
+    }
+    seen.join(", ")
 }
 
 /// The mask placeholder for a finding kind: `aws_access_key` → `[AWS_ACCESS_KEY]`.

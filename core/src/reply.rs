@@ -31,12 +31,14 @@ pub fn openai_error(status: u16, message: &str, error_type: &str, code: &str) ->
     }
 }
 
-/// The reply for a block by `guard`, with `{guard}` and `{categories}` filled into the message.
-pub fn block_reply(b: &BlockResponse, guard: &str, categories: &str) -> Reply {
+/// The reply for a block by `guard`, with `{guard}`, `{categories}` and `{kinds}` filled into
+/// the message. Never the matched text: the reply goes back to the client.
+pub fn block_reply(b: &BlockResponse, guard: &str, categories: &str, kinds: &str) -> Reply {
     let message = b
         .message
         .replace("{guard}", guard)
-        .replace("{categories}", categories);
+        .replace("{categories}", categories)
+        .replace("{kinds}", kinds);
     openai_error(b.status, &message, &b.error_type, &b.code)
 }
 
@@ -68,7 +70,12 @@ mod tests {
 
     #[test]
     fn shape() {
-        let r = block_reply(&BlockResponse::default(), "secrets", "secret");
+        let r = block_reply(
+            &BlockResponse::default(),
+            "secrets",
+            "secret",
+            "aws_access_key",
+        );
         assert_eq!(r.status, 400);
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(v["error"]["code"], "content_policy_violation");

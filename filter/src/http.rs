@@ -53,10 +53,6 @@ impl GuardedRequest {
         }
     }
 
-    pub fn phase(&self) -> Phase {
-        self.phase
-    }
-
     /// The request body is complete (`size` bytes buffered): evaluate and act.
     fn decide(&mut self, active: &Active, size: usize) -> Action {
         let body = match host::request_body(size) {
@@ -107,17 +103,14 @@ impl GuardedRequest {
             headers.push((h.as_str(), decision.as_str()));
         }
         if let Err(e) = host::send_local_reply(reply.status, headers, &reply.body) {
-            host::log(LogLevel::Error, &format!("parapet: {e}"));
+            host::log(LogLevel::Error, &format!("{e}"));
         }
         Action::Pause
     }
 
     /// A host failure mid-request: refuse rather than forward something unscanned.
     fn fail_closed(&mut self, active: &Active, why: &str) -> Action {
-        host::log(
-            LogLevel::Error,
-            &format!("parapet: {why}; refusing the request"),
-        );
+        host::log(LogLevel::Error, &format!("{why}; refusing the request"));
         self.phase = Phase::Decided(Decision::Block);
         active.metrics.count_decision(Decision::Block);
         let r = reply::openai_error(
@@ -140,7 +133,6 @@ fn record(active: &Active, verdict: &Verdict, elapsed_us: u64) {
     let decision = verdict.decision;
     active.metrics.count_decision(decision);
     let mut fired: Vec<usize> = verdict.findings.iter().map(|f| f.guard_index).collect();
-    fired.dedup();
     fired.sort_unstable();
     fired.dedup();
     for g in &fired {
@@ -156,7 +148,7 @@ fn record(active: &Active, verdict: &Verdict, elapsed_us: u64) {
         host::log(
             LogLevel::Info,
             &format!(
-                "parapet: decision={} findings=[{}] scan_us={elapsed_us}{}",
+                "decision={} findings=[{}] scan_us={elapsed_us}{}",
                 decision.as_str(),
                 kinds.join(","),
                 verdict
@@ -230,7 +222,7 @@ impl HttpContext for GuardedRequest {
         if let (Phase::Decided(d), Some(active)) = (self.phase, &self.active) {
             if let Some(h) = &active.policy.decision_header {
                 if let Err(e) = host::set_response_header(h, d.as_str()) {
-                    host::log(LogLevel::Warn, &format!("parapet: {e}"));
+                    host::log(LogLevel::Warn, &format!("{e}"));
                 }
             }
         }

@@ -45,7 +45,7 @@ impl RootContext for ParapetRoot {
             Err(e) => {
                 host::log(
                     LogLevel::Error,
-                    &format!("parapet: cannot read plugin configuration: {e}"),
+                    &format!("cannot read plugin configuration: {e}"),
                 );
                 return self.active.is_some();
             }
@@ -60,7 +60,7 @@ impl RootContext for ParapetRoot {
                 host::log(
                     LogLevel::Info,
                     &format!(
-                        "parapet: policy loaded with {} guards: {}",
+                        "policy loaded with {} guards: {}",
                         policy.guards.len(),
                         guard_list(&policy)
                     ),
@@ -78,7 +78,7 @@ impl RootContext for ParapetRoot {
                 };
                 host::log(
                     LogLevel::Error,
-                    &format!("parapet: configuration rejected ({kept}):\n{errors}"),
+                    &format!("configuration rejected ({kept}):\n{errors}"),
                 );
                 false
             }

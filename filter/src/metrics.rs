@@ -29,7 +29,7 @@ fn define(kind: MetricType, name: &str) -> Option<u32> {
         Err(e) => {
             host::log(
                 proxy_wasm::types::LogLevel::Warn,
-                &format!("parapet: metric {name}: {e}"),
+                &format!("metric {name}: {e}"),
             );
             None
         }

@@ -32,7 +32,7 @@ def test_secret_block_names_the_problem(client, upstream):
             model="standin-echo",
             messages=[{"role": "user", "content": "why does boto fail with key AKIAQX7MZT3KWJ5RLN2P ?"}],
         )
-    assert "credential or secret" in e.value.message
+    assert "credential or secret (aws_access_key)" in e.value.message
 
 
 def test_masked_prompt_round_trips(client, upstream):
