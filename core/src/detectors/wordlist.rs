@@ -367,6 +367,9 @@ mod tests {
                 "Scunthorpe, cocktails, sniggering at Dickens, shiitake",
                 &[],
             ),
+            ("he said “fuck” and left", &["fuck"]),
+            ("émile said fuck", &["fuck"]),
+            ("blow job", &["blow job"]),
             // Negatives and near misses: substrings of ordinary words, mild words below medium.
             ("the class assignment", &[]),
             ("Scunthorpe United", &[]),
