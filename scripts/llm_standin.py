@@ -5,6 +5,10 @@
   ("You said: ..."), so masking is visible end to end; `"stream": true` answers as an SSE stream
   of chat.completion.chunk events ending with `data: [DONE]`.
 - GET /v1/models: one model.
+- A request header `x-standin-reply: TEXT` makes the answer TEXT verbatim (a model that
+  produces something on its own, for output-guard tests).
+- A request header `x-standin-gzip: 1` makes it gzip the JSON answer (content-encoding: gzip)
+  whatever the request's accept-encoding says, like an upstream that ignores it.
 - Every request it receives is recorded exactly (method, path, headers, raw body bytes):
   GET /_standin/requests lists them (body base64-encoded); DELETE /_standin/requests clears them.
   Tests use this to prove what reached the upstream, byte for byte.
@@ -14,6 +18,7 @@ body whose content-length the filter dropped as chunked).
 """
 import argparse
 import base64
+import gzip
 import json
 import threading
 import time
@@ -65,6 +70,9 @@ class Handler(BaseHTTPRequestHandler):
         body = json.dumps(obj).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
+        if self.headers.get("x-standin-gzip") == "1":
+            body = gzip.compress(body)
+            self.send_header("content-encoding", "gzip")
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -107,7 +115,7 @@ class Handler(BaseHTTPRequestHandler):
             req = json.loads(body)
         except ValueError:
             return self.send_json(400, {"error": {"message": "invalid JSON body", "type": "invalid_request_error", "param": None, "code": None}})
-        text = "You said: " + last_user_text(req)
+        text = self.headers.get("x-standin-reply") or "You said: " + last_user_text(req)
         model = req.get("model") or "standin-echo"
         cid = "chatcmpl-" + uuid.uuid4().hex[:24]
         created = int(time.time())

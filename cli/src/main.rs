@@ -1,8 +1,9 @@
 //! `parapet`: the guard engine from the command line.
 //!
 //! - `parapet scan [--config FILE] < in.jsonl > out.jsonl` — one verdict line per input line.
-//!   Input lines are `{"text": "..."}` (scanned as one user message) or
-//!   `{"request": <chat-completion request>}`. Output lines, in order:
+//!   Input lines are `{"text": "..."}` (scanned as one user message),
+//!   `{"request": <chat-completion request>}` (the `llm_input` guards) or
+//!   `{"response": <chat-completion response>}` (the `llm_output` guards). Output lines, in order:
 //!   `{"decision": "allow"|"audit"|"mask"|"block"|"skipped", "findings": [...]}`, each finding
 //!   `{"guard", "detector", "category", "kind", "start", "end", "score", "slot"}`; `start`/`end`
 //!   are byte offsets into the text (or into the slot named by `slot`). A line that is not valid
@@ -184,5 +185,9 @@ fn scan_line(policy: &Policy, line: &str) -> Result<Verdict, String> {
         let body = serde_json::to_vec(request).map_err(|e| e.to_string())?;
         return Ok(policy.evaluate_request(&body));
     }
-    Err("expected {\"text\": ...} or {\"request\": ...}".to_string())
+    if let Some(response) = row.get("response") {
+        let body = serde_json::to_vec(response).map_err(|e| e.to_string())?;
+        return Ok(policy.evaluate_response(&body));
+    }
+    Err("expected {\"text\": ...}, {\"request\": ...} or {\"response\": ...}".to_string())
 }

@@ -259,8 +259,11 @@ fn default_true() -> bool {
 }
 
 /// The detector a guard runs, tagged by `type`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(tag = "type", rename_all = "snake_case")]
+///
+/// Deserialised by hand rather than with `#[serde(tag = "type")]`: serde buffers internally
+/// tagged content, which hides the path of an error inside the options
+/// (`guards[0].detector.entities[0]`); here the options are read with their path tracked.
+#[derive(Debug, Clone, PartialEq)]
 pub enum DetectorConfig {
     Pii(PiiOptions),
     Secrets(SecretsOptions),
@@ -268,6 +271,56 @@ pub enum DetectorConfig {
     Wordlist(WordlistOptions),
     InjectionHeuristics(InjectionOptions),
     Regex(RegexOptions),
+}
+
+/// Detector `type` names, as written in configs.
+pub const DETECTOR_TYPES: [&str; 6] = [
+    "pii",
+    "secrets",
+    "profanity",
+    "wordlist",
+    "injection_heuristics",
+    "regex",
+];
+
+impl<'de> Deserialize<'de> for DetectorConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let kind = match map.remove("type") {
+            Some(serde_json::Value::String(t)) => t,
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "type: expected a string, found {other}"
+                )))
+            }
+            None => return Err(D::Error::missing_field("type")),
+        };
+        let options = serde_json::Value::Object(map);
+        let parsed = match kind.as_str() {
+            "pii" => options_at(options).map(DetectorConfig::Pii),
+            "secrets" => options_at(options).map(DetectorConfig::Secrets),
+            "profanity" => options_at(options).map(DetectorConfig::Profanity),
+            "wordlist" => options_at(options).map(DetectorConfig::Wordlist),
+            "injection_heuristics" => options_at(options).map(DetectorConfig::InjectionHeuristics),
+            "regex" => options_at(options).map(DetectorConfig::Regex),
+            other => return Err(D::Error::unknown_variant(other, &DETECTOR_TYPES)),
+        };
+        parsed.map_err(D::Error::custom)
+    }
+}
+
+/// Read detector options, reporting errors as `field.path: message` relative to the detector.
+fn options_at<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        if path == "." {
+            message
+        } else {
+            format!("{path}: {message}")
+        }
+    })
 }
 
 /// A config error: the path of the offending field and what is wrong with it.
@@ -300,6 +353,24 @@ fn display_errors(errors: &[ConfigError]) -> String {
         .join("\n")
 }
 
+impl ConfigError {
+    /// Errors from nested parsers come as `field: message` relative to `path`; join the paths
+    /// so the error names the innermost field (`guards[0].detector` + `entities[0]: ...`).
+    pub(crate) fn rooted(self) -> ConfigError {
+        match self.message.split_once(": ") {
+            Some((field, rest))
+                if !field.is_empty()
+                    && field
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c)) =>
+            {
+                ConfigError::new(format!("{}.{field}", self.path), rest.to_string())
+            }
+            _ => self,
+        }
+    }
+}
+
 impl From<ConfigError> for ConfigErrors {
     fn from(e: ConfigError) -> Self {
         ConfigErrors(vec![e])
@@ -328,7 +399,7 @@ impl Config {
                 p if p == "." => "config".to_string(),
                 p => p,
             };
-            ConfigError::new(path, hint(&e.into_inner().to_string()))
+            ConfigError::new(path, hint(&e.into_inner().to_string())).rooted()
         })?;
         config.check_version()?;
         Ok(config)
@@ -397,5 +468,11 @@ mod tests {
             .starts_with("guards[0].detector"));
         assert!(err(r#"{"version": 1, "guards": [{"id": "a", "detector": {"type": "pii", "bogus": 1}, "action": "block"}]}"#)
             .starts_with("guards[0].detector"));
+        assert!(err(r#"{"version": 1, "guards": [{"id": "a", "detector": {"type": "pii", "entities": ["email", "emial"]}, "action": "mask"}]}"#)
+            .starts_with("guards[0].detector.entities[1]: unknown variant `emial`"));
+        assert!(err(r#"{"version": 1, "guards": [{"id": "a", "detector": {"type": "regex", "patterns": [{"kind": "k"}]}, "action": "mask"}]}"#)
+            .starts_with("guards[0].detector.patterns[0]: missing field `pattern`"));
+        assert!(err(r#"{"version": 1, "guards": [{"id": "a", "detector": {"type": "nope"}, "action": "mask"}]}"#)
+            .contains("unknown variant `nope`, expected one of `pii`, `secrets`"));
     }
 }

@@ -180,6 +180,75 @@ impl Policy {
         verdict
     }
 
+    /// Evaluate the `llm_output` guards on a complete (buffered) response body.
+    ///
+    /// The response status and headers are already on their way to the client when the body is
+    /// complete, so a block cannot become an error status: instead every choice is turned into a
+    /// content-filter refusal (`finish_reason: "content_filter"`, content = the guard's block
+    /// message), returned in `body` like a mask. Bodies that are not JSON or exceed
+    /// `limits.max_body_bytes` are `skipped`: an upstream error page is passed on, not hidden.
+    pub fn evaluate_response(&self, body: &[u8]) -> Verdict {
+        if body.len() > self.limits.max_body_bytes {
+            let reason = format!(
+                "response of {} bytes exceeds limits.max_body_bytes",
+                body.len()
+            );
+            return Verdict {
+                reason: Some(reason),
+                ..Verdict::new(Decision::Skipped)
+            };
+        }
+        let mut value: Value = match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => {
+                let reason = format!(
+                    "response is not JSON (line {} column {})",
+                    e.line(),
+                    e.column()
+                );
+                return Verdict {
+                    reason: Some(reason),
+                    ..Verdict::new(Decision::Skipped)
+                };
+            }
+        };
+        let (findings, masks) = {
+            let slots = payload::response_slots(&value);
+            let findings = self.scan_slots(Hook::LlmOutput, &slots);
+            let masks = masked_texts(&slots, &findings);
+            (findings, masks)
+        };
+        let mut verdict = self.decide(findings);
+        match verdict.decision {
+            Decision::Mask => {
+                for (path, text) in masks {
+                    payload::replace_slot(&mut value, path, text);
+                }
+            }
+            Decision::Block => {
+                let message = verdict
+                    .reply
+                    .take()
+                    .and_then(|r| serde_json::from_slice::<Value>(&r.body).ok())
+                    .and_then(|v| {
+                        v.pointer("/error/message")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    })
+                    .unwrap_or_else(|| {
+                        "The response was withheld by the guardrail policy.".to_string()
+                    });
+                payload::refuse_choices(&mut value, &message);
+            }
+            _ => return verdict,
+        }
+        match serde_json::to_vec(&value) {
+            Ok(b) => verdict.body = Some(b),
+            Err(e) => verdict.reason = Some(e.to_string()),
+        }
+        verdict
+    }
+
     /// Evaluate one piece of text as a single user message (the CLI's `{"text": ...}` rows).
     /// Spans index into `text`; a mask verdict's `body` is the masked text.
     pub fn evaluate_text(&self, text: &str) -> Verdict {
@@ -409,6 +478,61 @@ mod tests {
             Decision::Skipped
         );
         assert_eq!(strict.oversize_verdict(5).reply.unwrap().status, 413);
+    }
+
+    const OUTPUT: &str = r#"[
+        {"id": "out-mask", "hook": "llm_output", "detector": {"type": "wordlist", "kind": "competitor", "terms": ["globex"]}, "action": "mask"},
+        {"id": "out-block", "hook": "llm_output", "detector": {"type": "regex", "patterns": [{"kind": "launch_code", "pattern": "LC-\\d{4}"}]}, "action": "block",
+         "block_response": {"message": "Withheld ({kinds})."}},
+        {"id": "in-only", "detector": {"type": "profanity"}, "action": "block"}
+    ]"#;
+
+    fn response(content: &str) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "model": "m", "usage": {"total_tokens": 3},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content,
+                "tool_calls": [{"id": "t", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+                "finish_reason": "tool_calls"}]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn output_guards_mask_block_and_ignore_input_guards() {
+        let p = policy(OUTPUT);
+        // Input guards do not read responses; output guards do not read requests.
+        assert_eq!(
+            p.evaluate_response(&response("fuck")).decision,
+            Decision::Allow
+        );
+        assert_eq!(
+            p.evaluate_request(br#"{"messages":[{"role":"user","content":"globex LC-1234"}]}"#)
+                .decision,
+            Decision::Allow
+        );
+
+        let v = p.evaluate_response(&response("try Globex"));
+        assert_eq!(v.decision, Decision::Mask);
+        let out: Value = serde_json::from_slice(&v.body.unwrap()).unwrap();
+        assert_eq!(out["choices"][0]["message"]["content"], "try [COMPETITOR]");
+        assert_eq!(out["usage"]["total_tokens"], 3);
+
+        let v = p.evaluate_response(&response("the code is LC-0042"));
+        assert_eq!(v.decision, Decision::Block);
+        assert!(v.reply.is_none());
+        let out: Value = serde_json::from_slice(&v.body.unwrap()).unwrap();
+        assert_eq!(
+            out["choices"][0]["message"]["content"],
+            "Withheld (launch_code)."
+        );
+        assert_eq!(out["choices"][0]["finish_reason"], "content_filter");
+        assert!(out["choices"][0]["message"].get("tool_calls").is_none());
+        assert_eq!(out["id"], "chatcmpl-1");
+
+        assert_eq!(
+            p.evaluate_response(b"<html>502</html>").decision,
+            Decision::Skipped
+        );
     }
 
     #[test]

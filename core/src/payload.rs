@@ -35,26 +35,61 @@ pub enum SlotPath {
     Prompt { index: Option<usize> },
     /// `input` or `input[index]`.
     Input { index: Option<usize> },
+    /// Response: `choices[choice].message.content` (a string).
+    ChoiceContent { choice: usize },
+    /// Response: `choices[choice].message.content[part].text`.
+    ChoiceContentPart { choice: usize, part: usize },
+    /// Response: `choices[choice].message.tool_calls[call].function.arguments`.
+    ChoiceToolCallArguments { choice: usize, call: usize },
+    /// Response: `choices[choice].text` (legacy completions).
+    ChoiceText { choice: usize },
+}
+
+impl SlotPath {
+    /// The JSON pointer of the slot's string.
+    fn pointer(self) -> String {
+        match self {
+            SlotPath::Content { msg } => format!("/messages/{msg}/content"),
+            SlotPath::ContentPart { msg, part } => format!("/messages/{msg}/content/{part}/text"),
+            SlotPath::ToolCallArguments { msg, call } => {
+                format!("/messages/{msg}/tool_calls/{call}/function/arguments")
+            }
+            SlotPath::FunctionCallArguments { msg } => {
+                format!("/messages/{msg}/function_call/arguments")
+            }
+            SlotPath::Prompt { index: None } => "/prompt".to_string(),
+            SlotPath::Prompt { index: Some(i) } => format!("/prompt/{i}"),
+            SlotPath::Input { index: None } => "/input".to_string(),
+            SlotPath::Input { index: Some(i) } => format!("/input/{i}"),
+            SlotPath::ChoiceContent { choice } => format!("/choices/{choice}/message/content"),
+            SlotPath::ChoiceContentPart { choice, part } => {
+                format!("/choices/{choice}/message/content/{part}/text")
+            }
+            SlotPath::ChoiceToolCallArguments { choice, call } => {
+                format!("/choices/{choice}/message/tool_calls/{call}/function/arguments")
+            }
+            SlotPath::ChoiceText { choice } => format!("/choices/{choice}/text"),
+        }
+    }
 }
 
 impl std::fmt::Display for SlotPath {
+    /// The slot's location in JSONPath-like form: `messages[1].content[0].text`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SlotPath::Content { msg } => write!(f, "messages[{msg}].content"),
-            SlotPath::ContentPart { msg, part } => {
-                write!(f, "messages[{msg}].content[{part}].text")
+        let pointer = self.pointer();
+        let mut first = true;
+        for seg in pointer.split('/').skip(1) {
+            if seg.bytes().all(|b| b.is_ascii_digit()) {
+                write!(f, "[{seg}]")?;
+            } else {
+                if !first {
+                    f.write_str(".")?;
+                }
+                f.write_str(seg)?;
             }
-            SlotPath::ToolCallArguments { msg, call } => {
-                write!(f, "messages[{msg}].tool_calls[{call}].function.arguments")
-            }
-            SlotPath::FunctionCallArguments { msg } => {
-                write!(f, "messages[{msg}].function_call.arguments")
-            }
-            SlotPath::Prompt { index: None } => write!(f, "prompt"),
-            SlotPath::Prompt { index: Some(i) } => write!(f, "prompt[{i}]"),
-            SlotPath::Input { index: None } => write!(f, "input"),
-            SlotPath::Input { index: Some(i) } => write!(f, "input[{i}]"),
+            first = false;
         }
+        Ok(())
     }
 }
 
@@ -169,26 +204,85 @@ fn text_part(p: &Value) -> Option<&str> {
     }
 }
 
+/// The text slots of a chat-completion (or legacy completion) response: each choice's message
+/// content — string or text parts — as [`Scope::Assistant`], its tool-call arguments as
+/// [`Scope::ToolCallArguments`], and legacy `choices[].text` as [`Scope::Assistant`].
+pub fn response_slots(body: &Value) -> Vec<Slot<'_>> {
+    let mut slots = Vec::new();
+    let Some(choices) = body.get("choices").and_then(Value::as_array) else {
+        return slots;
+    };
+    for (choice, c) in choices.iter().enumerate() {
+        if let Some(text) = c.get("text").and_then(Value::as_str) {
+            slots.push(Slot {
+                scope: Scope::Assistant,
+                path: SlotPath::ChoiceText { choice },
+                text,
+            });
+        }
+        let Some(m) = c.get("message") else { continue };
+        match m.get("content") {
+            Some(Value::String(text)) => slots.push(Slot {
+                scope: Scope::Assistant,
+                path: SlotPath::ChoiceContent { choice },
+                text,
+            }),
+            Some(Value::Array(parts)) => {
+                for (part, p) in parts.iter().enumerate() {
+                    if let Some(text) = text_part(p) {
+                        slots.push(Slot {
+                            scope: Scope::Assistant,
+                            path: SlotPath::ChoiceContentPart { choice, part },
+                            text,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
+            for (call, tc) in calls.iter().enumerate() {
+                if let Some(text) = tc.pointer("/function/arguments").and_then(Value::as_str) {
+                    slots.push(Slot {
+                        scope: Scope::ToolCallArguments,
+                        path: SlotPath::ChoiceToolCallArguments { choice, call },
+                        text,
+                    });
+                }
+            }
+        }
+    }
+    slots
+}
+
+/// Turn every choice of a response into a content-filter refusal: the message content becomes
+/// `message`, tool calls are dropped, `finish_reason` is `"content_filter"` (what OpenAI and
+/// Azure OpenAI return for filtered output). Ids, usage and unknown fields are kept.
+pub fn refuse_choices(body: &mut Value, message: &str) {
+    let Some(choices) = body.get_mut("choices").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for c in choices {
+        let Some(c) = c.as_object_mut() else { continue };
+        if c.contains_key("text") {
+            c.insert("text".into(), Value::String(message.to_string()));
+        }
+        if let Some(m) = c.get_mut("message").and_then(Value::as_object_mut) {
+            m.insert("content".into(), Value::String(message.to_string()));
+            m.remove("tool_calls");
+            m.remove("function_call");
+        }
+        c.insert(
+            "finish_reason".into(),
+            Value::String("content_filter".into()),
+        );
+    }
+}
+
 /// Replace the text at `path`. Returns false if the body has no string there (the body changed
 /// shape since the slots were read — a bug in the caller).
 pub fn replace_slot(body: &mut Value, path: SlotPath, text: String) -> bool {
-    let target = match path {
-        SlotPath::Content { msg } => body.pointer_mut(&format!("/messages/{msg}/content")),
-        SlotPath::ContentPart { msg, part } => {
-            body.pointer_mut(&format!("/messages/{msg}/content/{part}/text"))
-        }
-        SlotPath::ToolCallArguments { msg, call } => body.pointer_mut(&format!(
-            "/messages/{msg}/tool_calls/{call}/function/arguments"
-        )),
-        SlotPath::FunctionCallArguments { msg } => {
-            body.pointer_mut(&format!("/messages/{msg}/function_call/arguments"))
-        }
-        SlotPath::Prompt { index: None } => body.get_mut("prompt"),
-        SlotPath::Prompt { index: Some(i) } => body.get_mut("prompt").and_then(|v| v.get_mut(i)),
-        SlotPath::Input { index: None } => body.get_mut("input"),
-        SlotPath::Input { index: Some(i) } => body.get_mut("input").and_then(|v| v.get_mut(i)),
-    };
-    match target {
+    match body.pointer_mut(&path.pointer()) {
         Some(v @ Value::String(_)) => {
             *v = Value::String(text);
             true
@@ -260,6 +354,52 @@ mod tests {
         );
         assert!(request_slots(&json!([1, 2])).is_empty());
         assert!(request_slots(&json!({"messages": "nope"})).is_empty());
+    }
+
+    #[test]
+    fn reads_response_slots() {
+        let body = json!({
+            "id": "x", "object": "chat.completion",
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "hello", "tool_calls": [
+                    {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}, "finish_reason": "stop"},
+                {"index": 1, "message": {"role": "assistant", "content": [{"type": "text", "text": "part"}]}},
+                {"index": 2, "text": "legacy"}
+            ]
+        });
+        let got: Vec<_> = response_slots(&body)
+            .into_iter()
+            .map(|s| (s.scope, s.path.to_string(), s.text))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    Scope::Assistant,
+                    "choices[0].message.content".into(),
+                    "hello"
+                ),
+                (
+                    Scope::ToolCallArguments,
+                    "choices[0].message.tool_calls[0].function.arguments".into(),
+                    "{}"
+                ),
+                (
+                    Scope::Assistant,
+                    "choices[1].message.content[0].text".into(),
+                    "part"
+                ),
+                (Scope::Assistant, "choices[2].text".into(), "legacy"),
+            ]
+        );
+        let mut body = body;
+        assert!(replace_slot(
+            &mut body,
+            SlotPath::ChoiceContent { choice: 0 },
+            "[X]".into()
+        ));
+        assert_eq!(body["choices"][0]["message"]["content"], "[X]");
+        assert!(response_slots(&json!({"choices": "no"})).is_empty());
     }
 
     #[test]

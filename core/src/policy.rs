@@ -20,7 +20,10 @@ use crate::detectors::{
 pub const DEFAULT_THRESHOLD: f32 = 0.5;
 
 /// Hooks this build evaluates.
-pub const SUPPORTED_HOOKS: [Hook; 1] = [Hook::LlmInput];
+pub const SUPPORTED_HOOKS: [Hook; 2] = [Hook::LlmInput, Hook::LlmOutput];
+
+/// The slots a response has: what an `llm_output` guard can read.
+pub const OUTPUT_SCOPES: [Scope; 2] = [Scope::Assistant, Scope::ToolCallArguments];
 
 /// A compiled guard.
 pub struct Guard {
@@ -136,7 +139,15 @@ impl Policy {
                     ));
                     0
                 }
-                Some(s) => s.iter().fold(0, |m, sc| m | scope_bit(*sc)),
+                Some(s) => {
+                    if g.hook == Hook::LlmOutput && !s.iter().any(|sc| OUTPUT_SCOPES.contains(sc)) {
+                        errors.push(ConfigError::new(
+                            at("scope"),
+                            "an llm_output guard reads responses, which only have `assistant` and `tool_call_arguments` slots",
+                        ));
+                    }
+                    s.iter().fold(0, |m, sc| m | scope_bit(*sc))
+                }
             };
             let block_response = merge_block(&config.block_response, g.block_response.as_ref());
             check_block_response(&at("block_response"), &block_response, &mut errors);
@@ -173,6 +184,14 @@ impl Policy {
             .any(|g| g.enabled && g.hook == Hook::LlmInput && g.action == Action::Mask)
     }
 
+    /// Does any enabled guard read responses (`llm_output`)? If not, adapters leave responses
+    /// alone entirely.
+    pub fn guards_output(&self) -> bool {
+        self.guards
+            .iter()
+            .any(|g| g.enabled && g.hook == Hook::LlmOutput)
+    }
+
     /// Parse and compile a JSON config in one step (the filter's `pluginConfig`).
     pub fn from_json(bytes: &[u8]) -> Result<Policy, ConfigErrors> {
         let config = Config::from_json(bytes)?;
@@ -182,18 +201,6 @@ impl Policy {
     /// The shipped default policy.
     pub fn default_policy() -> Result<Policy, ConfigErrors> {
         Policy::compile(&Config::default_policy()?)
-    }
-}
-
-impl ConfigError {
-    /// Detector errors come as `field: message` relative to the detector; join the paths.
-    fn rooted(self) -> ConfigError {
-        match self.message.split_once(": ") {
-            Some((field, rest)) if !field.is_empty() && !field.contains(' ') => {
-                ConfigError::new(format!("{}.{field}", self.path), rest.to_string())
-            }
-            _ => self,
-        }
     }
 }
 
@@ -250,7 +257,7 @@ mod tests {
     #[test]
     fn default_policy_compiles() {
         let p = Policy::default_policy().unwrap();
-        assert_eq!(p.guards.len(), 4);
+        assert_eq!(p.guards.len(), 6);
     }
 
     #[test]
@@ -259,7 +266,7 @@ mod tests {
             r#"{"version": 1, "decision_header": "X Bad", "block_response": {"status": 200},
                 "guards": [
                   {"id": "a", "detector": {"type": "regex", "patterns": [{"kind": "k", "pattern": "("}]}, "action": "block"},
-                  {"id": "a", "hook": "llm_output", "detector": {"type": "pii"}, "action": "mask", "threshold": 2},
+                  {"id": "a", "hook": "mcp_pre_tool", "detector": {"type": "pii"}, "action": "mask", "threshold": 2},
                   {"id": "b", "scope": [], "detector": {"type": "wordlist", "terms": []}, "action": "audit"}
                 ]}"#,
         )
@@ -281,6 +288,14 @@ mod tests {
                 "guards[2].detector.terms",
             ]
         );
+    }
+
+    #[test]
+    fn output_guards_must_read_response_slots() {
+        let e = compile(r#"{"version": 1, "guards": [{"id": "a", "hook": "llm_output", "scope": ["user"], "detector": {"type": "pii"}, "action": "mask"}]}"#).unwrap_err();
+        assert_eq!(e.0[0].path, "guards[0].scope");
+        let p = compile(r#"{"version": 1, "guards": [{"id": "a", "hook": "llm_output", "detector": {"type": "pii"}, "action": "mask"}]}"#).unwrap();
+        assert!(p.guards_output() && !p.may_rewrite_request());
     }
 
     #[test]

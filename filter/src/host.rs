@@ -51,6 +51,28 @@ pub fn replace_request_body(size: usize, body: &[u8]) -> HostResult<()> {
         .map_err(err("set_buffer(request_body)"))
 }
 
+pub fn response_header(name: &str) -> HostResult<Option<String>> {
+    hostcalls::get_map_value(MapType::HttpResponseHeaders, name)
+        .map_err(err("get_map_value(response_headers)"))
+}
+
+pub fn remove_response_header(name: &str) -> HostResult<()> {
+    hostcalls::remove_map_value(MapType::HttpResponseHeaders, name)
+        .map_err(err("remove_map_value(response_headers)"))
+}
+
+pub fn response_body(size: usize) -> HostResult<Vec<u8>> {
+    hostcalls::get_buffer(BufferType::HttpResponseBody, 0, size)
+        .map(Option::unwrap_or_default)
+        .map_err(err("get_buffer(response_body)"))
+}
+
+/// Replace the whole buffered response body (`size` bytes) with `body`.
+pub fn replace_response_body(size: usize, body: &[u8]) -> HostResult<()> {
+    hostcalls::set_buffer(BufferType::HttpResponseBody, 0, size, body)
+        .map_err(err("set_buffer(response_body)"))
+}
+
 pub fn request_header(name: &str) -> HostResult<Option<String>> {
     hostcalls::get_map_value(MapType::HttpRequestHeaders, name)
         .map_err(err("get_map_value(request_headers)"))

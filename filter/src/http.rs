@@ -10,6 +10,19 @@
 //! Decided(decision): forwarded (Continue) or answered locally (Pause + local reply)
 //! ```
 //!
+//! Responses, when the policy has `llm_output` guards (a second, independent phase):
+//!
+//! ```text
+//! response headers: JSON, identity encoding ─▶ BufferingResponse (content-length dropped)
+//!                   anything else (SSE, compressed) ─▶ Unguarded
+//! BufferingResponse ──chunk (Pause)──▶ … ──end of stream──▶ Decided: body kept or rewritten
+//! ```
+//!
+//! The request's `accept-encoding` is removed when responses are guarded, so the upstream
+//! answers in identity encoding and the filter never scans compressed bytes; a response that is
+//! compressed anyway is passed on and counted `skipped`. Streamed (SSE) responses are not yet
+//! scanned and pass through unchanged.
+//!
 //! Request headers are released at once: in Envoy, pausing in the headers callback stops body
 //! callbacks too, so the body is held instead (the router may open the upstream request, but
 //! no body byte leaves Envoy before the verdict; a block resets it). Every `Pause` is followed
@@ -39,10 +52,22 @@ pub enum Phase {
     Decided(Decision),
 }
 
+/// Where the response is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponsePhase {
+    /// Not guarded: no output guards, or not a JSON response.
+    Unguarded,
+    /// Holding the JSON response body until it is complete.
+    Buffering,
+    /// The output verdict is in and has been acted on.
+    Decided(Decision),
+}
+
 /// The HTTP context.
 pub struct GuardedRequest {
     active: Option<Rc<Active>>,
     phase: Phase,
+    response: ResponsePhase,
 }
 
 impl GuardedRequest {
@@ -50,6 +75,7 @@ impl GuardedRequest {
         GuardedRequest {
             active,
             phase: Phase::Start,
+            response: ResponsePhase::Unguarded,
         }
     }
 
@@ -70,7 +96,7 @@ impl GuardedRequest {
 
     fn act(&mut self, active: &Active, verdict: Verdict, size: usize, elapsed_us: u64) -> Action {
         let decision = verdict.decision;
-        record(active, &verdict, elapsed_us);
+        record(active, &verdict, elapsed_us, Direction::Request);
         self.phase = Phase::Decided(decision);
         match decision {
             Decision::Allow | Decision::Audit | Decision::Skipped => Action::Continue,
@@ -128,10 +154,19 @@ impl GuardedRequest {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Request,
+    Response,
+}
+
 /// Stats and a log line for a decision.
-fn record(active: &Active, verdict: &Verdict, elapsed_us: u64) {
+fn record(active: &Active, verdict: &Verdict, elapsed_us: u64, direction: Direction) {
     let decision = verdict.decision;
-    active.metrics.count_decision(decision);
+    match direction {
+        Direction::Request => active.metrics.count_decision(decision),
+        Direction::Response => active.metrics.count_output_decision(decision),
+    }
     let mut fired: Vec<usize> = verdict.findings.iter().map(|f| f.guard_index).collect();
     fired.sort_unstable();
     fired.dedup();
@@ -148,7 +183,12 @@ fn record(active: &Active, verdict: &Verdict, elapsed_us: u64) {
         host::log(
             LogLevel::Info,
             &format!(
-                "decision={} findings=[{}] scan_us={elapsed_us}{}",
+                "{}={} findings=[{}] scan_us={elapsed_us}{}",
+                if direction == Direction::Request {
+                    "decision"
+                } else {
+                    "output_decision"
+                },
                 decision.as_str(),
                 kinds.join(","),
                 verdict
@@ -169,6 +209,14 @@ impl HttpContext for GuardedRequest {
             self.phase = Phase::Passed;
             return Action::Continue;
         };
+        if active.policy.guards_output() {
+            if let Err(e) = host::remove_request_header("accept-encoding") {
+                host::log(
+                    LogLevel::Warn,
+                    &format!("cannot request identity encoding: {e}"),
+                );
+            }
+        }
         if end_of_stream {
             self.phase = Phase::Passed;
             return Action::Continue;
@@ -218,12 +266,91 @@ impl HttpContext for GuardedRequest {
         self.decide(&active, body_size)
     }
 
-    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        if let (Phase::Decided(d), Some(active)) = (self.phase, &self.active) {
-            if let Some(h) = &active.policy.decision_header {
-                if let Err(e) = host::set_response_header(h, d.as_str()) {
-                    host::log(LogLevel::Warn, &format!("{e}"));
-                }
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        let Some(active) = self.active.clone() else {
+            return Action::Continue;
+        };
+        if let (Phase::Decided(d), Some(h)) = (self.phase, &active.policy.decision_header) {
+            if let Err(e) = host::set_response_header(h, d.as_str()) {
+                host::log(LogLevel::Warn, &format!("{e}"));
+            }
+        }
+        // A locally answered request has no upstream response to guard.
+        if end_of_stream
+            || !active.policy.guards_output()
+            || self.phase == Phase::Decided(Decision::Block)
+        {
+            return Action::Continue;
+        }
+        let header = |name| {
+            host::response_header(name)
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+        };
+        if !header("content-type").starts_with("application/json") {
+            return Action::Continue;
+        }
+        let encoding = header("content-encoding");
+        if !(encoding.is_empty() || encoding == "identity") {
+            let verdict = Verdict {
+                decision: Decision::Skipped,
+                findings: Vec::new(),
+                body: None,
+                reply: None,
+                reason: Some(format!("response is {encoding}-encoded")),
+            };
+            record(&active, &verdict, 0, Direction::Response);
+            self.response = ResponsePhase::Decided(Decision::Skipped);
+            return Action::Continue;
+        }
+        if let Err(e) = host::remove_response_header("content-length") {
+            host::log(
+                LogLevel::Warn,
+                &format!("response left unguarded: cannot drop content-length: {e}"),
+            );
+            return Action::Continue;
+        }
+        self.response = ResponsePhase::Buffering;
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.response != ResponsePhase::Buffering {
+            return Action::Continue;
+        }
+        let Some(active) = self.active.clone() else {
+            return Action::Continue;
+        };
+        if !end_of_stream && body_size <= active.policy.limits.max_body_bytes {
+            return Action::Pause;
+        }
+        let body = match host::response_body(body_size) {
+            Ok(b) => b,
+            Err(e) => {
+                host::log(LogLevel::Error, &format!("cannot read response body: {e}"));
+                self.response = ResponsePhase::Decided(Decision::Skipped);
+                active.metrics.count_output_decision(Decision::Skipped);
+                return Action::Continue;
+            }
+        };
+        let started = host::now_micros();
+        let verdict = active.policy.evaluate_response(&body);
+        let elapsed = host::now_micros().saturating_sub(started);
+        if let Some(id) = active.metrics.scan_us {
+            host::record(id, elapsed);
+        }
+        record(&active, &verdict, elapsed, Direction::Response);
+        self.response = ResponsePhase::Decided(verdict.decision);
+        if let Some(rewritten) = &verdict.body {
+            if let Err(e) = host::replace_response_body(body_size, rewritten) {
+                // The original must not go out unguarded: drop what is buffered.
+                host::log(
+                    LogLevel::Error,
+                    &format!("cannot rewrite response body: {e}"),
+                );
+                let _ = host::replace_response_body(body_size, b"");
             }
         }
         Action::Continue

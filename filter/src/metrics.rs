@@ -1,6 +1,7 @@
 //! Envoy stats the filter exports (Envoy prefixes them with `wasmcustom.`):
 //!
 //! - `parapet.decision.<allow|audit|mask|block|skipped>`: requests by final decision;
+//! - `parapet.output.decision.<allow|audit|mask|block|skipped>`: guarded responses by decision;
 //! - `parapet.guard.<id>.<action>.<decision>`: requests in which guard `<id>` (whose action is
 //!   `<action>`) fired, by the request's final decision;
 //! - `parapet.scan_us` (histogram): engine time per request body, in microseconds;
@@ -14,6 +15,7 @@ use crate::host;
 /// Metric ids for one compiled policy.
 pub struct Metrics {
     decisions: [Option<u32>; 5],
+    output_decisions: [Option<u32>; 5],
     /// Per guard index, per decision.
     guards: Vec<[Option<u32>; 5]>,
     pub scan_us: Option<u32>,
@@ -44,6 +46,12 @@ impl Metrics {
                 &format!("parapet.decision.{}", d.as_str()),
             )
         });
+        let output_decisions = Decision::ALL.map(|d| {
+            define(
+                MetricType::Counter,
+                &format!("parapet.output.decision.{}", d.as_str()),
+            )
+        });
         let guards = policy
             .guards
             .iter()
@@ -64,6 +72,7 @@ impl Metrics {
         let scan_us = define(MetricType::Histogram, "parapet.scan_us");
         Metrics {
             decisions,
+            output_decisions,
             guards,
             scan_us,
         }
@@ -71,6 +80,12 @@ impl Metrics {
 
     pub fn count_decision(&self, d: Decision) {
         if let Some(id) = self.decisions[decision_index(d)] {
+            host::increment(id);
+        }
+    }
+
+    pub fn count_output_decision(&self, d: Decision) {
+        if let Some(id) = self.output_decisions[decision_index(d)] {
             host::increment(id);
         }
     }

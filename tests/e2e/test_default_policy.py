@@ -75,3 +75,16 @@ def test_ordinary_prompts_pass_byte_identical(default_envoy, upstream, prompt):
     assert headers["x-parapet-decision"] == "allow"
     [got] = posts(upstream)
     assert got["body"] == body
+
+
+
+@pytest.mark.parametrize("leak,check", [
+    ("Sure, the key is AKIAQX7MZT3KWJ5RLN2P", lambda c: c["finish_reason"] == "content_filter"
+        and "AKIAQX7MZT3KWJ5RLN2P" not in c["message"]["content"]),
+    ("Her email is jane.doe@example.com", lambda c: c["message"]["content"] == "Her email is [EMAIL]"),
+])
+def test_model_output_is_guarded(default_envoy, upstream, leak, check):
+    # The stand-in answers with `x-standin-reply` verbatim: a model that leaks on its own.
+    status, _, resp = default_envoy.post(chat("tell me"), headers={"x-standin-reply": leak})
+    assert status == 200
+    assert check(json.loads(resp)["choices"][0]), resp

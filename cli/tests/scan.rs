@@ -1,0 +1,95 @@
+//! The `parapet` binary's contract: one output line per input line, in order, with the
+//! documented fields; bad lines yield an error line and exit status 1; `validate` names fields.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn run(args: &[&str], stdin: &str) -> (i32, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parapet"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn scan_text_request_and_response_rows_in_order() {
+    let input = [
+        r#"{"text": "hello there"}"#,
+        r#"{"text": "my key AKIAQX7MZT3KWJ5RLN2P"}"#,
+        r#"{"request": {"model": "m", "messages": [{"role": "user", "content": "mail a@example.com"}]}}"#,
+        r#"{"response": {"choices": [{"index": 0, "message": {"role": "assistant", "content": "call +1 415 555 0132"}}]}}"#,
+    ]
+    .join("\n");
+    let (code, out) = run(&["scan"], &input);
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let decisions: Vec<&str> = lines
+        .iter()
+        .map(|l| l["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(decisions, ["allow", "block", "mask", "mask"]);
+    let f = &lines[1]["findings"][0];
+    for field in [
+        "guard", "detector", "category", "kind", "start", "end", "score",
+    ] {
+        assert!(f.get(field).is_some(), "finding lacks {field}: {f}");
+    }
+    assert_eq!(f["category"], "secret");
+    assert_eq!(
+        (f["start"].as_u64(), f["end"].as_u64()),
+        (Some(7), Some(27))
+    );
+    assert_eq!(lines[3]["findings"][0]["guard"], "output-pii");
+}
+
+#[test]
+fn bad_lines_get_an_error_line_and_exit_1() {
+    let (code, out) = run(&["scan"], "{\"text\": \"ok\"}\nnot json\n{\"other\": 1}\n");
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines[1].starts_with(r#"{"error":"line 2: invalid JSON"#));
+    assert!(lines[2].contains("line 3: expected"));
+}
+
+#[test]
+fn validate_names_the_field() {
+    let dir = std::env::temp_dir().join(format!("parapet-validate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"version": 1, "guards": [{"id": "x", "detector": {"type": "pii", "entities": ["emial"]}, "action": "mask"}]}"#).unwrap();
+    let (code, out) = run(&["validate", bad.to_str().unwrap()], "");
+    assert_eq!(code, 1);
+    assert!(out.contains("guards[0].detector.entities[0]"), "{out}");
+    let good = dir.join("good.yaml");
+    std::fs::write(
+        &good,
+        "version: 1\nguards:\n- {id: a, detector: {type: secrets}, action: block}\n",
+    )
+    .unwrap();
+    let (code, out) = run(&["validate", good.to_str().unwrap()], "");
+    assert_eq!(
+        (code, out.trim_end().ends_with("ok (1 guards)")),
+        (0, true),
+        "{out}"
+    );
+}

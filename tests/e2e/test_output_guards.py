@@ -1,0 +1,109 @@
+"""llm_output guards on buffered JSON responses through a real Envoy.
+
+The stand-in upstream echoes the prompt ("You said: ..."), so what a test puts in the prompt
+comes back in the response; these policies guard only the output, so the request passes
+unchanged and the response is what gets masked or withheld.
+"""
+import gzip
+import json
+
+import openai
+import pytest
+
+from harness import Envoy
+
+POLICY = {
+    "version": 1,
+    "decision_header": "x-parapet-decision",
+    "guards": [
+        {"id": "out-competitors", "hook": "llm_output",
+         "detector": {"type": "wordlist", "kind": "competitor", "terms": ["Globex"]}, "action": "mask"},
+        {"id": "out-secrets", "hook": "llm_output", "detector": {"type": "secrets"}, "action": "block",
+         "block_response": {"message": "The answer contained a credential ({kinds}) and was withheld."}},
+        {"id": "out-tickets", "hook": "llm_output",
+         "detector": {"type": "regex", "patterns": [{"kind": "ticket", "pattern": "T-\\d{3,}"}]}, "action": "audit"},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def envoy(standin):
+    e = Envoy(standin.port, policy=POLICY)
+    yield e
+    e.stop()
+
+
+def chat(content, **extra):
+    return json.dumps({"model": "m", "messages": [{"role": "user", "content": content}], **extra}).encode()
+
+
+def answer(resp):
+    return json.loads(resp)["choices"][0]
+
+
+def test_clean_response_is_unchanged(envoy, upstream):
+    status, headers, resp = envoy.post(chat("hello"))
+    assert status == 200
+    assert answer(resp)["message"]["content"] == "You said: hello"
+    assert json.loads(resp)["usage"]["total_tokens"] > 0
+
+
+def test_response_is_masked(envoy, upstream):
+    status, _, resp = envoy.post(chat("is Globex any good?"))
+    assert status == 200
+    assert answer(resp)["message"]["content"] == "You said: is [COMPETITOR] any good?"
+    # The request itself was not touched: only the output is guarded.
+    [got] = [r for r in upstream.received() if r["method"] == "POST"]
+    assert b"Globex" in got["body"]
+    assert envoy.stats()["wasmcustom.parapet.output.decision.mask"] >= 1
+
+
+def test_response_with_a_secret_is_withheld_as_content_filter(envoy, upstream):
+    status, headers, resp = envoy.post(chat("echo AKIAQX7MZT3KWJ5RLN2P"))
+    assert status == 200
+    c = answer(resp)
+    assert c["finish_reason"] == "content_filter"
+    assert c["message"]["content"] == "The answer contained a credential (aws_access_key) and was withheld."
+    assert b"AKIAQX7MZT3KWJ5RLN2P" not in resp
+    envoy.wait_log("output_decision=block findings=[out-secrets:aws_access_key]")
+
+
+def test_audit_on_output_is_recorded_and_unchanged(envoy, upstream):
+    before = envoy.stats().get("wasmcustom.parapet.guard.out-tickets.audit.audit", 0)
+    status, _, resp = envoy.post(chat("see T-1234"))
+    assert answer(resp)["message"]["content"] == "You said: see T-1234"
+    assert envoy.stats()["wasmcustom.parapet.guard.out-tickets.audit.audit"] == before + 1
+
+
+def test_identity_encoding_is_requested_upstream(envoy, upstream):
+    envoy.post(chat("hello"), headers={"accept-encoding": "gzip, br"})
+    [got] = [r for r in upstream.received() if r["method"] == "POST"]
+    assert "accept-encoding" not in got["headers"]
+
+
+def test_compressed_response_is_passed_not_scanned(envoy, upstream):
+    status, headers, resp = envoy.post(chat("is Globex any good?"), headers={"x-standin-gzip": "1"})
+    assert status == 200
+    # urllib does not decompress: these are the upstream's bytes, untouched.
+    assert json.loads(gzip.decompress(resp))["choices"][0]["message"]["content"] == "You said: is Globex any good?"
+    envoy.wait_log('output_decision=skipped findings=[] scan_us=0 reason="response is gzip-encoded"')
+
+
+def test_upstream_errors_pass_through(envoy, upstream):
+    status, _, resp = envoy.post(b'{"messages": "x"}', path="/v1/nope")
+    assert status == 404
+    assert json.loads(resp)["error"]["message"] == "no route /v1/nope"
+
+
+def test_openai_client_sees_content_filter(envoy, upstream):
+    client = openai.OpenAI(base_url=envoy.url("/v1"), api_key="x", max_retries=0, timeout=10)
+    r = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "echo AKIAQX7MZT3KWJ5RLN2P"}])
+    assert r.choices[0].finish_reason == "content_filter"
+    r = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "Globex"}])
+    assert r.choices[0].message.content == "You said: [COMPETITOR]"
+
+
+def test_streamed_responses_still_arrive_intact(envoy, upstream):
+    client = openai.OpenAI(base_url=envoy.url("/v1"), api_key="x", max_retries=0, timeout=10)
+    stream = client.chat.completions.create(model="m", stream=True, messages=[{"role": "user", "content": "one two"}])
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "You said: one two"
