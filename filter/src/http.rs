@@ -338,7 +338,7 @@ impl HttpContext for GuardedRequest {
         let started = host::now_micros();
         let verdict = active.policy.evaluate_response(&body);
         let elapsed = host::now_micros().saturating_sub(started);
-        if let Some(id) = active.metrics.scan_us {
+        if let Some(id) = active.metrics.output_scan_us {
             host::record(id, elapsed);
         }
         record(&active, &verdict, elapsed, Direction::Response);

@@ -5,6 +5,7 @@
 //! - `parapet.guard.<id>.<action>.<decision>`: requests in which guard `<id>` (whose action is
 //!   `<action>`) fired, by the request's final decision;
 //! - `parapet.scan_us` (histogram): engine time per request body, in microseconds;
+//! - `parapet.output_scan_us` (histogram): engine time per guarded response body;
 //! - `parapet.config_rejected`: configurations refused (the last good one stays in force).
 
 use parapet_core::{Decision, Policy};
@@ -19,6 +20,7 @@ pub struct Metrics {
     /// Per guard index, per decision.
     guards: Vec<[Option<u32>; 5]>,
     pub scan_us: Option<u32>,
+    pub output_scan_us: Option<u32>,
 }
 
 fn decision_index(d: Decision) -> usize {
@@ -70,11 +72,13 @@ impl Metrics {
             })
             .collect();
         let scan_us = define(MetricType::Histogram, "parapet.scan_us");
+        let output_scan_us = define(MetricType::Histogram, "parapet.output_scan_us");
         Metrics {
             decisions,
             output_decisions,
             guards,
             scan_us,
+            output_scan_us,
         }
     }
 
