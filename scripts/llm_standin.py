@@ -7,6 +7,10 @@
 - GET /v1/models: one model.
 - A request header `x-standin-reply: TEXT` makes the answer TEXT verbatim (a model that
   produces something on its own, for output-guard tests).
+- `x-standin-chunks: SEED` streams slowly: the SSE bytes are cut at random offsets (1..24
+  bytes, seeded) and each piece is flushed as its own chunk after a short pause, so events and
+  values are split across body chunks the way real upstreams do.
+- `x-standin-id: ID` fixes the completion id and `created` (for byte-level comparisons).
 - A request header `x-standin-gzip: 1` makes it gzip the JSON answer (content-encoding: gzip)
   whatever the request's accept-encoding says, like an upstream that ignores it.
 - Every request it receives is recorded exactly (method, path, headers, raw body bytes):
@@ -20,6 +24,7 @@ import argparse
 import base64
 import gzip
 import json
+import random
 import threading
 import time
 import uuid
@@ -117,8 +122,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(400, {"error": {"message": "invalid JSON body", "type": "invalid_request_error", "param": None, "code": None}})
         text = self.headers.get("x-standin-reply") or "You said: " + last_user_text(req)
         model = req.get("model") or "standin-echo"
-        cid = "chatcmpl-" + uuid.uuid4().hex[:24]
-        created = int(time.time())
+        cid = self.headers.get("x-standin-id") or "chatcmpl-" + uuid.uuid4().hex[:24]
+        created = 1 if self.headers.get("x-standin-id") else int(time.time())
         if req.get("stream"):
             return self.stream(cid, created, model, text)
         self.send_json(200, {
@@ -135,18 +140,32 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
         def event(obj):
-            data = b"data: " + (obj if isinstance(obj, bytes) else json.dumps(obj).encode()) + b"\n\n"
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            self.wfile.flush()
+            return b"data: " + (obj if isinstance(obj, bytes) else json.dumps(obj).encode()) + b"\n\n"
 
         base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model}
-        event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
+        body = event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
         words = text.split(" ")
         for i, w in enumerate(words):
             piece = w if i == 0 else " " + w
-            event({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
-        event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-        event(b"[DONE]")
+            body += event({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+        body += event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        body += event(b"[DONE]")
+
+        seed = self.headers.get("x-standin-chunks")
+        if seed is None:
+            pieces = [body]
+        else:
+            rng = random.Random(seed)
+            pieces, at = [], 0
+            while at < len(body):
+                n = rng.randint(1, 24)
+                pieces.append(body[at:at + n])
+                at += n
+        for p in pieces:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(p), p))
+            self.wfile.flush()
+            if seed is not None:
+                time.sleep(0.002)
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 

@@ -8,6 +8,9 @@
 //!   `{"guard", "detector", "category", "kind", "start", "end", "score", "slot"}`; `start`/`end`
 //!   are byte offsets into the text (or into the slot named by `slot`). A line that is not valid
 //!   input yields `{"error": "..."}` and the exit status is 1 at the end.
+//! - `parapet stream [--config FILE] [--split N,M,...] < transcript.sse > client_view.sse` —
+//!   run the response stream guard over a raw upstream SSE transcript, fed in pieces cut at the
+//!   given byte offsets (or in one piece), and write exactly the bytes the client would receive.
 //! - `parapet validate FILE` — parse and compile a config (JSON or YAML), print every error with
 //!   its field path; exit 1 if there are any.
 //!
@@ -43,6 +46,15 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Run the SSE stream guard over an upstream transcript (stdin); write the client's bytes.
+    Stream {
+        /// Policy file (JSON, or YAML by extension). Default: the shipped default policy.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Byte offsets at which to cut the input into pieces, as Envoy would deliver them.
+        #[arg(long, value_delimiter = ',')]
+        split: Vec<usize>,
+    },
     /// Check a policy file and print every error with its field path.
     Validate {
         /// Policy file (JSON, or YAML by extension).
@@ -54,6 +66,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan { config } => scan(config.as_deref()),
+        Command::Stream { config, split } => stream(config.as_deref(), split),
         Command::Validate { file } => validate(&file),
     };
     match result {
@@ -136,8 +149,9 @@ fn out_line(v: &Verdict) -> OutLine<'_> {
     }
 }
 
-fn scan(config: Option<&Path>) -> Result<ExitCode> {
-    let policy = match config {
+/// The policy from `--config`, or the shipped default.
+fn load_policy(config: Option<&Path>) -> Result<Policy> {
+    Ok(match config {
         None => {
             Policy::default_policy().map_err(|e| anyhow::anyhow!("shipped default policy: {e}"))?
         }
@@ -146,7 +160,36 @@ fn scan(config: Option<&Path>) -> Result<ExitCode> {
                 load_config(path)?.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             Policy::compile(&config).map_err(|e| anyhow::anyhow!("{}:\n{e}", path.display()))?
         }
-    };
+    })
+}
+
+fn stream(config: Option<&Path>, mut split: Vec<usize>) -> Result<ExitCode> {
+    use std::io::Read;
+    let policy = load_policy(config)?;
+    let mut input = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut input)
+        .context("reading stdin")?;
+    split.sort_unstable();
+    let mut guard = parapet_core::stream::StreamGuard::new();
+    let mut out = std::io::stdout().lock();
+    let mut at = 0;
+    for cut in split.into_iter().map(|c| c.min(input.len())) {
+        if cut > at {
+            out.write_all(&guard.push(&policy, &input[at..cut]))?;
+            at = cut;
+        }
+    }
+    out.write_all(&guard.push(&policy, &input[at..]))?;
+    out.write_all(&guard.finish(&policy))?;
+    out.flush()?;
+    eprintln!("parapet: stream decision {}", guard.decision().as_str());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn scan(config: Option<&Path>) -> Result<ExitCode> {
+    let policy = load_policy(config)?;
     let stdin = std::io::stdin().lock();
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut failed = false;

@@ -93,3 +93,28 @@ fn validate_names_the_field() {
         "{out}"
     );
 }
+
+#[test]
+fn stream_writes_the_client_view_whatever_the_split() {
+    let transcript = concat!(
+        "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"mail jane.doe@exa\"}}]}\n\n",
+        ": keep-alive\n\n",
+        "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"mple.com please\"}}]}\n\n",
+        "data: [DONE]\n\n"
+    );
+    let (code, whole) = run(&["stream"], transcript);
+    assert_eq!(code, 0);
+    assert!(
+        whole.contains("mail [EMAIL]") && !whole.contains("jane"),
+        "{whole}"
+    );
+    assert!(whole.ends_with("data: [DONE]\n\n"));
+    for split in ["1", "5,40,120", "30,31,32,33,150,151"] {
+        let (_, out) = run(&["stream", "--split", split], transcript);
+        assert_eq!(out, whole, "split {split}");
+    }
+    // A clean transcript comes out byte for byte.
+    let clean =
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hello\"}}]}\n\ndata: [DONE]\n\n";
+    assert_eq!(run(&["stream", "--split", "3,9"], clean).1, clean);
+}

@@ -18,6 +18,8 @@ pub mod normalize;
 pub mod payload;
 pub mod policy;
 pub mod reply;
+pub mod sse;
+pub mod stream;
 
 pub use config::{Config, ConfigError};
 pub use engine::{Decision, Finding, Verdict};

@@ -34,6 +34,7 @@ use std::rc::Rc;
 
 use parapet_core::engine::{Decision, Verdict};
 use parapet_core::reply::{self, Reply};
+use parapet_core::stream::StreamGuard;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, LogLevel};
 
@@ -59,6 +60,11 @@ pub enum ResponsePhase {
     Unguarded,
     /// Holding the JSON response body until it is complete.
     Buffering,
+    /// An SSE stream, passed through the stream guard chunk by chunk.
+    Streaming,
+    /// A guarded stream whose verdict is recorded (blocked: the rest is discarded by the
+    /// guard; or ended).
+    StreamDecided(Decision),
     /// The output verdict is in and has been acted on.
     Decided(Decision),
 }
@@ -68,6 +74,8 @@ pub struct GuardedRequest {
     active: Option<Rc<Active>>,
     phase: Phase,
     response: ResponsePhase,
+    /// For [`ResponsePhase::Streaming`].
+    stream: Option<Box<StreamGuard>>,
 }
 
 impl GuardedRequest {
@@ -76,6 +84,7 @@ impl GuardedRequest {
             active,
             phase: Phase::Start,
             response: ResponsePhase::Unguarded,
+            stream: None,
         }
     }
 
@@ -146,6 +155,57 @@ impl GuardedRequest {
             "guardrail_error",
         );
         self.reply(active, &r, Decision::Block)
+    }
+
+    /// One piece of a guarded SSE stream: hand it to the stream guard and send on what it
+    /// releases (possibly nothing now, possibly held events from earlier chunks).
+    fn stream_chunk(&mut self, size: usize, end_of_stream: bool) -> Action {
+        let (Some(active), Some(guard)) = (self.active.clone(), self.stream.as_mut()) else {
+            return Action::Continue;
+        };
+        let chunk = match host::response_body(size) {
+            Ok(c) => c,
+            Err(e) => {
+                // Nothing can be checked: end the stream rather than pass unchecked bytes.
+                host::log(LogLevel::Error, &format!("cannot read stream chunk: {e}"));
+                let _ = host::replace_response_body(size, b"");
+                return Action::Continue;
+            }
+        };
+        let started = host::now_micros();
+        let mut out = guard.push(&active.policy, &chunk);
+        if end_of_stream {
+            out.extend(guard.finish(&active.policy));
+        }
+        let elapsed = host::now_micros().saturating_sub(started);
+        if let Some(id) = active.metrics.output_scan_us {
+            host::record(id, elapsed);
+        }
+        if out != chunk {
+            if let Err(e) = host::replace_response_body(size, &out) {
+                host::log(
+                    LogLevel::Error,
+                    &format!("cannot rewrite stream chunk: {e}"),
+                );
+                let _ = host::replace_response_body(size, b"");
+            }
+        }
+        // Record once: when the stream ends, or when it is blocked (what follows is discarded).
+        let decision = guard.decision();
+        if (end_of_stream || decision == Decision::Block)
+            && self.response == ResponsePhase::Streaming
+        {
+            let verdict = Verdict {
+                decision,
+                findings: guard.findings().to_vec(),
+                body: None,
+                reply: None,
+                reason: None,
+            };
+            record(&active, &verdict, elapsed, Direction::Response);
+            self.response = ResponsePhase::StreamDecided(decision);
+        }
+        Action::Continue
     }
 
     fn oversize(&mut self, active: &Active, size: usize) -> Action {
@@ -289,7 +349,9 @@ impl HttpContext for GuardedRequest {
                 .unwrap_or_default()
                 .to_ascii_lowercase()
         };
-        if !header("content-type").starts_with("application/json") {
+        let content_type = header("content-type");
+        let streaming = content_type.starts_with("text/event-stream");
+        if !streaming && !content_type.starts_with("application/json") {
             return Action::Continue;
         }
         let encoding = header("content-encoding");
@@ -312,11 +374,22 @@ impl HttpContext for GuardedRequest {
             );
             return Action::Continue;
         }
-        self.response = ResponsePhase::Buffering;
+        if streaming {
+            self.response = ResponsePhase::Streaming;
+            self.stream = Some(Box::new(StreamGuard::new()));
+        } else {
+            self.response = ResponsePhase::Buffering;
+        }
         Action::Continue
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if matches!(
+            self.response,
+            ResponsePhase::Streaming | ResponsePhase::StreamDecided(_)
+        ) {
+            return self.stream_chunk(body_size, end_of_stream);
+        }
         if self.response != ResponsePhase::Buffering {
             return Action::Continue;
         }

@@ -1,0 +1,190 @@
+//! Incremental Server-Sent Events decoder.
+//!
+//! Upstream bodies arrive in arbitrary pieces: an event, a line, even a CRLF pair may be split
+//! across chunks. [`SseDecoder::push`] takes whatever bytes arrived and returns the events that
+//! are now complete, each with its exact raw bytes (so an event the guard does not change is
+//! forwarded byte for byte) and its parsed `data` (multi-line data joined with `\n`, as the
+//! SSE specification says). Lines end with LF, CRLF or CR; comment lines (`:`) and fields other
+//! than `data` and `event` are kept in the raw bytes and otherwise ignored.
+
+/// Largest event the decoder buffers. A longer one is released as-is (unparsed) rather than
+/// held without bound.
+pub const MAX_EVENT_BYTES: usize = 1 << 20;
+
+/// One complete event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SseEvent {
+    /// The exact bytes of the event, including its terminating blank line.
+    pub raw: Vec<u8>,
+    /// The `event:` field, if any.
+    pub event: Option<String>,
+    /// The `data:` lines joined with `\n`; `None` if the event had no data line (or was not
+    /// valid UTF-8, or was too large to parse).
+    pub data: Option<String>,
+}
+
+/// The decoder's state between chunks.
+#[derive(Debug, Default)]
+pub struct SseDecoder {
+    /// Bytes of the event in progress (and of any line not yet complete).
+    pending: Vec<u8>,
+    /// Where in `pending` the next line starts.
+    cursor: usize,
+}
+
+impl SseDecoder {
+    pub fn new() -> Self {
+        SseDecoder::default()
+    }
+
+    /// Feed the next piece of the body; get the events it completed, in order. Every blank
+    /// line ends an event (blank lines between events come out as events without data).
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
+        self.pending.extend_from_slice(bytes);
+        let mut events = Vec::new();
+        let mut event_start = 0;
+        while let Some(rel) = self
+            .pending
+            .get(self.cursor..)
+            .and_then(|r| r.iter().position(|b| *b == b'\n' || *b == b'\r'))
+        {
+            let j = self.cursor + rel;
+            let term = if self.pending[j] == b'\r' {
+                match self.pending.get(j + 1) {
+                    // A CR at the end of what arrived may be the first half of a CRLF.
+                    None => break,
+                    Some(b'\n') => 2,
+                    Some(_) => 1,
+                }
+            } else {
+                1
+            };
+            let blank = j == self.cursor;
+            self.cursor = j + term;
+            if blank {
+                events.push(parse_event(&self.pending[event_start..self.cursor]));
+                event_start = self.cursor;
+            }
+        }
+        self.pending.drain(..event_start);
+        self.cursor -= event_start;
+        if self.pending.len() > MAX_EVENT_BYTES {
+            events.push(SseEvent {
+                raw: std::mem::take(&mut self.pending),
+                event: None,
+                data: None,
+            });
+            self.cursor = 0;
+        }
+        events
+    }
+
+    /// The end of the body: whatever is buffered, as a final (possibly unterminated) event.
+    pub fn finish(&mut self) -> Option<SseEvent> {
+        self.cursor = 0;
+        if self.pending.is_empty() {
+            return None;
+        }
+        let raw = std::mem::take(&mut self.pending);
+        Some(parse_event(&raw))
+    }
+
+    /// Bytes held for an incomplete event.
+    pub fn buffered(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+/// Parse the fields of one event's raw bytes.
+fn parse_event(raw: &[u8]) -> SseEvent {
+    let mut event = None;
+    let mut data: Option<String> = None;
+    if let Ok(text) = std::str::from_utf8(raw) {
+        for line in text.split(['\n', '\r']) {
+            if line.is_empty() || line.starts_with(':') {
+                continue;
+            }
+            let (field, value) = match line.split_once(':') {
+                Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+                None => (line, ""),
+            };
+            match field {
+                "data" => match &mut data {
+                    Some(d) => {
+                        d.push('\n');
+                        d.push_str(value);
+                    }
+                    None => data = Some(value.to_string()),
+                },
+                "event" => event = Some(value.to_string()),
+                _ => {}
+            }
+        }
+    }
+    SseEvent {
+        raw: raw.to_vec(),
+        event,
+        data,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(pieces: &[&[u8]]) -> Vec<SseEvent> {
+        let mut d = SseDecoder::new();
+        let mut out = Vec::new();
+        for p in pieces {
+            out.extend(d.push(p));
+        }
+        out.extend(d.finish());
+        out
+    }
+
+    #[test]
+    fn events_lines_and_endings() {
+        let body =
+            b"data: a\n\ndata: b1\ndata: b2\r\n\r\n: comment\nevent: x\ndata:c\r\rdata: [DONE]\n\n";
+        let events = decode_all(&[body]);
+        let data: Vec<_> = events.iter().filter_map(|e| e.data.clone()).collect();
+        assert_eq!(data, ["a", "b1\nb2", "c", "[DONE]"]);
+        assert_eq!(events[2].event.as_deref(), Some("x"));
+        let raw: Vec<u8> = events.iter().flat_map(|e| e.raw.clone()).collect();
+        assert_eq!(raw, body);
+    }
+
+    #[test]
+    fn unterminated_tail_is_flushed_at_finish() {
+        let events = decode_all(&[b"data: a\n\ndata: partial"]);
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1].data.as_deref(), Some("partial"));
+    }
+
+    proptest::proptest! {
+        /// However the body is cut, the same events come out and no byte is lost or added.
+        #[test]
+        fn any_split_gives_the_same_events(cuts in proptest::collection::vec(0usize..200, 0..12)) {
+            let body: &[u8] = b"data: {\"x\": 1}\n\n: keep-alive\r\n\r\nevent: e\r\ndata: l1\r\ndata: l2\r\n\r\ndata: cr\r\rdata: [DONE]\n\n";
+            let whole = decode_all(&[body]);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (body.len() + 1)).collect();
+            cuts.sort_unstable();
+            let mut pieces = Vec::new();
+            let mut at = 0;
+            for c in cuts { pieces.push(&body[at..c]); at = c; }
+            pieces.push(&body[at..]);
+            let split = decode_all(&pieces);
+            proptest::prop_assert_eq!(&split, &whole);
+            let raw: Vec<u8> = split.iter().flat_map(|e| e.raw.clone()).collect();
+            proptest::prop_assert_eq!(raw, body.to_vec());
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_and_are_conserved(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), cut in 0usize..300) {
+            let cut = cut.min(body.len());
+            let events = decode_all(&[&body[..cut], &body[cut..]]);
+            let raw: Vec<u8> = events.iter().flat_map(|e| e.raw.clone()).collect();
+            proptest::prop_assert_eq!(raw, body);
+        }
+    }
+}
