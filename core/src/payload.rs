@@ -153,36 +153,12 @@ fn role_scope(role: Option<&str>) -> Scope {
 
 fn message_slots<'a>(msg: usize, m: &'a Value, slots: &mut Vec<Slot<'a>>) {
     let scope = role_scope(m.get("role").and_then(Value::as_str));
-    match m.get("content") {
-        Some(Value::String(s)) => slots.push(Slot {
-            scope,
-            path: SlotPath::Content { msg },
-            text: s,
-        }),
-        Some(Value::Array(parts)) => {
-            for (part, p) in parts.iter().enumerate() {
-                if let Some(text) = text_part(p) {
-                    slots.push(Slot {
-                        scope,
-                        path: SlotPath::ContentPart { msg, part },
-                        text,
-                    });
-                }
-            }
-        }
-        _ => {}
-    }
-    if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
-        for (call, c) in calls.iter().enumerate() {
-            if let Some(args) = c.pointer("/function/arguments").and_then(Value::as_str) {
-                slots.push(Slot {
-                    scope: Scope::ToolCallArguments,
-                    path: SlotPath::ToolCallArguments { msg, call },
-                    text: args,
-                });
-            }
-        }
-    }
+    let paths = MessagePaths {
+        content: SlotPath::Content { msg },
+        part: &|part| SlotPath::ContentPart { msg, part },
+        call: &|call| SlotPath::ToolCallArguments { msg, call },
+    };
+    text_and_tool_slots(m, scope, &paths, slots);
     if let Some(args) = m
         .pointer("/function_call/arguments")
         .and_then(Value::as_str)
@@ -192,6 +168,54 @@ fn message_slots<'a>(msg: usize, m: &'a Value, slots: &mut Vec<Slot<'a>>) {
             path: SlotPath::FunctionCallArguments { msg },
             text: args,
         });
+    }
+}
+
+/// Where a message's content, content parts and tool calls live (request message or response
+/// choice).
+struct MessagePaths<'f> {
+    content: SlotPath,
+    part: &'f dyn Fn(usize) -> SlotPath,
+    call: &'f dyn Fn(usize) -> SlotPath,
+}
+
+/// The slots of one message object: `content` (string or text parts) in `scope`, and
+/// `tool_calls[].function.arguments` as [`Scope::ToolCallArguments`].
+fn text_and_tool_slots<'a>(
+    m: &'a Value,
+    scope: Scope,
+    paths: &MessagePaths<'_>,
+    slots: &mut Vec<Slot<'a>>,
+) {
+    match m.get("content") {
+        Some(Value::String(text)) => slots.push(Slot {
+            scope,
+            path: paths.content,
+            text,
+        }),
+        Some(Value::Array(parts)) => {
+            for (part, p) in parts.iter().enumerate() {
+                if let Some(text) = text_part(p) {
+                    slots.push(Slot {
+                        scope,
+                        path: (paths.part)(part),
+                        text,
+                    });
+                }
+            }
+        }
+        _ => {}
+    }
+    if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
+        for (call, c) in calls.iter().enumerate() {
+            if let Some(text) = c.pointer("/function/arguments").and_then(Value::as_str) {
+                slots.push(Slot {
+                    scope: Scope::ToolCallArguments,
+                    path: (paths.call)(call),
+                    text,
+                });
+            }
+        }
     }
 }
 
@@ -221,36 +245,12 @@ pub fn response_slots(body: &Value) -> Vec<Slot<'_>> {
             });
         }
         let Some(m) = c.get("message") else { continue };
-        match m.get("content") {
-            Some(Value::String(text)) => slots.push(Slot {
-                scope: Scope::Assistant,
-                path: SlotPath::ChoiceContent { choice },
-                text,
-            }),
-            Some(Value::Array(parts)) => {
-                for (part, p) in parts.iter().enumerate() {
-                    if let Some(text) = text_part(p) {
-                        slots.push(Slot {
-                            scope: Scope::Assistant,
-                            path: SlotPath::ChoiceContentPart { choice, part },
-                            text,
-                        });
-                    }
-                }
-            }
-            _ => {}
-        }
-        if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
-            for (call, tc) in calls.iter().enumerate() {
-                if let Some(text) = tc.pointer("/function/arguments").and_then(Value::as_str) {
-                    slots.push(Slot {
-                        scope: Scope::ToolCallArguments,
-                        path: SlotPath::ChoiceToolCallArguments { choice, call },
-                        text,
-                    });
-                }
-            }
-        }
+        let paths = MessagePaths {
+            content: SlotPath::ChoiceContent { choice },
+            part: &|part| SlotPath::ChoiceContentPart { choice, part },
+            call: &|call| SlotPath::ChoiceToolCallArguments { choice, call },
+        };
+        text_and_tool_slots(m, Scope::Assistant, &paths, &mut slots);
     }
     slots
 }

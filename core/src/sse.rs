@@ -88,11 +88,6 @@ impl SseDecoder {
         let raw = std::mem::take(&mut self.pending);
         Some(parse_event(&raw))
     }
-
-    /// Bytes held for an incomplete event.
-    pub fn buffered(&self) -> usize {
-        self.pending.len()
-    }
 }
 
 /// Parse the fields of one event's raw bytes.

@@ -103,7 +103,7 @@ impl StreamGuard {
         let mut out = Vec::new();
         match self.decoder.finish() {
             Some(event) => self.accept(policy, event, true, &mut out),
-            None => self.release(policy, true, &mut out),
+            None => self.release(true, &mut out),
         }
         out
     }
@@ -121,11 +121,6 @@ impl StreamGuard {
     /// Everything the guards found, each once.
     pub fn findings(&self) -> &[Finding] {
         &self.findings
-    }
-
-    /// Bytes held back from the client right now.
-    pub fn held_bytes(&self) -> usize {
-        self.decoder.buffered() + self.held.iter().map(|h| h.event.raw.len()).sum::<usize>()
     }
 
     fn accept(&mut self, policy: &Policy, event: SseEvent, at_end: bool, out: &mut Vec<u8>) {
@@ -184,7 +179,7 @@ impl StreamGuard {
                 return;
             }
         }
-        self.release(policy, at_end, out);
+        self.release(at_end, out);
     }
 
     /// Re-read the window of one choice's text; record findings, masks, and blocks.
@@ -212,13 +207,11 @@ impl StreamGuard {
             if f.end <= choice.released {
                 continue; // entirely in text already released (and scanned then)
             }
-            if self
+            let seen = self
                 .findings
                 .iter()
-                .any(|g| g.guard_index == f.guard_index && g.start == f.start && g.slot == f.slot)
-            {
-                // Seen before; a longer match of the same start replaces the mask span below.
-            } else {
+                .any(|g| g.guard_index == f.guard_index && g.start == f.start && g.slot == f.slot);
+            if !seen {
                 self.findings.push(f.clone());
             }
             self.decision = self.decision.max(Some(f.action));
@@ -279,7 +272,7 @@ impl StreamGuard {
     }
 
     /// Release held events from the front while their text is safe.
-    fn release(&mut self, _policy: &Policy, at_end: bool, out: &mut Vec<u8>) {
+    fn release(&mut self, at_end: bool, out: &mut Vec<u8>) {
         while let Some(front) = self.held.front() {
             let ready = front
                 .content
