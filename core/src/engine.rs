@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::config::{Action, Hook, Scope, UnscannablePolicy};
 use crate::detectors::{Category, Match, ScanText};
 use crate::payload::{self, Slot, SlotPath};
-use crate::policy::Policy;
+use crate::policy::{Guard, Policy};
 use crate::reply::{self, Reply};
 
 /// The outcome for one request.
@@ -140,7 +140,7 @@ impl Policy {
         if body.len() > self.limits.max_body_bytes {
             return self.oversize_verdict(body.len());
         }
-        let mut value: Value = match serde_json::from_slice(body) {
+        let value: Value = match serde_json::from_slice(body) {
             Ok(v) => v,
             Err(e) => {
                 let reason = format!("invalid JSON at line {} column {}", e.line(), e.column());
@@ -151,18 +151,10 @@ impl Policy {
                 );
             }
         };
-        let (findings, masks) = {
-            let slots = payload::request_slots(&value);
-            let findings = self.scan_slots(Hook::LlmInput, &slots);
-            let masks = masked_texts(&slots, &findings);
-            (findings, masks)
-        };
-        let mut verdict = self.decide(findings);
+        let (mut verdict, masks) =
+            self.verdict_for(Hook::LlmInput, &payload::request_slots(&value));
         if verdict.decision == Decision::Mask {
-            for (path, text) in masks {
-                payload::replace_slot(&mut value, path, text);
-            }
-            match serde_json::to_vec(&value) {
+            match Policy::rewrite(value, masks) {
                 Ok(b) => verdict.body = Some(b),
                 // Serialising a Value we just parsed cannot fail; refuse rather than leak.
                 Err(e) => {
@@ -212,37 +204,23 @@ impl Policy {
                 };
             }
         };
-        let (findings, masks) = {
-            let slots = payload::response_slots(&value);
-            let findings = self.scan_slots(Hook::LlmOutput, &slots);
-            let masks = masked_texts(&slots, &findings);
-            (findings, masks)
-        };
-        let mut verdict = self.decide(findings);
-        match verdict.decision {
-            Decision::Mask => {
-                for (path, text) in masks {
-                    payload::replace_slot(&mut value, path, text);
-                }
-            }
+        let (mut verdict, masks) =
+            self.verdict_for(Hook::LlmOutput, &payload::response_slots(&value));
+        let rewritten = match verdict.decision {
+            Decision::Mask => Policy::rewrite(value, masks),
             Decision::Block => {
-                let message = verdict
-                    .reply
-                    .take()
-                    .and_then(|r| serde_json::from_slice::<Value>(&r.body).ok())
-                    .and_then(|v| {
-                        v.pointer("/error/message")
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                    })
-                    .unwrap_or_else(|| {
-                        "The response was withheld by the guardrail policy.".to_string()
-                    });
+                // The status is already downstream: no error reply, a refusal in the body.
+                verdict.reply = None;
+                let message = self
+                    .block_message(&verdict.findings)
+                    .map(|(_, m)| m)
+                    .unwrap_or_default();
                 payload::refuse_choices(&mut value, &message);
+                serde_json::to_vec(&value)
             }
             _ => return verdict,
-        }
-        match serde_json::to_vec(&value) {
+        };
+        match rewritten {
             Ok(b) => verdict.body = Some(b),
             Err(e) => verdict.reason = Some(e.to_string()),
         }
@@ -257,10 +235,7 @@ impl Policy {
             path: SlotPath::Content { msg: 0 },
             text,
         };
-        let slots = [slot];
-        let findings = self.scan_slots(Hook::LlmInput, &slots);
-        let masks = masked_texts(&slots, &findings);
-        let mut verdict = self.decide(findings);
+        let (mut verdict, masks) = self.verdict_for(Hook::LlmInput, &[slot]);
         if verdict.decision == Decision::Mask {
             verdict.body = masks.into_iter().next().map(|(_, t)| t.into_bytes());
         }
@@ -304,6 +279,48 @@ impl Policy {
         findings
     }
 
+    /// The guard that blocks (the first blocking finding's) and its message, filled from that
+    /// guard's findings; `None` if nothing blocks.
+    pub fn block_message(&self, findings: &[Finding]) -> Option<(&Guard, String)> {
+        let first = findings.iter().find(|f| f.action == Action::Block)?;
+        let guard = self.guards.get(first.guard_index)?;
+        let of_guard = || {
+            findings
+                .iter()
+                .filter(|f| f.guard_index == first.guard_index)
+        };
+        let categories = distinct(of_guard().map(|f| f.category.as_str()));
+        let kinds = distinct(of_guard().map(|f| &*f.kind));
+        Some((
+            guard,
+            reply::fill_block_message(
+                &guard.block_response.message,
+                &guard.id,
+                &categories,
+                &kinds,
+            ),
+        ))
+    }
+
+    /// Scan `slots` with the `hook` guards and decide; also return the masked text of each slot
+    /// a mask applies to.
+    fn verdict_for(&self, hook: Hook, slots: &[Slot<'_>]) -> (Verdict, Vec<(SlotPath, String)>) {
+        let findings = self.scan_slots(hook, slots);
+        let masks = masked_texts(slots, &findings);
+        (self.decide(findings), masks)
+    }
+
+    /// Write masked slot texts back into a parsed body and serialise it.
+    fn rewrite(
+        mut value: Value,
+        masks: Vec<(SlotPath, String)>,
+    ) -> Result<Vec<u8>, serde_json::Error> {
+        for (path, text) in masks {
+            payload::replace_slot(&mut value, path, text);
+        }
+        serde_json::to_vec(&value)
+    }
+
     /// Turn findings into a decision (and the block reply, if any).
     pub fn decide(&self, findings: Vec<Finding>) -> Verdict {
         let strongest = findings.iter().map(|f| f.action).max();
@@ -313,22 +330,14 @@ impl Policy {
             Some(Action::Mask) => Decision::Mask,
             Some(Action::Block) => Decision::Block,
         });
-        if let Some(first) = findings.iter().find(|f| f.action == Action::Block) {
-            if let Some(guard) = self.guards.get(first.guard_index) {
-                let of_guard = || {
-                    findings
-                        .iter()
-                        .filter(|f| f.guard_index == first.guard_index)
-                };
-                let categories = distinct(of_guard().map(|f| f.category.as_str()));
-                let kinds = distinct(of_guard().map(|f| &*f.kind));
-                verdict.reply = Some(reply::block_reply(
-                    &guard.block_response,
-                    &guard.id,
-                    &categories,
-                    &kinds,
-                ));
-            }
+        if let Some((guard, message)) = self.block_message(&findings) {
+            let b = &guard.block_response;
+            verdict.reply = Some(reply::openai_error(
+                b.status,
+                &message,
+                &b.error_type,
+                &b.code,
+            ));
         }
         verdict.findings = findings;
         verdict

@@ -61,6 +61,10 @@ pub struct Policy {
     pub limits: Limits,
     pub block_response: BlockResponse,
     pub decision_header: Option<String>,
+    /// Derived once from `guards`: an enabled `llm_input` guard masks.
+    rewrites_request: bool,
+    /// Derived once from `guards`: an enabled guard reads responses.
+    reads_output: bool,
 }
 
 impl std::fmt::Debug for Policy {
@@ -168,8 +172,16 @@ impl Policy {
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
+        let rewrites_request = guards
+            .iter()
+            .any(|g| g.enabled && g.hook == Hook::LlmInput && g.action == Action::Mask);
+        let reads_output = guards
+            .iter()
+            .any(|g| g.enabled && g.hook == Hook::LlmOutput);
         Ok(Policy {
             guards,
+            rewrites_request,
+            reads_output,
             limits: config.limits.clone(),
             block_response: config.block_response.clone(),
             decision_header: config.decision_header.clone(),
@@ -179,17 +191,13 @@ impl Policy {
     /// Can a request's body change (an enabled `llm_input` guard masks)? If not, adapters may
     /// keep `content-length`, since an allowed body is forwarded byte for byte.
     pub fn may_rewrite_request(&self) -> bool {
-        self.guards
-            .iter()
-            .any(|g| g.enabled && g.hook == Hook::LlmInput && g.action == Action::Mask)
+        self.rewrites_request
     }
 
     /// Does any enabled guard read responses (`llm_output`)? If not, adapters leave responses
     /// alone entirely.
     pub fn guards_output(&self) -> bool {
-        self.guards
-            .iter()
-            .any(|g| g.enabled && g.hook == Hook::LlmOutput)
+        self.reads_output
     }
 
     /// Parse and compile a JSON config in one step (the filter's `pluginConfig`).

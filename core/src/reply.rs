@@ -11,8 +11,6 @@
 
 use serde_json::json;
 
-use crate::config::BlockResponse;
-
 /// A complete local reply: status and JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -31,15 +29,13 @@ pub fn openai_error(status: u16, message: &str, error_type: &str, code: &str) ->
     }
 }
 
-/// The reply for a block by `guard`, with `{guard}`, `{categories}` and `{kinds}` filled into
-/// the message. Never the matched text: the reply goes back to the client.
-pub fn block_reply(b: &BlockResponse, guard: &str, categories: &str, kinds: &str) -> Reply {
-    let message = b
-        .message
+/// A block message: `template` with `{guard}`, `{categories}` and `{kinds}` filled in. Never
+/// the matched text: the message goes back to the client.
+pub fn fill_block_message(template: &str, guard: &str, categories: &str, kinds: &str) -> String {
+    template
         .replace("{guard}", guard)
         .replace("{categories}", categories)
-        .replace("{kinds}", kinds);
-    openai_error(b.status, &message, &b.error_type, &b.code)
+        .replace("{kinds}", kinds)
 }
 
 /// 413 for a body over `limits.max_body_bytes` under `on_oversize: block`.
@@ -67,15 +63,13 @@ pub fn invalid_body_reply(reason: &str) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::BlockResponse;
 
     #[test]
     fn shape() {
-        let r = block_reply(
-            &BlockResponse::default(),
-            "secrets",
-            "secret",
-            "aws_access_key",
-        );
+        let b = BlockResponse::default();
+        let message = fill_block_message(&b.message, "secrets", "secret", "aws_access_key");
+        let r = openai_error(b.status, &message, &b.error_type, &b.code);
         assert_eq!(r.status, 400);
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(v["error"]["code"], "content_policy_violation");

@@ -219,13 +219,9 @@ impl StreamGuard {
                 Action::Block => {
                     self.blocked = true;
                     if self.block_message.is_none() {
-                        self.block_message = policy.guards.get(f.guard_index).map(|g| {
-                            g.block_response
-                                .message
-                                .replace("{guard}", &g.id)
-                                .replace("{categories}", f.category.as_str())
-                                .replace("{kinds}", &f.kind)
-                        });
+                        self.block_message = policy
+                            .block_message(std::slice::from_ref(&f))
+                            .map(|(_, m)| m);
                     }
                 }
                 Action::Mask => add_mask(

@@ -60,6 +60,16 @@ def http(method, url, body=None, headers=None, timeout=10):
         return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
 
 
+def chat(content, **extra) -> bytes:
+    """A one-message chat-completion request body."""
+    return json.dumps({"model": "m", "messages": [{"role": "user", "content": content}], **extra}).encode()
+
+
+def posts(upstream):
+    """The POST requests the stand-in upstream received, in order."""
+    return [r for r in upstream.received() if r["method"] == "POST"]
+
+
 class Standin:
     """The local LLM stand-in as a subprocess, with access to what it received."""
 

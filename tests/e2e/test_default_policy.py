@@ -4,13 +4,9 @@ import json
 
 import pytest
 
-
-def chat(content):
-    return json.dumps({"model": "m", "messages": [{"role": "user", "content": content}]}).encode()
+from harness import chat, posts
 
 
-def posts(upstream):
-    return [r for r in upstream.received() if r["method"] == "POST"]
 
 
 SECRETS = [

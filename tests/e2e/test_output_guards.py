@@ -10,7 +10,7 @@ import json
 import openai
 import pytest
 
-from harness import Envoy
+from harness import Envoy, chat, posts
 
 POLICY = {
     "version": 1,
@@ -32,9 +32,6 @@ def envoy(standin):
     yield e
     e.stop()
 
-
-def chat(content, **extra):
-    return json.dumps({"model": "m", "messages": [{"role": "user", "content": content}], **extra}).encode()
 
 
 def answer(resp):

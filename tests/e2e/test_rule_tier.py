@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from harness import validate_config, Envoy
+from harness import Envoy, chat, http, posts
 
 POLICY = {
     "version": 1,
@@ -37,12 +37,6 @@ def envoy(standin):
     e.stop()
 
 
-def chat(content, **extra):
-    return json.dumps({"model": "m", "messages": [{"role": "user", "content": content}], **extra}).encode()
-
-
-def posts(upstream):
-    return [r for r in upstream.received() if r["method"] == "POST"]
 
 
 def test_allowed_request_arrives_byte_identical(envoy, upstream):
@@ -189,7 +183,6 @@ def test_lenient_limits_pass_unscanned_bodies(make_envoy, upstream):
 
 
 def test_get_requests_pass_untouched(envoy, upstream):
-    from harness import http
     status, headers, body = http("GET", envoy.url("/v1/models"))
     assert status == 200
     assert "x-parapet-decision" not in headers
