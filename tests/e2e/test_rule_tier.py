@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from harness import Envoy, chat, http, posts
+from harness import Envoy, chat, posts
+from harness import http as http_request
 
 POLICY = {
     "version": 1,
@@ -183,7 +184,7 @@ def test_lenient_limits_pass_unscanned_bodies(make_envoy, upstream):
 
 
 def test_get_requests_pass_untouched(envoy, upstream):
-    status, headers, body = http("GET", envoy.url("/v1/models"))
+    status, headers, body = http_request("GET", envoy.url("/v1/models"))
     assert status == 200
     assert "x-parapet-decision" not in headers
     assert json.loads(body)["data"][0]["id"] == "standin-echo"
