@@ -2,15 +2,22 @@
 //!
 //! - `parapet scan [--config FILE] < in.jsonl > out.jsonl` — one verdict line per input line.
 //!   Input lines are `{"text": "..."}` (scanned as one user message),
-//!   `{"request": <chat-completion request>}` (the `llm_input` guards) or
-//!   `{"response": <chat-completion response>}` (the `llm_output` guards). Output lines, in order:
-//!   `{"decision": "allow"|"audit"|"mask"|"block"|"skipped", "findings": [...]}`, each finding
-//!   `{"guard", "detector", "category", "kind", "start", "end", "score", "slot"}`; `start`/`end`
-//!   are byte offsets into the text (or into the slot named by `slot`). A line that is not valid
-//!   input yields `{"error": "..."}` and the exit status is 1 at the end.
-//! - `parapet stream [--config FILE] [--split N,M,...] < transcript.sse > client_view.sse` —
-//!   run the response stream guard over a raw upstream SSE transcript, fed in pieces cut at the
-//!   given byte offsets (or in one piece), and write exactly the bytes the client would receive.
+//!   `{"request": <chat-completion request or MCP JSON-RPC message>}` (the `llm_input` or
+//!   `mcp_pre_tool` guards), `{"response": <chat-completion response or JSON-RPC result>}` (the
+//!   `llm_output` or `mcp_post_tool` guards), or both in one row (the response is read as the
+//!   answer to that request: MCP ids matched, reversible masks restored). Output lines, in
+//!   order: `{"decision": "allow"|"audit"|"mask"|"block"|"skipped", "findings": [...]}`, each
+//!   finding `{"guard", "detector", "category", "kind", "start", "end", "score", "slot"}`;
+//!   `start`/`end` are byte offsets into the text (or into the slot named by `slot`). A verdict
+//!   that rewrites adds `"body"` (the rewritten request/response, or the masked text); a row
+//!   with both adds `"request"` (the request's verdict). A line that is not valid input yields
+//!   `{"error": "..."}` and the exit status is 1 at the end.
+//! - `parapet stream [--config FILE] [--request FILE] [--split N,M,...] < transcript.sse >
+//!   client_view.sse` — run the response stream guard over a raw upstream SSE transcript, fed in
+//!   pieces cut at the given byte offsets (or in one piece), and write exactly the bytes the
+//!   client would receive. `--request` names the request body the stream answers (an MCP
+//!   request selects the MCP stream guard; reversible masks are restored); `--no-finish` leaves
+//!   the stream open (what the client has seen so far, held events still held).
 //! - `parapet validate FILE` — parse and compile a config (JSON or YAML), print every error with
 //!   its field path; exit 1 if there are any.
 //!
@@ -22,7 +29,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use parapet_core::engine::Verdict;
+use parapet_core::engine::{Exchange, Verdict};
 use parapet_core::{Config, Policy};
 use serde::Serialize;
 use serde_json::Value;
@@ -54,6 +61,13 @@ enum Command {
         /// Byte offsets at which to cut the input into pieces, as Envoy would deliver them.
         #[arg(long, value_delimiter = ',')]
         split: Vec<usize>,
+        /// The request body (JSON) this stream answers.
+        #[arg(long)]
+        request: Option<PathBuf>,
+        /// Leave the stream open at the end of the input: write only what the guard has
+        /// released so far (what the client has seen while the upstream is still sending).
+        #[arg(long)]
+        no_finish: bool,
     },
     /// Check a policy file and print every error with its field path.
     Validate {
@@ -66,7 +80,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan { config } => scan(config.as_deref()),
-        Command::Stream { config, split } => stream(config.as_deref(), split),
+        Command::Stream {
+            config,
+            split,
+            request,
+            no_finish,
+        } => stream(config.as_deref(), split, request.as_deref(), !no_finish),
         Command::Validate { file } => validate(&file),
     };
     match result {
@@ -127,10 +146,19 @@ struct OutFinding<'a> {
 struct OutLine<'a> {
     decision: &'a str,
     findings: Vec<OutFinding<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<Box<OutLine<'a>>>,
 }
 
 fn out_line(v: &Verdict) -> OutLine<'_> {
     OutLine {
+        body: v.body.as_deref().map(|b| {
+            serde_json::from_slice(b)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(b).into_owned()))
+        }),
+        request: None,
         decision: v.decision.as_str(),
         findings: v
             .findings
@@ -163,16 +191,31 @@ fn load_policy(config: Option<&Path>) -> Result<Policy> {
     })
 }
 
-fn stream(config: Option<&Path>, mut split: Vec<usize>) -> Result<ExitCode> {
+fn stream(
+    config: Option<&Path>,
+    mut split: Vec<usize>,
+    request: Option<&Path>,
+    finish: bool,
+) -> Result<ExitCode> {
     use std::io::Read;
     let policy = load_policy(config)?;
+    let exchange = match request {
+        None => Exchange::default(),
+        Some(path) => {
+            let body =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let verdict = policy.evaluate_request(&body);
+            eprintln!("parapet: request decision {}", verdict.decision.as_str());
+            verdict.exchange
+        }
+    };
     let mut input = Vec::new();
     std::io::stdin()
         .lock()
         .read_to_end(&mut input)
         .context("reading stdin")?;
     split.sort_unstable();
-    let mut guard = parapet_core::stream::StreamGuard::new();
+    let mut guard = parapet_core::stream::for_exchange(&exchange);
     let mut out = std::io::stdout().lock();
     let mut at = 0;
     for cut in split.into_iter().map(|c| c.min(input.len())) {
@@ -182,7 +225,9 @@ fn stream(config: Option<&Path>, mut split: Vec<usize>) -> Result<ExitCode> {
         }
     }
     out.write_all(&guard.push(&policy, &input[at..]))?;
-    out.write_all(&guard.finish(&policy))?;
+    if finish {
+        out.write_all(&guard.finish(&policy))?;
+    }
     out.flush()?;
     eprintln!("parapet: stream decision {}", guard.decision().as_str());
     Ok(ExitCode::SUCCESS)
@@ -200,7 +245,12 @@ fn scan(config: Option<&Path>) -> Result<ExitCode> {
         }
         let result = scan_line(&policy, &line);
         match result {
-            Ok(v) => serde_json::to_writer(&mut out, &out_line(&v))?,
+            Ok((v, None)) => serde_json::to_writer(&mut out, &out_line(&v))?,
+            Ok((v, Some(request))) => {
+                let mut line = out_line(&v);
+                line.request = Some(Box::new(out_line(&request)));
+                serde_json::to_writer(&mut out, &line)?
+            }
             Err(e) => {
                 failed = true;
                 let msg = format!("line {}: {e}", n + 1);
@@ -218,19 +268,49 @@ fn scan(config: Option<&Path>) -> Result<ExitCode> {
     })
 }
 
-fn scan_line(policy: &Policy, line: &str) -> Result<Verdict, String> {
+/// One row's verdict, and the request's verdict when the row also has a response.
+fn scan_line(policy: &Policy, line: &str) -> Result<(Verdict, Option<Verdict>), String> {
     let row: Value = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
     if let Some(text) = row.get("text") {
         let text = text.as_str().ok_or("`text` must be a string")?;
-        return Ok(policy.evaluate_text(text));
+        return Ok((policy.evaluate_text(text), None));
     }
-    if let Some(request) = row.get("request") {
-        let body = serde_json::to_vec(request).map_err(|e| e.to_string())?;
-        return Ok(policy.evaluate_request(&body));
+    let request = match row.get("request") {
+        Some(request) => {
+            let body = serde_json::to_vec(request).map_err(|e| e.to_string())?;
+            Some(policy.evaluate_request(&body))
+        }
+        None => None,
+    };
+    match (row.get("response"), request) {
+        (Some(response), request) => {
+            let exchange = match &request {
+                Some(r) => r.exchange.clone(),
+                // A JSON-RPC response on its own: read it as the answer to a guarded call.
+                None if parapet_core::mcp::is_jsonrpc(response) => Exchange {
+                    mcp: Some(response_ids(response)),
+                    restore: Vec::new(),
+                },
+                None => Exchange::default(),
+            };
+            let body = serde_json::to_vec(response).map_err(|e| e.to_string())?;
+            Ok((policy.evaluate_response(&body, &exchange), request))
+        }
+        (None, Some(request)) => Ok((request, None)),
+        (None, None) => Err(
+            "expected {\"text\": ...}, {\"request\": ...} and/or {\"response\": ...}".to_string(),
+        ),
     }
-    if let Some(response) = row.get("response") {
-        let body = serde_json::to_vec(response).map_err(|e| e.to_string())?;
-        return Ok(policy.evaluate_response(&body));
-    }
-    Err("expected {\"text\": ...}, {\"request\": ...} or {\"response\": ...}".to_string())
+}
+
+/// The ids of the messages in a JSON-RPC body (single or batch).
+fn response_ids(body: &Value) -> Vec<Value> {
+    let items = match body {
+        Value::Array(items) => items.iter().collect(),
+        v => vec![v],
+    };
+    items
+        .into_iter()
+        .filter_map(|m| m.get("id").cloned())
+        .collect()
 }

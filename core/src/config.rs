@@ -38,9 +38,62 @@ pub struct Config {
     /// (`allow`, `audit`, `mask`, `block`, `skipped`).
     #[serde(default)]
     pub decision_header: Option<String>,
+    /// When request checks run relative to forwarding: `sequential` (default) or `parallel`.
+    #[serde(default)]
+    pub input_mode: InputMode,
+    /// Which MCP (JSON-RPC) traffic the `mcp_pre_tool` / `mcp_post_tool` guards read.
+    #[serde(default)]
+    pub mcp: McpConfig,
     /// The guards, evaluated in order; all run, and the strongest action wins
     /// (`block` > `mask` > `audit`).
     pub guards: Vec<GuardConfig>,
+}
+
+/// When the request-side guards (`llm_input`, `mcp_pre_tool`) run.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum InputMode {
+    /// Hold the request body until the checks decide, then forward, rewrite or refuse it. No
+    /// byte of a blocked request reaches the upstream; `mask` is possible.
+    #[default]
+    Sequential,
+    /// Forward the request at once and check it alongside; the upstream response is held until
+    /// the checks decide, and a block replaces it (the upstream call is reset). Hides the
+    /// checks' latency behind the upstream's; a blocked request has reached the upstream, and
+    /// request-side `mask` is impossible (a config error).
+    Parallel,
+}
+
+impl InputMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputMode::Sequential => "sequential",
+            InputMode::Parallel => "parallel",
+        }
+    }
+}
+
+/// MCP settings.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct McpConfig {
+    /// JSON-RPC methods whose requests (`mcp_pre_tool`) and results (`mcp_post_tool`) are read.
+    /// Default `["tools/call"]`; every other method passes untouched. For `tools/call` the
+    /// request's `params.arguments` is read; for other methods, all of `params`.
+    #[serde(default = "default_mcp_methods")]
+    pub methods: Vec<String>,
+}
+
+impl Default for McpConfig {
+    fn default() -> Self {
+        McpConfig {
+            methods: default_mcp_methods(),
+        }
+    }
+}
+
+fn default_mcp_methods() -> Vec<String> {
+    vec!["tools/call".to_string()]
 }
 
 /// Body size and parse-failure policy.
@@ -149,9 +202,11 @@ pub enum Hook {
     LlmInput,
     /// The model's response.
     LlmOutput,
-    /// An MCP `tools/call` request.
+    /// An MCP (JSON-RPC) `tools/call` request: `params.arguments`, read as
+    /// `tool_call_arguments`.
     McpPreTool,
-    /// An MCP tool result.
+    /// An MCP tool result: the JSON-RPC `result` (content items, structured content), read as
+    /// `tool_results`.
     McpPostTool,
 }
 
@@ -163,6 +218,11 @@ impl Hook {
             Hook::McpPreTool => "mcp_pre_tool",
             Hook::McpPostTool => "mcp_post_tool",
         }
+    }
+
+    /// Does this hook read what the client sends (rather than what comes back)?
+    pub fn is_request_side(self) -> bool {
+        matches!(self, Hook::LlmInput | Hook::McpPreTool)
     }
 }
 
@@ -249,6 +309,11 @@ pub struct GuardConfig {
     /// A disabled guard is compiled (so its config is checked) but never runs.
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// For request-side `mask` guards: number the placeholders (`[EMAIL_1]`) and put the
+    /// original values back where the placeholders come back in this request's response
+    /// (buffered or streamed). The mapping lives only as long as the request.
+    #[serde(default)]
+    pub reversible: bool,
 }
 
 fn default_hook() -> Hook {

@@ -14,6 +14,7 @@
 pub mod config;
 pub mod detectors;
 pub mod engine;
+pub mod mcp;
 pub mod normalize;
 pub mod payload;
 pub mod policy;

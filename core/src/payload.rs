@@ -43,6 +43,8 @@ pub enum SlotPath {
     ChoiceToolCallArguments { choice: usize, call: usize },
     /// Response: `choices[choice].text` (legacy completions).
     ChoiceText { choice: usize },
+    /// MCP: the `leaf`th string of JSON-RPC message `msg` (see [`crate::mcp`]).
+    McpLeaf { msg: usize, leaf: usize },
 }
 
 impl SlotPath {
@@ -69,6 +71,8 @@ impl SlotPath {
                 format!("/choices/{choice}/message/tool_calls/{call}/function/arguments")
             }
             SlotPath::ChoiceText { choice } => format!("/choices/{choice}/text"),
+            // Not addressable by a fixed pointer; see `replace_slot` and `Display`.
+            SlotPath::McpLeaf { msg, leaf } => format!("/mcp/{msg}/string/{leaf}"),
         }
     }
 }
@@ -282,6 +286,9 @@ pub fn refuse_choices(body: &mut Value, message: &str) {
 /// Replace the text at `path`. Returns false if the body has no string there (the body changed
 /// shape since the slots were read — a bug in the caller).
 pub fn replace_slot(body: &mut Value, path: SlotPath, text: String) -> bool {
+    if let SlotPath::McpLeaf { msg, leaf } = path {
+        return crate::mcp::replace_leaf(body, msg, leaf, text);
+    }
     match body.pointer_mut(&path.pointer()) {
         Some(v @ Value::String(_)) => {
             *v = Value::String(text);

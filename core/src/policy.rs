@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::config::{
     Action, BlockResponse, BlockResponseOverride, Config, ConfigError, ConfigErrors,
-    DetectorConfig, Hook, Limits, Scope,
+    DetectorConfig, Hook, InputMode, Limits, Scope,
 };
 use crate::detectors::{
     injection::InjectionHeuristics, pii::PiiDetector, regex_custom::RegexDetector,
@@ -19,11 +19,17 @@ use crate::detectors::{
 /// Score threshold a guard uses when its config sets none.
 pub const DEFAULT_THRESHOLD: f32 = 0.5;
 
-/// Hooks this build evaluates.
-pub const SUPPORTED_HOOKS: [Hook; 2] = [Hook::LlmInput, Hook::LlmOutput];
-
 /// The slots a response has: what an `llm_output` guard can read.
 pub const OUTPUT_SCOPES: [Scope; 2] = [Scope::Assistant, Scope::ToolCallArguments];
+
+/// The scope of what an MCP hook reads: `tools/call` arguments, or tool results.
+pub fn mcp_scope(hook: Hook) -> Option<Scope> {
+    match hook {
+        Hook::McpPreTool => Some(Scope::ToolCallArguments),
+        Hook::McpPostTool => Some(Scope::ToolResults),
+        Hook::LlmInput | Hook::LlmOutput => None,
+    }
+}
 
 /// A compiled guard.
 pub struct Guard {
@@ -36,6 +42,8 @@ pub struct Guard {
     pub threshold: f32,
     pub block_response: BlockResponse,
     pub enabled: bool,
+    /// Masks with numbered placeholders whose values come back in the response.
+    pub reversible: bool,
 }
 
 impl Guard {
@@ -61,10 +69,17 @@ pub struct Policy {
     pub limits: Limits,
     pub block_response: BlockResponse,
     pub decision_header: Option<String>,
-    /// Derived once from `guards`: an enabled `llm_input` guard masks.
+    pub input_mode: InputMode,
+    /// JSON-RPC methods the MCP hooks read.
+    pub mcp_methods: Vec<String>,
+    /// Derived once from `guards`: an enabled request-side guard masks.
     rewrites_request: bool,
-    /// Derived once from `guards`: an enabled guard reads responses.
+    /// Derived once from `guards`: an enabled `llm_output` guard.
     reads_output: bool,
+    /// Derived once from `guards`: an enabled `mcp_post_tool` guard.
+    reads_tool_results: bool,
+    /// Derived once from `guards`: an enabled reversible mask guard.
+    restores: bool,
 }
 
 impl std::fmt::Debug for Policy {
@@ -118,13 +133,20 @@ impl Policy {
                     format!("duplicate guard id `{}`; ids must be unique", g.id),
                 ));
             }
-            if !SUPPORTED_HOOKS.contains(&g.hook) {
+            if g.reversible && !(g.action == Action::Mask && g.hook.is_request_side()) {
                 errors.push(ConfigError::new(
-                    at("hook"),
-                    format!(
-                        "`{}` is not evaluated by this version; supported: llm_input",
-                        g.hook.as_str()
-                    ),
+                    at("reversible"),
+                    "only a request-side (`llm_input` or `mcp_pre_tool`) `mask` guard can be reversible",
+                ));
+            }
+            if config.input_mode == InputMode::Parallel
+                && g.enabled
+                && g.action == Action::Mask
+                && g.hook.is_request_side()
+            {
+                errors.push(ConfigError::new(
+                    at("action"),
+                    "input_mode `parallel` forwards the request before it is checked, so a request-side guard cannot mask; use `block` or `audit`, or input_mode `sequential`",
                 ));
             }
             let threshold = g.threshold.unwrap_or(DEFAULT_THRESHOLD);
@@ -150,6 +172,18 @@ impl Policy {
                             "an llm_output guard reads responses, which only have `assistant` and `tool_call_arguments` slots",
                         ));
                     }
+                    if let Some(only) = mcp_scope(g.hook) {
+                        if !s.contains(&only) {
+                            errors.push(ConfigError::new(
+                                at("scope"),
+                                format!(
+                                    "an {} guard reads only `{}`; include it or omit scope",
+                                    g.hook.as_str(),
+                                    only.as_str()
+                                ),
+                            ));
+                        }
+                    }
                     s.iter().fold(0, |m, sc| m | scope_bit(*sc))
                 }
             };
@@ -165,23 +199,35 @@ impl Policy {
                     threshold,
                     block_response,
                     enabled: g.enabled,
+                    reversible: g.reversible,
                 }),
                 Err(e) => errors.push(ConfigError::new(at("detector"), e).rooted()),
+            }
+        }
+        for (i, m) in config.mcp.methods.iter().enumerate() {
+            if m.is_empty() || m.chars().any(char::is_whitespace) {
+                errors.push(ConfigError::new(
+                    format!("mcp.methods[{i}]"),
+                    format!("`{m}` is not a JSON-RPC method name (e.g. `tools/call`)"),
+                ));
             }
         }
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
-        let rewrites_request = guards
-            .iter()
-            .any(|g| g.enabled && g.hook == Hook::LlmInput && g.action == Action::Mask);
-        let reads_output = guards
-            .iter()
-            .any(|g| g.enabled && g.hook == Hook::LlmOutput);
+        let any = |f: &dyn Fn(&Guard) -> bool| guards.iter().any(|g| g.enabled && f(g));
+        let rewrites_request = any(&|g| g.hook.is_request_side() && g.action == Action::Mask);
+        let reads_output = any(&|g| g.hook == Hook::LlmOutput);
+        let reads_tool_results = any(&|g| g.hook == Hook::McpPostTool);
+        let restores = any(&|g| g.reversible);
         Ok(Policy {
             guards,
             rewrites_request,
             reads_output,
+            reads_tool_results,
+            restores,
+            input_mode: config.input_mode,
+            mcp_methods: config.mcp.methods.clone(),
             limits: config.limits.clone(),
             block_response: config.block_response.clone(),
             decision_header: config.decision_header.clone(),
@@ -194,10 +240,25 @@ impl Policy {
         self.rewrites_request
     }
 
-    /// Does any enabled guard read responses (`llm_output`)? If not, adapters leave responses
-    /// alone entirely.
+    /// Does any enabled guard read chat responses (`llm_output`)?
     pub fn guards_output(&self) -> bool {
         self.reads_output
+    }
+
+    /// Does any enabled guard read MCP tool results (`mcp_post_tool`)?
+    pub fn guards_tool_results(&self) -> bool {
+        self.reads_tool_results
+    }
+
+    /// Does any enabled guard mask reversibly (so responses may carry values to restore)?
+    pub fn restores(&self) -> bool {
+        self.restores
+    }
+
+    /// May any response need reading or rewriting? If not, adapters leave responses alone
+    /// entirely (and keep the request's `accept-encoding`).
+    pub fn reads_responses(&self) -> bool {
+        self.reads_output || self.reads_tool_results || self.restores
     }
 
     /// Parse and compile a JSON config in one step (the filter's `pluginConfig`).
@@ -265,7 +326,7 @@ mod tests {
     #[test]
     fn default_policy_compiles() {
         let p = Policy::default_policy().unwrap();
-        assert_eq!(p.guards.len(), 6);
+        assert_eq!(p.guards.len(), 9);
     }
 
     #[test]
@@ -274,7 +335,7 @@ mod tests {
             r#"{"version": 1, "decision_header": "X Bad", "block_response": {"status": 200},
                 "guards": [
                   {"id": "a", "detector": {"type": "regex", "patterns": [{"kind": "k", "pattern": "("}]}, "action": "block"},
-                  {"id": "a", "hook": "mcp_pre_tool", "detector": {"type": "pii"}, "action": "mask", "threshold": 2},
+                  {"id": "a", "hook": "llm_output", "reversible": true, "detector": {"type": "pii"}, "action": "mask", "threshold": 2},
                   {"id": "b", "scope": [], "detector": {"type": "wordlist", "terms": []}, "action": "audit"}
                 ]}"#,
         )
@@ -288,7 +349,7 @@ mod tests {
                 "guards[0].block_response.status",
                 "guards[0].detector.patterns[0].pattern",
                 "guards[1].id",
-                "guards[1].hook",
+                "guards[1].reversible",
                 "guards[1].threshold",
                 "guards[1].block_response.status",
                 "guards[2].scope",
@@ -304,6 +365,30 @@ mod tests {
         assert_eq!(e.0[0].path, "guards[0].scope");
         let p = compile(r#"{"version": 1, "guards": [{"id": "a", "hook": "llm_output", "detector": {"type": "pii"}, "action": "mask"}]}"#).unwrap();
         assert!(p.guards_output() && !p.may_rewrite_request());
+    }
+
+    #[test]
+    fn parallel_mode_refuses_request_masks_and_mcp_scopes_are_checked() {
+        let e = compile(r#"{"version": 1, "input_mode": "parallel", "mcp": {"methods": ["tools/call", "bad method"]}, "guards": [
+            {"id": "a", "detector": {"type": "pii"}, "action": "mask"},
+            {"id": "b", "hook": "llm_output", "detector": {"type": "pii"}, "action": "mask"},
+            {"id": "c", "hook": "mcp_post_tool", "scope": ["user"], "detector": {"type": "pii"}, "action": "block"}
+        ]}"#).unwrap_err();
+        let paths: Vec<_> = e.0.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["guards[0].action", "guards[2].scope", "mcp.methods[1]"]
+        );
+        let p = compile(
+            r#"{"version": 1, "input_mode": "parallel", "guards": [
+            {"id": "a", "hook": "mcp_post_tool", "detector": {"type": "secrets"}, "action": "mask"},
+            {"id": "b", "detector": {"type": "pii"}, "action": "block"}
+        ]}"#,
+        )
+        .unwrap();
+        assert!(p.guards_tool_results() && !p.guards_output() && p.reads_responses());
+        assert_eq!(p.input_mode, InputMode::Parallel);
+        assert_eq!(p.mcp_methods, ["tools/call"]);
     }
 
     #[test]

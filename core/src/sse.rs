@@ -90,6 +90,36 @@ impl SseDecoder {
     }
 }
 
+/// An event's raw bytes with its data replaced by `data` (one line: `data` must hold no line
+/// break, as serialised JSON does not): every other line — `event:`, `id:`, `retry:`,
+/// comments — is kept in order, the new `data:` line takes the place of the first old one, and
+/// the event ends with a blank line.
+pub fn with_data(raw: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() + data.len());
+    let mut placed = false;
+    let text = String::from_utf8_lossy(raw);
+    for line in text.split(['\n', '\r']).filter(|l| !l.is_empty()) {
+        if line == "data" || line.starts_with("data:") {
+            if !placed {
+                out.extend_from_slice(b"data: ");
+                out.extend_from_slice(data);
+                out.push(b'\n');
+                placed = true;
+            }
+            continue;
+        }
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    if !placed {
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(data);
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+    out
+}
+
 /// Parse the fields of one event's raw bytes.
 fn parse_event(raw: &[u8]) -> SseEvent {
     let mut event = None;
@@ -126,6 +156,15 @@ fn parse_event(raw: &[u8]) -> SseEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replaces_data_keeping_other_fields() {
+        let raw = b"event: message\r\nid: 7\r\ndata: {\"a\":\r\ndata: 1}\r\n: note\r\n\r\n";
+        assert_eq!(
+            with_data(raw, b"{\"a\":2}"),
+            b"event: message\nid: 7\ndata: {\"a\":2}\n: note\n\n".to_vec()
+        );
+    }
 
     fn decode_all(pieces: &[&[u8]]) -> Vec<SseEvent> {
         let mut d = SseDecoder::new();

@@ -2,11 +2,12 @@
 //! or masked.
 //!
 //! [`StreamGuard::push`] takes upstream bytes as they arrive and returns the bytes the client
-//! may have now. Events are decoded incrementally ([`crate::sse`]); each choice's
-//! `delta.content` is appended to that choice's text, and after every event the `llm_output`
-//! guards re-read a bounded window of it (the new text plus [`CONTEXT_BYTES`] already
-//! released, for context words). An event is released only when all its text lies before the
-//! choice's *safe point*:
+//! may have now. Events are decoded incrementally ([`crate::sse`]). Each *channel* of text — a
+//! choice's `delta.content`, and each of its `delta.tool_calls[k].function.arguments` — is
+//! accumulated on its own, and after every event the `llm_output` guards re-read a bounded
+//! window of each channel that grew (the new text plus [`CONTEXT_BYTES`] already released, for
+//! context words), as scope `assistant` or `tool_call_arguments`. An event is released only
+//! when all its text lies before its channel's *safe point*:
 //!
 //! - the last [`HOLD_BACK_BYTES`] of the text are always held (multi-token values such as phone
 //!   numbers or `key = value` pairs complete within it);
@@ -15,24 +16,30 @@
 //! - text from the start of any finding that reaches into the held tail is held (a PEM block
 //!   matched up to the end of the text so far keeps growing).
 //!
-//! Events without content (role, finish reason, usage, comments, `[DONE]`) keep their order
-//! behind held events. Released events that need no change are forwarded byte for byte; events
-//! under a mask are re-serialised with the placeholder in the event where the span starts and
-//! the rest of the span removed from later events. On a block, held events are dropped, the
-//! client gets a final chunk with `finish_reason: "content_filter"` and `data: [DONE]`, and the
-//! rest of the upstream stream is discarded. The hold-back is what time-to-first-token pays.
+//! Events without guarded text (role, finish reason, usage, comments, `[DONE]`) keep their
+//! order behind held events. Released events that need no change are forwarded byte for byte;
+//! events under a mask are re-serialised with the placeholder in the event where the span
+//! starts and the rest of the span removed from later events. Placeholders of reversible
+//! request masks (`[EMAIL_1]`) that the model repeats are rewritten the same way, with the
+//! original value. On a block, held events are dropped, the client gets a final chunk with
+//! `finish_reason: "content_filter"` and `data: [DONE]`, and the rest of the upstream stream is
+//! discarded. The hold-back is what time-to-first-token pays.
+//!
+//! MCP responses streamed as SSE ([`McpStream`]) carry one whole JSON-RPC message per event, so
+//! nothing is held: each event with a guarded result is evaluated as a buffered response would
+//! be and released (rewritten if masked or refused) at once.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::Value;
 
 use crate::config::{Action, Hook, Scope};
-use crate::engine::{placeholder, Decision, Finding};
+use crate::engine::{placeholder, restored_value, Decision, Exchange, Finding};
 use crate::payload::{Slot, SlotPath};
 use crate::policy::Policy;
 use crate::sse::{SseDecoder, SseEvent};
 
-/// Text at the end of each choice that is never released before the stream ends.
+/// Text at the end of each channel that is never released before the stream ends.
 pub const HOLD_BACK_BYTES: usize = 64;
 /// A whitespace-free token at the end of the text is held while it grows, up to this length.
 pub const MAX_TOKEN_HOLD_BYTES: usize = 4096;
@@ -40,43 +47,101 @@ pub const MAX_TOKEN_HOLD_BYTES: usize = 4096;
 /// arrived earlier still count.
 pub const CONTEXT_BYTES: usize = 256;
 
+/// A streamed response under guard: what the adapter feeds chunks to.
+pub trait ResponseStream {
+    /// Feed upstream bytes; get the bytes to send to the client now.
+    fn push(&mut self, policy: &Policy, bytes: &[u8]) -> Vec<u8>;
+    /// The upstream stream ended: get whatever is still to be sent.
+    fn finish(&mut self, policy: &Policy) -> Vec<u8>;
+    /// The decision so far: the strongest action among the guards that fired.
+    fn decision(&self) -> Decision;
+    /// Everything the guards found, each once.
+    fn findings(&self) -> &[Finding];
+    /// Has the stream been cut off (everything further is discarded)?
+    fn is_terminated(&self) -> bool;
+}
+
+/// The stream guard for a request's response: MCP or chat completion.
+pub fn for_exchange(exchange: &Exchange) -> Box<dyn ResponseStream> {
+    if exchange.is_mcp() {
+        Box::new(McpStream::new(exchange.clone()))
+    } else {
+        Box::new(StreamGuard::with_restore(exchange.restore.clone()))
+    }
+}
+
+/// One accumulated text of a streamed choice: its content, or one tool call's arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Channel {
+    choice: u64,
+    /// `delta.tool_calls[].index`, or `None` for `delta.content`.
+    call: Option<u64>,
+}
+
+impl Channel {
+    fn path(self) -> SlotPath {
+        let choice = self.choice as usize;
+        match self.call {
+            None => SlotPath::ChoiceContent { choice },
+            Some(call) => SlotPath::ChoiceToolCallArguments {
+                choice,
+                call: call as usize,
+            },
+        }
+    }
+
+    fn scope(self) -> Scope {
+        match self.call {
+            None => Scope::Assistant,
+            Some(_) => Scope::ToolCallArguments,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
-struct ChoiceText {
+struct ChannelText {
     text: String,
     /// Bytes of `text` released to the client.
     released: usize,
-    /// Mask spans (absolute, merged) not yet entirely released, with their placeholder.
+    /// Rewrites (absolute, merged) not yet entirely released, with their replacement.
     masks: Vec<(usize, usize, String)>,
 }
 
 #[derive(Debug)]
 struct Held {
     event: SseEvent,
-    /// Parsed data, when the event carries chat-completion content.
+    /// Parsed data, when the event carries chat-completion text.
     json: Option<Value>,
-    /// (choice index, start, end) of the text this event added.
-    content: Vec<(u64, usize, usize)>,
+    /// (channel, start, end) of the text this event added.
+    content: Vec<(Channel, usize, usize)>,
 }
 
-/// Streaming state for one response.
+/// Streaming state for one chat-completion response.
 #[derive(Debug, Default)]
 pub struct StreamGuard {
     decoder: SseDecoder,
     held: VecDeque<Held>,
-    choices: BTreeMap<u64, ChoiceText>,
+    channels: BTreeMap<Channel, ChannelText>,
     /// `id`, `created` and `model` of the stream, for the terminal chunk.
     header: Option<(Value, Value, Value)>,
     blocked: bool,
     decision: Option<Action>,
     findings: Vec<Finding>,
     block_message: Option<String>,
+    /// Reversible request masks: (placeholder, original).
+    restore: Vec<(String, String)>,
 }
 
 impl StreamGuard {
     pub fn new() -> Self {
+        StreamGuard::default()
+    }
+
+    /// A guard that also puts back the values of the request's reversible masks.
+    pub fn with_restore(restore: Vec<(String, String)>) -> Self {
         StreamGuard {
-            decoder: SseDecoder::new(),
-            ..Default::default()
+            restore,
+            ..StreamGuard::default()
         }
     }
 
@@ -103,7 +168,14 @@ impl StreamGuard {
         let mut out = Vec::new();
         match self.decoder.finish() {
             Some(event) => self.accept(policy, event, true, &mut out),
-            None => self.release(true, &mut out),
+            None => {
+                self.final_scan(policy);
+                if self.blocked {
+                    self.terminate(&mut out);
+                } else {
+                    self.release(true, &mut out);
+                }
+            }
         }
         out
     }
@@ -143,37 +215,26 @@ impl StreamGuard {
                     json["model"].clone(),
                 ));
             }
-            if let Some(choices) = json.get("choices").and_then(Value::as_array) {
-                for c in choices {
-                    let (Some(index), Some(piece)) = (
-                        c.get("index").and_then(Value::as_u64),
-                        c.pointer("/delta/content").and_then(Value::as_str),
-                    ) else {
-                        continue;
-                    };
-                    let choice = self.choices.entry(index).or_default();
-                    let start = choice.text.len();
-                    choice.text.push_str(piece);
-                    held.content.push((index, start, choice.text.len()));
-                }
+            for (channel, piece) in deltas(&json) {
+                let text = self.channels.entry(channel).or_default();
+                let start = text.text.len();
+                text.text.push_str(piece);
+                held.content.push((channel, start, text.text.len()));
             }
             held.json = Some(json);
         }
-        let touched: Vec<u64> = held.content.iter().map(|(c, _, _)| *c).collect();
+        let mut touched: Vec<Channel> = held.content.iter().map(|(c, _, _)| *c).collect();
+        touched.dedup();
         self.held.push_back(held);
-        for choice in touched {
-            self.scan_choice(policy, choice);
+        for channel in touched {
+            self.scan_channel(policy, channel);
             if self.blocked {
                 self.terminate(out);
                 return;
             }
         }
         if at_end {
-            // Final pass over every choice with everything in view.
-            let all: Vec<u64> = self.choices.keys().copied().collect();
-            for choice in all {
-                self.scan_choice(policy, choice);
-            }
+            self.final_scan(policy);
             if self.blocked {
                 self.terminate(out);
                 return;
@@ -182,29 +243,36 @@ impl StreamGuard {
         self.release(at_end, out);
     }
 
-    /// Re-read the window of one choice's text; record findings, masks, and blocks.
-    fn scan_choice(&mut self, policy: &Policy, index: u64) {
-        let Some(choice) = self.choices.get_mut(&index) else {
+    /// A last pass over every channel with everything in view.
+    fn final_scan(&mut self, policy: &Policy) {
+        let all: Vec<Channel> = self.channels.keys().copied().collect();
+        for channel in all {
+            self.scan_channel(policy, channel);
+        }
+    }
+
+    /// Re-read the window of one channel's text; record findings, masks, restorations and
+    /// blocks.
+    fn scan_channel(&mut self, policy: &Policy, channel: Channel) {
+        let Some(text) = self.channels.get_mut(&channel) else {
             return;
         };
-        let mut from = choice.released.saturating_sub(CONTEXT_BYTES);
-        while !choice.text.is_char_boundary(from) {
+        let mut from = text.released.saturating_sub(CONTEXT_BYTES);
+        while !text.text.is_char_boundary(from) {
             from -= 1;
         }
-        let Some(window) = choice.text.get(from..) else {
+        let Some(window) = text.text.get(from..) else {
             return;
         };
         let slot = Slot {
-            scope: Scope::Assistant,
-            path: SlotPath::ChoiceContent {
-                choice: index as usize,
-            },
+            scope: channel.scope(),
+            path: channel.path(),
             text: window,
         };
         for mut f in policy.scan_slots(Hook::LlmOutput, &[slot]) {
             f.start += from;
             f.end += from;
-            if f.end <= choice.released {
+            if f.end <= text.released {
                 continue; // entirely in text already released (and scanned then)
             }
             let seen = self
@@ -225,46 +293,57 @@ impl StreamGuard {
                     }
                 }
                 Action::Mask => add_mask(
-                    &mut choice.masks,
-                    f.start.max(choice.released),
+                    &mut text.masks,
+                    f.start.max(text.released),
                     f.end,
                     placeholder(&f.kind),
                 ),
                 Action::Audit => {}
             }
         }
+        // Placeholders of reversible request masks, whole and not yet released.
+        let json_text = channel.call.is_some();
+        for (ph, original) in &self.restore {
+            let mut at = text.released;
+            while let Some(i) = text.text.get(at..).and_then(|t| t.find(ph.as_str())) {
+                let start = at + i;
+                add_mask(
+                    &mut text.masks,
+                    start,
+                    start + ph.len(),
+                    restored_value(original, json_text),
+                );
+                at = start + ph.len();
+            }
+        }
     }
 
-    /// Where a choice's text may be released up to now.
-    fn safe_point(&self, index: u64, at_end: bool) -> usize {
-        let Some(choice) = self.choices.get(&index) else {
+    /// Where a channel's text may be released up to now.
+    fn safe_point(&self, channel: Channel, at_end: bool) -> usize {
+        let Some(text) = self.channels.get(&channel) else {
             return 0;
         };
-        let len = choice.text.len();
+        let len = text.text.len();
         if at_end {
             return len;
         }
         let mut safe = len.saturating_sub(HOLD_BACK_BYTES);
-        let token_start = choice.text.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+        let token_start = text.text.rfind(char::is_whitespace).map_or(0, |i| i + 1);
         if len - token_start <= MAX_TOKEN_HOLD_BYTES {
             safe = safe.min(token_start);
         }
-        for (s, e, _) in &choice.masks {
+        for (s, e, _) in &text.masks {
             if e + HOLD_BACK_BYTES > len {
                 safe = safe.min(*s);
             }
         }
+        let path = channel.path();
         for f in &self.findings {
-            if f.slot
-                == (SlotPath::ChoiceContent {
-                    choice: index as usize,
-                })
-                && f.end + HOLD_BACK_BYTES > len
-            {
+            if f.slot == path && f.end + HOLD_BACK_BYTES > len {
                 safe = safe.min(f.start);
             }
         }
-        safe.max(choice.released)
+        safe.max(text.released)
     }
 
     /// Release held events from the front while their text is safe.
@@ -295,31 +374,24 @@ impl StreamGuard {
             Some(j) if content.iter().any(|(c, s, e)| self.masked(*c, *s, *e)) => j,
             _ => {
                 for (c, _, e) in &content {
-                    if let Some(choice) = self.choices.get_mut(c) {
-                        choice.released = choice.released.max(*e);
+                    if let Some(text) = self.channels.get_mut(c) {
+                        text.released = text.released.max(*e);
                     }
                 }
                 out.extend_from_slice(&event.raw);
                 return;
             }
         };
-        if let Some(choices) = json.get_mut("choices").and_then(Value::as_array_mut) {
-            for c in choices {
-                let Some(index) = c.get("index").and_then(Value::as_u64) else {
-                    continue;
-                };
-                let Some(&(_, start, end)) = content.iter().find(|(i, _, _)| *i == index) else {
-                    continue;
-                };
-                let Some(choice) = self.choices.get_mut(&index) else {
-                    continue;
-                };
-                let text = masked_piece(&choice.text, start, end, &choice.masks);
-                choice.released = choice.released.max(end);
-                choice.masks.retain(|(_, e, _)| *e > choice.released);
-                if let Some(delta) = c.get_mut("delta").and_then(Value::as_object_mut) {
-                    delta.insert("content".into(), Value::String(text));
-                }
+        for (channel, start, end) in content {
+            let Some(text) = self.channels.get_mut(&channel) else {
+                continue;
+            };
+            let piece = masked_piece(&text.text, start, end, &text.masks);
+            text.released = text.released.max(end);
+            let released = text.released;
+            text.masks.retain(|(_, e, _)| *e > released);
+            if let Some(slot) = delta_text_mut(&mut json, channel) {
+                *slot = Value::String(piece);
             }
         }
         out.extend_from_slice(b"data: ");
@@ -327,9 +399,9 @@ impl StreamGuard {
         out.extend_from_slice(b"\n\n");
     }
 
-    fn masked(&self, index: u64, start: usize, end: usize) -> bool {
-        self.choices
-            .get(&index)
+    fn masked(&self, channel: Channel, start: usize, end: usize) -> bool {
+        self.channels
+            .get(&channel)
             .is_some_and(|c| c.masks.iter().any(|(s, e, _)| *s < end && start < *e))
     }
 
@@ -340,11 +412,11 @@ impl StreamGuard {
             self.header
                 .clone()
                 .unwrap_or((Value::Null, Value::Null, Value::Null));
-        let indices: Vec<u64> = if self.choices.is_empty() {
-            vec![0]
-        } else {
-            self.choices.keys().copied().collect()
-        };
+        let mut indices: Vec<u64> = self.channels.keys().map(|c| c.choice).collect();
+        indices.dedup();
+        if indices.is_empty() {
+            indices.push(0);
+        }
         let chunk = serde_json::json!({
             "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
             "choices": indices.iter().map(|i| serde_json::json!({"index": i, "delta": {}, "finish_reason": "content_filter"})).collect::<Vec<_>>(),
@@ -353,6 +425,81 @@ impl StreamGuard {
         out.extend_from_slice(b"data: ");
         out.extend_from_slice(chunk.to_string().as_bytes());
         out.extend_from_slice(b"\n\ndata: [DONE]\n\n");
+    }
+}
+
+impl ResponseStream for StreamGuard {
+    fn push(&mut self, policy: &Policy, bytes: &[u8]) -> Vec<u8> {
+        StreamGuard::push(self, policy, bytes)
+    }
+    fn finish(&mut self, policy: &Policy) -> Vec<u8> {
+        StreamGuard::finish(self, policy)
+    }
+    fn decision(&self) -> Decision {
+        StreamGuard::decision(self)
+    }
+    fn findings(&self) -> &[Finding] {
+        StreamGuard::findings(self)
+    }
+    fn is_terminated(&self) -> bool {
+        self.blocked
+    }
+}
+
+/// The text pieces a chunk adds: each choice's `delta.content` and each
+/// `delta.tool_calls[].function.arguments`, by channel.
+fn deltas(json: &Value) -> Vec<(Channel, &str)> {
+    let mut out = Vec::new();
+    let Some(choices) = json.get("choices").and_then(Value::as_array) else {
+        return out;
+    };
+    for c in choices {
+        let (Some(choice), Some(delta)) = (c.get("index").and_then(Value::as_u64), c.get("delta"))
+        else {
+            continue;
+        };
+        if let Some(piece) = delta.get("content").and_then(Value::as_str) {
+            out.push((Channel { choice, call: None }, piece));
+        }
+        for call in delta
+            .get("tool_calls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(k), Some(piece)) = (
+                call.get("index").and_then(Value::as_u64),
+                call.pointer("/function/arguments").and_then(Value::as_str),
+            ) {
+                out.push((
+                    Channel {
+                        choice,
+                        call: Some(k),
+                    },
+                    piece,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The string in a chunk that carries `channel`'s text.
+fn delta_text_mut(json: &mut Value, channel: Channel) -> Option<&mut Value> {
+    let c = json
+        .get_mut("choices")?
+        .as_array_mut()?
+        .iter_mut()
+        .find(|c| c.get("index").and_then(Value::as_u64) == Some(channel.choice))?;
+    let delta = c.get_mut("delta")?;
+    match channel.call {
+        None => delta.get_mut("content"),
+        Some(k) => delta
+            .get_mut("tool_calls")?
+            .as_array_mut()?
+            .iter_mut()
+            .find(|t| t.get("index").and_then(Value::as_u64) == Some(k))?
+            .pointer_mut("/function/arguments"),
     }
 }
 
@@ -399,6 +546,81 @@ fn masked_piece(text: &str, start: usize, end: usize, masks: &[(usize, usize, St
         out.push_str(text.get(at..end).unwrap_or(""));
     }
     out
+}
+
+/// An MCP response streamed as SSE: one whole JSON-RPC message per event, each evaluated on
+/// arrival like a buffered response; nothing is held.
+#[derive(Debug)]
+pub struct McpStream {
+    decoder: SseDecoder,
+    exchange: Exchange,
+    decision: Option<Decision>,
+    findings: Vec<Finding>,
+}
+
+impl McpStream {
+    pub fn new(exchange: Exchange) -> Self {
+        McpStream {
+            decoder: SseDecoder::new(),
+            exchange,
+            decision: None,
+            findings: Vec::new(),
+        }
+    }
+
+    fn render(&mut self, policy: &Policy, event: SseEvent, out: &mut Vec<u8>) {
+        let Some(mut json) = event
+            .data
+            .as_deref()
+            .filter(|d| d.starts_with('{') || d.starts_with('['))
+            .and_then(|d| serde_json::from_str::<Value>(d).ok())
+            .filter(crate::mcp::is_jsonrpc)
+        else {
+            out.extend_from_slice(&event.raw);
+            return;
+        };
+        let verdict = policy.evaluate_response_value(&mut json, &self.exchange);
+        let strength = |d: Option<Decision>| match d {
+            Some(Decision::Block) => 3,
+            Some(Decision::Mask) => 2,
+            Some(Decision::Audit) => 1,
+            _ => 0,
+        };
+        if strength(Some(verdict.decision)) > strength(self.decision) {
+            self.decision = Some(verdict.decision);
+        }
+        self.findings.extend(verdict.findings);
+        match verdict.body {
+            Some(body) => out.extend_from_slice(&crate::sse::with_data(&event.raw, &body)),
+            None => out.extend_from_slice(&event.raw),
+        }
+    }
+}
+
+impl ResponseStream for McpStream {
+    fn push(&mut self, policy: &Policy, bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for event in self.decoder.push(bytes) {
+            self.render(policy, event, &mut out);
+        }
+        out
+    }
+    fn finish(&mut self, policy: &Policy) -> Vec<u8> {
+        let mut out = Vec::new();
+        if let Some(event) = self.decoder.finish() {
+            self.render(policy, event, &mut out);
+        }
+        out
+    }
+    fn decision(&self) -> Decision {
+        self.decision.unwrap_or(Decision::Allow)
+    }
+    fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+    fn is_terminated(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]
@@ -525,6 +747,108 @@ mod tests {
         );
         assert_eq!(finish.as_deref(), Some("stop"));
         assert!(done);
+    }
+
+    /// A stream of one tool call whose arguments arrive in `pieces`.
+    fn tool_transcript(pieces: &[&str]) -> Vec<u8> {
+        let head = r#""id":"c2","object":"chat.completion.chunk","created":1,"model":"m""#;
+        let mut out = format!("data: {{{head},\"choices\":[{{\"index\":0,\"delta\":{{\"role\":\"assistant\",\"tool_calls\":[{{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{{\"name\":\"send\",\"arguments\":\"\"}}}}]}},\"finish_reason\":null}}]}}\n\n").into_bytes();
+        for p in pieces {
+            let delta =
+                serde_json::json!({"tool_calls": [{"index": 0, "function": {"arguments": p}}]});
+            out.extend(format!("data: {{{head},\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":null}}]}}\n\n").bytes());
+        }
+        out.extend(format!("data: {{{head},\"choices\":[{{\"index\":0,\"delta\":{{}},\"finish_reason\":\"tool_calls\"}}]}}\n\ndata: [DONE]\n\n").bytes());
+        out
+    }
+
+    /// The tool-call arguments a client reassembles.
+    fn client_arguments(out: &[u8]) -> String {
+        let mut d = SseDecoder::new();
+        let mut events = d.push(out);
+        events.extend(d.finish());
+        let mut args = String::new();
+        for e in events {
+            let Some(data) = e.data.filter(|d| d.starts_with('{')) else {
+                continue;
+            };
+            let v: Value = serde_json::from_str(&data).unwrap();
+            for call in v["choices"][0]["delta"]["tool_calls"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                args.push_str(call["function"]["arguments"].as_str().unwrap_or(""));
+            }
+        }
+        args
+    }
+
+    #[test]
+    fn tool_call_argument_deltas_are_guarded() {
+        let args = r#"{"to": "jane.doe@example.com", "body": "hi"}"#;
+        let p = pieces(args, 5);
+        let body = tool_transcript(&p.iter().map(String::as_str).collect::<Vec<_>>());
+        let out = run(&body, &[17, 230]);
+        assert_eq!(client_arguments(&out), r#"{"to": "[EMAIL]", "body": "hi"}"#);
+
+        let args = r#"{"key": "AKIAQX7MZT3KWJ5RLN2P", "region": "eu-west-1"}"#;
+        let p = pieces(args, 8);
+        let out = run(
+            &tool_transcript(&p.iter().map(String::as_str).collect::<Vec<_>>()),
+            &[40],
+        );
+        let shown = String::from_utf8_lossy(&out);
+        assert!(!shown.contains("AKIAQX7MZT3K"), "{shown}");
+        let (_, finish, done) = client_view(&out);
+        assert_eq!(finish.as_deref(), Some("content_filter"));
+        assert!(done);
+    }
+
+    #[test]
+    fn reversible_placeholders_are_restored_across_events() {
+        let restore = vec![("[EMAIL_1]".to_string(), "a.b@example.com".to_string())];
+        for seed in 0..20 {
+            let text = "I wrote to [EMAIL_1] as asked; jane.doe@example.com was copied.";
+            let p = pieces(text, seed);
+            let body = transcript(&p.iter().map(String::as_str).collect::<Vec<_>>());
+            let mut g = StreamGuard::with_restore(restore.clone());
+            let mut out = g.push(policy(), &body[..body.len() / 2]);
+            out.extend(g.push(policy(), &body[body.len() / 2..]));
+            out.extend(g.finish(policy()));
+            let (seen, finish, done) = client_view(&out);
+            assert_eq!(
+                seen,
+                "I wrote to a.b@example.com as asked; [EMAIL] was copied."
+            );
+            assert_eq!(finish.as_deref(), Some("stop"));
+            assert!(done);
+        }
+    }
+
+    #[test]
+    fn mcp_stream_events_are_evaluated_whole() {
+        let p = Policy::from_json(
+            br#"{"version": 1, "guards": [{"id": "t", "hook": "mcp_post_tool", "detector": {"type": "pii"}, "action": "mask"}]}"#,
+        )
+        .unwrap();
+        let exchange = Exchange {
+            mcp: Some(vec![serde_json::json!(3)]),
+            restore: Vec::new(),
+        };
+        let note = "event: message\nid: 1\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"x\":\"jane.doe@example.com\"}}\n\n";
+        let result = "event: message\r\nid: 2\r\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"mail jane.doe@example.com\"}]}}\r\n\r\n";
+        let body = format!("{note}{result}");
+        for cut in [0, 5, 60, note.len(), note.len() + 3, body.len() - 1] {
+            let mut g = for_exchange(&exchange);
+            let mut out = g.push(&p, &body.as_bytes()[..cut]);
+            out.extend(g.push(&p, &body.as_bytes()[cut..]));
+            out.extend(g.finish(&p));
+            let out = String::from_utf8(out).unwrap();
+            assert!(out.starts_with(note), "notifications pass byte for byte");
+            assert!(out.ends_with("event: message\nid: 2\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"mail [EMAIL]\"}]}}\n\n"), "{out}");
+            assert_eq!(g.decision(), Decision::Mask);
+        }
     }
 
     const VALUES: [(&str, Option<&str>); 4] = [

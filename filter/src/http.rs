@@ -1,5 +1,7 @@
 //! One HTTP request through the guard, as an explicit phase machine.
 //!
+//! Requests, `input_mode: sequential` (the default):
+//!
 //! ```text
 //! Start ──headers, no body──────────────────────────────▶ Passed
 //!   │ headers, body follows (Continue; content-length dropped if the body may be rewritten)
@@ -10,18 +12,30 @@
 //! Decided(decision): forwarded (Continue) or answered locally (Pause + local reply)
 //! ```
 //!
-//! Responses, when the policy has `llm_output` guards (a second, independent phase):
+//! Requests, `input_mode: parallel`: every body chunk is copied and forwarded at once
+//! (`Shadowing`); at the end of the body the copy is checked. A block answers locally, which
+//! resets the upstream call. The checks in the filter are synchronous, so the verdict is in
+//! before the upstream can answer a complete request; an upstream that answers before the body
+//! ended (Envoy then delivers no more of it) has seen only bytes the filter copied, and those
+//! are checked at the response headers, before any of the answer leaves.
+//!
+//! A request body that is JSON-RPC 2.0 is MCP traffic: the engine reads it with the
+//! `mcp_pre_tool` guards (and answers a block with a JSON-RPC error) and returns the exchange
+//! state (the guarded call ids, reversible-mask values) the response side needs.
+//!
+//! Responses, when the policy reads them (a second, independent phase):
 //!
 //! ```text
-//! response headers: JSON, identity encoding ─▶ BufferingResponse (content-length dropped)
-//!                   anything else (SSE, compressed) ─▶ Unguarded
-//! BufferingResponse ──chunk (Pause)──▶ … ──end of stream──▶ Decided: body kept or rewritten
+//! response headers: JSON, identity encoding ─▶ Buffering (content-length dropped)
+//!                   SSE, identity encoding  ─▶ Streaming (content-length dropped)
+//!                   anything else (compressed) ─▶ Decided(skipped)
+//! Buffering ──chunk (Pause)──▶ … ──end of stream──▶ Decided: body kept or rewritten
+//! Streaming ──each chunk: the stream guard releases what is safe──▶ StreamDecided
 //! ```
 //!
-//! The request's `accept-encoding` is removed when responses are guarded, so the upstream
-//! answers in identity encoding and the filter never scans compressed bytes; a response that is
-//! compressed anyway is passed on and counted `skipped`. Streamed (SSE) responses are not yet
-//! scanned and pass through unchanged.
+//! The request's `accept-encoding` is removed when responses are read, so the upstream answers
+//! in identity encoding and the filter never scans compressed bytes; a response that is
+//! compressed anyway is passed on and counted `skipped`.
 //!
 //! Request headers are released at once: in Envoy, pausing in the headers callback stops body
 //! callbacks too, so the body is held instead (the router may open the upstream request, but
@@ -32,9 +46,10 @@
 
 use std::rc::Rc;
 
-use parapet_core::engine::{Decision, Verdict};
+use parapet_core::config::InputMode;
+use parapet_core::engine::{Decision, Exchange, Verdict};
 use parapet_core::reply::{self, Reply};
-use parapet_core::stream::StreamGuard;
+use parapet_core::stream::{self, ResponseStream};
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, LogLevel};
 
@@ -49,6 +64,8 @@ pub enum Phase {
     Passed,
     /// Holding the request body until it is complete.
     Buffering { body_size: usize },
+    /// `input_mode: parallel`: forwarding the body as it comes, keeping a copy to check.
+    Shadowing,
     /// The verdict is in and has been acted on.
     Decided(Decision),
 }
@@ -74,8 +91,12 @@ pub struct GuardedRequest {
     active: Option<Rc<Active>>,
     phase: Phase,
     response: ResponsePhase,
+    /// What the response side needs from the request's verdict (MCP ids, reversible masks).
+    exchange: Exchange,
+    /// For [`Phase::Shadowing`]: the copy of the body forwarded so far.
+    shadow: Vec<u8>,
     /// For [`ResponsePhase::Streaming`].
-    stream: Option<Box<StreamGuard>>,
+    stream: Option<Box<dyn ResponseStream>>,
 }
 
 impl GuardedRequest {
@@ -84,6 +105,8 @@ impl GuardedRequest {
             active,
             phase: Phase::Start,
             response: ResponsePhase::Unguarded,
+            exchange: Exchange::default(),
+            shadow: Vec::new(),
             stream: None,
         }
     }
@@ -94,19 +117,67 @@ impl GuardedRequest {
             Ok(b) => b,
             Err(e) => return self.fail_closed(active, &format!("cannot read request body: {e}")),
         };
+        let verdict = self.evaluate(active, &body);
+        self.act(active, verdict.0, size, verdict.1)
+    }
+
+    /// Run the request-side guards; the verdict and the engine time in microseconds.
+    fn evaluate(&self, active: &Active, body: &[u8]) -> (Verdict, u64) {
         let started = host::now_micros();
-        let verdict = active.policy.evaluate_request(&body);
+        let verdict = active.policy.evaluate_request(body);
         let elapsed = host::now_micros().saturating_sub(started);
         if let Some(id) = active.metrics.scan_us {
             host::record(id, elapsed);
         }
-        self.act(active, verdict, size, elapsed)
+        (verdict, elapsed)
+    }
+
+    /// Parallel mode: the whole body has been forwarded; check the copy and act on the verdict.
+    fn decide_shadow(&mut self, active: &Active) -> Action {
+        let body = std::mem::take(&mut self.shadow);
+        let (mut verdict, elapsed) = self.evaluate(active, &body);
+        if verdict.decision == Decision::Mask {
+            // Compilation refuses request-side masks in parallel mode; never forward a
+            // half-applied verdict.
+            verdict.decision = Decision::Block;
+        }
+        let decision = verdict.decision;
+        record(active, &verdict, elapsed, Direction::Request);
+        self.exchange = std::mem::take(&mut verdict.exchange);
+        self.phase = Phase::Decided(decision);
+        if decision == Decision::Block {
+            let reply = verdict.reply.unwrap_or_else(default_block_reply);
+            return self.reply(active, &reply, decision);
+        }
+        Action::Continue
+    }
+
+    /// Parallel mode, the upstream answered before the request body ended (Envoy then delivers
+    /// no more of it): check what was forwarded — every forwarded byte is in the copy — as a
+    /// body if it is complete JSON, else as text, before any of the answer leaves.
+    fn decide_early(&mut self, active: &Active) -> Action {
+        let prefix = std::mem::take(&mut self.shadow);
+        let started = host::now_micros();
+        let mut verdict = active.policy.evaluate_forwarded_prefix(&prefix);
+        let elapsed = host::now_micros().saturating_sub(started);
+        if verdict.decision == Decision::Mask {
+            verdict.decision = Decision::Block;
+        }
+        record(active, &verdict, elapsed, Direction::Request);
+        self.exchange = std::mem::take(&mut verdict.exchange);
+        self.phase = Phase::Decided(verdict.decision);
+        if verdict.decision == Decision::Block {
+            let reply = verdict.reply.unwrap_or_else(default_block_reply);
+            return self.reply(active, &reply, Decision::Block);
+        }
+        Action::Continue
     }
 
     fn act(&mut self, active: &Active, verdict: Verdict, size: usize, elapsed_us: u64) -> Action {
         let decision = verdict.decision;
         record(active, &verdict, elapsed_us, Direction::Request);
         self.phase = Phase::Decided(decision);
+        self.exchange = verdict.exchange;
         match decision {
             Decision::Allow | Decision::Audit | Decision::Skipped => Action::Continue,
             Decision::Mask => match verdict.body {
@@ -119,14 +190,7 @@ impl GuardedRequest {
                 None => self.fail_closed(active, "mask verdict without a body"),
             },
             Decision::Block => {
-                let reply = verdict.reply.unwrap_or_else(|| {
-                    reply::openai_error(
-                        400,
-                        "Request blocked by guardrail policy.",
-                        "invalid_request_error",
-                        "content_policy_violation",
-                    )
-                });
+                let reply = verdict.reply.unwrap_or_else(default_block_reply);
                 self.reply(active, &reply, decision)
             }
         }
@@ -190,17 +254,12 @@ impl GuardedRequest {
                 let _ = host::replace_response_body(size, b"");
             }
         }
-        // Record once: when the stream ends, or when it is blocked (what follows is discarded).
+        // Record once: when the stream ends, or when it is cut off (what follows is discarded).
         let decision = guard.decision();
-        if (end_of_stream || decision == Decision::Block)
-            && self.response == ResponsePhase::Streaming
-        {
+        if (end_of_stream || guard.is_terminated()) && self.response == ResponsePhase::Streaming {
             let verdict = Verdict {
-                decision,
                 findings: guard.findings().to_vec(),
-                body: None,
-                reply: None,
-                reason: None,
+                ..Verdict::new(decision)
             };
             record(&active, &verdict, elapsed, Direction::Response);
             self.response = ResponsePhase::StreamDecided(decision);
@@ -208,10 +267,74 @@ impl GuardedRequest {
         Action::Continue
     }
 
+    /// The response headers are in (and the request decided): mark the decision, and choose
+    /// how the body will be guarded.
+    fn prepare_response(&mut self, active: &Active, end_of_stream: bool) {
+        if let (Phase::Decided(d), Some(h)) = (self.phase, &active.policy.decision_header) {
+            if let Err(e) = host::set_response_header(h, d.as_str()) {
+                host::log(LogLevel::Warn, &format!("{e}"));
+            }
+        }
+        // A locally answered request has no upstream response to guard.
+        let policy = &active.policy;
+        let reads = if self.exchange.is_mcp() {
+            policy.guards_tool_results()
+        } else {
+            policy.guards_output()
+        } || !self.exchange.restore.is_empty();
+        if end_of_stream || !reads || self.phase == Phase::Decided(Decision::Block) {
+            return;
+        }
+        let header = |name| {
+            host::response_header(name)
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+        };
+        let content_type = header("content-type");
+        let streaming = content_type.starts_with("text/event-stream");
+        if !streaming && !content_type.starts_with("application/json") {
+            return;
+        }
+        let encoding = header("content-encoding");
+        if !(encoding.is_empty() || encoding == "identity") {
+            let verdict = Verdict {
+                reason: Some(format!("response is {encoding}-encoded")),
+                ..Verdict::new(Decision::Skipped)
+            };
+            record(active, &verdict, 0, Direction::Response);
+            self.response = ResponsePhase::Decided(Decision::Skipped);
+            return;
+        }
+        if let Err(e) = host::remove_response_header("content-length") {
+            host::log(
+                LogLevel::Warn,
+                &format!("response left unguarded: cannot drop content-length: {e}"),
+            );
+            return;
+        }
+        if streaming {
+            self.response = ResponsePhase::Streaming;
+            self.stream = Some(stream::for_exchange(&self.exchange));
+        } else {
+            self.response = ResponsePhase::Buffering;
+        }
+    }
+
     fn oversize(&mut self, active: &Active, size: usize) -> Action {
         let verdict = active.policy.oversize_verdict(size);
         self.act(active, verdict, size, 0)
     }
+}
+
+fn default_block_reply() -> Reply {
+    reply::openai_error(
+        400,
+        "Request blocked by guardrail policy.",
+        "invalid_request_error",
+        "content_policy_violation",
+    )
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -269,7 +392,7 @@ impl HttpContext for GuardedRequest {
             self.phase = Phase::Passed;
             return Action::Continue;
         };
-        if active.policy.guards_output() {
+        if active.policy.reads_responses() {
             if let Err(e) = host::remove_request_header("accept-encoding") {
                 host::log(
                     LogLevel::Warn,
@@ -290,6 +413,10 @@ impl HttpContext for GuardedRequest {
                 return self.oversize(&active, len);
             }
         }
+        if active.policy.input_mode == InputMode::Parallel {
+            self.phase = Phase::Shadowing;
+            return Action::Continue;
+        }
         if active.policy.may_rewrite_request() {
             if let Err(e) = host::remove_request_header("content-length") {
                 return self.fail_closed(&active, &format!("cannot drop content-length: {e}"));
@@ -300,10 +427,29 @@ impl HttpContext for GuardedRequest {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        let Phase::Buffering { .. } = self.phase else {
+        let Some(active) = self.active.clone() else {
             return Action::Continue;
         };
-        let Some(active) = self.active.clone() else {
+        if self.phase == Phase::Shadowing {
+            // Forwarded as it comes: each callback holds only the new chunk.
+            match host::request_body(body_size) {
+                Ok(chunk) => self.shadow.extend_from_slice(&chunk),
+                Err(e) => {
+                    return self.fail_closed(&active, &format!("cannot read request body: {e}"))
+                }
+            }
+            if self.shadow.len() > active.policy.limits.max_body_bytes {
+                let len = self.shadow.len();
+                self.shadow = Vec::new();
+                return self.oversize(&active, len);
+            }
+            return if end_of_stream {
+                self.decide_shadow(&active)
+            } else {
+                Action::Continue
+            };
+        }
+        let Phase::Buffering { .. } = self.phase else {
             return Action::Continue;
         };
         self.phase = Phase::Buffering { body_size };
@@ -317,72 +463,26 @@ impl HttpContext for GuardedRequest {
     }
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
-        let Phase::Buffering { body_size } = self.phase else {
-            return Action::Continue;
-        };
         let Some(active) = self.active.clone() else {
             return Action::Continue;
         };
-        self.decide(&active, body_size)
+        match self.phase {
+            Phase::Buffering { body_size } => self.decide(&active, body_size),
+            Phase::Shadowing => self.decide_shadow(&active),
+            _ => Action::Continue,
+        }
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let Some(active) = self.active.clone() else {
             return Action::Continue;
         };
-        if let (Phase::Decided(d), Some(h)) = (self.phase, &active.policy.decision_header) {
-            if let Err(e) = host::set_response_header(h, d.as_str()) {
-                host::log(LogLevel::Warn, &format!("{e}"));
-            }
+        if self.phase == Phase::Shadowing && self.decide_early(&active) == Action::Pause {
+            return Action::Pause;
         }
-        // A locally answered request has no upstream response to guard.
-        if end_of_stream
-            || !active.policy.guards_output()
-            || self.phase == Phase::Decided(Decision::Block)
-        {
-            return Action::Continue;
-        }
-        let header = |name| {
-            host::response_header(name)
-                .ok()
-                .flatten()
-                .unwrap_or_default()
-                .to_ascii_lowercase()
-        };
-        let content_type = header("content-type");
-        let streaming = content_type.starts_with("text/event-stream");
-        if !streaming && !content_type.starts_with("application/json") {
-            return Action::Continue;
-        }
-        let encoding = header("content-encoding");
-        if !(encoding.is_empty() || encoding == "identity") {
-            let verdict = Verdict {
-                decision: Decision::Skipped,
-                findings: Vec::new(),
-                body: None,
-                reply: None,
-                reason: Some(format!("response is {encoding}-encoded")),
-            };
-            record(&active, &verdict, 0, Direction::Response);
-            self.response = ResponsePhase::Decided(Decision::Skipped);
-            return Action::Continue;
-        }
-        if let Err(e) = host::remove_response_header("content-length") {
-            host::log(
-                LogLevel::Warn,
-                &format!("response left unguarded: cannot drop content-length: {e}"),
-            );
-            return Action::Continue;
-        }
-        if streaming {
-            self.response = ResponsePhase::Streaming;
-            self.stream = Some(Box::new(StreamGuard::new()));
-        } else {
-            self.response = ResponsePhase::Buffering;
-        }
+        self.prepare_response(&active, end_of_stream);
         Action::Continue
     }
-
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         if matches!(
             self.response,
@@ -409,7 +509,7 @@ impl HttpContext for GuardedRequest {
             }
         };
         let started = host::now_micros();
-        let verdict = active.policy.evaluate_response(&body);
+        let verdict = active.policy.evaluate_response(&body, &self.exchange);
         let elapsed = host::now_micros().saturating_sub(started);
         if let Some(id) = active.metrics.output_scan_us {
             host::record(id, elapsed);

@@ -132,3 +132,34 @@ def test_stream_decisions_are_counted(envoy, upstream):
     for d in ("mask", "block"):
         k = f"wasmcustom.parapet.output.decision.{d}"
         assert after[k] == before.get(k, 0) + 1, k
+
+
+def stream_tool_call(envoy, arguments, seed):
+    conn = http.client.HTTPConnection("127.0.0.1", envoy.port, timeout=20)
+    headers = {"content-type": "application/json", "x-standin-reply": arguments,
+               "x-standin-tool-call": "send_mail", "x-standin-chunks": str(seed)}
+    body = json.dumps({"model": "m", "stream": True, "messages": [{"role": "user", "content": "go"}]})
+    conn.request("POST", "/v1/chat/completions", body=body, headers=headers)
+    raw = conn.getresponse().read()
+    conn.close()
+    args, finish = "", None
+    for block in raw.decode().split("\n\n"):
+        for line in block.splitlines():
+            if line.startswith("data: {"):
+                for c in json.loads(line[6:])["choices"]:
+                    for t in c["delta"].get("tool_calls") or []:
+                        args += (t.get("function") or {}).get("arguments") or ""
+                    finish = c.get("finish_reason") or finish
+    return raw, args, finish
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_tool_call_argument_deltas_are_guarded(envoy, upstream, seed):
+    raw, args, finish = stream_tool_call(envoy, '{"to": "jane.doe@example.com", "subject": "hi"}', seed)
+    assert b"jane.doe" not in raw
+    assert args == '{"to": "[EMAIL]", "subject": "hi"}'
+    assert finish == "tool_calls"
+    raw, args, finish = stream_tool_call(envoy, '{"aws_key": "AKIAQX7MZT3KWJ5RLN2P"}', seed)
+    assert b"AKIAQX7M" not in raw.replace(b" ", b"")
+    assert finish == "content_filter"
+    assert raw.endswith(b"data: [DONE]\n\n")

@@ -1,0 +1,324 @@
+//! MCP tool calls: JSON-RPC 2.0 messages over MCP's streamable HTTP transport.
+//!
+//! A POST body that is a JSON-RPC message (an object with `"jsonrpc": "2.0"`, or a batch array
+//! of them) is MCP traffic, not a chat completion. Requests whose `method` is in the policy's
+//! `mcp.methods` (default `tools/call`) are read by `mcp_pre_tool` guards: for `tools/call`,
+//! every string in `params.arguments`; for other configured methods, every string in `params`.
+//! The responses to those requests (matched by `id`) are read by `mcp_post_tool` guards: every
+//! string in `result` (text content items, embedded resource text, `structuredContent`), except
+//! base64 payloads (`data` / `blob` next to a `mimeType`) and the `type` / `mimeType` tags.
+//! Every other message — `initialize`, `tools/list`, notifications, responses to other methods —
+//! passes untouched.
+//!
+//! Each string is one slot ([`SlotPath::McpLeaf`]: the message's index in the batch and the
+//! string's index in document order under its root), so masks are written back in place and the
+//! rest of the message, key order included, is kept. Strings are read without their keys: a
+//! detector that needs a key for context (`"password": "..."`) sees only the value.
+//!
+//! A blocked request is answered, without reaching the server, by a JSON-RPC error response
+//! (HTTP 200, code [`BLOCK_CODE`], the guard's message, and `data` naming the guard), the shape
+//! every MCP client surfaces. A blocked result is replaced by a tool error result
+//! (`isError: true` with the block message as text), so the model learns the call was withheld
+//! rather than seeing a protocol failure.
+
+use serde_json::{json, Map, Value};
+
+use crate::config::Scope;
+use crate::payload::{Slot, SlotPath};
+
+/// JSON-RPC error code of a blocked MCP request (server-defined range -32000..=-32099).
+pub const BLOCK_CODE: i64 = -32001;
+
+/// Is this parsed body JSON-RPC 2.0 (a message or a non-empty batch of messages)?
+pub fn is_jsonrpc(body: &Value) -> bool {
+    fn one(v: &Value) -> bool {
+        v.get("jsonrpc").and_then(Value::as_str) == Some("2.0")
+    }
+    match body {
+        Value::Array(items) => !items.is_empty() && items.iter().all(one),
+        v => one(v),
+    }
+}
+
+/// The messages of a body: itself, or the items of a batch.
+fn messages(body: &Value) -> Vec<&Value> {
+    match body {
+        Value::Array(items) => items.iter().collect(),
+        v => vec![v],
+    }
+}
+
+fn message_mut(body: &mut Value, msg: usize) -> Option<&mut Value> {
+    match body {
+        Value::Array(items) => items.get_mut(msg),
+        v if msg == 0 => Some(v),
+        _ => None,
+    }
+}
+
+/// The JSON-RPC ids of the requests in `body` whose method the policy reads, in order.
+/// Notifications (no `id`) are read but have no response to match.
+pub fn guarded_ids(body: &Value, methods: &[String]) -> Vec<Value> {
+    messages(body)
+        .into_iter()
+        .filter(|m| method_of(m).is_some_and(|name| methods.iter().any(|x| x == name)))
+        .filter_map(|m| m.get("id").cloned())
+        .collect()
+}
+
+fn method_of(m: &Value) -> Option<&str> {
+    m.get("method").and_then(Value::as_str)
+}
+
+/// What a message's guarded strings hang under, and whether it is a result.
+fn root(m: &Value) -> Option<(&Value, bool)> {
+    match method_of(m) {
+        Some("tools/call") => m.pointer("/params/arguments").map(|v| (v, false)),
+        Some(_) => m.get("params").map(|v| (v, false)),
+        None => m.get("result").map(|v| (v, true)),
+    }
+}
+
+fn root_mut(m: &mut Value) -> Option<(&mut Value, bool)> {
+    match method_of(m) {
+        Some("tools/call") => m.pointer_mut("/params/arguments").map(|v| (v, false)),
+        Some(_) => m.get_mut("params").map(|v| (v, false)),
+        None => m.get_mut("result").map(|v| (v, true)),
+    }
+}
+
+/// Keys of a result object that are never text to read.
+fn skipped(map: &Map<String, Value>, key: &str, result: bool) -> bool {
+    result
+        && (key == "type"
+            || key == "mimeType"
+            || ((key == "data" || key == "blob") && map.contains_key("mimeType")))
+}
+
+/// Every readable string under `v`, in document order.
+fn strings<'a>(v: &'a Value, result: bool, out: &mut Vec<&'a str>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(items) => items.iter().for_each(|i| strings(i, result, out)),
+        Value::Object(map) => {
+            for (k, item) in map {
+                if !skipped(map, k, result) {
+                    strings(item, result, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The `n`th readable string under `v` (same order as [`strings`]), counting from `*seen`.
+fn nth_string_mut<'a>(
+    v: &'a mut Value,
+    result: bool,
+    n: usize,
+    seen: &mut usize,
+) -> Option<&'a mut Value> {
+    match v {
+        Value::String(_) => {
+            *seen += 1;
+            (*seen - 1 == n).then_some(v)
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .find_map(|i| nth_string_mut(i, result, n, seen)),
+        Value::Object(map) => {
+            let keep: Vec<bool> = map.iter().map(|(k, _)| !skipped(map, k, result)).collect();
+            map.values_mut()
+                .zip(keep)
+                .filter(|(_, keep)| *keep)
+                .find_map(|(item, _)| nth_string_mut(item, result, n, seen))
+        }
+        _ => None,
+    }
+}
+
+/// The `mcp_pre_tool` slots of a request body: the strings of each guarded request.
+pub fn request_slots<'a>(body: &'a Value, methods: &[String]) -> Vec<Slot<'a>> {
+    let mut slots = Vec::new();
+    for (msg, m) in messages(body).into_iter().enumerate() {
+        if !method_of(m).is_some_and(|name| methods.iter().any(|x| x == name)) {
+            continue;
+        }
+        push_slots(msg, m, Scope::ToolCallArguments, &mut slots);
+    }
+    slots
+}
+
+/// The `mcp_post_tool` slots of a response body: the strings of each result whose `id` is one
+/// of `ids` (the guarded requests of this exchange).
+pub fn response_slots<'a>(body: &'a Value, ids: &[Value]) -> Vec<Slot<'a>> {
+    let mut slots = Vec::new();
+    for (msg, m) in messages(body).into_iter().enumerate() {
+        if is_guarded_result(m, ids) {
+            push_slots(msg, m, Scope::ToolResults, &mut slots);
+        }
+    }
+    slots
+}
+
+fn is_guarded_result(m: &Value, ids: &[Value]) -> bool {
+    m.get("result").is_some() && m.get("id").is_some_and(|id| ids.contains(id))
+}
+
+fn push_slots<'a>(msg: usize, m: &'a Value, scope: Scope, slots: &mut Vec<Slot<'a>>) {
+    let Some((root, result)) = root(m) else {
+        return;
+    };
+    let mut texts = Vec::new();
+    strings(root, result, &mut texts);
+    slots.extend(texts.into_iter().enumerate().map(|(leaf, text)| Slot {
+        scope,
+        path: SlotPath::McpLeaf { msg, leaf },
+        text,
+    }));
+}
+
+/// Replace the string at an [`SlotPath::McpLeaf`]; false if there is none.
+pub fn replace_leaf(body: &mut Value, msg: usize, leaf: usize, text: String) -> bool {
+    let Some((root, result)) = message_mut(body, msg).and_then(root_mut) else {
+        return false;
+    };
+    match nth_string_mut(root, result, leaf, &mut 0) {
+        Some(v) => {
+            *v = Value::String(text);
+            true
+        }
+        None => false,
+    }
+}
+
+/// The local answer to a blocked request body: a JSON-RPC error for each guarded request in it
+/// (a single object for a single request, an array for a batch).
+pub fn error_reply(body: &Value, methods: &[String], message: &str, guard: &str) -> Vec<u8> {
+    let error = |id: Value| {
+        json!({"jsonrpc": "2.0", "id": id, "error": {
+            "code": BLOCK_CODE, "message": message,
+            "data": {"guard": guard, "reason": "content_policy_violation"}}})
+    };
+    let reply = match body {
+        Value::Array(_) => {
+            Value::Array(guarded_ids(body, methods).into_iter().map(error).collect())
+        }
+        single => error(single.get("id").cloned().unwrap_or(Value::Null)),
+    };
+    reply.to_string().into_bytes()
+}
+
+/// Turn each guarded result in a response body into a tool error carrying `message`.
+pub fn refuse_results(body: &mut Value, ids: &[Value], message: &str) {
+    let refusal = json!({"content": [{"type": "text", "text": message}], "isError": true});
+    let refuse = |m: &mut Value| {
+        if is_guarded_result(m, ids) {
+            if let Some(obj) = m.as_object_mut() {
+                obj.insert("result".into(), refusal.clone());
+            }
+        }
+    };
+    match body {
+        Value::Array(items) => items.iter_mut().for_each(refuse),
+        m => refuse(m),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn methods() -> Vec<String> {
+        vec!["tools/call".into()]
+    }
+
+    #[test]
+    fn detects_jsonrpc() {
+        assert!(is_jsonrpc(&json!({"jsonrpc": "2.0", "method": "ping"})));
+        assert!(is_jsonrpc(
+            &json!([{"jsonrpc": "2.0", "id": 1, "result": {}}])
+        ));
+        assert!(!is_jsonrpc(&json!([])));
+        assert!(!is_jsonrpc(&json!({"messages": []})));
+        assert!(!is_jsonrpc(&json!({"jsonrpc": "1.0"})));
+    }
+
+    #[test]
+    fn reads_tool_call_arguments_only_for_configured_methods() {
+        let body = json!([
+            {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+             "params": {"name": "search", "arguments": {"q": "alpha", "opts": {"tags": ["b", 3], "n": 2}}}},
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"cursor": "c"}},
+            {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        ]);
+        let slots = request_slots(&body, &methods());
+        let got: Vec<_> = slots
+            .iter()
+            .map(|s| (s.path.to_string(), s.text, s.scope))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "mcp[0].string[0]".to_string(),
+                    "alpha",
+                    Scope::ToolCallArguments
+                ),
+                (
+                    "mcp[0].string[1]".to_string(),
+                    "b",
+                    Scope::ToolCallArguments
+                ),
+            ]
+        );
+        assert_eq!(guarded_ids(&body, &methods()), [json!(1)]);
+        let all = vec!["tools/call".to_string(), "tools/list".to_string()];
+        assert_eq!(request_slots(&body, &all).len(), 3);
+    }
+
+    #[test]
+    fn reads_results_by_id_and_skips_binary() {
+        let body = json!({"jsonrpc": "2.0", "id": "a", "result": {
+            "content": [
+                {"type": "text", "text": "hello"},
+                {"type": "image", "data": "iVBORw0KGgo=", "mimeType": "image/png"},
+                {"type": "resource", "resource": {"uri": "file:///x", "mimeType": "text/plain", "text": "body"}}
+            ],
+            "structuredContent": {"data": "kept", "n": 1},
+            "isError": false}});
+        let texts: Vec<_> = response_slots(&body, &[json!("a")])
+            .iter()
+            .map(|s| s.text)
+            .collect();
+        assert_eq!(texts, ["hello", "file:///x", "body", "kept"]);
+        assert!(response_slots(&body, &[json!(1)]).is_empty());
+        let mut body = body;
+        assert!(replace_leaf(&mut body, 0, 2, "[X]".into()));
+        assert_eq!(body["result"]["content"][2]["resource"]["text"], "[X]");
+        assert_eq!(
+            body["result"]["content"][1]["data"], "iVBORw0KGgo=",
+            "binary untouched"
+        );
+        assert!(!replace_leaf(&mut body, 0, 9, "x".into()));
+        assert!(!replace_leaf(&mut body, 1, 0, "x".into()));
+    }
+
+    #[test]
+    fn replies() {
+        let single = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {}});
+        let r: Value =
+            serde_json::from_slice(&error_reply(&single, &methods(), "no", "g")).unwrap();
+        assert_eq!(r["id"], 7);
+        assert_eq!(r["error"]["code"], BLOCK_CODE);
+        assert_eq!(r["error"]["data"]["guard"], "g");
+        let batch = json!([single, {"jsonrpc": "2.0", "method": "notifications/x"}]);
+        let r: Value = serde_json::from_slice(&error_reply(&batch, &methods(), "no", "g")).unwrap();
+        assert_eq!(r.as_array().map(Vec::len), Some(1));
+
+        let mut resp = json!({"jsonrpc": "2.0", "id": 7, "result": {"content": [{"type": "text", "text": "secret"}]}});
+        refuse_results(&mut resp, &[json!(7)], "withheld");
+        assert_eq!(resp["result"]["isError"], true);
+        assert_eq!(resp["result"]["content"][0]["text"], "withheld");
+    }
+}
