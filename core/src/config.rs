@@ -44,6 +44,9 @@ pub struct Config {
     /// Which MCP (JSON-RPC) traffic the `mcp_pre_tool` / `mcp_post_tool` guards read.
     #[serde(default)]
     pub mcp: McpConfig,
+    /// How much of a streamed response is held back while it is scanned.
+    #[serde(default)]
+    pub stream: StreamConfig,
     /// The guards, evaluated in order; all run, and the strongest action wins
     /// (`block` > `mask` > `audit`).
     pub guards: Vec<GuardConfig>,
@@ -71,6 +74,39 @@ impl InputMode {
             InputMode::Parallel => "parallel",
         }
     }
+}
+
+/// Stream guard settings: the trade between time-to-first-token and what can be caught.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StreamConfig {
+    /// The last this-many bytes of each streamed text are held until more text (or the end)
+    /// arrives, so values that span several tokens (phone numbers, `key = value`, IBANs with
+    /// spaces) complete before any of them leaves. Default 64; 0 holds only the token in
+    /// progress. Time-to-first-token grows by about this many bytes of model output.
+    #[serde(default = "default_hold_back")]
+    pub hold_back_bytes: usize,
+    /// A whitespace-free token at the end of the text is held while it grows, up to this
+    /// length (a secret is one token). Default 4096.
+    #[serde(default = "default_max_token_hold")]
+    pub max_token_hold_bytes: usize,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            hold_back_bytes: default_hold_back(),
+            max_token_hold_bytes: default_max_token_hold(),
+        }
+    }
+}
+
+fn default_hold_back() -> usize {
+    crate::stream::HOLD_BACK_BYTES
+}
+
+fn default_max_token_hold() -> usize {
+    crate::stream::MAX_TOKEN_HOLD_BYTES
 }
 
 /// MCP settings.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::config::{
     Action, BlockResponse, BlockResponseOverride, Config, ConfigError, ConfigErrors,
-    DetectorConfig, Hook, InputMode, Limits, Scope,
+    DetectorConfig, Hook, InputMode, Limits, Scope, StreamConfig,
 };
 use crate::detectors::{
     injection::InjectionHeuristics, pii::PiiDetector, regex_custom::RegexDetector,
@@ -70,6 +70,7 @@ pub struct Policy {
     pub block_response: BlockResponse,
     pub decision_header: Option<String>,
     pub input_mode: InputMode,
+    pub stream: StreamConfig,
     /// JSON-RPC methods the MCP hooks read.
     pub mcp_methods: Vec<String>,
     /// Derived once from `guards`: an enabled request-side guard masks.
@@ -204,6 +205,17 @@ impl Policy {
                 Err(e) => errors.push(ConfigError::new(at("detector"), e).rooted()),
             }
         }
+        if config.stream.hold_back_bytes > config.stream.max_token_hold_bytes
+            || config.stream.max_token_hold_bytes > crate::sse::MAX_EVENT_BYTES
+        {
+            errors.push(ConfigError::new(
+                "stream.hold_back_bytes",
+                format!(
+                    "need hold_back_bytes <= max_token_hold_bytes <= {} bytes",
+                    crate::sse::MAX_EVENT_BYTES
+                ),
+            ));
+        }
         for (i, m) in config.mcp.methods.iter().enumerate() {
             if m.is_empty() || m.chars().any(char::is_whitespace) {
                 errors.push(ConfigError::new(
@@ -227,6 +239,7 @@ impl Policy {
             reads_tool_results,
             restores,
             input_mode: config.input_mode,
+            stream: config.stream,
             mcp_methods: config.mcp.methods.clone(),
             limits: config.limits.clone(),
             block_response: config.block_response.clone(),

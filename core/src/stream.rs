@@ -9,10 +9,11 @@
 //! context words), as scope `assistant` or `tool_call_arguments`. An event is released only
 //! when all its text lies before its channel's *safe point*:
 //!
-//! - the last [`HOLD_BACK_BYTES`] of the text are always held (multi-token values such as phone
-//!   numbers or `key = value` pairs complete within it);
-//! - the last whitespace-free token is held while it grows, up to [`MAX_TOKEN_HOLD_BYTES`]
-//!   (a secret is one token: no prefix of it leaves before the detector has seen all of it);
+//! - the last `stream.hold_back_bytes` (default [`HOLD_BACK_BYTES`]) of the text are always
+//!   held (multi-token values such as phone numbers or `key = value` pairs complete within it);
+//! - the last whitespace-free token is held while it grows, up to `stream.max_token_hold_bytes`
+//!   (default [`MAX_TOKEN_HOLD_BYTES`]; a secret is one token: no prefix of it leaves before
+//!   the detector has seen all of it);
 //! - text from the start of any finding that reaches into the held tail is held (a PEM block
 //!   matched up to the end of the text so far keeps growing).
 //!
@@ -39,9 +40,11 @@ use crate::payload::{Slot, SlotPath};
 use crate::policy::Policy;
 use crate::sse::{SseDecoder, SseEvent};
 
-/// Text at the end of each channel that is never released before the stream ends.
+/// Default `stream.hold_back_bytes`: text at the end of each channel that is never released
+/// before the stream ends.
 pub const HOLD_BACK_BYTES: usize = 64;
-/// A whitespace-free token at the end of the text is held while it grows, up to this length.
+/// Default `stream.max_token_hold_bytes`: a whitespace-free token at the end of the text is
+/// held while it grows, up to this length.
 pub const MAX_TOKEN_HOLD_BYTES: usize = 4096;
 /// Already-released text re-read with new text, so context words ("password", "SSN") that
 /// arrived earlier still count.
@@ -130,6 +133,8 @@ pub struct StreamGuard {
     block_message: Option<String>,
     /// Reversible request masks: (placeholder, original).
     restore: Vec<(String, String)>,
+    /// The policy's `stream.hold_back_bytes` and `stream.max_token_hold_bytes`.
+    hold: (usize, usize),
 }
 
 impl StreamGuard {
@@ -196,6 +201,10 @@ impl StreamGuard {
     }
 
     fn accept(&mut self, policy: &Policy, event: SseEvent, at_end: bool, out: &mut Vec<u8>) {
+        self.hold = (
+            policy.stream.hold_back_bytes,
+            policy.stream.max_token_hold_bytes,
+        );
         let mut held = Held {
             event,
             json: None,
@@ -327,19 +336,20 @@ impl StreamGuard {
         if at_end {
             return len;
         }
-        let mut safe = len.saturating_sub(HOLD_BACK_BYTES);
+        let (hold_back, max_token) = self.hold;
+        let mut safe = len.saturating_sub(hold_back);
         let token_start = text.text.rfind(char::is_whitespace).map_or(0, |i| i + 1);
-        if len - token_start <= MAX_TOKEN_HOLD_BYTES {
+        if len - token_start <= max_token {
             safe = safe.min(token_start);
         }
         for (s, e, _) in &text.masks {
-            if e + HOLD_BACK_BYTES > len {
+            if e + hold_back > len {
                 safe = safe.min(*s);
             }
         }
         let path = channel.path();
         for f in &self.findings {
-            if f.slot == path && f.end + HOLD_BACK_BYTES > len {
+            if f.slot == path && f.end + hold_back > len {
                 safe = safe.min(f.start);
             }
         }
@@ -849,6 +859,26 @@ mod tests {
             assert!(out.ends_with("event: message\nid: 2\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"mail [EMAIL]\"}]}}\n\n"), "{out}");
             assert_eq!(g.decision(), Decision::Mask);
         }
+    }
+
+    #[test]
+    fn hold_back_is_configurable() {
+        let released_after_two_words = |hold: usize| {
+            let p = Policy::from_json(format!(r#"{{"version": 1, "stream": {{"hold_back_bytes": {hold}}}, "guards": [
+                {{"id": "s", "hook": "llm_output", "detector": {{"type": "secrets"}}, "action": "block"}}]}}"#).as_bytes()).unwrap();
+            let body = transcript(&["hello", " world", " again"]);
+            let mut g = StreamGuard::new();
+            let cut = body.windows(6).position(|w| w == b" again").unwrap();
+            let (seen, _, _) = client_view(&g.push(&p, &body[..cut]));
+            seen
+        };
+        assert_eq!(released_after_two_words(0), "hello");
+        assert_eq!(released_after_two_words(64), "");
+        let e = Policy::from_json(
+            br#"{"version": 1, "stream": {"hold_back_bytes": 9000}, "guards": []}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.0[0].path, "stream.hold_back_bytes");
     }
 
     const VALUES: [(&str, Option<&str>); 4] = [
