@@ -42,6 +42,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from load import wait_ready  # benches/load.py: same admin /ready poll
+
 ROOT = Path(__file__).resolve().parents[1]
 ENVOY = str(ROOT / ".venv" / "bin" / "envoy")
 PARAPET = str(ROOT / "target" / "release" / "parapet")
@@ -196,18 +198,6 @@ def start(config, cpu, log):
     return subprocess.Popen(["taskset", "-c", str(cpu), ENVOY, "-c", config, "--concurrency", "1",
                              "--disable-hot-restart", "-l", "warning", "--base-id", str(cpu + 7)],
                             cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_ready(port, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1) as r:
-                if r.read().strip() == b"LIVE":
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"envoy admin {port} not ready")
 
 
 def output_scan_hist():

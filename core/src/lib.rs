@@ -11,6 +11,8 @@
 //! detector over each slot; [`engine`] turns the findings into a decision — allow, audit,
 //! mask (with the rewritten body) or block (with an OpenAI-shaped error).
 
+#[cfg(feature = "models")]
+pub mod classifier;
 pub mod config;
 pub mod detectors;
 pub mod engine;

@@ -1,0 +1,259 @@
+//! The `phash-v1` hashed n-gram featurizer: text → model input ids, exactly as specified in
+//! `models/featurizer/FEATURIZER.md` (the Python reference is `models/featurizer/featurizer.py`;
+//! `test_vectors.json` pins its output and the tests below compare bit for bit).
+//!
+//! NFKC, per-character lowercase, tokens = runs of word characters (a fixed range rule, not
+//! `char::is_alphanumeric`) cut every [`MAX_TOKEN_CHARS`] code points; features = unigrams,
+//! bigrams and char 3–5-grams of `<token>`, each hashed with FNV-1a 32 over a tag byte and its
+//! UTF-8; ids = `[B; BOS_COUNT]` then `hash mod B`. Texts are scored in windows of at most
+//! `window` tokens with stride `stride`.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// The featurizer version the shipped models were trained with.
+pub const VERSION: &str = "phash-v1";
+/// A run of word characters is cut into tokens of at most this many code points.
+pub const MAX_TOKEN_CHARS: usize = 24;
+/// The BOS id (= bucket count) is emitted this many times at the start of every window.
+pub const BOS_COUNT: usize = 8;
+
+const FNV_OFFSET: u32 = 0x811c_9dc5;
+const FNV_PRIME: u32 = 0x0100_0193;
+
+/// Non-ASCII code points that separate words (inclusive ranges).
+const SEPARATORS: [(u32, u32); 16] = [
+    (0x0080, 0x00BF),
+    (0x00D7, 0x00D7),
+    (0x00F7, 0x00F7),
+    (0x1680, 0x1680),
+    (0x2000, 0x206F),
+    (0x20A0, 0x20CF),
+    (0x2190, 0x2BFF),
+    (0x2E00, 0x2E7F),
+    (0x3000, 0x303F),
+    (0xFE00, 0xFE0F),
+    (0xFE10, 0xFE1F),
+    (0xFE30, 0xFE6F),
+    (0xFEFF, 0xFEFF),
+    (0xFFF0, 0xFFFF),
+    (0x1F000, 0x1FBFF),
+    (0xE0000, 0xE007F),
+];
+
+/// Section 1: NFKC, then each character lowercased on its own.
+pub fn normalize(text: &str) -> String {
+    text.nfkc().flat_map(char::to_lowercase).collect()
+}
+
+/// Section 2: is `c` (already normalised) a word character?
+pub fn is_word_char(c: char) -> bool {
+    let u = u32::from(c);
+    if u < 0x80 {
+        return c.is_ascii_digit() || c.is_ascii_lowercase();
+    }
+    !SEPARATORS.iter().any(|(lo, hi)| (*lo..=*hi).contains(&u))
+}
+
+/// Section 2: the tokens of normalised text.
+pub fn tokens(normalized: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut chars = 0;
+    for (i, c) in normalized.char_indices() {
+        if is_word_char(c) {
+            match start {
+                Some(s) if chars == MAX_TOKEN_CHARS => {
+                    out.push(&normalized[s..i]);
+                    start = Some(i);
+                    chars = 1;
+                }
+                Some(_) => chars += 1,
+                None => {
+                    start = Some(i);
+                    chars = 1;
+                }
+            }
+        } else if let Some(s) = start.take() {
+            out.push(&normalized[s..i]);
+            chars = 0;
+        }
+    }
+    if let Some(s) = start {
+        out.push(&normalized[s..]);
+    }
+    out
+}
+
+/// FNV-1a 32 over the concatenation of `parts`.
+fn fnv1a(parts: &[&[u8]]) -> u32 {
+    let mut h = FNV_OFFSET;
+    for part in parts {
+        for b in *part {
+            h ^= u32::from(*b);
+            h = h.wrapping_mul(FNV_PRIME);
+        }
+    }
+    h
+}
+
+/// Section 3: the feature hashes of a token sequence, in emission order.
+pub fn hashes(tokens: &[&str], out: &mut Vec<u32>) {
+    let mut padded: Vec<u8> = Vec::new();
+    let mut bounds: Vec<usize> = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        out.push(fnv1a(&[&[0x01], t.as_bytes()]));
+        if i >= 1 {
+            out.push(fnv1a(&[
+                &[0x02],
+                tokens[i - 1].as_bytes(),
+                b" ",
+                t.as_bytes(),
+            ]));
+        }
+        padded.clear();
+        padded.push(b'<');
+        padded.extend_from_slice(t.as_bytes());
+        padded.push(b'>');
+        // Char boundaries of `<t>` (code points), plus the end.
+        bounds.clear();
+        bounds.push(0);
+        bounds.extend(t.char_indices().map(|(j, _)| j + 1));
+        bounds.push(t.len() + 1);
+        bounds.push(t.len() + 2);
+        let chars = bounds.len() - 1;
+        for n in 3..=5 {
+            if chars < n {
+                continue;
+            }
+            for j in 0..=chars - n {
+                out.push(fnv1a(&[&[0x03], &padded[bounds[j]..bounds[j + n]]]));
+            }
+        }
+    }
+}
+
+/// Section 5: the `[start, end)` token windows of a text with `n` tokens.
+pub fn windows(n: usize, window: usize, stride: usize) -> Vec<(usize, usize)> {
+    if n <= window {
+        return vec![(0, n)];
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start + window <= n {
+        out.push((start, start + window));
+        start += stride.max(1);
+    }
+    if out.last().is_some_and(|(_, e)| *e < n) {
+        out.push((n - window, n));
+    }
+    out
+}
+
+/// Section 4: the model input of one window: `BOS_COUNT` BOS ids, then each hash mod `buckets`
+/// (a power of two).
+pub fn window_ids(tokens: &[&str], buckets: u32, out: &mut Vec<i64>) {
+    let mut hs = Vec::with_capacity(tokens.len() * 16);
+    hashes(tokens, &mut hs);
+    out.clear();
+    out.extend(std::iter::repeat_n(i64::from(buckets), BOS_COUNT));
+    out.extend(hs.into_iter().map(|h| i64::from(h % buckets)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn vectors() -> Value {
+        let raw = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../models/featurizer/test_vectors.json"
+        ))
+        .unwrap();
+        serde_json::from_str(&raw).unwrap()
+    }
+
+    #[test]
+    fn check_values() {
+        assert_eq!(fnv1a(&[b""]), 0x811c_9dc5);
+        assert_eq!(fnv1a(&[b"a"]), 0xe40c_292c);
+        assert_eq!(fnv1a(&[b"foobar"]), 0xbf9c_f968);
+        assert_eq!(fnv1a(&[&[1], b"hello"]), 0xdd7c_9bec);
+    }
+
+    #[test]
+    fn matches_the_reference_bit_for_bit() {
+        let v = vectors();
+        let buckets = v["buckets"].as_u64().unwrap() as u32;
+        let cases = v["cases"].as_array().unwrap();
+        assert!(cases.len() >= 200);
+        let mut ids = Vec::new();
+        for c in cases {
+            let text = c["text"].as_str().unwrap();
+            let norm = normalize(text);
+            assert_eq!(
+                norm,
+                c["normalized"].as_str().unwrap(),
+                "normalize {text:?}"
+            );
+            let toks = tokens(&norm);
+            let want: Vec<&str> = c["tokens"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap())
+                .collect();
+            assert_eq!(toks, want, "tokens of {text:?}");
+            let mut hs = Vec::new();
+            hashes(&toks, &mut hs);
+            let want: Vec<u32> = c["hashes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h.as_u64().unwrap() as u32)
+                .collect();
+            assert_eq!(hs, want, "hashes of {text:?}");
+            window_ids(&toks, buckets, &mut ids);
+            let want: Vec<i64> = c["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h.as_i64().unwrap())
+                .collect();
+            assert_eq!(ids, want, "ids of {text:?}");
+        }
+    }
+
+    #[test]
+    fn windows_match_the_reference() {
+        let v = vectors();
+        for w in v["windows"].as_array().unwrap() {
+            let n = w["tokens"].as_u64().unwrap() as usize;
+            let want: Vec<(usize, usize)> = w["windows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p[0].as_u64().unwrap() as usize,
+                        p[1].as_u64().unwrap() as usize,
+                    )
+                })
+                .collect();
+            assert_eq!(windows(n, 64, 48), want, "windows of {n}");
+        }
+        let wt = &v["windowed_text"];
+        let norm = normalize(wt["text"].as_str().unwrap());
+        let toks = tokens(&norm);
+        let got: Vec<Vec<i64>> = windows(toks.len(), 64, 48)
+            .into_iter()
+            .map(|(s, e)| {
+                let mut ids = Vec::new();
+                window_ids(&toks[s..e], 262_144, &mut ids);
+                ids
+            })
+            .collect();
+        let want: Vec<Vec<i64>> = serde_json::from_value(wt["window_ids"].clone()).unwrap();
+        assert_eq!(got, want);
+    }
+}

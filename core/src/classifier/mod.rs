@@ -1,0 +1,153 @@
+//! Tier 2: tiny text classifiers run in-process (inside the wasm filter, and natively), behind
+//! the [`Classifier`] trait.
+//!
+//! The shipped models (`models/injection`, `models/toxicity`) are hashed n-gram models in ONNX
+//! (Gather → mean pooling → dense → sigmoid) over the `phash-v1` featurizer ([`featurizer`]).
+//! [`TractClassifier`] loads one with `tract-onnx` and optimises it once, at configure time;
+//! per request only `run` is called. A text is never truncated: it is scored in windows of
+//! `window_tokens` tokens with `window_stride` overlap, and its score is the maximum over
+//! windows ([`ModelScorer::score_text`]).
+
+pub mod featurizer;
+
+use std::io::Cursor;
+
+use tract_onnx::prelude::*;
+
+/// A model that scores one window of featurizer ids: the probability of its positive class.
+pub trait Classifier: Send + Sync {
+    fn score_ids(&self, ids: &[i64]) -> Result<f32, String>;
+}
+
+/// An ONNX classifier run by tract. Input `ids` int64 `[N]`, output float32 `[1]`.
+pub struct TractClassifier {
+    plan: std::sync::Arc<TypedSimplePlan>,
+}
+
+impl TractClassifier {
+    /// Load and optimise an ONNX model (once, at configure time).
+    pub fn from_onnx(bytes: &[u8]) -> Result<TractClassifier, String> {
+        let plan = tract_onnx::onnx()
+            .with_ignore_value_info(true)
+            .model_for_read(&mut Cursor::new(bytes))
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| format!("cannot load ONNX model: {e:#}"))?;
+        Ok(TractClassifier { plan })
+    }
+}
+
+impl Classifier for TractClassifier {
+    fn score_ids(&self, ids: &[i64]) -> Result<f32, String> {
+        let input = Tensor::from_shape(&[ids.len()], ids).map_err(|e| format!("{e:#}"))?;
+        let out = self
+            .plan
+            .run(tvec!(input.into()))
+            .map_err(|e| format!("model run failed: {e:#}"))?;
+        let first = out.first().ok_or("model returned no output")?;
+        let view = first
+            .try_as_plain_ram()
+            .map_err(|e| format!("unexpected model output: {e:#}"))?;
+        let values = view
+            .as_slice::<f32>()
+            .map_err(|e| format!("unexpected model output: {e:#}"))?;
+        values
+            .first()
+            .copied()
+            .ok_or_else(|| "empty model output".to_string())
+    }
+}
+
+/// A classifier with its featurizer settings: scores whole texts.
+pub struct ModelScorer {
+    pub classifier: Box<dyn Classifier>,
+    /// Hash buckets (a power of two); the BOS id.
+    pub buckets: u32,
+    pub window_tokens: usize,
+    pub window_stride: usize,
+}
+
+/// A text's score: the maximum over its windows, and how many tokens it had.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TextScore {
+    pub score: f32,
+    pub tokens: usize,
+    pub windows: usize,
+}
+
+impl ModelScorer {
+    /// Score a whole text: every window, never truncated; the maximum wins.
+    pub fn score_text(&self, text: &str) -> Result<TextScore, String> {
+        let norm = featurizer::normalize(text);
+        let toks = featurizer::tokens(&norm);
+        let windows = featurizer::windows(toks.len(), self.window_tokens, self.window_stride);
+        let mut ids = Vec::new();
+        let mut best = f32::NEG_INFINITY;
+        for (s, e) in &windows {
+            featurizer::window_ids(&toks[*s..*e], self.buckets, &mut ids);
+            best = best.max(self.classifier.score_ids(&ids)?);
+        }
+        Ok(TextScore {
+            score: best,
+            tokens: toks.len(),
+            windows: windows.len(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn read(path: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/../models/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    /// The Rust featurizer + tract reproduce the reference outputs (onnxruntime in Python)
+    /// within the stated tolerance, window by window.
+    fn check(model: &str) {
+        let refs: Value =
+            serde_json::from_slice(&read(&format!("{model}/reference_outputs.json"))).unwrap();
+        let manifest: Value =
+            serde_json::from_slice(&read(&format!("{model}/manifest.json"))).unwrap();
+        let f = &manifest["featurizer"];
+        let scorer = ModelScorer {
+            classifier: Box::new(
+                TractClassifier::from_onnx(&read(&format!("{model}/model.onnx"))).unwrap(),
+            ),
+            buckets: f["buckets"].as_u64().unwrap() as u32,
+            window_tokens: f["window_tokens"].as_u64().unwrap() as usize,
+            window_stride: f["window_stride"].as_u64().unwrap() as usize,
+        };
+        let tol = refs["tolerance"].as_f64().unwrap() as f32;
+        let cases = refs["cases"].as_array().unwrap();
+        assert!(cases.len() >= 100);
+        for c in cases {
+            let text = c["text"].as_str().unwrap();
+            let got = scorer.score_text(text).unwrap();
+            let want = c["score"].as_f64().unwrap() as f32;
+            assert!(
+                (got.score - want).abs() <= tol,
+                "{model}: {text:?}: {} vs {want}",
+                got.score
+            );
+            assert_eq!(got.tokens as u64, c["n_tokens"].as_u64().unwrap());
+            assert_eq!(
+                got.windows,
+                c["window_scores"].as_array().unwrap().len(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn injection_model_matches_reference_outputs() {
+        check("injection");
+    }
+
+    #[test]
+    fn toxicity_model_matches_reference_outputs() {
+        check("toxicity");
+    }
+}
