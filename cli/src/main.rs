@@ -1,6 +1,7 @@
 //! `parapet`: the guard engine from the command line.
 //!
-//! - `parapet scan [--config FILE] < in.jsonl > out.jsonl` — one verdict line per input line.
+//! - `parapet scan [--config FILE] [--scores] < in.jsonl > out.jsonl` — one verdict line per
+//!   input line; `--scores` adds each model detector's score (`"scores": {"injection_model": …}`).
 //!   Input lines are `{"text": "..."}` (scanned as one user message),
 //!   `{"request": <chat-completion request or MCP JSON-RPC message>}` (the `llm_input` or
 //!   `mcp_pre_tool` guards), `{"response": <chat-completion response or JSON-RPC result>}` (the
@@ -52,6 +53,10 @@ enum Command {
         /// Policy file (JSON, or YAML by extension). Default: the shipped default policy.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Add every model detector's score to each row, even below its thresholds:
+        /// `"scores": {"injection_model": 0.93}` (request side; for quality curves).
+        #[arg(long)]
+        scores: bool,
     },
     /// Run the SSE stream guard over an upstream transcript (stdin); write the client's bytes.
     Stream {
@@ -79,7 +84,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Scan { config } => scan(config.as_deref()),
+        Command::Scan { config, scores } => scan(config.as_deref(), scores),
         Command::Stream {
             config,
             split,
@@ -150,6 +155,8 @@ struct OutLine<'a> {
     body: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     request: Option<Box<OutLine<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scores: Option<std::collections::BTreeMap<&'static str, f32>>,
 }
 
 fn out_line(v: &Verdict) -> OutLine<'_> {
@@ -159,6 +166,7 @@ fn out_line(v: &Verdict) -> OutLine<'_> {
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(b).into_owned()))
         }),
         request: None,
+        scores: None,
         decision: v.decision.as_str(),
         findings: v
             .findings
@@ -233,7 +241,7 @@ fn stream(
     Ok(ExitCode::SUCCESS)
 }
 
-fn scan(config: Option<&Path>) -> Result<ExitCode> {
+fn scan(config: Option<&Path>, with_scores: bool) -> Result<ExitCode> {
     let policy = load_policy(config)?;
     let stdin = std::io::stdin().lock();
     let mut out = BufWriter::new(std::io::stdout().lock());
@@ -244,12 +252,18 @@ fn scan(config: Option<&Path>) -> Result<ExitCode> {
             continue;
         }
         let result = scan_line(&policy, &line);
+        let scores = || with_scores.then(|| row_scores(&policy, &line));
         match result {
-            Ok((v, None)) => serde_json::to_writer(&mut out, &out_line(&v))?,
+            Ok((v, None)) => {
+                let mut row = out_line(&v);
+                row.scores = scores();
+                serde_json::to_writer(&mut out, &row)?
+            }
             Ok((v, Some(request))) => {
-                let mut line = out_line(&v);
-                line.request = Some(Box::new(out_line(&request)));
-                serde_json::to_writer(&mut out, &line)?
+                let mut row = out_line(&v);
+                row.request = Some(Box::new(out_line(&request)));
+                row.scores = scores();
+                serde_json::to_writer(&mut out, &row)?
             }
             Err(e) => {
                 failed = true;
@@ -300,6 +314,20 @@ fn scan_line(policy: &Policy, line: &str) -> Result<(Verdict, Option<Verdict>), 
         (None, None) => Err(
             "expected {\"text\": ...}, {\"request\": ...} and/or {\"response\": ...}".to_string(),
         ),
+    }
+}
+
+/// The model scores of a row's text or request (empty for response-only rows).
+fn row_scores(policy: &Policy, line: &str) -> std::collections::BTreeMap<&'static str, f32> {
+    let Ok(row) = serde_json::from_str::<Value>(line) else {
+        return Default::default();
+    };
+    if let Some(text) = row.get("text").and_then(Value::as_str) {
+        return policy.model_scores_text(text);
+    }
+    match row.get("request").map(serde_json::to_vec) {
+        Some(Ok(body)) => policy.model_scores(&body),
+        _ => Default::default(),
     }
 }
 

@@ -372,16 +372,19 @@ pub enum DetectorConfig {
     Wordlist(WordlistOptions),
     InjectionHeuristics(InjectionOptions),
     Regex(RegexOptions),
+    /// A shipped tier-2 model; needs the `models` feature.
+    Model(serde_json::Value),
 }
 
 /// Detector `type` names, as written in configs.
-pub const DETECTOR_TYPES: [&str; 6] = [
+pub const DETECTOR_TYPES: [&str; 7] = [
     "pii",
     "secrets",
     "profanity",
     "wordlist",
     "injection_heuristics",
     "regex",
+    "model",
 ];
 
 impl<'de> Deserialize<'de> for DetectorConfig {
@@ -405,6 +408,8 @@ impl<'de> Deserialize<'de> for DetectorConfig {
             "wordlist" => options_at(options).map(DetectorConfig::Wordlist),
             "injection_heuristics" => options_at(options).map(DetectorConfig::InjectionHeuristics),
             "regex" => options_at(options).map(DetectorConfig::Regex),
+            // Checked when compiled (the options type lives behind the `models` feature).
+            "model" => Ok(DetectorConfig::Model(options)),
             other => return Err(D::Error::unknown_variant(other, &DETECTOR_TYPES)),
         };
         parsed.map_err(D::Error::custom)
@@ -412,7 +417,9 @@ impl<'de> Deserialize<'de> for DetectorConfig {
 }
 
 /// Read detector options, reporting errors as `field.path: message` relative to the detector.
-fn options_at<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
+pub(crate) fn options_at<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, String> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let message = e.into_inner().to_string();

@@ -300,6 +300,50 @@ impl Policy {
         verdict
     }
 
+    /// Every model detector's score for a request body (or, if it is not JSON, for it as one
+    /// text), even below thresholds: the maximum over the slots each guard reads, keyed by
+    /// score name (`injection_model`). For quality curves (`parapet scan --scores`).
+    pub fn model_scores(&self, body: &[u8]) -> std::collections::BTreeMap<&'static str, f32> {
+        let value: Option<Value> = serde_json::from_slice(body).ok();
+        let text = String::from_utf8_lossy(body);
+        let slots = match &value {
+            Some(v) if mcp::is_jsonrpc(v) => mcp::request_slots(v, &self.mcp_methods),
+            Some(v) => payload::request_slots(v),
+            None => vec![Slot {
+                scope: Scope::User,
+                path: SlotPath::Content { msg: 0 },
+                text: &text,
+            }],
+        };
+        self.slot_scores(&slots)
+    }
+
+    /// [`Policy::model_scores`] for one piece of text read as a user message.
+    pub fn model_scores_text(&self, text: &str) -> std::collections::BTreeMap<&'static str, f32> {
+        self.slot_scores(&[Slot {
+            scope: Scope::User,
+            path: SlotPath::Content { msg: 0 },
+            text,
+        }])
+    }
+
+    fn slot_scores(&self, slots: &[Slot<'_>]) -> std::collections::BTreeMap<&'static str, f32> {
+        let mut out = std::collections::BTreeMap::new();
+        for slot in slots {
+            let text = ScanText::new(slot.text);
+            for g in &self.guards {
+                if !g.enabled || !g.hook.is_request_side() || !g.reads(slot.scope) {
+                    continue;
+                }
+                if let Some((name, score)) = g.detector.model_score(&text) {
+                    let e = out.entry(name).or_insert(score);
+                    *e = e.max(score);
+                }
+            }
+        }
+        out
+    }
+
     /// Parallel mode, when the upstream answered before the request body ended: the verdict on
     /// what was forwarded. A complete body is evaluated as usual; an incomplete one is read as
     /// plain text with the `llm_input` guards (its JSON cannot be parsed into slots), so a

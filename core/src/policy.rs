@@ -294,6 +294,16 @@ fn build_detector(cfg: &DetectorConfig) -> Result<Box<dyn Detector>, String> {
         DetectorConfig::Wordlist(o) => Box::new(WordlistDetector::wordlist(o)?),
         DetectorConfig::InjectionHeuristics(o) => Box::new(InjectionHeuristics::new(o)?),
         DetectorConfig::Regex(o) => Box::new(RegexDetector::new(o)?),
+        #[cfg(feature = "models")]
+        DetectorConfig::Model(raw) => {
+            let opts: crate::detectors::model::ModelOptions =
+                crate::config::options_at(raw.clone())?;
+            Box::new(crate::detectors::model::ModelDetector::new(&opts)?)
+        }
+        #[cfg(not(feature = "models"))]
+        DetectorConfig::Model(_) => {
+            return Err("type: `model` detectors need a build with the `models` feature".into())
+        }
     })
 }
 

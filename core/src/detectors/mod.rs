@@ -9,6 +9,8 @@
 //! spans back through [`crate::normalize::Normalized::original_span`].
 
 pub mod injection;
+#[cfg(feature = "models")]
+pub mod model;
 pub mod pii;
 pub mod regex_custom;
 pub mod secrets;
@@ -123,4 +125,9 @@ pub trait Detector: Send + Sync {
     /// Append every match in `text` to `out`. Spans index into `text.original()`, are on
     /// `char` boundaries, and satisfy `start < end`.
     fn scan(&self, text: &ScanText<'_>, out: &mut Vec<Match>);
+    /// For model detectors: the score name and the model's score for `text`, even below any
+    /// threshold (`parapet scan --scores`). Rule detectors have none.
+    fn model_score(&self, _text: &ScanText<'_>) -> Option<(&'static str, f32)> {
+        None
+    }
 }
