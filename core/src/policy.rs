@@ -150,7 +150,19 @@ impl Policy {
                     "input_mode `parallel` forwards the request before it is checked, so a request-side guard cannot mask; use `block` or `audit`, or input_mode `sequential`",
                 ));
             }
-            let threshold = g.threshold.unwrap_or(DEFAULT_THRESHOLD);
+            let is_model = matches!(g.detector, DetectorConfig::Model(_));
+            if is_model && g.threshold.is_some() {
+                errors.push(ConfigError::new(
+                    at("threshold"),
+                    "a `model` detector sets its own band: use detector.allow_below / detector.block_above",
+                ));
+            }
+            // Model detectors decide with their band; every match they report counts.
+            let threshold = if is_model {
+                0.0
+            } else {
+                g.threshold.unwrap_or(DEFAULT_THRESHOLD)
+            };
             if !(0.0..=1.0).contains(&threshold) {
                 errors.push(ConfigError::new(
                     at("threshold"),

@@ -11,6 +11,8 @@
 pub mod host;
 pub mod http;
 pub mod metrics;
+#[cfg(target_arch = "wasm32")]
+mod wasi_shims;
 
 use std::rc::Rc;
 
