@@ -47,7 +47,7 @@ def histogram(envoy):
     for part in str(line).split():
         if part.startswith("P") and "(" in part:
             name, _, rest = part.partition("(")
-            q[name] = float(rest.split(",")[0])
+            q[name] = float(rest.rstrip(")").split(",")[1])  # cumulative
     return q
 
 
