@@ -8,7 +8,7 @@
 //!   `llm_output` or `mcp_post_tool` guards), or both in one row (the response is read as the
 //!   answer to that request: MCP ids matched, reversible masks restored). Output lines, in
 //!   order: `{"decision": "allow"|"audit"|"mask"|"block"|"skipped", "findings": [...]}`, each
-//!   finding `{"guard", "detector", "category", "kind", "start", "end", "score", "slot"}`;
+//!   finding `{"guard", "detector", "tier", "category", "kind", "start", "end", "score", "slot"}`;
 //!   `start`/`end` are byte offsets into the text (or into the slot named by `slot`). A verdict
 //!   that rewrites adds `"body"` (the rewritten request/response, or the masked text); a row
 //!   with both adds `"request"` (the request's verdict). A line that is not valid input yields
@@ -139,6 +139,7 @@ fn validate(path: &Path) -> Result<ExitCode> {
 struct OutFinding<'a> {
     guard: &'a str,
     detector: &'a str,
+    tier: u8,
     category: &'a str,
     kind: &'a str,
     start: usize,
@@ -174,6 +175,7 @@ fn out_line(v: &Verdict) -> OutLine<'_> {
             .map(|f| OutFinding {
                 guard: &f.guard,
                 detector: f.detector,
+                tier: f.tier,
                 category: f.category.as_str(),
                 kind: &f.kind,
                 start: f.start,

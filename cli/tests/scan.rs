@@ -49,7 +49,7 @@ fn scan_text_request_and_response_rows_in_order() {
     assert_eq!(decisions, ["allow", "block", "mask", "mask"]);
     let f = &lines[1]["findings"][0];
     for field in [
-        "guard", "detector", "category", "kind", "start", "end", "score",
+        "guard", "detector", "tier", "category", "kind", "start", "end", "score",
     ] {
         assert!(f.get(field).is_some(), "finding lacks {field}: {f}");
     }
@@ -185,6 +185,7 @@ fn scan_scores_reports_model_scores_even_below_thresholds() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(rows[0]["decision"], "block");
+    assert_eq!(rows[0]["findings"][0]["tier"], 2);
     assert!(rows[0]["scores"]["injection_model"].as_f64().unwrap() > 0.95);
     assert_eq!(rows[1]["decision"], "allow");
     let benign = rows[1]["scores"]["injection_model"].as_f64().unwrap();

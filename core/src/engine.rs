@@ -64,6 +64,8 @@ pub struct Finding {
     #[serde(skip)]
     pub guard_index: usize,
     pub detector: &'static str,
+    /// The cascade tier that found it: 1 rules, 2 in-filter models.
+    pub tier: u8,
     pub category: Category,
     pub kind: Cow<'static, str>,
     pub action: Action,
@@ -398,6 +400,7 @@ impl Policy {
                         guard: guard.id.clone(),
                         guard_index,
                         detector: guard.detector.name(),
+                        tier: guard.detector.tier(),
                         category: guard.detector.category(),
                         kind: m.kind,
                         action: guard.action,

@@ -360,7 +360,11 @@ fn record(active: &Active, verdict: &Verdict, elapsed_us: u64, direction: Direct
         let mut kinds: Vec<String> = verdict
             .findings
             .iter()
-            .map(|f| format!("{}:{}", f.guard, f.kind))
+            .map(|f| match f.tier {
+                // Models: which tier decided, with the score.
+                t if t > 1 => format!("{}:{}@tier{t}({:.3})", f.guard, f.kind, f.score),
+                _ => format!("{}:{}", f.guard, f.kind),
+            })
             .collect();
         kinds.dedup();
         host::log(

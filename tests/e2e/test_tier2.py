@@ -26,6 +26,7 @@ def test_jailbreak_is_blocked_by_the_model_and_benign_passes(make_envoy, upstrea
     assert status == 200, body
     stats = envoy.stats()
     assert stats["wasmcustom.parapet.guard.inj-model.block.block"] == 1
+    envoy.wait_log("decision=block findings=[inj-model:injection_model@tier2(")
 
 
 def test_uncertain_follows_the_guard(make_envoy, upstream):

@@ -125,6 +125,10 @@ pub trait Detector: Send + Sync {
     /// Append every match in `text` to `out`. Spans index into `text.original()`, are on
     /// `char` boundaries, and satisfy `start < end`.
     fn scan(&self, text: &ScanText<'_>, out: &mut Vec<Match>);
+    /// The cascade tier that decides with this detector: 1 for rules, 2 for in-filter models.
+    fn tier(&self) -> u8 {
+        1
+    }
     /// For model detectors: the score name and the model's score for `text`, even below any
     /// threshold (`parapet scan --scores`). Rule detectors have none.
     fn model_score(&self, _text: &ScanText<'_>) -> Option<(&'static str, f32)> {

@@ -203,6 +203,10 @@ impl Detector for ModelDetector {
         out.push(Match::new(self.kind(uncertain), 0, original.len(), score));
     }
 
+    fn tier(&self) -> u8 {
+        2
+    }
+
     fn model_score(&self, text: &ScanText<'_>) -> Option<(&'static str, f32)> {
         self.score_text(text.original())
             .map(|s| (self.kind(false), s))
