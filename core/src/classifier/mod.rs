@@ -79,7 +79,11 @@ impl ModelScorer {
     /// Score a whole text: every window, never truncated; the maximum wins.
     pub fn score_text(&self, text: &str) -> Result<TextScore, String> {
         let norm = featurizer::normalize(text);
-        let toks = featurizer::tokens(&norm);
+        self.score_tokens(&featurizer::tokens(&norm))
+    }
+
+    /// Score an already tokenised text (see [`featurizer::tokens`]).
+    pub fn score_tokens(&self, toks: &[&str]) -> Result<TextScore, String> {
         let windows = featurizer::windows(toks.len(), self.window_tokens, self.window_stride);
         let mut ids = Vec::new();
         let mut best = f32::NEG_INFINITY;

@@ -158,10 +158,11 @@ impl ModelDetector {
     /// The model's score for a text (`None` over the token budget or on a model failure).
     pub fn score_text(&self, text: &str) -> Option<f32> {
         let norm = featurizer::normalize(text);
-        if featurizer::tokens(&norm).len() > self.max_tokens {
+        let toks = featurizer::tokens(&norm);
+        if toks.len() > self.max_tokens {
             return None;
         }
-        self.loaded.scorer.score_text(text).ok().map(|s| s.score)
+        self.loaded.scorer.score_tokens(&toks).ok().map(|s| s.score)
     }
 
     fn kind(&self, uncertain: bool) -> &'static str {
