@@ -176,14 +176,7 @@ impl Policy {
             }
         };
         let is_mcp = mcp::is_jsonrpc(&value);
-        let (hook, slots) = if is_mcp {
-            (
-                Hook::McpPreTool,
-                mcp::request_slots(&value, &self.mcp_methods),
-            )
-        } else {
-            (Hook::LlmInput, payload::request_slots(&value))
-        };
+        let (hook, slots) = self.request_slots(&value);
         let mut restore = Vec::new();
         let (mut verdict, masks) = self.verdict_for(hook, &slots, &mut restore);
         drop(slots);
@@ -302,6 +295,19 @@ impl Policy {
         verdict
     }
 
+    /// The request-side hook and slots of a parsed body: `mcp_pre_tool` over the guarded calls of
+    /// a JSON-RPC (MCP) body, `llm_input` over a chat-completion body.
+    fn request_slots<'a>(&self, value: &'a Value) -> (Hook, Vec<Slot<'a>>) {
+        if mcp::is_jsonrpc(value) {
+            (
+                Hook::McpPreTool,
+                mcp::request_slots(value, &self.mcp_methods),
+            )
+        } else {
+            (Hook::LlmInput, payload::request_slots(value))
+        }
+    }
+
     /// Every model detector's score for a request body (or, if it is not JSON, for it as one
     /// text), even below thresholds: the maximum over the slots each guard reads, keyed by
     /// score name (`injection_model`). For quality curves (`parapet scan --scores`).
@@ -309,8 +315,7 @@ impl Policy {
         let value: Option<Value> = serde_json::from_slice(body).ok();
         let text = String::from_utf8_lossy(body);
         let slots = match &value {
-            Some(v) if mcp::is_jsonrpc(v) => mcp::request_slots(v, &self.mcp_methods),
-            Some(v) => payload::request_slots(v),
+            Some(v) => self.request_slots(v).1,
             None => vec![Slot {
                 scope: Scope::User,
                 path: SlotPath::Content { msg: 0 },

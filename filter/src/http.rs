@@ -117,14 +117,19 @@ impl GuardedRequest {
             Ok(b) => b,
             Err(e) => return self.fail_closed(active, &format!("cannot read request body: {e}")),
         };
-        let verdict = self.evaluate(active, &body);
-        self.act(active, verdict.0, size, verdict.1)
+        let (verdict, elapsed) = self.evaluate(active, &body, true);
+        self.act(active, verdict, size, elapsed)
     }
 
-    /// Run the request-side guards; the verdict and the engine time in microseconds.
-    fn evaluate(&self, active: &Active, body: &[u8]) -> (Verdict, u64) {
+    /// Run the request-side guards on a whole body, or (`whole: false`) on the part of it that
+    /// was forwarded before the upstream answered; the verdict and the engine time in µs.
+    fn evaluate(&self, active: &Active, body: &[u8], whole: bool) -> (Verdict, u64) {
         let started = host::now_micros();
-        let verdict = active.policy.evaluate_request(body);
+        let verdict = if whole {
+            active.policy.evaluate_request(body)
+        } else {
+            active.policy.evaluate_forwarded_prefix(body)
+        };
         let elapsed = host::now_micros().saturating_sub(started);
         if let Some(id) = active.metrics.scan_us {
             host::record(id, elapsed);
@@ -132,10 +137,13 @@ impl GuardedRequest {
         (verdict, elapsed)
     }
 
-    /// Parallel mode: the whole body has been forwarded; check the copy and act on the verdict.
-    fn decide_shadow(&mut self, active: &Active) -> Action {
+    /// Parallel mode: check the copy of what was forwarded and act on the verdict — at the end
+    /// of the body (`whole`), or when the upstream answered before the body ended (Envoy then
+    /// delivers no more of it; every forwarded byte is in the copy), before any of the answer
+    /// leaves.
+    fn decide_forwarded(&mut self, active: &Active, whole: bool) -> Action {
         let body = std::mem::take(&mut self.shadow);
-        let (mut verdict, elapsed) = self.evaluate(active, &body);
+        let (mut verdict, elapsed) = self.evaluate(active, &body, whole);
         if verdict.decision == Decision::Mask {
             // Compilation refuses request-side masks in parallel mode; never forward a
             // half-applied verdict.
@@ -148,27 +156,6 @@ impl GuardedRequest {
         if decision == Decision::Block {
             let reply = verdict.reply.unwrap_or_else(default_block_reply);
             return self.reply(active, &reply, decision);
-        }
-        Action::Continue
-    }
-
-    /// Parallel mode, the upstream answered before the request body ended (Envoy then delivers
-    /// no more of it): check what was forwarded — every forwarded byte is in the copy — as a
-    /// body if it is complete JSON, else as text, before any of the answer leaves.
-    fn decide_early(&mut self, active: &Active) -> Action {
-        let prefix = std::mem::take(&mut self.shadow);
-        let started = host::now_micros();
-        let mut verdict = active.policy.evaluate_forwarded_prefix(&prefix);
-        let elapsed = host::now_micros().saturating_sub(started);
-        if verdict.decision == Decision::Mask {
-            verdict.decision = Decision::Block;
-        }
-        record(active, &verdict, elapsed, Direction::Request);
-        self.exchange = std::mem::take(&mut verdict.exchange);
-        self.phase = Phase::Decided(verdict.decision);
-        if verdict.decision == Decision::Block {
-            let reply = verdict.reply.unwrap_or_else(default_block_reply);
-            return self.reply(active, &reply, Decision::Block);
         }
         Action::Continue
     }
@@ -448,7 +435,7 @@ impl HttpContext for GuardedRequest {
                 return self.oversize(&active, len);
             }
             return if end_of_stream {
-                self.decide_shadow(&active)
+                self.decide_forwarded(&active, true)
             } else {
                 Action::Continue
             };
@@ -472,7 +459,7 @@ impl HttpContext for GuardedRequest {
         };
         match self.phase {
             Phase::Buffering { body_size } => self.decide(&active, body_size),
-            Phase::Shadowing => self.decide_shadow(&active),
+            Phase::Shadowing => self.decide_forwarded(&active, true),
             _ => Action::Continue,
         }
     }
@@ -481,7 +468,8 @@ impl HttpContext for GuardedRequest {
         let Some(active) = self.active.clone() else {
             return Action::Continue;
         };
-        if self.phase == Phase::Shadowing && self.decide_early(&active) == Action::Pause {
+        if self.phase == Phase::Shadowing && self.decide_forwarded(&active, false) == Action::Pause
+        {
             return Action::Pause;
         }
         self.prepare_response(&active, end_of_stream);
