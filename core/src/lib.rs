@@ -16,6 +16,7 @@ pub mod classifier;
 pub mod config;
 pub mod detectors;
 pub mod engine;
+pub mod escalation;
 pub mod mcp;
 pub mod normalize;
 pub mod payload;

@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use crate::config::{
     Action, BlockResponse, BlockResponseOverride, Config, ConfigError, ConfigErrors,
-    DetectorConfig, Hook, InputMode, Limits, Scope, StreamConfig,
+    DetectorConfig, EscalationConfig, Hook, InputMode, Limits, Scope, StreamConfig,
 };
 use crate::detectors::{
     injection::InjectionHeuristics, pii::PiiDetector, regex_custom::RegexDetector,
-    secrets::SecretsDetector, wordlist::WordlistDetector, Detector,
+    secrets::SecretsDetector, similarity::SimilarityDetector, wordlist::WordlistDetector, Detector,
 };
 
 /// Score threshold a guard uses when its config sets none.
@@ -73,6 +73,10 @@ pub struct Policy {
     pub stream: StreamConfig,
     /// JSON-RPC methods the MCP hooks read.
     pub mcp_methods: Vec<String>,
+    /// How the heavy tier is reached.
+    pub escalation: EscalationConfig,
+    /// Derived once from `guards`: an enabled guard escalates to the heavy tier.
+    escalates: bool,
     /// Derived once from `guards`: an enabled request-side guard masks.
     rewrites_request: bool,
     /// Derived once from `guards`: an enabled `llm_output` guard.
@@ -150,11 +154,14 @@ impl Policy {
                     "input_mode `parallel` forwards the request before it is checked, so a request-side guard cannot mask; use `block` or `audit`, or input_mode `sequential`",
                 ));
             }
-            let is_model = matches!(g.detector, DetectorConfig::Model(_));
+            let is_model = matches!(
+                g.detector,
+                DetectorConfig::Model(_) | DetectorConfig::Similarity(_)
+            );
             if is_model && g.threshold.is_some() {
                 errors.push(ConfigError::new(
                     at("threshold"),
-                    "a `model` detector sets its own band: use detector.allow_below / detector.block_above",
+                    "a `model` or `similarity` detector sets its own band: use detector.allow_below / detector.block_above (the heavy tier's thresholds come with its models)",
                 ));
             }
             // Model detectors decide with their band; every match they report counts.
@@ -203,6 +210,24 @@ impl Policy {
             let block_response = merge_block(&config.block_response, g.block_response.as_ref());
             check_block_response(&at("block_response"), &block_response, &mut errors);
             match build_detector(&g.detector) {
+                Ok(detector)
+                    if detector.heavy().is_some() && g.enabled && !g.hook.is_request_side() =>
+                {
+                    errors.push(ConfigError::new(
+                        at("hook"),
+                        "escalation to the heavy tier (`on_uncertain: escalate`, `similarity`) is for request-side hooks (`llm_input`, `mcp_pre_tool`); responses are on their way to the client",
+                    ));
+                }
+                Ok(detector)
+                    if detector.heavy().is_some()
+                        && g.enabled
+                        && config.input_mode == InputMode::Parallel =>
+                {
+                    errors.push(ConfigError::new(
+                        at("detector"),
+                        "input_mode `parallel` cannot wait for the heavy tier; use `on_uncertain: pass | act` or input_mode `sequential`",
+                    ));
+                }
                 Ok(detector) => guards.push(Guard {
                     id: Arc::from(g.id.as_str()),
                     hook: g.hook,
@@ -236,6 +261,12 @@ impl Policy {
                 ));
             }
         }
+        if config.escalation.cluster.is_empty() || config.escalation.timeout_ms == 0 {
+            errors.push(ConfigError::new(
+                "escalation",
+                "cluster must be non-empty and timeout_ms at least 1",
+            ));
+        }
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
@@ -244,7 +275,10 @@ impl Policy {
         let reads_output = any(&|g| g.hook == Hook::LlmOutput);
         let reads_tool_results = any(&|g| g.hook == Hook::McpPostTool);
         let restores = any(&|g| g.reversible);
+        let escalates = any(&|g| g.detector.heavy().is_some());
         Ok(Policy {
+            escalates,
+            escalation: config.escalation.clone(),
             guards,
             rewrites_request,
             reads_output,
@@ -268,6 +302,11 @@ impl Policy {
     /// Does any enabled guard read chat responses (`llm_output`)?
     pub fn guards_output(&self) -> bool {
         self.reads_output
+    }
+
+    /// Does any enabled guard escalate uncertain texts to the heavy tier?
+    pub fn escalates(&self) -> bool {
+        self.escalates
     }
 
     /// Does any enabled guard read MCP tool results (`mcp_post_tool`)?
@@ -306,6 +345,7 @@ fn build_detector(cfg: &DetectorConfig) -> Result<Box<dyn Detector>, String> {
         DetectorConfig::Wordlist(o) => Box::new(WordlistDetector::wordlist(o)?),
         DetectorConfig::InjectionHeuristics(o) => Box::new(InjectionHeuristics::new(o)?),
         DetectorConfig::Regex(o) => Box::new(RegexDetector::new(o)?),
+        DetectorConfig::Similarity(o) => Box::new(SimilarityDetector::new(o)),
         #[cfg(feature = "models")]
         DetectorConfig::Model(raw) => {
             let opts: crate::detectors::model::ModelOptions =

@@ -51,7 +51,7 @@ pub const MAX_TOKEN_HOLD_BYTES: usize = 4096;
 pub const CONTEXT_BYTES: usize = 256;
 
 /// A streamed response under guard: what the adapter feeds chunks to.
-pub trait ResponseStream {
+pub trait ResponseStream: Send {
     /// Feed upstream bytes; get the bytes to send to the client now.
     fn push(&mut self, policy: &Policy, bytes: &[u8]) -> Vec<u8>;
     /// The upstream stream ended: get whatever is still to be sent.

@@ -93,6 +93,31 @@ pub fn send_local_reply(status: u16, headers: Vec<(&str, &str)>, body: &[u8]) ->
         .map_err(err("send_http_response"))
 }
 
+/// Start a unary gRPC call to `cluster` (an Envoy cluster name); its answer arrives in
+/// `on_grpc_call_response` of the calling context. Returns the call's token.
+pub fn dispatch_grpc(
+    cluster: &str,
+    service: &str,
+    method: &str,
+    message: &[u8],
+    timeout: Duration,
+) -> HostResult<u32> {
+    hostcalls::dispatch_grpc_call(cluster, service, method, vec![], Some(message), timeout)
+        .map_err(err("dispatch_grpc_call"))
+}
+
+/// The body of a gRPC answer (`size` bytes).
+pub fn grpc_response_body(size: usize) -> HostResult<Vec<u8>> {
+    hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, size)
+        .map(Option::unwrap_or_default)
+        .map_err(err("get_buffer(grpc_receive)"))
+}
+
+/// Resume a request paused in a body callback.
+pub fn resume_request() -> HostResult<()> {
+    hostcalls::resume_http_request().map_err(err("resume_http_request"))
+}
+
 pub fn define_metric(kind: MetricType, name: &str) -> HostResult<u32> {
     hostcalls::define_metric(kind, name).map_err(err("define_metric"))
 }

@@ -12,6 +12,14 @@
 //! Decided(decision): forwarded (Continue) or answered locally (Pause + local reply)
 //! ```
 //!
+//! Escalation (tier 3): when the verdict has texts only the heavy tier can settle (a tier-2
+//! score in its uncertainty band with `on_uncertain: escalate`, or a `similarity` guard), the
+//! filter applies any mask to the buffered body at once, sends one Classify call to the
+//! `escalation.cluster` (gRPC, deadline `escalation.timeout_ms`) and stays paused
+//! (`Escalating`). The answer — or the deadline, a transport error, an overloaded service —
+//! resolves the verdict (failures by each guard's `on_failure`); a block answers locally,
+//! anything else resumes the request.
+//!
 //! Requests, `input_mode: parallel`: every body chunk is copied and forwarded at once
 //! (`Shadowing`); at the end of the body the copy is checked. A block answers locally, which
 //! resets the upstream call. The checks in the filter are synchronous, so the verdict is in
@@ -48,8 +56,10 @@ use std::rc::Rc;
 
 use parapet_core::config::InputMode;
 use parapet_core::engine::{Decision, Exchange, Verdict};
+use parapet_core::escalation::{self, proto::ClassifyResponse, Outcome, OutcomeCounts};
 use parapet_core::reply::{self, Reply};
 use parapet_core::stream::{self, ResponseStream};
+use prost::Message as _;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, LogLevel};
 
@@ -66,6 +76,8 @@ pub enum Phase {
     Buffering { body_size: usize },
     /// `input_mode: parallel`: forwarding the body as it comes, keeping a copy to check.
     Shadowing,
+    /// Paused for the heavy tier's answer (a Classify call in flight).
+    Escalating,
     /// The verdict is in and has been acted on.
     Decided(Decision),
 }
@@ -97,6 +109,22 @@ pub struct GuardedRequest {
     shadow: Vec<u8>,
     /// For [`ResponsePhase::Streaming`].
     stream: Option<Box<dyn ResponseStream>>,
+    /// For [`Phase::Escalating`].
+    escalation: Option<InFlight>,
+    /// `x-request-id`, read with the headers (the header map is not readable from body
+    /// callbacks) when the policy escalates, for the heavy tier's logs.
+    request_id: String,
+}
+
+/// A verdict waiting for the heavy tier.
+struct InFlight {
+    token: u32,
+    verdict: Verdict,
+    /// The original request body (an MCP block needs it for the JSON-RPC error).
+    body: Vec<u8>,
+    size: usize,
+    scan_us: u64,
+    started_us: u64,
 }
 
 impl GuardedRequest {
@@ -108,6 +136,8 @@ impl GuardedRequest {
             exchange: Exchange::default(),
             shadow: Vec::new(),
             stream: None,
+            escalation: None,
+            request_id: String::new(),
         }
     }
 
@@ -118,7 +148,98 @@ impl GuardedRequest {
             Err(e) => return self.fail_closed(active, &format!("cannot read request body: {e}")),
         };
         let (verdict, elapsed) = self.evaluate(active, &body, true);
+        if !verdict.pending.is_empty() {
+            return self.escalate(active, verdict, body, size, elapsed);
+        }
         self.act(active, verdict, size, elapsed)
+    }
+
+    /// Send the verdict's pending texts to the heavy tier and pause until it answers.
+    fn escalate(
+        &mut self,
+        active: &Active,
+        mut verdict: Verdict,
+        body: Vec<u8>,
+        size: usize,
+        scan_us: u64,
+    ) -> Action {
+        // A mask is written now, while the body callback may still change the buffer; the
+        // heavy tier's answer can only turn it into a block (a local reply) or let it go.
+        if verdict.decision == Decision::Mask {
+            match verdict.body.take() {
+                Some(masked) => {
+                    if let Err(e) = host::replace_request_body(size, &masked) {
+                        return self
+                            .fail_closed(active, &format!("cannot rewrite request body: {e}"));
+                    }
+                }
+                None => return self.fail_closed(active, "mask verdict without a body"),
+            }
+        }
+        let message =
+            escalation::classify_request(&verdict.pending, &self.request_id).encode_to_vec();
+        let e = &active.policy.escalation;
+        let started_us = host::now_micros();
+        match host::dispatch_grpc(
+            &e.cluster,
+            escalation::SERVICE,
+            escalation::METHOD,
+            &message,
+            std::time::Duration::from_millis(u64::from(e.timeout_ms)),
+        ) {
+            Ok(token) => {
+                self.phase = Phase::Escalating;
+                self.escalation = Some(InFlight {
+                    token,
+                    verdict,
+                    body,
+                    size,
+                    scan_us,
+                    started_us,
+                });
+                Action::Pause
+            }
+            Err(err) => {
+                host::log(
+                    LogLevel::Warn,
+                    &format!("escalation to cluster `{}` failed: {err}", e.cluster),
+                );
+                let pending = verdict.pending.len();
+                let flight = InFlight {
+                    token: 0,
+                    verdict,
+                    body,
+                    size,
+                    scan_us,
+                    started_us,
+                };
+                self.settle(active, flight, &vec![Outcome::Failed; pending])
+            }
+        }
+    }
+
+    /// Resolve an escalated verdict with the heavy tier's outcomes and act on it.
+    fn settle(&mut self, active: &Active, flight: InFlight, outcomes: &[Outcome]) -> Action {
+        let counts = OutcomeCounts::of(&flight.verdict.pending, outcomes);
+        active.metrics.count_escalation(counts);
+        let waited = host::now_micros().saturating_sub(flight.started_us);
+        if let Some(id) = active.metrics.escalation_us {
+            host::record(id, waited);
+        }
+        let mut verdict = active
+            .policy
+            .resolve(flight.verdict, &flight.body, outcomes);
+        if verdict.decision == Decision::Mask {
+            // Already written before the call.
+            verdict.body = None;
+            verdict.decision = Decision::Mask;
+            let d = verdict.decision;
+            record(active, &verdict, flight.scan_us, Direction::Request);
+            self.phase = Phase::Decided(d);
+            self.exchange = verdict.exchange;
+            return Action::Continue;
+        }
+        self.act(active, verdict, flight.size, flight.scan_us)
     }
 
     /// Run the request-side guards on a whole body, or (`whole: false`) on the part of it that
@@ -375,7 +496,57 @@ fn record(active: &Active, verdict: &Verdict, elapsed_us: u64, direction: Direct
     }
 }
 
-impl Context for GuardedRequest {}
+impl Context for GuardedRequest {
+    fn on_grpc_call_response(&mut self, token_id: u32, status_code: u32, response_size: usize) {
+        let Some(active) = self.active.clone() else {
+            return;
+        };
+        let Some(flight) = self.escalation.take_if(|f| f.token == token_id) else {
+            return;
+        };
+        let pending = flight.verdict.pending.len();
+        let outcomes = if status_code == 0 {
+            match host::grpc_response_body(response_size)
+                .map_err(|e| e.to_string())
+                .and_then(|b| ClassifyResponse::decode(b.as_slice()).map_err(|e| e.to_string()))
+            {
+                Ok(resp) => Outcome::from_response(&resp, pending),
+                Err(e) => {
+                    host::log(LogLevel::Warn, &format!("bad Classify answer: {e}"));
+                    vec![Outcome::Failed; pending]
+                }
+            }
+        } else {
+            host::log(
+                LogLevel::Warn,
+                &format!(
+                    "escalation failed: gRPC status {status_code} ({})",
+                    grpc_status_name(status_code)
+                ),
+            );
+            vec![Outcome::Failed; pending]
+        };
+        if self.settle(&active, flight, &outcomes) == Action::Continue {
+            if let Err(e) = host::resume_request() {
+                host::log(LogLevel::Error, &format!("{e}"));
+            }
+        }
+    }
+}
+
+fn grpc_status_name(code: u32) -> &'static str {
+    match code {
+        1 => "cancelled",
+        2 => "unknown",
+        4 => "deadline exceeded",
+        8 => "resource exhausted",
+        9 => "failed precondition",
+        12 => "unimplemented",
+        13 => "internal",
+        14 => "unavailable",
+        _ => "error",
+    }
+}
 
 impl HttpContext for GuardedRequest {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
@@ -394,6 +565,12 @@ impl HttpContext for GuardedRequest {
         if end_of_stream {
             self.phase = Phase::Passed;
             return Action::Continue;
+        }
+        if active.policy.escalates() {
+            self.request_id = host::request_header("x-request-id")
+                .ok()
+                .flatten()
+                .unwrap_or_default();
         }
         let declared = host::request_header("content-length")
             .ok()

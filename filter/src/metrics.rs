@@ -6,8 +6,12 @@
 //!   `<action>`) fired, by the request's final decision;
 //! - `parapet.scan_us` (histogram): engine time per request body, in microseconds;
 //! - `parapet.output_scan_us` (histogram): engine time per guarded response body;
+//! - `parapet.escalation.<flagged|clear|failed_open|failed_closed>`: texts sent to the heavy
+//!   tier, by how they ended (failures by the guard's `on_failure`);
+//! - `parapet.escalation_us` (histogram): time waiting for the heavy tier per request;
 //! - `parapet.config_rejected`: configurations refused (the last good one stays in force).
 
+use parapet_core::escalation::OutcomeCounts;
 use parapet_core::{Decision, Policy};
 use proxy_wasm::types::MetricType;
 
@@ -21,6 +25,9 @@ pub struct Metrics {
     guards: Vec<[Option<u32>; 5]>,
     pub scan_us: Option<u32>,
     pub output_scan_us: Option<u32>,
+    /// flagged, clear, failed_open, failed_closed.
+    escalations: [Option<u32>; 4],
+    pub escalation_us: Option<u32>,
 }
 
 fn decision_index(d: Decision) -> usize {
@@ -73,7 +80,18 @@ impl Metrics {
             .collect();
         let scan_us = define(MetricType::Histogram, "parapet.scan_us");
         let output_scan_us = define(MetricType::Histogram, "parapet.output_scan_us");
+        let (escalations, escalation_us) = if policy.escalates() {
+            (
+                ["flagged", "clear", "failed_open", "failed_closed"]
+                    .map(|o| define(MetricType::Counter, &format!("parapet.escalation.{o}"))),
+                define(MetricType::Histogram, "parapet.escalation_us"),
+            )
+        } else {
+            ([None; 4], None)
+        };
         Metrics {
+            escalations,
+            escalation_us,
             decisions,
             output_decisions,
             guards,
@@ -91,6 +109,17 @@ impl Metrics {
     pub fn count_output_decision(&self, d: Decision) {
         if let Some(id) = self.output_decisions[decision_index(d)] {
             host::increment(id);
+        }
+    }
+
+    pub fn count_escalation(&self, c: OutcomeCounts) {
+        let n = [c.flagged, c.clear, c.failed_open, c.failed_closed];
+        for (id, n) in self.escalations.iter().zip(n) {
+            if let Some(id) = id {
+                for _ in 0..n {
+                    host::increment(*id);
+                }
+            }
         }
     }
 

@@ -2,11 +2,11 @@ import os
 
 import pytest
 
-from harness import PARAPET, WASM, Envoy, Standin
+from harness import EXT_PROC, PARAPET, WASM, Envoy, Standin
 
 
 def pytest_sessionstart(session):
-    missing = [p for p in (WASM, PARAPET) if not p.exists()]
+    missing = [p for p in (WASM, PARAPET, EXT_PROC) if not p.exists()]
     if missing:
         raise pytest.UsageError(f"build artefacts missing: {missing}; run scripts/test.sh (it builds them)")
 

@@ -22,6 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 WASM = ROOT / "target" / "wasm32-wasip1" / "release" / "parapet_filter.wasm"
 PARAPET = ROOT / "target" / "release" / "parapet"
+EXT_PROC = ROOT / "target" / "service" / "parapet-ext-proc"
 STANDIN = ROOT / "scripts" / "llm_standin.py"
 
 
@@ -116,15 +117,17 @@ def wasm_filters(cfg):
 class Envoy:
     """Envoy running a shipped config with test ports, the built .wasm and optionally a policy."""
 
-    def __init__(self, upstream_port, policy=None, config_name="parapet.yaml", mutate=None):
+    def __init__(self, upstream_port, policy=None, config_name="parapet.yaml", mutate=None, heavy_port=None):
         cfg = copy.deepcopy(load_envoy_config(config_name))
         self.port = free_port()
         self.admin_port = free_port()
         cfg["admin"]["address"]["socket_address"]["port_value"] = self.admin_port
         cfg["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] = self.port
         for cluster in cfg["static_resources"]["clusters"]:
+            # parapet_heavy (Classify) and parapet_ext_proc (ext_proc) point at parapet-ext-proc.
+            port = heavy_port if cluster["name"].startswith("parapet_") else upstream_port
             for ep in cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]:
-                ep["endpoint"]["address"]["socket_address"]["port_value"] = upstream_port
+                ep["endpoint"]["address"]["socket_address"]["port_value"] = port or free_port()
         for wf in wasm_filters(cfg):
             wf["vm_config"]["code"]["local"]["filename"] = str(WASM)
             if policy is not None:
@@ -193,3 +196,111 @@ class Envoy:
 def validate_config(path) -> subprocess.CompletedProcess:
     return subprocess.run([envoy_binary(), "--mode", "validate", "-c", str(path), "-l", "error"],
                           capture_output=True, text=True, cwd=str(ROOT), timeout=120)
+
+
+class ExtProc:
+    """parapet-ext-proc as a subprocess, from ext-proc/parapet-ext-proc.yaml with test ports.
+
+    `policy`: a policy dict for ext_proc mode (default: the file's, envoy/policies/cascade.yaml);
+    `heavy=False` drops the heavy tier; `overrides` are merged into the config.
+    """
+
+    def __init__(self, policy=None, heavy=True, overrides=None, port=None):
+        cfg = yaml.safe_load((ROOT / "ext-proc" / "parapet-ext-proc.yaml").read_text())
+        self.port = port or free_port()
+        self.http_port = free_port()
+        cfg["listen"] = f"127.0.0.1:{self.port}"
+        cfg["http_listen"] = f"127.0.0.1:{self.http_port}"
+        self.dir = Path(tempfile.mkdtemp(prefix="parapet-ext-proc-"))
+        if policy is not None:
+            (self.dir / "policy.json").write_text(json.dumps(policy))
+            cfg["policy"] = str(self.dir / "policy.json")
+        if not heavy:
+            cfg.pop("heavy", None)
+        cfg.update(overrides or {})
+        self.config_path = self.dir / "config.yaml"
+        self.config_path.write_text(yaml.safe_dump(cfg))
+        self.log_path = self.dir / "ext-proc.log"
+        self.start()
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([str(EXT_PROC), "--config", str(self.config_path)], cwd=str(ROOT),
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        try:
+            wait_for(self._ready, timeout=60, what="parapet-ext-proc ready")
+        except Exception:
+            self.stop()
+            raise RuntimeError("parapet-ext-proc did not start:\n" + self.logs()[-4000:])
+
+    def _ready(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError("parapet-ext-proc exited:\n" + self.logs()[-4000:])
+        return http("GET", self.url("/healthz"), timeout=1)[0] == 200
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.http_port}{path}"
+
+    def classify(self, model, text, timeout=60):
+        status, _, body = http("POST", self.url("/v1/classify"), json.dumps({"model": model, "text": text}).encode(),
+                               {"content-type": "application/json"}, timeout=timeout)
+        assert status == 200, body
+        return json.loads(body)["results"][0]
+
+    def metrics(self):
+        _, _, body = http("GET", self.url("/metrics"))
+        out = {}
+        for line in body.decode().splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                out[name] = float(value)
+        return out
+
+    def logs(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def kill(self):
+        """SIGKILL: the crash case."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+class BlackHole:
+    """A TCP listener that accepts connections and never answers: a service too slow for any
+    deadline."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        import threading
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()

@@ -14,6 +14,7 @@ pub mod model;
 pub mod pii;
 pub mod regex_custom;
 pub mod secrets;
+pub mod similarity;
 pub mod wordlist;
 
 use std::borrow::Cow;
@@ -73,6 +74,8 @@ pub struct Match {
     pub start: usize,
     pub end: usize,
     pub score: f32,
+    /// The detector could not settle this span: the heavy tier must (see [`Detector::heavy`]).
+    pub escalate: bool,
 }
 
 impl Match {
@@ -82,6 +85,20 @@ impl Match {
             start,
             end,
             score,
+            escalate: false,
+        }
+    }
+
+    /// An uncertain match for the heavy tier to settle.
+    pub fn escalation(
+        kind: impl Into<Cow<'static, str>>,
+        start: usize,
+        end: usize,
+        score: f32,
+    ) -> Self {
+        Match {
+            escalate: true,
+            ..Match::new(kind, start, end, score)
         }
     }
 }
@@ -125,9 +142,15 @@ pub trait Detector: Send + Sync {
     /// Append every match in `text` to `out`. Spans index into `text.original()`, are on
     /// `char` boundaries, and satisfy `start < end`.
     fn scan(&self, text: &ScanText<'_>, out: &mut Vec<Match>);
-    /// The cascade tier that decides with this detector: 1 for rules, 2 for in-filter models.
+    /// The cascade tier that decides with this detector: 1 for rules, 2 for in-filter models,
+    /// 3 for the heavy tier.
     fn tier(&self) -> u8 {
         1
+    }
+    /// For detectors whose uncertain matches ([`Match::escalate`]) go to the heavy tier: which
+    /// heavy model settles them and what a failed escalation does.
+    fn heavy(&self) -> Option<crate::escalation::Heavy> {
+        None
     }
     /// For model detectors: the score name and the model's score for `text`, even below any
     /// threshold (`parapet scan --scores`). Rule detectors have none.

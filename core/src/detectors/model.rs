@@ -2,10 +2,11 @@
 //! each slot, with a per-guard band.
 //!
 //! A slot scoring `>= block_above` is a match (the guard's action applies); below `allow_below`
-//! it passes; in between it is *uncertain*: until the heavy tier exists to escalate to, it
-//! follows `on_uncertain` — `pass` (fail open, the default) or `act` (fail closed: a match of
-//! kind `<model>_uncertain`). A slot longer than `max_tokens` is not scored (it is never
-//! truncated) and is treated as uncertain. The match spans the whole slot; its score is the
+//! it passes; in between it is *uncertain* and follows `on_uncertain`: `pass` (fail open, the
+//! default), `act` (fail closed: a match of kind `<model>_uncertain`) or `escalate` (the heavy
+//! tier's classifier for the same task settles it; `on_failure` says what happens when it
+//! cannot answer). A slot longer than `max_tokens` is not scored (it is never truncated) and is
+//! treated as uncertain — with `escalate`, the heavy tier scans it whole with sliding windows. The match spans the whole slot; its score is the
 //! model's (the maximum over the slot's windows).
 
 use std::sync::{Arc, OnceLock};
@@ -14,6 +15,7 @@ use serde::Deserialize;
 
 use super::{Category, Detector, Match, ScanText};
 use crate::classifier::{featurizer, ModelScorer, TractClassifier};
+use crate::escalation::{FailureMode, Heavy, HeavyModel};
 
 /// The shipped models.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -25,7 +27,7 @@ pub enum ShippedModel {
     Toxicity,
 }
 
-/// What an uncertain score does until the heavy tier exists.
+/// What an uncertain score does.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum OnUncertain {
@@ -34,6 +36,8 @@ pub enum OnUncertain {
     Pass,
     /// Fail closed: a match of kind `<model>_uncertain`.
     Act,
+    /// Ask the heavy tier (tier 3) and act on its answer.
+    Escalate,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -48,6 +52,10 @@ pub struct ModelOptions {
     pub block_above: Option<f32>,
     #[serde(default)]
     pub on_uncertain: OnUncertain,
+    /// With `on_uncertain: escalate`: what a failed escalation (deadline, error, overload)
+    /// does — `open` (the default: pass) or `closed` (act as if flagged).
+    #[serde(default)]
+    pub on_failure: FailureMode,
     /// Per-slot token budget (featurizer tokens). Default 16384.
     #[serde(default = "default_max_tokens")]
     pub max_tokens: usize,
@@ -129,6 +137,7 @@ pub struct ModelDetector {
     allow_below: f32,
     block_above: f32,
     on_uncertain: OnUncertain,
+    on_failure: FailureMode,
     max_tokens: usize,
 }
 
@@ -151,6 +160,7 @@ impl ModelDetector {
             allow_below,
             block_above,
             on_uncertain: opts.on_uncertain,
+            on_failure: opts.on_failure,
             max_tokens: opts.max_tokens,
         })
     }
@@ -198,14 +208,28 @@ impl Detector for ModelDetector {
             Some(s) => (s, true),
             None => (1.0, true),
         };
-        if uncertain && self.on_uncertain == OnUncertain::Pass {
-            return;
+        let kind = self.kind(uncertain);
+        match (uncertain, self.on_uncertain) {
+            (true, OnUncertain::Pass) => {}
+            (true, OnUncertain::Escalate) => {
+                out.push(Match::escalation(kind, 0, original.len(), score))
+            }
+            _ => out.push(Match::new(kind, 0, original.len(), score)),
         }
-        out.push(Match::new(self.kind(uncertain), 0, original.len(), score));
     }
 
     fn tier(&self) -> u8 {
         2
+    }
+
+    fn heavy(&self) -> Option<Heavy> {
+        (self.on_uncertain == OnUncertain::Escalate).then_some(Heavy {
+            model: match self.model {
+                ShippedModel::Injection => HeavyModel::Injection,
+                ShippedModel::Toxicity => HeavyModel::Toxicity,
+            },
+            on_failure: self.on_failure,
+        })
     }
 
     fn model_score(&self, text: &ScanText<'_>) -> Option<(&'static str, f32)> {
@@ -264,5 +288,21 @@ mod tests {
         )
         .unwrap();
         assert!(ModelDetector::new(&opts).is_err());
+    }
+
+    #[test]
+    fn escalate_reports_uncertain_matches_for_the_heavy_tier() {
+        let d = detector(
+            "injection",
+            r#", "allow_below": 0.0, "block_above": 1.0, "on_uncertain": "escalate", "on_failure": "closed""#,
+        );
+        let m = scan(&d, "please summarise this page");
+        assert_eq!(m.len(), 1);
+        assert!(m[0].escalate);
+        assert_eq!(m[0].kind, "injection_model_uncertain");
+        let heavy = d.heavy().unwrap();
+        assert_eq!(heavy.model, HeavyModel::Injection);
+        assert_eq!(heavy.on_failure, FailureMode::Closed);
+        assert!(detector("injection", "").heavy().is_none());
     }
 }

@@ -887,12 +887,7 @@ impl Detector for InjectionHeuristics {
 
         if let Some((_, kind, start, end)) = tally.best {
             let score = (1.0 - tally.miss).clamp(0.0, 1.0);
-            out.push(Match {
-                kind,
-                start,
-                end,
-                score,
-            });
+            out.push(Match::new(kind, start, end, score));
         }
     }
 }

