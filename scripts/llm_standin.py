@@ -82,6 +82,9 @@ def last_user_text(req):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm and
+    # the peer's delayed ACK add ~40 ms to every keep-alive answer.
+    disable_nagle_algorithm = True
     server_version = "llm-standin/1"
 
     def log_message(self, fmt, *args):  # quiet

@@ -11,7 +11,9 @@
 //!   finding `{"guard", "detector", "tier", "category", "kind", "start", "end", "score", "slot"}`;
 //!   `start`/`end` are byte offsets into the text (or into the slot named by `slot`). A verdict
 //!   that rewrites adds `"body"` (the rewritten request/response, or the masked text); a row
-//!   with both adds `"request"` (the request's verdict). A line that is not valid input yields
+//!   with both adds `"request"` (the request's verdict). A verdict with texts only the heavy
+//!   tier can settle (tier 3, `on_uncertain: escalate` or `similarity`; not run by the CLI)
+//!   adds `"pending": [{"guard", "model", "tier2_score", "slot", ...}]`. A line that is not valid input yields
 //!   `{"error": "..."}` and the exit status is 1 at the end.
 //! - `parapet stream [--config FILE] [--request FILE] [--split N,M,...] < transcript.sse >
 //!   client_view.sse` — run the response stream guard over a raw upstream SSE transcript, fed in
@@ -158,6 +160,9 @@ struct OutLine<'a> {
     request: Option<Box<OutLine<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     scores: Option<std::collections::BTreeMap<&'static str, f32>>,
+    /// Texts the heavy tier would settle (escalations); the CLI runs tiers 1 and 2 only.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pending: &'a [parapet_core::escalation::Escalation],
 }
 
 fn out_line(v: &Verdict) -> OutLine<'_> {
@@ -168,6 +173,7 @@ fn out_line(v: &Verdict) -> OutLine<'_> {
         }),
         request: None,
         scores: None,
+        pending: &v.pending,
         decision: v.decision.as_str(),
         findings: v
             .findings
