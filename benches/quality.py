@@ -3,7 +3,7 @@
 rate on ordinary prompts — computed from `parapet scan` (the same engine as the filter) over the
 labelled corpora in ../shared/eval/dev.
 
-Usage: benches/quality.py [--eval-dir ../shared/eval/dev] [--parapet target/release/parapet]
+Usage: benches/quality.py [--eval-dir ../shared/eval/dev] [--parapet target/service/parapet]
                           [--config FILE] [--out benches/QUALITY.md] [--toxicity-sample 4000]
 Each text row is scanned as one user message with the given policy (default: the shipped one).
 A row is "flagged by a detector" if any finding of that detector's category is reported at the
@@ -68,7 +68,7 @@ def pct(x):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--eval-dir", default=str(ROOT.parent / "shared" / "eval" / "dev"))
-    ap.add_argument("--parapet", default=str(ROOT / "target" / "release" / "parapet"))
+    ap.add_argument("--parapet", default=str(ROOT / "target" / "service" / "parapet"))
     ap.add_argument("--config")
     ap.add_argument("--out", default=str(ROOT / "benches" / "QUALITY.md"))
     ap.add_argument("--toxicity-sample", type=int, default=4000, help="rows of toxicity.jsonl to scan (seeded sample)")

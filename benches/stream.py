@@ -46,7 +46,7 @@ from load import wait_ready  # benches/load.py: same admin /ready poll
 
 ROOT = Path(__file__).resolve().parents[1]
 ENVOY = str(ROOT / ".venv" / "bin" / "envoy")
-PARAPET = str(ROOT / "target" / "release" / "parapet")
+PARAPET = str(ROOT / "target" / "service" / "parapet")
 PLAIN, GUARDED, ADMIN, UPSTREAM = 19000, 19001, 19002, 19100
 
 WORDS = ("the quick brown fox jumps over the lazy dog while a model writes an ordinary answer "

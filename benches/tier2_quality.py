@@ -26,7 +26,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PARAPET = ROOT / "target" / "release" / "parapet"
+PARAPET = ROOT / "target" / "service" / "parapet"
 TRAINABLE_DEV = {"NVIDIA/garak", "leolee99/InjecGuard", "t-davidson/hate-speech-and-offensive-language",
                  "surge-ai/toxicity", "lm-sys/FastChat", "openai/grade-school-math"}
 POLICY = {"version": 1, "guards": [

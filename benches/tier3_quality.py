@@ -38,16 +38,18 @@ import random
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import zipfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.dont_write_bytecode = True  # importing tier2_quality must not leave benches/__pycache__ behind
 sys.path.insert(0, str(ROOT / "benches"))
 import tier2_quality as T2  # noqa: E402  (held-out definition: T2.trained_on, T2.load)
 
-PARAPET = ROOT / "target" / "release" / "parapet"
+PARAPET = ROOT / "target" / "service" / "parapet"
 EXTPROC = ROOT / "target" / "service" / "parapet-ext-proc"
 POLICY = "envoy/policies/cascade.yaml"
 SERVICE_CONFIG = "ext-proc/parapet-ext-proc.yaml"
@@ -168,7 +170,8 @@ class Service:
         if start:
             self.log = open(log_path, "w")
             self.cmd = [str(EXTPROC), "--config", SERVICE_CONFIG, "--listen", GRPC, "--http-listen", HTTP]
-            self.proc = subprocess.Popen(self.cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(self.cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
             t0 = time.time()
             while "ready" not in Path(log_path).read_text():
                 if self.proc.poll() is not None or time.time() - t0 > 120:
@@ -178,8 +181,14 @@ class Service:
     def classify(self, tasks):
         req = urllib.request.Request(self.url + "/v1/classify", data=json.dumps({"tasks": tasks}).encode(),
                                      headers={"content-type": "application/json"})
-        with urllib.request.urlopen(req, timeout=300) as resp:
-            return json.loads(resp.read())["results"]
+        for attempt in range(5):
+            try:
+                with urllib.request.urlopen(req, timeout=300) as resp:
+                    return json.loads(resp.read())["results"]
+            except urllib.error.URLError:
+                if attempt == 4 or (self.proc and self.proc.poll() is not None):
+                    raise
+                time.sleep(1)
 
     def stop(self):
         if self.proc:
@@ -351,7 +360,7 @@ def main():
         # Comparison only (not part of the cascade): every tier-2 band row of the task's own model,
         # also those tier 1 already blocked, to reproduce models/heavy/eval.json's model-only cascade.
         extra = [("injection", r["text"]) for r in pi + hard if "injection" in r["band"]]
-        extra += [("toxicity", r["text"]) for r in tox if "toxicity" in r["band"]]
+        extra += [("toxicity", r["text"]) for r in tox + pi + hard if "toxicity" in r["band"]]
         n_extra, t_extra = score_batched(svc, extra, cache)
         # Heavy head / similarity alone on samples.
         inj_w = sample_cells(pi, lambda r: r["label"], args.inj_sample, rng)
@@ -456,7 +465,9 @@ def main():
         "model-only cascade (tier-2 band -> heavy; eval.json's definition)":
             lambda r: (r["tox_s"] is not None and r["tox_s"] >= thr["toxicity"][1])
             or ("toxicity" in r["band"] and flagged(cache, "toxicity", r["text"])),
+        "policy decision block, tiers 1-2 (any guard; collateral)": lambda r: r["block12"],
         "policy decision block, cascade (any guard; collateral)": lambda r: r["block_casc"],
+        "injection flagged by tier 3 (collateral block)": lambda r: r["t3_inj"],
     }
 
     def tox_table(rows):
@@ -472,15 +483,68 @@ def main():
         h["sampled_rows"] = len(rs)
         out["heavy toxicity head alone (sample)"] = h
         return {"rows": {"toxic": len(pos), "benign": len(neg)}, "table": out,
-                "escalated_share_any_model": esc_shares(rows), "escalated_share_toxicity_model": esc_shares(rows, "toxicity")}
+                "escalated_share_any_model": esc_shares(rows), "escalated_share_toxicity_model": esc_shares(rows, "toxicity"),
+                "escalated_share_injection_model": esc_shares(rows, "injection"),
+                "tier2_band_share_ignoring_tier1": {
+                    "all": r4(share(rows, lambda r: "toxicity" in r["band"])),
+                    "pos": r4(share(pos, lambda r: "toxicity" in r["band"])),
+                    "neg": r4(share(neg, lambda r: "toxicity" in r["band"]))}}
 
     toxicity = {"thresholds": {"tier2": dict(zip(("allow_below", "block_above"), thr["toxicity"]))},
                 "tier2_quality_rows": {"all": tox_table(tox)}, "strictly_heldout_rows": {"all": tox_table([r for r in tox if r["strict"]])}}
     for src in sorted({r["source"] for r in tox}):
         toxicity["tier2_quality_rows"][src] = tox_table([r for r in tox if r["source"] == src])
         toxicity["strictly_heldout_rows"][src] = tox_table([r for r in tox if r["source"] == src and r["strict"]])
+    ordinary = [r for r in pi if not r["label"]]  # eval.json's ordinary_prompts_heldout: toxicity FPR on prompts
+    toxicity["ordinary_prompts_benign"] = {
+        "rows": len(ordinary), "escalated_share_toxicity_model": esc_shares(ordinary, "toxicity"),
+        "tier2_band_share_ignoring_tier1": r4(share(ordinary, lambda r: "toxicity" in r["band"])),
+        "fpr": {name: r4(share(ordinary, f)) for name, f in tox_cfg.items()}}
     perm = [r for r in tox if r["strict"] and r["source"] in TOX_SOURCES]
     toxicity["strictly_heldout_rows"]["permissive (t-davidson + surge-ai)"] = tox_table(perm)
+
+    # ---------------- models/heavy/eval.json (Python, same held-out rows) vs these binaries
+    ev = json.loads((ROOT / "models" / "heavy" / "eval.json").read_text())
+
+    def pair(e_h, e_c, e_t2, ours, band_share, alone, t2, ours_casc):
+        return {
+            "heavy_alone_auc": [e_h.get("roc_auc"), alone.get("auc")],
+            "heavy_alone_tpr_at_block_above": [e_h.get("tpr_at_block_above"), r4(alone["recall"])],
+            "heavy_alone_fpr_at_block_above": [e_h.get("fpr_at_block_above"), r4(alone["fpr"])],
+            "tier2_auc": [e_t2.get("roc_auc"), t2.get("auc")],
+            "tier2_tpr_at_block_above": [e_t2.get("tpr_at_block_above"), r4(t2["recall"])],
+            "tier2_fpr_at_block_above": [e_t2.get("fpr_at_block_above"), r4(t2["fpr"])],
+            "band_share_escalated": [e_c.get("escalated_share"), band_share],
+            "model_only_cascade_tpr": [e_c.get("cascade_tpr"), r4(ours_casc["recall"])],
+            "model_only_cascade_fpr": [e_c.get("cascade_fpr"), r4(ours_casc["fpr"])],
+        }
+
+    mo_i = "model-only cascade (tier-2 band -> heavy; eval.json's definition)"
+    comparison = {"note": "[eval.json, this run]; heavy alone here is on the sample (dev injection rows) or all rows (hard sets)"}
+    for name, ours in (("heldout_dev", injection["overall"]),) + tuple(
+            (k, v["table"]) for k, v in hard_sets.items()):
+        e = ev["injection"]["heldout"][name]
+        rows = pi if name == "heldout_dev" else (bastion if name == "bastioncorpus" else trigger)
+        c = pair(e["heavy_stacked"], e["cascade_heavy_stacked"], e["tier2"], ours,
+                 r4(share(rows, lambda r: "injection" in r["band"])), ours["heavy injection head alone (sample)"],
+                 ours["tier 2 (injection model >= block_above)"], ours[mo_i])
+        es = ev["similarity"]["heldout"][name]
+        sim = ours["similarity guard alone (sample)"]
+        c |= {"similarity_auc": [es.get("roc_auc"), sim.get("auc")],
+              "similarity_tpr_at_threshold": [es.get("tpr_at_threshold"), r4(sim["recall"])],
+              "similarity_fpr_at_threshold": [es.get("fpr_at_threshold"), r4(sim["fpr"])]}
+        comparison["injection:" + name] = c
+    sh = toxicity["strictly_heldout_rows"]
+    for e_name, ours_name in (("permissive_heldout (t-davidson + surge-ai, 30% never trained on)", "permissive (t-davidson + surge-ai)"),
+                              ("t-davidson", "t-davidson/hate-speech-and-offensive-language"), ("surge-ai", "surge-ai/toxicity"),
+                              ("stormfront (CC BY-SA, eval only, other domain)", "aitor-garcia-p/hate-speech-dataset"),
+                              ("all_heldout_rows", "all")):
+        e = ev["toxicity"]["heldout"][e_name]
+        t = sh[ours_name]["table"]
+        comparison["toxicity:" + e_name] = pair(
+            e["heavy_stacked"], e["cascade_heavy_stacked"], e["tier2"], t, sh[ours_name]["tier2_band_share_ignoring_tier1"]["all"],
+            t["heavy toxicity head alone (sample)"], t["tier 2 (toxicity model >= block_above)"],
+            t["model-only cascade (tier-2 band -> heavy; eval.json's definition)"])
 
     # ---------------- latency and run info
     def lat(e):
@@ -505,6 +569,7 @@ def main():
         "cli": {"rows": len(everything), "wall_s": round(cli_wall, 2), **cli_info},
         "injection": injection,
         "toxicity": toxicity,
+        "comparison_with_models_heavy_eval_json": comparison,
         "tier3_latency": {"note": "one /v1/classify call per escalated request (all its pending tasks), sequential, "
                                   "HTTP on localhost, CPU encoder with 2 intra-op threads on a shared 2-core machine",
                           **{k: lat(e) for k, e in esc.items()},
@@ -565,6 +630,23 @@ def print_tables(res):
                 L.append(f"| {src} ({s['rows']['toxic']}/{s['rows']['benign']}) | {c} | {pct(m['recall'])} | {pct(m['fpr'])} | "
                          f"{pct(m['precision'])} | {f3(m['f1'])} | {f3(m.get('auc'))} | "
                          f"{pct(ez['all'])} / {pct(ez['pos'])} / {pct(ez['neg'])} |")
+    L += ["", "Collateral blocks on toxicity rows (any cascade.yaml guard; tiers 1-2 -> cascade; of which tier-3 injection):"]
+    for defn in ("tier2_quality_rows", "strictly_heldout_rows"):
+        for src, s in tox[defn].items():
+            t = s["table"]
+            a, b, c = (t[k] for k in ("policy decision block, tiers 1-2 (any guard; collateral)",
+                                      "policy decision block, cascade (any guard; collateral)",
+                                      "injection flagged by tier 3 (collateral block)"))
+            ei = s["escalated_share_injection_model"]
+            L.append(f"- {defn} {src}: non-toxic blocked {pct(a['fpr'])} -> {pct(b['fpr'])} (tier-3 injection {pct(c['fpr'])}); "
+                     f"toxic blocked {pct(a['recall'])} -> {pct(b['recall'])}; injection-model escalations {pct(ei['all'])} "
+                     f"(toxic {pct(ei['pos'])}, non-toxic {pct(ei['neg'])})")
+    o = tox["ordinary_prompts_benign"]
+    L += ["", f"Toxicity flags on the {o['rows']} benign prompts: " + ", ".join(f"{k} {pct(v)}" for k, v in o["fpr"].items())]
+    L += ["", "Comparison with models/heavy/eval.json [python, binaries]:"]
+    for k, v in res["comparison_with_models_heavy_eval_json"].items():
+        if k != "note":
+            L.append(f"- {k}: " + ", ".join(f"{m} {a} / {b}" for m, (a, b) in v.items()))
     L += ["", "Tier-3 latency: " + json.dumps(res["tier3_latency"])]
     print("\n".join(L))
 

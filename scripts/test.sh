@@ -13,6 +13,7 @@ echo "== cargo clippy (wasm32-wasip1)" >&2
 cargo clippy --quiet -p parapet-core -p parapet-filter --target wasm32-wasip1 -- -D warnings
 echo "== cargo test" >&2
 # The filter crate links against the proxy-wasm host ABI; it is tested inside Envoy below.
-cargo test --quiet --workspace --exclude parapet-filter
+# The `service` profile reuses what scripts/setup.sh compiled for parapet-ext-proc.
+cargo test --quiet --profile service --workspace --exclude parapet-filter
 echo "== end-to-end (real Envoy)" >&2
 .venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider --timeout 300 "$@"

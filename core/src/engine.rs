@@ -185,10 +185,6 @@ impl Policy {
         let mut restore = Vec::new();
         let (mut verdict, masks) = self.verdict_for(hook, &slots, &mut restore);
         drop(slots);
-        if verdict.decision == Decision::Block {
-            // Already refused: nothing for the heavy tier to settle.
-            verdict.pending.clear();
-        }
         verdict.exchange = Exchange {
             mcp: is_mcp.then(|| mcp::guarded_ids(&value, &self.mcp_methods)),
             restore,
@@ -557,7 +553,10 @@ impl Policy {
         let findings = self.scan_slots_escalating(hook, slots, &mut pending);
         let masks = self.masked_texts(slots, &findings, restore);
         let mut verdict = self.decide(findings);
-        verdict.pending = pending;
+        if verdict.decision != Decision::Block {
+            // A verdict that already blocks has nothing for the heavy tier to settle.
+            verdict.pending = pending;
+        }
         (verdict, masks)
     }
 

@@ -15,13 +15,10 @@ use std::time::{Duration, Instant};
 use parapet_core::escalation::proto::{ClassifyRequest, Task};
 use parapet_ext_proc::classify::pb::classifier_client::ClassifierClient;
 
-const WORDS: &[&str] = &[
-    "the", "quarterly", "report", "shows", "steady", "growth", "in", "regional", "sales", "and",
-    "our", "team", "will", "review", "shipping", "schedules", "for", "next", "month", "while",
-    "customers", "asked", "about", "invoices", "delivery", "times", "weather", "delays", "at",
-    "several", "ports", "please", "summarise", "key", "points", "before", "meeting", "on",
-    "friday", "with", "finance",
-];
+const WORDS: &str = "the quarterly report shows steady growth in regional sales and our team \
+    will review shipping schedules for next month while customers asked about invoices delivery \
+    times weather delays at several ports please summarise key points before meeting on friday \
+    with finance";
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
     args.iter()
@@ -33,8 +30,9 @@ fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
 
 /// About `tokens` tokens of prose (these words are one MiniLM token each), varied by `seed`.
 fn text(tokens: usize, seed: usize) -> String {
+    let words: Vec<&str> = WORDS.split_whitespace().collect();
     (0..tokens)
-        .map(|i| WORDS[(i * 7 + seed * 13 + i / 5) % WORDS.len()])
+        .map(|i| words[(i * 7 + seed * 13 + i / 5) % words.len()])
         .collect::<Vec<_>>()
         .join(" ")
 }

@@ -34,10 +34,12 @@ async fn healthz(State(s): State<Arc<Shared>>) -> impl IntoResponse {
 }
 
 async fn metrics(State(s): State<Arc<Shared>>) -> impl IntoResponse {
-    (
-        [("content-type", "text/plain; version=0.0.4")],
-        s.metrics.render(s.heavy.as_deref()),
-    )
+    let mut body = s.metrics.render(s.heavy.as_deref());
+    body.push_str(&format!(
+        "# TYPE parapet_ext_proc_inflight gauge\nparapet_ext_proc_inflight {}\n",
+        s.inflight()
+    ));
+    ([("content-type", "text/plain; version=0.0.4")], body)
 }
 
 #[derive(Deserialize)]

