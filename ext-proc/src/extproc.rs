@@ -95,6 +95,8 @@ enum Body {
 struct HttpExchange {
     shared: Arc<Shared>,
     request_body: Vec<u8>,
+    /// The request body was evaluated (or must not be: oversize passed as `skipped`).
+    request_decided: bool,
     decision: Option<Decision>,
     exchange: Exchange,
     response: Body,
@@ -106,6 +108,7 @@ impl HttpExchange {
         HttpExchange {
             shared,
             request_body: Vec::new(),
+            request_decided: false,
             decision: None,
             exchange: Exchange::default(),
             response: Body::Pass,
@@ -119,36 +122,35 @@ impl HttpExchange {
         match req {
             R::RequestHeaders(h) => self.request_headers(&h),
             R::RequestBody(b) => {
-                self.request_body.extend_from_slice(&b.body);
-                if !b.end_of_stream {
-                    return respond(P::RequestBody(BodyResponse::default()));
+                // BUFFERED (envoy/ext_proc.yaml): one message holds the whole body, even when
+                // trailers follow (then `end_of_stream` is false). A second body message can
+                // only come from a misconfigured STREAMED request mode: refused.
+                if self.request_decided {
+                    if self.decision == Some(Decision::Skipped) {
+                        return respond(P::RequestBody(BodyResponse::default()));
+                    }
+                    // Refuse rather than forward body bytes nobody checked.
+                    tracing::error!(
+                        "request body after the verdict: set request_body_mode: BUFFERED in Envoy's ext_proc filter"
+                    );
+                    return self.immediate(
+                        &parapet_core::reply::openai_error(
+                            500,
+                            "The guardrail could not inspect this request.",
+                            "server_error",
+                            "guardrail_error",
+                        ),
+                        Decision::Block,
+                    );
                 }
+                self.request_body = b.body;
                 self.decide_request().await
             }
-            R::RequestTrailers(_) => {
-                if self.decision.is_none() && !self.request_body.is_empty() {
-                    // The body ended with trailers: decide now (a block can still answer).
-                    let r = self.decide_request().await;
-                    if let Some(P::ImmediateResponse(_)) = &r.response {
-                        return r;
-                    }
-                }
-                respond(P::RequestTrailers(TrailersResponse::default()))
-            }
+            R::RequestTrailers(_) => respond(P::RequestTrailers(TrailersResponse::default())),
             R::ResponseHeaders(h) => self.response_headers(&h),
             R::ResponseBody(b) => self.response_body(b.body, b.end_of_stream),
-            R::ResponseTrailers(_) => {
-                let mut out = Vec::new();
-                if let Some(s) = self.stream.as_mut() {
-                    out = s.finish(&self.shared.policy);
-                }
-                // Trailers cannot carry body bytes; a non-empty tail is rare (the stream
-                // ended without a final newline) and is dropped with a log line.
-                if !out.is_empty() {
-                    tracing::warn!("{} stream bytes held at trailers dropped", out.len());
-                }
-                respond(P::ResponseTrailers(TrailersResponse::default()))
-            }
+            // Not requested (trailer modes are SKIP), answered if a config sends them anyway.
+            R::ResponseTrailers(_) => respond(P::ResponseTrailers(TrailersResponse::default())),
         }
     }
 
@@ -165,13 +167,15 @@ impl HttpExchange {
         {
             if len > policy.limits.max_body_bytes {
                 let verdict = policy.oversize_verdict(len);
-                return self.act(verdict);
+                if verdict.decision == Decision::Block {
+                    return self.act(verdict);
+                }
+                // `on_oversize: pass`: recorded as skipped; the body is not read.
+                self.record(&verdict);
+                self.request_decided = true;
             }
         }
-        if h.end_of_stream {
-            self.decision = Some(Decision::Allow);
-            self.shared.metrics.decision(Decision::Allow, false);
-        }
+        // A request without a body has nothing to decide (no decision header, as in the filter).
         headers_response(true, mutation)
     }
 
@@ -216,12 +220,18 @@ impl HttpExchange {
         self.act(verdict)
     }
 
+    /// Count and log a request verdict, and keep what the response side needs.
+    fn record(&mut self, verdict: &Verdict) {
+        self.decision = Some(verdict.decision);
+        self.shared.metrics.decision(verdict.decision, false);
+        log_verdict(verdict, "decision");
+    }
+
     fn act(&mut self, verdict: Verdict) -> ProcessingResponse {
         use processing_response::Response as P;
         let d = verdict.decision;
-        self.decision = Some(d);
-        self.shared.metrics.decision(d, false);
-        log_verdict(&verdict, "decision");
+        self.record(&verdict);
+        self.request_decided = true;
         self.exchange = verdict.exchange;
         match d {
             Decision::Block => {

@@ -230,13 +230,10 @@ impl GuardedRequest {
             .policy
             .resolve(flight.verdict, &flight.body, outcomes);
         if verdict.decision == Decision::Mask {
-            // Already written before the call.
-            verdict.body = None;
-            verdict.decision = Decision::Mask;
-            let d = verdict.decision;
+            // The masked body was written before the call; only a block could undo it.
             record(active, &verdict, flight.scan_us, Direction::Request);
-            self.phase = Phase::Decided(d);
-            self.exchange = verdict.exchange;
+            self.phase = Phase::Decided(Decision::Mask);
+            self.exchange = std::mem::take(&mut verdict.exchange);
             return Action::Continue;
         }
         self.act(active, verdict, flight.size, flight.scan_us)

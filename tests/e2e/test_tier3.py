@@ -163,7 +163,14 @@ def case_mcp_secret_call_refused(stack, upstream):
     assert answer["id"] == 7 and answer["error"]["code"] == -32001
 
 
-CASES = [case_benign, case_pii_masked, case_secret_blocked, case_injection_rule_blocked, case_invalid_json,
+def case_bodiless_get_passes(stack, upstream):
+    status, h, body = http("GET", stack.url("/v1/models"))
+    direct = http("GET", f"http://127.0.0.1:{upstream.port}/v1/models")
+    assert (status, body) == (direct[0], direct[2])
+    assert "x-parapet-decision" not in h
+
+
+CASES = [case_bodiless_get_passes, case_benign, case_pii_masked, case_secret_blocked, case_injection_rule_blocked, case_invalid_json,
          case_oversize, case_output_secret_refused, case_output_pii_masked, case_stream_masked,
          case_clean_stream_identical, case_mcp_secret_call_refused]
 
@@ -207,6 +214,27 @@ def test_uncertain_texts_are_settled_by_the_heavy_tier(make_envoy, upstream, hea
     else:
         m = heavy.metrics()
         assert m['parapet_heavy_tasks_total{model="injection",outcome="flagged"}'] >= 1
+
+
+@pytest.mark.parametrize("mode", ["cascade", "ext_proc"])
+def test_masks_and_escalations_in_one_request(make_envoy, upstream, heavy, mode):
+    """A mask decided in the filter holds while another slot waits for the heavy tier; a
+    tier-3 block still refuses the whole request."""
+    e = make_envoy(config_name=f"{mode}.yaml", heavy_port=heavy.port)
+
+    def two(first):
+        return json.dumps({"model": "m", "messages": [{"role": "user", "content": first},
+                                                      {"role": "user", "content": "cc jane.doe@example.com"}]}).encode()
+
+    status, h, _ = e.post(two(UNCERTAIN_BENIGN))
+    assert (status, h["x-parapet-decision"]) == (200, "mask")
+    [got] = posts(upstream)
+    msgs = json.loads(got["body"])["messages"]
+    assert [m["content"] for m in msgs] == [UNCERTAIN_BENIGN, "cc [EMAIL]"]
+    upstream.clear()
+    status, h, _ = e.post(two(UNCERTAIN_ATTACK))
+    assert (status, h["x-parapet-decision"]) == (400, "block")
+    assert posts(upstream) == []
 
 
 def test_similarity_guard_returns_best_matches(make_envoy, upstream, heavy):

@@ -145,10 +145,16 @@ impl HeavyTier {
         model: HeavyModel,
         text: &str,
     ) -> Result<TaskResult, ClassifyError> {
-        let (windows, tokens) = self
-            .encoder
-            .windows(text)
-            .map_err(|e| ClassifyError::Other(format!("{e:#}")))?;
+        // Tokenising a long text takes milliseconds: off the async workers.
+        let (windows, tokens) = if text.len() > 16 * 1024 {
+            let (encoder, owned) = (self.encoder.clone(), text.to_string());
+            tokio::task::spawn_blocking(move || encoder.windows(&owned))
+                .await
+                .map_err(|e| ClassifyError::Other(e.to_string()))?
+        } else {
+            self.encoder.windows(text)
+        }
+        .map_err(|e| ClassifyError::Other(format!("{e:#}")))?;
         if tokens > self.max_tokens {
             return Err(ClassifyError::TooLong(tokens));
         }
