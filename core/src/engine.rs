@@ -79,6 +79,21 @@ pub struct Finding {
     pub score: f32,
 }
 
+impl Finding {
+    /// `guard:kind` for logs; a model's finding adds the deciding tier and its score
+    /// (`injection-model:injection_heavy@tier3(0.928)`). Never the matched text.
+    pub fn summary(&self) -> String {
+        if self.tier > 1 {
+            format!(
+                "{}:{}@tier{}({:.3})",
+                self.guard, self.kind, self.tier, self.score
+            )
+        } else {
+            format!("{}:{}", self.guard, self.kind)
+        }
+    }
+}
+
 pub(crate) fn serialize_display<S: serde::Serializer, T: std::fmt::Display>(
     v: &T,
     s: S,

@@ -18,6 +18,28 @@ pub struct Reply {
     pub body: Vec<u8>,
 }
 
+/// The reply for a block verdict that carries none of its own (not expected: the engine sets
+/// the guard's reply).
+pub fn default_block() -> Reply {
+    openai_error(
+        400,
+        "Request blocked by guardrail policy.",
+        "invalid_request_error",
+        "content_policy_violation",
+    )
+}
+
+/// The reply when the guardrail itself failed (a host call, a rewrite, a misconfiguration):
+/// refuse rather than forward something unchecked.
+pub fn guardrail_error() -> Reply {
+    openai_error(
+        500,
+        "The guardrail could not inspect this request.",
+        "server_error",
+        "guardrail_error",
+    )
+}
+
 /// Build an OpenAI-style error reply.
 pub fn openai_error(status: u16, message: &str, error_type: &str, code: &str) -> Reply {
     let body = json!({

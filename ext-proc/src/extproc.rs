@@ -133,15 +133,8 @@ impl HttpExchange {
                     tracing::error!(
                         "request body after the verdict: set request_body_mode: BUFFERED in Envoy's ext_proc filter"
                     );
-                    return self.immediate(
-                        &parapet_core::reply::openai_error(
-                            500,
-                            "The guardrail could not inspect this request.",
-                            "server_error",
-                            "guardrail_error",
-                        ),
-                        Decision::Block,
-                    );
+                    return self
+                        .immediate(&parapet_core::reply::guardrail_error(), Decision::Block);
                 }
                 self.request_body = b.body;
                 self.decide_request().await
@@ -192,12 +185,7 @@ impl HttpExchange {
             Err(e) => {
                 tracing::error!("evaluation task failed: {e}");
                 return self.act(Verdict {
-                    reply: Some(parapet_core::reply::openai_error(
-                        500,
-                        "The guardrail could not inspect this request.",
-                        "server_error",
-                        "guardrail_error",
-                    )),
+                    reply: Some(parapet_core::reply::guardrail_error()),
                     ..Verdict::new(Decision::Block)
                 });
             }
@@ -235,14 +223,9 @@ impl HttpExchange {
         self.exchange = verdict.exchange;
         match d {
             Decision::Block => {
-                let reply = verdict.reply.unwrap_or_else(|| {
-                    parapet_core::reply::openai_error(
-                        400,
-                        "Request blocked by guardrail policy.",
-                        "invalid_request_error",
-                        "content_policy_violation",
-                    )
-                });
+                let reply = verdict
+                    .reply
+                    .unwrap_or_else(parapet_core::reply::default_block);
                 self.immediate(&reply, d)
             }
             Decision::Mask => match verdict.body {
@@ -254,15 +237,7 @@ impl HttpExchange {
                         ..CommonResponse::default()
                     }),
                 })),
-                None => self.immediate(
-                    &parapet_core::reply::openai_error(
-                        500,
-                        "The guardrail could not inspect this request.",
-                        "server_error",
-                        "guardrail_error",
-                    ),
-                    Decision::Block,
-                ),
+                None => self.immediate(&parapet_core::reply::guardrail_error(), Decision::Block),
             },
             _ => respond(P::RequestBody(BodyResponse::default())),
         }
@@ -434,14 +409,8 @@ fn log_verdict(v: &Verdict, what: &str) {
     if v.decision == Decision::Allow {
         return;
     }
-    let kinds: Vec<String> = v
-        .findings
-        .iter()
-        .map(|f| match f.tier {
-            t if t > 1 => format!("{}:{}@tier{t}({:.3})", f.guard, f.kind, f.score),
-            _ => format!("{}:{}", f.guard, f.kind),
-        })
-        .collect();
+    let mut kinds: Vec<String> = v.findings.iter().map(|f| f.summary()).collect();
+    kinds.dedup();
     tracing::info!(
         "{what}={} findings=[{}]{}",
         v.decision.as_str(),

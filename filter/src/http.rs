@@ -272,7 +272,7 @@ impl GuardedRequest {
         self.exchange = std::mem::take(&mut verdict.exchange);
         self.phase = Phase::Decided(decision);
         if decision == Decision::Block {
-            let reply = verdict.reply.unwrap_or_else(default_block_reply);
+            let reply = verdict.reply.unwrap_or_else(reply::default_block);
             return self.reply(active, &reply, decision);
         }
         Action::Continue
@@ -295,7 +295,7 @@ impl GuardedRequest {
                 None => self.fail_closed(active, "mask verdict without a body"),
             },
             Decision::Block => {
-                let reply = verdict.reply.unwrap_or_else(default_block_reply);
+                let reply = verdict.reply.unwrap_or_else(reply::default_block);
                 self.reply(active, &reply, decision)
             }
         }
@@ -317,12 +317,7 @@ impl GuardedRequest {
         host::log(LogLevel::Error, &format!("{why}; refusing the request"));
         self.phase = Phase::Decided(Decision::Block);
         active.metrics.count_decision(Decision::Block);
-        let r = reply::openai_error(
-            500,
-            "The guardrail could not inspect this request.",
-            "server_error",
-            "guardrail_error",
-        );
+        let r = reply::guardrail_error();
         self.reply(active, &r, Decision::Block)
     }
 
@@ -433,15 +428,6 @@ impl GuardedRequest {
     }
 }
 
-fn default_block_reply() -> Reply {
-    reply::openai_error(
-        400,
-        "Request blocked by guardrail policy.",
-        "invalid_request_error",
-        "content_policy_violation",
-    )
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Direction {
     Request,
@@ -462,15 +448,7 @@ fn record(active: &Active, verdict: &Verdict, elapsed_us: u64, direction: Direct
         active.metrics.count_guard(*g, decision);
     }
     if decision != Decision::Allow {
-        let mut kinds: Vec<String> = verdict
-            .findings
-            .iter()
-            .map(|f| match f.tier {
-                // Models: which tier decided, with the score.
-                t if t > 1 => format!("{}:{}@tier{t}({:.3})", f.guard, f.kind, f.score),
-                _ => format!("{}:{}", f.guard, f.kind),
-            })
-            .collect();
+        let mut kinds: Vec<String> = verdict.findings.iter().map(|f| f.summary()).collect();
         kinds.dedup();
         host::log(
             LogLevel::Info,
