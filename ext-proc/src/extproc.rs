@@ -265,7 +265,6 @@ impl HttpExchange {
     }
 
     fn response_headers(&mut self, h: &HttpHeaders) -> ProcessingResponse {
-        use processing_response::Response as P;
         let policy = &self.shared.policy;
         let mut mutation = HeaderMutation::default();
         if let (Some(d), Some(name)) = (self.decision, &policy.decision_header) {
@@ -304,12 +303,7 @@ impl HttpExchange {
             Body::Buffered => BodySendMode::Buffered,
             Body::Streaming => BodySendMode::Streamed,
         };
-        let mut r = respond(P::ResponseHeaders(HeadersResponse {
-            response: Some(CommonResponse {
-                header_mutation: Some(mutation),
-                ..CommonResponse::default()
-            }),
-        }));
+        let mut r = headers_response(false, mutation);
         r.mode_override = Some(ProcessingMode {
             request_header_mode: HeaderSendMode::Skip as i32,
             response_header_mode: HeaderSendMode::Skip as i32,
