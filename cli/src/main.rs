@@ -312,6 +312,7 @@ fn scan_line(policy: &Policy, line: &str) -> Result<(Verdict, Option<Verdict>), 
                 None if parapet_core::mcp::is_jsonrpc(response) => Exchange {
                     mcp: Some(response_ids(response)),
                     restore: Vec::new(),
+                    dialect: parapet_core::dialect::Dialect::Mcp,
                 },
                 None => Exchange::default(),
             };

@@ -181,6 +181,15 @@ pub struct Limits {
     /// `pass` forwards them unscanned, recorded as `skipped`.
     #[serde(default = "default_block")]
     pub on_invalid_body: UnscannablePolicy,
+    /// For JSON request bodies in no API shape the guard reads (not OpenAI chat, responses,
+    /// completions or embeddings, Anthropic messages, Gemini or MCP): `block` (default) answers
+    /// 400; `pass` forwards them unread, recorded as `skipped` with the reason — never `allow`.
+    #[serde(default = "default_block")]
+    pub on_unrecognized: UnscannablePolicy,
+    /// Upper bound on a decoded (`content-encoding`) body, against decompression bombs: a body
+    /// that inflates past it is treated as oversize. Default: `max_body_bytes`.
+    #[serde(default)]
+    pub max_decoded_bytes: Option<usize>,
 }
 
 impl Default for Limits {
@@ -189,6 +198,8 @@ impl Default for Limits {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             on_oversize: UnscannablePolicy::Block,
             on_invalid_body: UnscannablePolicy::Block,
+            on_unrecognized: UnscannablePolicy::Block,
+            max_decoded_bytes: None,
         }
     }
 }

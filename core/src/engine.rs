@@ -11,10 +11,13 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::coding::{Coding, DecodeError};
 use crate::config::{Action, Hook, Scope, UnscannablePolicy};
 use crate::detectors::{Category, Match, ScanText};
+use crate::dialect::Dialect;
 use crate::escalation::{Escalation, FailureMode, Outcome};
 use crate::mcp;
+use crate::normalize::CompatFolded;
 use crate::payload::{self, Slot, SlotPath};
 use crate::policy::{Guard, Policy};
 use crate::reply::{self, Reply};
@@ -133,6 +136,26 @@ impl Verdict {
     }
 }
 
+/// How a response is guarded, decided at its headers ([`Policy::response_plan`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponsePlan {
+    /// Not read: no guard reads it, no body, or not JSON / SSE.
+    Pass,
+    /// A JSON body: held whole, then evaluated ([`Policy::evaluate_response_coded`]). The
+    /// host drops `content-length`; `content-encoding` stays (a rewrite is re-encoded).
+    Buffer { coding: Coding },
+    /// An SSE stream through a [`crate::stream::ResponseStream`]
+    /// ([`crate::stream::for_response`]). The host drops `content-length`, and
+    /// `content-encoding` when the coding is not identity: the client gets the decoded stream.
+    Stream { coding: Coding },
+    /// A coding the guard cannot read, under `on_invalid_body: pass`: counted `skipped`.
+    Skip { reason: String },
+    /// A coding the guard cannot read, under `on_invalid_body: block`: the host drops
+    /// `content-encoding` and `content-length` and replaces the body with
+    /// [`Policy::unreadable_response`].
+    Refuse { reason: String },
+}
+
 /// Per-request state that the response side needs: kept by the adapter for the life of one
 /// request, never shared between requests.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -142,6 +165,8 @@ pub struct Exchange {
     pub mcp: Option<Vec<Value>>,
     /// Reversible masks: (placeholder, original value), to put back in the response.
     pub restore: Vec<(String, String)>,
+    /// The request's API dialect: how the response is read, refused and ended.
+    pub dialect: Dialect,
 }
 
 impl Exchange {
@@ -154,15 +179,45 @@ impl Exchange {
 impl Policy {
     /// The verdict for a request body over `limits.max_body_bytes`, which is never buffered.
     pub fn oversize_verdict(&self, size: usize) -> Verdict {
+        self.oversize_verdict_at(None, size)
+    }
+
+    /// [`Policy::oversize_verdict`] for a request to `path` (the refusal in its API's shape).
+    pub fn oversize_verdict_at(&self, path: Option<&str>, size: usize) -> Verdict {
         let reason = format!(
             "body of at least {size} bytes exceeds limits.max_body_bytes ({})",
             self.limits.max_body_bytes
         );
         self.unscannable(
             self.limits.on_oversize,
-            reply::oversize_reply(self.limits.max_body_bytes),
+            reply::oversize_reply(path_dialect(path), self.limits.max_body_bytes),
             reason,
         )
+    }
+
+    /// The verdict for a request body whose `content-encoding` cannot be read: `on_oversize`
+    /// for a decompression bomb, `on_invalid_body` for anything else.
+    pub fn undecodable_verdict(&self, path: Option<&str>, error: &DecodeError) -> Verdict {
+        let dialect = path_dialect(path);
+        match error {
+            DecodeError::TooLarge(_) => {
+                let mut v = self.oversize_verdict_at(path, self.max_decoded_bytes());
+                v.reason = Some(format!("request body: {error}"));
+                v
+            }
+            DecodeError::Invalid(why) => self.unscannable(
+                self.limits.on_invalid_body,
+                reply::undecodable_reply(dialect, why),
+                format!("request body: {why}"),
+            ),
+        }
+    }
+
+    /// The most a `content-encoding` body may decode to.
+    pub fn max_decoded_bytes(&self) -> usize {
+        self.limits
+            .max_decoded_bytes
+            .unwrap_or(self.limits.max_body_bytes)
     }
 
     fn unscannable(&self, policy: UnscannablePolicy, refusal: Reply, reason: String) -> Verdict {
@@ -179,10 +234,19 @@ impl Policy {
         }
     }
 
-    /// Evaluate the `llm_input` guards on a complete request body.
+    /// Evaluate the request-side guards on a complete request body whose path is not known
+    /// (its API dialect is read from the body's shape).
     pub fn evaluate_request(&self, body: &[u8]) -> Verdict {
+        self.evaluate_request_at(None, body)
+    }
+
+    /// Evaluate the request-side guards on a complete request body sent to `path` (which
+    /// names its API dialect; see [`crate::dialect`]): `llm_input` for an LLM API,
+    /// `mcp_pre_tool` for MCP. A JSON body in no known dialect follows
+    /// `limits.on_unrecognized`.
+    pub fn evaluate_request_at(&self, path: Option<&str>, body: &[u8]) -> Verdict {
         if body.len() > self.limits.max_body_bytes {
-            return self.oversize_verdict(body.len());
+            return self.oversize_verdict_at(path, body.len());
         }
         let value: Value = match serde_json::from_slice(body) {
             Ok(v) => v,
@@ -190,22 +254,30 @@ impl Policy {
                 let reason = format!("invalid JSON at line {} column {}", e.line(), e.column());
                 return self.unscannable(
                     self.limits.on_invalid_body,
-                    reply::invalid_body_reply(&reason),
+                    reply::invalid_body_reply(path_dialect(path), &reason),
                     reason,
                 );
             }
         };
-        let is_mcp = mcp::is_jsonrpc(&value);
-        let (hook, slots) = self.request_slots(&value);
+        let Some(dialect) = Dialect::of_request(path, &value) else {
+            return self.unscannable(
+                self.limits.on_unrecognized,
+                reply::unrecognized_reply(path_dialect(path)),
+                "request body is in no API shape the guard reads".to_string(),
+            );
+        };
+        let is_mcp = dialect == Dialect::Mcp;
+        let (hook, slots) = self.slots_of(dialect, &value);
         let mut restore = Vec::new();
         let (mut verdict, masks) = self.verdict_for(hook, &slots, &mut restore);
         drop(slots);
         verdict.exchange = Exchange {
             mcp: is_mcp.then(|| mcp::guarded_ids(&value, &self.mcp_methods)),
             restore,
+            dialect,
         };
-        if is_mcp && verdict.decision == Decision::Block {
-            self.mcp_block_reply(&mut verdict, &value);
+        if verdict.decision == Decision::Block {
+            self.shape_block_reply(&mut verdict, Some(&value));
         }
         if verdict.decision == Decision::Mask {
             match Policy::rewrite(value, masks) {
@@ -213,7 +285,7 @@ impl Policy {
                 // Serialising a Value we just parsed cannot fail; refuse rather than leak.
                 Err(e) => {
                     verdict.decision = Decision::Block;
-                    verdict.reply = Some(reply::openai_error(
+                    verdict.reply = Some(dialect.error_reply(
                         500,
                         "guardrail could not rewrite the request",
                         "server_error",
@@ -264,12 +336,129 @@ impl Policy {
         self.evaluate_response_value(&mut value, exchange)
     }
 
+    /// [`Policy::evaluate_request_at`] on a body sent with `content-encoding: coding`: decoded
+    /// (at most [`Policy::max_decoded_bytes`]), evaluated, and a rewritten body re-encoded in
+    /// the same coding. A body that cannot be decoded follows `on_invalid_body` (a bomb,
+    /// `on_oversize`).
+    pub fn evaluate_request_coded(
+        &self,
+        path: Option<&str>,
+        body: &[u8],
+        coding: Coding,
+    ) -> Verdict {
+        if coding == Coding::Identity {
+            return self.evaluate_request_at(path, body);
+        }
+        let plain = match coding.decode(body, self.max_decoded_bytes()) {
+            Ok(plain) => plain,
+            Err(e) => return self.undecodable_verdict(path, &e),
+        };
+        let mut verdict = self.evaluate_request_at(path, &plain);
+        if let Some(b) = verdict.body.take() {
+            verdict.body = Some(coding.encode(&b));
+        }
+        verdict
+    }
+
+    /// [`Policy::evaluate_response`] on a body that came with `content-encoding: coding`
+    /// (the header is already downstream): decoded, evaluated, a rewritten body re-encoded in
+    /// the same coding. One that cannot be decoded is `skipped` under `on_invalid_body: pass`;
+    /// under `block` it is replaced by an error in the API's shape (encoded as announced).
+    pub fn evaluate_response_coded(
+        &self,
+        body: &[u8],
+        coding: Coding,
+        exchange: &Exchange,
+    ) -> Verdict {
+        if coding == Coding::Identity {
+            return self.evaluate_response(body, exchange);
+        }
+        match coding.decode(body, self.max_decoded_bytes()) {
+            Ok(plain) => {
+                let mut verdict = self.evaluate_response(&plain, exchange);
+                if let Some(b) = verdict.body.take() {
+                    verdict.body = Some(coding.encode(&b));
+                }
+                verdict
+            }
+            Err(e) => {
+                let reason = format!("response body: {e}");
+                match self.limits.on_invalid_body {
+                    UnscannablePolicy::Pass => Verdict {
+                        reason: Some(reason),
+                        ..Verdict::new(Decision::Skipped)
+                    },
+                    UnscannablePolicy::Block => {
+                        let error = self.unreadable_response(exchange, &reason);
+                        Verdict {
+                            body: Some(coding.encode(&error)),
+                            reason: Some(reason),
+                            ..Verdict::new(Decision::Block)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The body that replaces a response the guard could not read (under `on_invalid_body:
+    /// block`): an error in the exchange's API shape.
+    pub fn unreadable_response(&self, exchange: &Exchange, reason: &str) -> Vec<u8> {
+        exchange
+            .dialect
+            .error_reply(
+                502,
+                &format!("The guardrail could not read the upstream response ({reason}); it was withheld."),
+                "server_error",
+                "guardrail_unreadable_response",
+            )
+            .body
+    }
+
+    /// How the response of an exchange is guarded, decided at its headers (`content-type`,
+    /// `content-encoding`, whether a body follows).
+    pub fn response_plan(
+        &self,
+        exchange: &Exchange,
+        content_type: &str,
+        content_encoding: &str,
+        end_of_stream: bool,
+    ) -> ResponsePlan {
+        let reads = if exchange.is_mcp() {
+            self.guards_tool_results()
+        } else {
+            self.guards_output()
+        } || !exchange.restore.is_empty();
+        if end_of_stream || !reads {
+            return ResponsePlan::Pass;
+        }
+        let content_type = content_type.trim().to_ascii_lowercase();
+        let streaming = content_type.starts_with("text/event-stream");
+        let json = content_type.starts_with("application/json")
+            || (content_type.starts_with("application/") && content_type.contains("+json"));
+        if !streaming && !json {
+            return ResponsePlan::Pass;
+        }
+        match Coding::parse(content_encoding) {
+            Ok(coding) if streaming => ResponsePlan::Stream { coding },
+            Ok(coding) => ResponsePlan::Buffer { coding },
+            Err(e) => match self.limits.on_invalid_body {
+                UnscannablePolicy::Pass => ResponsePlan::Skip {
+                    reason: format!("response: {e}"),
+                },
+                UnscannablePolicy::Block => ResponsePlan::Refuse {
+                    reason: format!("response: {e}"),
+                },
+            },
+        }
+    }
+
     /// [`Policy::evaluate_response`] on a parsed body (also one MCP stream event); `body` is
     /// set when `value` changed.
     pub fn evaluate_response_value(&self, value: &mut Value, exchange: &Exchange) -> Verdict {
         let (hook, slots) = match &exchange.mcp {
             Some(ids) => (Hook::McpPostTool, mcp::response_slots(value, ids)),
-            None => (Hook::LlmOutput, payload::response_slots(value)),
+            None => (Hook::LlmOutput, exchange.dialect.response_slots(value)),
         };
         let (mut verdict, mut masks) = self.verdict_for(hook, &slots, &mut Vec::new());
         if verdict.decision != Decision::Block && !exchange.restore.is_empty() {
@@ -286,14 +475,14 @@ impl Policy {
                     .unwrap_or_default();
                 match &exchange.mcp {
                     Some(ids) => mcp::refuse_results(value, ids, &message),
-                    None => payload::refuse_choices(value, &message),
+                    None => exchange.dialect.refuse_response(value, &message),
                 }
                 true
             }
             _ => {
                 let changed = !masks.is_empty();
                 for (path, text) in masks {
-                    payload::replace_slot(value, path, text);
+                    payload::replace_slot(value, &path, text);
                 }
                 changed
             }
@@ -307,16 +496,31 @@ impl Policy {
         verdict
     }
 
-    /// The request-side hook and slots of a parsed body: `mcp_pre_tool` over the guarded calls of
-    /// a JSON-RPC (MCP) body, `llm_input` over a chat-completion body.
-    fn request_slots<'a>(&self, value: &'a Value) -> (Hook, Vec<Slot<'a>>) {
-        if mcp::is_jsonrpc(value) {
-            (
+    /// The request-side hook and slots of a parsed body in `dialect`: `mcp_pre_tool` over the
+    /// guarded calls of a JSON-RPC (MCP) body, `llm_input` over an LLM API body.
+    fn slots_of<'a>(&self, dialect: Dialect, value: &'a Value) -> (Hook, Vec<Slot<'a>>) {
+        match dialect {
+            Dialect::Mcp => (
                 Hook::McpPreTool,
                 mcp::request_slots(value, &self.mcp_methods),
-            )
-        } else {
-            (Hook::LlmInput, payload::request_slots(value))
+            ),
+            d => (Hook::LlmInput, d.request_slots(value)),
+        }
+    }
+
+    /// A blocked request's reply in its API's shape: the blocking guard's error for an LLM
+    /// API, a JSON-RPC error for MCP (which needs the request's ids).
+    fn shape_block_reply(&self, verdict: &mut Verdict, request: Option<&Value>) {
+        let dialect = verdict.exchange.dialect;
+        if dialect == Dialect::Mcp {
+            if let Some(value) = request {
+                self.mcp_block_reply(verdict, value);
+            }
+            return;
+        }
+        if let Some((guard, message)) = self.block_message(&verdict.findings) {
+            let b = &guard.block_response;
+            verdict.reply = Some(dialect.error_reply(b.status, &message, &b.error_type, &b.code));
         }
     }
 
@@ -327,10 +531,13 @@ impl Policy {
         let value: Option<Value> = serde_json::from_slice(body).ok();
         let text = String::from_utf8_lossy(body);
         let slots = match &value {
-            Some(v) => self.request_slots(v).1,
+            Some(v) => {
+                let dialect = Dialect::of_request(None, v).unwrap_or_default();
+                self.slots_of(dialect, v).1
+            }
             None => vec![Slot {
                 scope: Scope::User,
-                path: SlotPath::Content { msg: 0 },
+                path: SlotPath::at("/text"),
                 text: &text,
             }],
         };
@@ -341,7 +548,7 @@ impl Policy {
     pub fn model_scores_text(&self, text: &str) -> std::collections::BTreeMap<&'static str, f32> {
         self.slot_scores(&[Slot {
             scope: Scope::User,
-            path: SlotPath::Content { msg: 0 },
+            path: SlotPath::at("/text"),
             text,
         }])
     }
@@ -368,8 +575,13 @@ impl Policy {
     /// plain text with the `llm_input` guards (its JSON cannot be parsed into slots), so a
     /// blocked value in what the upstream saw still blocks.
     pub fn evaluate_forwarded_prefix(&self, prefix: &[u8]) -> Verdict {
+        self.evaluate_forwarded_prefix_at(None, prefix)
+    }
+
+    /// [`Policy::evaluate_forwarded_prefix`] for a request to `path`.
+    pub fn evaluate_forwarded_prefix_at(&self, path: Option<&str>, prefix: &[u8]) -> Verdict {
         if serde_json::from_slice::<serde::de::IgnoredAny>(prefix).is_ok() {
-            return self.evaluate_request(prefix);
+            return self.evaluate_request_at(path, prefix);
         }
         let mut verdict = self.evaluate_text(&String::from_utf8_lossy(prefix));
         verdict.body = None;
@@ -385,7 +597,7 @@ impl Policy {
     pub fn evaluate_text(&self, text: &str) -> Verdict {
         let slot = Slot {
             scope: Scope::User,
-            path: SlotPath::Content { msg: 0 },
+            path: SlotPath::at("/text"),
             text,
         };
         let (mut verdict, masks) = self.verdict_for(Hook::LlmInput, &[slot], &mut Vec::new());
@@ -429,6 +641,13 @@ impl Policy {
                 },
             };
             added = true;
+            // A guard that escalates cannot mask (a config error): the body is written before
+            // the heavy tier answers. Should one reach here, refuse rather than forward.
+            let action = if e.action == Action::Mask {
+                Action::Block
+            } else {
+                e.action
+            };
             verdict.findings.push(Finding {
                 guard: e.guard,
                 guard_index: e.guard_index,
@@ -436,7 +655,7 @@ impl Policy {
                 tier: 3,
                 category: e.category,
                 kind: Cow::Borrowed(kind),
-                action: e.action,
+                action,
                 slot: e.slot,
                 scope: e.scope,
                 start: 0,
@@ -454,11 +673,8 @@ impl Policy {
             verdict.decision = Decision::Block;
             verdict.body = None;
             verdict.reply = decided.reply;
-            if let Ok(value) = serde_json::from_slice::<Value>(body) {
-                if mcp::is_jsonrpc(&value) {
-                    self.mcp_block_reply(&mut verdict, &value);
-                }
-            }
+            let value = serde_json::from_slice::<Value>(body).ok();
+            self.shape_block_reply(&mut verdict, value.as_ref());
         } else if verdict.decision == Decision::Allow {
             // Only audit findings were added; a mask verdict stays a mask.
             verdict.decision = decided.decision;
@@ -484,12 +700,18 @@ impl Policy {
         let mut matches: Vec<Match> = Vec::new();
         for slot in slots {
             let text = ScanText::new(slot.text);
+            let folded: std::cell::OnceCell<Option<CompatFolded>> = std::cell::OnceCell::new();
             for (guard_index, guard) in self.guards.iter().enumerate() {
                 if !guard.enabled || guard.hook != hook || !guard.reads(slot.scope) {
                     continue;
                 }
                 matches.clear();
                 guard.detector.scan(&text, &mut matches);
+                if guard.detector.reads_folded() {
+                    if let Some(f) = folded.get_or_init(|| CompatFolded::new(slot.text)) {
+                        scan_folded(&*guard.detector, f, &mut matches);
+                    }
+                }
                 matches.sort_by_key(|m| (m.start, m.end));
                 for m in matches.drain(..) {
                     if m.escalate {
@@ -502,7 +724,7 @@ impl Policy {
                                 action: guard.action,
                                 model: heavy.model,
                                 on_failure: heavy.on_failure,
-                                slot: slot.path,
+                                slot: slot.path.clone(),
                                 scope: slot.scope,
                                 text: slot.text.to_string(),
                                 tier2_score: m.score,
@@ -521,7 +743,7 @@ impl Policy {
                         category: guard.detector.category(),
                         kind: m.kind,
                         action: guard.action,
-                        slot: slot.path,
+                        slot: slot.path.clone(),
                         scope: slot.scope,
                         start: m.start,
                         end: m.end,
@@ -620,7 +842,7 @@ impl Policy {
                     (s, e, ph)
                 })
                 .collect();
-            out.push((slot.path, mask_spans(slot.text, &replacements)));
+            out.push((slot.path.clone(), mask_spans(slot.text, &replacements)));
         }
         out
     }
@@ -631,7 +853,7 @@ impl Policy {
         masks: Vec<(SlotPath, String)>,
     ) -> Result<Vec<u8>, serde_json::Error> {
         for (path, text) in masks {
-            payload::replace_slot(&mut value, path, text);
+            payload::replace_slot(&mut value, &path, text);
         }
         serde_json::to_vec(&value)
     }
@@ -657,6 +879,37 @@ impl Policy {
         verdict.findings = findings;
         verdict
     }
+}
+
+/// Run an exact-byte detector over a slot's compatibility fold too: each match found only
+/// there, mapped back to the original bytes, joins `matches`.
+fn scan_folded(
+    detector: &dyn crate::detectors::Detector,
+    folded: &CompatFolded,
+    matches: &mut Vec<Match>,
+) {
+    let mut extra = Vec::new();
+    detector.scan(&ScanText::new(&folded.text), &mut extra);
+    for mut m in extra {
+        let Some((start, end)) = folded.original_span(m.start, m.end) else {
+            continue;
+        };
+        if matches
+            .iter()
+            .any(|o| o.start == start && o.end == end && o.kind == m.kind)
+        {
+            continue;
+        }
+        m.start = start;
+        m.end = end;
+        matches.push(m);
+    }
+}
+
+/// The dialect a request path names, for replies made before (or without) reading the body;
+/// OpenAI's shape when the path names none.
+fn path_dialect(path: Option<&str>) -> Dialect {
+    path.and_then(Dialect::from_path).unwrap_or_default()
 }
 
 /// Distinct values in first-seen order, comma-separated.
@@ -706,11 +959,11 @@ fn restore_slots(
             .iter()
             .find(|(p, _)| *p == slot.path)
             .map_or(slot.text, |(_, t)| t.as_str());
-        let json_text = slot.scope == Scope::ToolCallArguments;
+        let json_text = slot.path.is_json_text();
         if let Some(restored) = restore_text(current, restore, json_text) {
             match masks.iter_mut().find(|(p, _)| *p == slot.path) {
                 Some((_, t)) => *t = restored,
-                None => masks.push((slot.path, restored)),
+                None => masks.push((slot.path.clone(), restored)),
             }
         }
     }

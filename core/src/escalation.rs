@@ -167,6 +167,18 @@ impl OutcomeCounts {
     }
 }
 
+/// Most tasks in one Classify call (the service refuses more with `INVALID_ARGUMENT`).
+pub const MAX_TASKS: usize = 64;
+
+/// The Classify calls for a verdict's pending escalations: one task each, in order, at most
+/// [`MAX_TASKS`] per call. The outcomes of the calls, concatenated in order, answer `pending`.
+pub fn classify_requests(pending: &[Escalation], request_id: &str) -> Vec<proto::ClassifyRequest> {
+    pending
+        .chunks(MAX_TASKS)
+        .map(|chunk| classify_request(chunk, request_id))
+        .collect()
+}
+
 /// The Classify request for a verdict's pending escalations (one task each, in order).
 pub fn classify_request(pending: &[Escalation], request_id: &str) -> proto::ClassifyRequest {
     proto::ClassifyRequest {

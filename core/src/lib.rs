@@ -13,10 +13,13 @@
 
 #[cfg(feature = "models")]
 pub mod classifier;
+pub mod coding;
 pub mod config;
 pub mod detectors;
+pub mod dialect;
 pub mod engine;
 pub mod escalation;
+pub mod exchange;
 pub mod mcp;
 pub mod normalize;
 pub mod payload;

@@ -170,6 +170,55 @@ impl Normalized {
     }
 }
 
+/// The compatibility fold that exact-byte detectors (secrets, PII) also read: NFKC per
+/// character (fullwidth `ＡＫＩＡ` → `AKIA`, mathematical alphanumerics, circled and
+/// superscript digits…) with invisible characters removed, and for each byte of the folded
+/// text the original byte span it came from. `None` when folding changes nothing (every ASCII
+/// text, most others), so the common case costs one scan of the bytes.
+#[derive(Debug, Clone)]
+pub struct CompatFolded {
+    pub text: String,
+    origin: Vec<(u32, u32)>,
+}
+
+impl CompatFolded {
+    pub fn new(original: &str) -> Option<Self> {
+        if original.is_ascii() {
+            return None;
+        }
+        let mut text = String::with_capacity(original.len());
+        let mut origin = Vec::with_capacity(original.len());
+        let mut changed = false;
+        for (offset, c) in original.char_indices() {
+            let span = (offset as u32, (offset + c.len_utf8()) as u32);
+            if c.is_ascii() {
+                text.push(c);
+                origin.push(span);
+                continue;
+            }
+            if is_invisible(c) {
+                changed = true;
+                continue;
+            }
+            let before = text.len();
+            text.extend(std::iter::once(c).nfkc());
+            changed |= text.get(before..) != Some(c.encode_utf8(&mut [0; 4]));
+            origin.resize(text.len(), span);
+        }
+        changed.then_some(CompatFolded { text, origin })
+    }
+
+    /// The original byte span of a folded span (`start < end`), or `None` if out of range.
+    pub fn original_span(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        if start >= end {
+            return None;
+        }
+        let (s, _) = *self.origin.get(start)?;
+        let (_, e) = *self.origin.get(end - 1)?;
+        Some((s as usize, e as usize))
+    }
+}
+
 /// True for characters that render as nothing and are used to split words invisibly.
 pub fn is_invisible(c: char) -> bool {
     matches!(c,

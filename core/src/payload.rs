@@ -1,78 +1,57 @@
-//! OpenAI-style request bodies → text slots, and back.
+//! Text slots: where a guard reads text in a body, and how a masked text is written back.
 //!
 //! Parsing is lenient and lossless: the body is read into a `serde_json::Value` with key order
-//! preserved, only the fields that carry text are read, and everything else (unknown fields,
-//! provider extensions, images) is left alone. An allowed body is never re-serialised — the
-//! adapter forwards the original bytes. Only a masked body is re-serialised, with the changed
-//! strings substituted.
-//!
-//! Slots read from a chat-completion request (`messages[]`):
-//! - `content` as a string, or each `{"type": "text" | "input_text", "text": ...}` part of an
-//!   array content, scoped by the message's `role`;
-//! - `tool_calls[].function.arguments` and legacy `function_call.arguments` →
-//!   [`Scope::ToolCallArguments`];
-//! - messages with `role: tool` or `role: function` → [`Scope::ToolResults`].
-//!
-//! Non-chat bodies: `prompt` (legacy completions) and `input` (embeddings, moderation, the
-//! Responses API's string form), string or array of strings, are read as [`Scope::User`].
+//! preserved, only the fields that carry text are read (which fields, per API dialect, is in
+//! [`crate::dialect`]), and everything else (unknown fields, provider extensions, images) is
+//! left alone. An allowed body is never re-serialised — the adapter forwards the original
+//! bytes. Only a masked body is re-serialised, with the changed strings substituted.
 
 use serde_json::Value;
 
 use crate::config::Scope;
 
-/// Where a slot lives in the body, so a masked text can be written back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a slot lives in the body, so a masked text can be written back: a JSON pointer
+/// (RFC 6901) to the slot's string, or the `leaf`th string of an MCP message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SlotPath {
-    /// `messages[msg].content` (a string).
-    Content { msg: usize },
-    /// `messages[msg].content[part].text`.
-    ContentPart { msg: usize, part: usize },
-    /// `messages[msg].tool_calls[call].function.arguments`.
-    ToolCallArguments { msg: usize, call: usize },
-    /// `messages[msg].function_call.arguments`.
-    FunctionCallArguments { msg: usize },
-    /// `prompt` or `prompt[index]`.
-    Prompt { index: Option<usize> },
-    /// `input` or `input[index]`.
-    Input { index: Option<usize> },
-    /// Response: `choices[choice].message.content` (a string).
-    ChoiceContent { choice: usize },
-    /// Response: `choices[choice].message.content[part].text`.
-    ChoiceContentPart { choice: usize, part: usize },
-    /// Response: `choices[choice].message.tool_calls[call].function.arguments`.
-    ChoiceToolCallArguments { choice: usize, call: usize },
-    /// Response: `choices[choice].text` (legacy completions).
-    ChoiceText { choice: usize },
+    /// The string at this JSON pointer (`/messages/1/content/0/text`).
+    Pointer(std::sync::Arc<str>),
     /// MCP: the `leaf`th string of JSON-RPC message `msg` (see [`crate::mcp`]).
     McpLeaf { msg: usize, leaf: usize },
 }
 
 impl SlotPath {
+    /// The slot at a JSON pointer.
+    pub fn at(pointer: impl Into<std::sync::Arc<str>>) -> Self {
+        SlotPath::Pointer(pointer.into())
+    }
+
     /// The JSON pointer of the slot's string.
-    fn pointer(self) -> String {
+    pub fn pointer(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            SlotPath::Content { msg } => format!("/messages/{msg}/content"),
-            SlotPath::ContentPart { msg, part } => format!("/messages/{msg}/content/{part}/text"),
-            SlotPath::ToolCallArguments { msg, call } => {
-                format!("/messages/{msg}/tool_calls/{call}/function/arguments")
-            }
-            SlotPath::FunctionCallArguments { msg } => {
-                format!("/messages/{msg}/function_call/arguments")
-            }
-            SlotPath::Prompt { index: None } => "/prompt".to_string(),
-            SlotPath::Prompt { index: Some(i) } => format!("/prompt/{i}"),
-            SlotPath::Input { index: None } => "/input".to_string(),
-            SlotPath::Input { index: Some(i) } => format!("/input/{i}"),
-            SlotPath::ChoiceContent { choice } => format!("/choices/{choice}/message/content"),
-            SlotPath::ChoiceContentPart { choice, part } => {
-                format!("/choices/{choice}/message/content/{part}/text")
-            }
-            SlotPath::ChoiceToolCallArguments { choice, call } => {
-                format!("/choices/{choice}/message/tool_calls/{call}/function/arguments")
-            }
-            SlotPath::ChoiceText { choice } => format!("/choices/{choice}/text"),
+            SlotPath::Pointer(p) => std::borrow::Cow::Borrowed(p),
             // Not addressable by a fixed pointer; see `replace_slot` and `Display`.
-            SlotPath::McpLeaf { msg, leaf } => format!("/mcp/{msg}/string/{leaf}"),
+            SlotPath::McpLeaf { msg, leaf } => {
+                std::borrow::Cow::Owned(format!("/mcp/{msg}/string/{leaf}"))
+            }
+        }
+    }
+
+    /// Does the slot hold JSON text (tool-call `arguments`), so that a value written into it
+    /// must be JSON-escaped?
+    pub fn is_json_text(&self) -> bool {
+        matches!(self, SlotPath::Pointer(p) if p.ends_with("/arguments"))
+    }
+}
+
+/// Append one reference token to a JSON pointer, escaped per RFC 6901.
+pub fn push_token(pointer: &mut String, token: &str) {
+    pointer.push('/');
+    for c in token.chars() {
+        match c {
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
         }
     }
 }
@@ -83,13 +62,13 @@ impl std::fmt::Display for SlotPath {
         let pointer = self.pointer();
         let mut first = true;
         for seg in pointer.split('/').skip(1) {
-            if seg.bytes().all(|b| b.is_ascii_digit()) {
+            if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
                 write!(f, "[{seg}]")?;
             } else {
                 if !first {
                     f.write_str(".")?;
                 }
-                f.write_str(seg)?;
+                f.write_str(&seg.replace("~1", "/").replace("~0", "~"))?;
             }
             first = false;
         }
@@ -105,189 +84,80 @@ pub struct Slot<'a> {
     pub text: &'a str,
 }
 
-/// The text slots of a request body, in document order. Never fails: fields with unexpected
-/// shapes are skipped, not errors.
-pub fn request_slots(body: &Value) -> Vec<Slot<'_>> {
-    let mut slots = Vec::new();
-    if let Some(messages) = body.get("messages").and_then(Value::as_array) {
-        for (msg, m) in messages.iter().enumerate() {
-            message_slots(msg, m, &mut slots);
+/// Collects slots under a JSON pointer that grows and shrinks as a reader walks the body, so
+/// each slot's pointer costs one allocation.
+pub(crate) struct SlotSink<'a> {
+    pub slots: Vec<Slot<'a>>,
+    pointer: String,
+}
+
+impl<'a> SlotSink<'a> {
+    pub fn new() -> Self {
+        SlotSink {
+            slots: Vec::new(),
+            pointer: String::new(),
         }
     }
-    for (key, make) in [
-        (
-            "prompt",
-            (|index| SlotPath::Prompt { index }) as fn(Option<usize>) -> SlotPath,
-        ),
-        ("input", |index| SlotPath::Input { index }),
-    ] {
-        match body.get(key) {
-            Some(Value::String(s)) => slots.push(Slot {
-                scope: Scope::User,
-                path: make(None),
-                text: s,
-            }),
-            Some(Value::Array(items)) => {
+
+    /// Run `f` with `token` appended to the pointer.
+    pub fn within<R>(&mut self, token: &str, f: impl FnOnce(&mut Self) -> R) -> R {
+        let len = self.pointer.len();
+        push_token(&mut self.pointer, token);
+        let r = f(self);
+        self.pointer.truncate(len);
+        r
+    }
+
+    /// [`SlotSink::within`] an array index.
+    pub fn at_index<R>(&mut self, index: usize, f: impl FnOnce(&mut Self) -> R) -> R {
+        let len = self.pointer.len();
+        self.pointer.push('/');
+        self.pointer.push_str(&index.to_string());
+        let r = f(self);
+        self.pointer.truncate(len);
+        r
+    }
+
+    /// A slot for `v` under `token`, if it is a string.
+    pub fn string(&mut self, v: &'a serde_json::Value, token: &str, scope: Scope) {
+        if let Some(text) = v.get(token).and_then(serde_json::Value::as_str) {
+            self.within(token, |s| s.push(scope, text));
+        }
+    }
+
+    /// A slot at the current pointer.
+    pub fn push(&mut self, scope: Scope, text: &'a str) {
+        self.slots.push(Slot {
+            scope,
+            path: SlotPath::at(self.pointer.as_str()),
+            text,
+        });
+    }
+
+    /// Every string leaf under `v` (object values and array items, not keys), in document order.
+    pub fn leaves(&mut self, v: &'a serde_json::Value, scope: Scope) {
+        match v {
+            serde_json::Value::String(text) => self.push(scope, text),
+            serde_json::Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    if let Value::String(s) = item {
-                        slots.push(Slot {
-                            scope: Scope::User,
-                            path: make(Some(i)),
-                            text: s,
-                        });
-                    }
+                    self.at_index(i, |s| s.leaves(item, scope));
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (k, item) in map {
+                    self.within(k, |s| s.leaves(item, scope));
                 }
             }
             _ => {}
         }
     }
-    slots
-}
-
-fn role_scope(role: Option<&str>) -> Scope {
-    match role {
-        Some("system") => Scope::System,
-        Some("developer") => Scope::Developer,
-        Some("assistant") => Scope::Assistant,
-        Some("tool") | Some("function") => Scope::ToolResults,
-        // `user`, and any role we do not know: read it as user text, the strictest scope.
-        _ => Scope::User,
-    }
-}
-
-fn message_slots<'a>(msg: usize, m: &'a Value, slots: &mut Vec<Slot<'a>>) {
-    let scope = role_scope(m.get("role").and_then(Value::as_str));
-    let paths = MessagePaths {
-        content: SlotPath::Content { msg },
-        part: &|part| SlotPath::ContentPart { msg, part },
-        call: &|call| SlotPath::ToolCallArguments { msg, call },
-    };
-    text_and_tool_slots(m, scope, &paths, slots);
-    if let Some(args) = m
-        .pointer("/function_call/arguments")
-        .and_then(Value::as_str)
-    {
-        slots.push(Slot {
-            scope: Scope::ToolCallArguments,
-            path: SlotPath::FunctionCallArguments { msg },
-            text: args,
-        });
-    }
-}
-
-/// Where a message's content, content parts and tool calls live (request message or response
-/// choice).
-struct MessagePaths<'f> {
-    content: SlotPath,
-    part: &'f dyn Fn(usize) -> SlotPath,
-    call: &'f dyn Fn(usize) -> SlotPath,
-}
-
-/// The slots of one message object: `content` (string or text parts) in `scope`, and
-/// `tool_calls[].function.arguments` as [`Scope::ToolCallArguments`].
-fn text_and_tool_slots<'a>(
-    m: &'a Value,
-    scope: Scope,
-    paths: &MessagePaths<'_>,
-    slots: &mut Vec<Slot<'a>>,
-) {
-    match m.get("content") {
-        Some(Value::String(text)) => slots.push(Slot {
-            scope,
-            path: paths.content,
-            text,
-        }),
-        Some(Value::Array(parts)) => {
-            for (part, p) in parts.iter().enumerate() {
-                if let Some(text) = text_part(p) {
-                    slots.push(Slot {
-                        scope,
-                        path: (paths.part)(part),
-                        text,
-                    });
-                }
-            }
-        }
-        _ => {}
-    }
-    if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
-        for (call, c) in calls.iter().enumerate() {
-            if let Some(text) = c.pointer("/function/arguments").and_then(Value::as_str) {
-                slots.push(Slot {
-                    scope: Scope::ToolCallArguments,
-                    path: (paths.call)(call),
-                    text,
-                });
-            }
-        }
-    }
-}
-
-fn text_part(p: &Value) -> Option<&str> {
-    match p.get("type").and_then(Value::as_str) {
-        Some("text") | Some("input_text") | Some("output_text") | None => {
-            p.get("text").and_then(Value::as_str)
-        }
-        _ => None,
-    }
-}
-
-/// The text slots of a chat-completion (or legacy completion) response: each choice's message
-/// content — string or text parts — as [`Scope::Assistant`], its tool-call arguments as
-/// [`Scope::ToolCallArguments`], and legacy `choices[].text` as [`Scope::Assistant`].
-pub fn response_slots(body: &Value) -> Vec<Slot<'_>> {
-    let mut slots = Vec::new();
-    let Some(choices) = body.get("choices").and_then(Value::as_array) else {
-        return slots;
-    };
-    for (choice, c) in choices.iter().enumerate() {
-        if let Some(text) = c.get("text").and_then(Value::as_str) {
-            slots.push(Slot {
-                scope: Scope::Assistant,
-                path: SlotPath::ChoiceText { choice },
-                text,
-            });
-        }
-        let Some(m) = c.get("message") else { continue };
-        let paths = MessagePaths {
-            content: SlotPath::ChoiceContent { choice },
-            part: &|part| SlotPath::ChoiceContentPart { choice, part },
-            call: &|call| SlotPath::ChoiceToolCallArguments { choice, call },
-        };
-        text_and_tool_slots(m, Scope::Assistant, &paths, &mut slots);
-    }
-    slots
-}
-
-/// Turn every choice of a response into a content-filter refusal: the message content becomes
-/// `message`, tool calls are dropped, `finish_reason` is `"content_filter"` (what OpenAI and
-/// Azure OpenAI return for filtered output). Ids, usage and unknown fields are kept.
-pub fn refuse_choices(body: &mut Value, message: &str) {
-    let Some(choices) = body.get_mut("choices").and_then(Value::as_array_mut) else {
-        return;
-    };
-    for c in choices {
-        let Some(c) = c.as_object_mut() else { continue };
-        if c.contains_key("text") {
-            c.insert("text".into(), Value::String(message.to_string()));
-        }
-        if let Some(m) = c.get_mut("message").and_then(Value::as_object_mut) {
-            m.insert("content".into(), Value::String(message.to_string()));
-            m.remove("tool_calls");
-            m.remove("function_call");
-        }
-        c.insert(
-            "finish_reason".into(),
-            Value::String("content_filter".into()),
-        );
-    }
 }
 
 /// Replace the text at `path`. Returns false if the body has no string there (the body changed
 /// shape since the slots were read — a bug in the caller).
-pub fn replace_slot(body: &mut Value, path: SlotPath, text: String) -> bool {
+pub fn replace_slot(body: &mut Value, path: &SlotPath, text: String) -> bool {
     if let SlotPath::McpLeaf { msg, leaf } = path {
-        return crate::mcp::replace_leaf(body, msg, leaf, text);
+        return crate::mcp::replace_leaf(body, *msg, *leaf, text);
     }
     match body.pointer_mut(&path.pointer()) {
         Some(v @ Value::String(_)) => {
@@ -304,127 +174,38 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn reads_every_text_slot() {
-        let body = json!({
-            "model": "m",
-            "messages": [
-                {"role": "system", "content": "sys"},
-                {"role": "user", "content": [{"type": "text", "text": "part0"}, {"type": "image_url", "image_url": {"url": "x"}}, {"type": "text", "text": "part2"}]},
-                {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"q\": 1}"}}]},
-                {"role": "tool", "tool_call_id": "c1", "content": "result"},
-                {"role": "assistant", "function_call": {"name": "g", "arguments": "legacy"}},
-                {"role": "mystery", "content": "who"},
-                {"role": "user", "content": 42}
-            ],
-            "x_vendor": {"keep": true}
-        });
-        let got: Vec<_> = request_slots(&body)
-            .into_iter()
-            .map(|s| (s.scope, s.path.to_string(), s.text))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                (Scope::System, "messages[0].content".into(), "sys"),
-                (Scope::User, "messages[1].content[0].text".into(), "part0"),
-                (Scope::User, "messages[1].content[2].text".into(), "part2"),
-                (
-                    Scope::ToolCallArguments,
-                    "messages[2].tool_calls[0].function.arguments".into(),
-                    "{\"q\": 1}"
-                ),
-                (Scope::ToolResults, "messages[3].content".into(), "result"),
-                (
-                    Scope::ToolCallArguments,
-                    "messages[4].function_call.arguments".into(),
-                    "legacy"
-                ),
-                (Scope::User, "messages[5].content".into(), "who"),
-            ]
-        );
+    fn pointers_escape_and_display() {
+        let mut p = String::new();
+        push_token(&mut p, "a/b~c");
+        push_token(&mut p, "0");
+        let path = SlotPath::at(p.as_str());
+        assert_eq!(&*path.pointer(), "/a~1b~0c/0");
+        assert_eq!(path.to_string(), "a/b~c[0]");
+        let mut body = json!({"a/b~c": ["x"]});
+        assert!(replace_slot(&mut body, &path, "y".into()));
+        assert_eq!(body, json!({"a/b~c": ["y"]}));
+        assert!(!replace_slot(&mut body, &SlotPath::at("/nope"), "z".into()));
+        assert!(SlotPath::at("/messages/0/tool_calls/0/function/arguments").is_json_text());
+        assert!(!SlotPath::at("/messages/0/content").is_json_text());
     }
 
     #[test]
-    fn non_chat_bodies() {
-        let body = json!({"prompt": ["a", 1, "b"], "input": "c"});
-        let got: Vec<_> = request_slots(&body)
-            .into_iter()
+    fn sink_reads_leaves_with_their_pointers() {
+        let v = json!({"q": "a", "n": 1, "l": ["b", {"z": "c"}]});
+        let mut sink = SlotSink::new();
+        sink.within("input", |s| s.leaves(&v, Scope::ToolCallArguments));
+        let got: Vec<_> = sink
+            .slots
+            .iter()
             .map(|s| (s.path.to_string(), s.text))
             .collect();
         assert_eq!(
             got,
             vec![
-                ("prompt[0]".into(), "a"),
-                ("prompt[2]".into(), "b"),
-                ("input".into(), "c")
+                ("input.q".to_string(), "a"),
+                ("input.l[0]".to_string(), "b"),
+                ("input.l[1].z".to_string(), "c")
             ]
         );
-        assert!(request_slots(&json!([1, 2])).is_empty());
-        assert!(request_slots(&json!({"messages": "nope"})).is_empty());
-    }
-
-    #[test]
-    fn reads_response_slots() {
-        let body = json!({
-            "id": "x", "object": "chat.completion",
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": "hello", "tool_calls": [
-                    {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}, "finish_reason": "stop"},
-                {"index": 1, "message": {"role": "assistant", "content": [{"type": "text", "text": "part"}]}},
-                {"index": 2, "text": "legacy"}
-            ]
-        });
-        let got: Vec<_> = response_slots(&body)
-            .into_iter()
-            .map(|s| (s.scope, s.path.to_string(), s.text))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                (
-                    Scope::Assistant,
-                    "choices[0].message.content".into(),
-                    "hello"
-                ),
-                (
-                    Scope::ToolCallArguments,
-                    "choices[0].message.tool_calls[0].function.arguments".into(),
-                    "{}"
-                ),
-                (
-                    Scope::Assistant,
-                    "choices[1].message.content[0].text".into(),
-                    "part"
-                ),
-                (Scope::Assistant, "choices[2].text".into(), "legacy"),
-            ]
-        );
-        let mut body = body;
-        assert!(replace_slot(
-            &mut body,
-            SlotPath::ChoiceContent { choice: 0 },
-            "[X]".into()
-        ));
-        assert_eq!(body["choices"][0]["message"]["content"], "[X]");
-        assert!(response_slots(&json!({"choices": "no"})).is_empty());
-    }
-
-    #[test]
-    fn replace_keeps_everything_else() {
-        let mut body = json!({"messages": [{"role": "user", "content": [{"type": "text", "text": "a"}], "z": 1}], "k": [1, 2]});
-        assert!(replace_slot(
-            &mut body,
-            SlotPath::ContentPart { msg: 0, part: 0 },
-            "b".into()
-        ));
-        assert_eq!(
-            body,
-            json!({"messages": [{"role": "user", "content": [{"type": "text", "text": "b"}], "z": 1}], "k": [1, 2]})
-        );
-        assert!(!replace_slot(
-            &mut body,
-            SlotPath::Content { msg: 3 },
-            "x".into()
-        ));
     }
 }

@@ -219,6 +219,14 @@ impl Policy {
                     ));
                 }
                 Ok(detector)
+                    if detector.heavy().is_some() && g.enabled && g.action == Action::Mask =>
+                {
+                    errors.push(ConfigError::new(
+                        at("action"),
+                        "a guard that escalates to the heavy tier cannot mask: the request body is written before the heavy tier answers; use `block` or `audit`",
+                    ));
+                }
+                Ok(detector)
                     if detector.heavy().is_some()
                         && g.enabled
                         && config.input_mode == InputMode::Parallel =>

@@ -1,13 +1,25 @@
-//! Guarding a streamed (SSE) chat-completion response without releasing what must be blocked
-//! or masked.
+//! Guarding a streamed (SSE) LLM response without releasing what must be blocked or masked,
+//! in every API dialect ([`crate::dialect`]).
 //!
 //! [`StreamGuard::push`] takes upstream bytes as they arrive and returns the bytes the client
-//! may have now. Events are decoded incrementally ([`crate::sse`]). Each *channel* of text — a
-//! choice's `delta.content`, and each of its `delta.tool_calls[k].function.arguments` — is
-//! accumulated on its own, and after every event the `llm_output` guards re-read a bounded
-//! window of each channel that grew (the new text plus [`CONTEXT_BYTES`] already released, for
-//! context words), as scope `assistant` or `tool_call_arguments`. An event is released only
-//! when all its text lies before its channel's *safe point*:
+//! may have now. Events are decoded incrementally ([`crate::sse`]). Each *channel* of text is
+//! accumulated on its own — per dialect:
+//!
+//! - OpenAI Chat Completions: a choice's `delta.content`, and each of its
+//!   `delta.tool_calls[k].function.arguments`; legacy completions: `choices[].text`;
+//! - OpenAI Responses: `response.output_text.delta` / `response.refusal.delta` per output item
+//!   and content part, `response.function_call_arguments.delta` per item, reasoning summary
+//!   deltas; the `*.done`, `response.output_item.done` and `response.completed` events repeat
+//!   the whole text (*snapshots*), which are rewritten with every mask of their channel;
+//! - Anthropic Messages: `content_block_delta` per block index (`text_delta`,
+//!   `input_json_delta`, `thinking_delta`);
+//! - Gemini `streamGenerateContent?alt=sse`: each candidate's `parts[].text`; a `functionCall`
+//!   (which arrives whole) is read as the JSON text of its `args`.
+//!
+//! After every event the `llm_output` guards re-read a bounded window of each channel that grew
+//! (the new text plus [`CONTEXT_BYTES`] already released, for context words), as scope
+//! `assistant` or `tool_call_arguments`. An event is released only when all its text lies
+//! before its channel's *safe point*:
 //!
 //! - the last `stream.hold_back_bytes` (default [`HOLD_BACK_BYTES`]) of the text are always
 //!   held (multi-token values such as phone numbers or `key = value` pairs complete within it);
@@ -17,24 +29,30 @@
 //! - text from the start of any finding that reaches into the held tail is held (a PEM block
 //!   matched up to the end of the text so far keeps growing).
 //!
-//! Events without guarded text (role, finish reason, usage, comments, `[DONE]`) keep their
-//! order behind held events. Released events that need no change are forwarded byte for byte;
-//! events under a mask are re-serialised with the placeholder in the event where the span
-//! starts and the rest of the span removed from later events. Placeholders of reversible
-//! request masks (`[EMAIL_1]`) that the model repeats are rewritten the same way, with the
-//! original value. On a block, held events are dropped, the client gets a final chunk with
-//! `finish_reason: "content_filter"` and `data: [DONE]`, and the rest of the upstream stream is
-//! discarded. The hold-back is what time-to-first-token pays.
+//! Events without guarded text (roles, block starts, finish reasons, usage, comments, `[DONE]`)
+//! keep their order behind held events. Released events that need no change are forwarded byte
+//! for byte; events under a mask are re-serialised (keeping their `event:` and `id:` lines) with
+//! the placeholder in the event where the span starts and the rest of the span removed from
+//! later events. Placeholders of reversible request masks (`[EMAIL_1]`) that the model repeats
+//! are rewritten the same way, with the original value. On a block, held events are dropped,
+//! the stream is ended in the dialect's own way (chat and completions: a chunk with
+//! `finish_reason: "content_filter"` and `data: [DONE]`; Responses: a `response.incomplete`
+//! event with `incomplete_details.reason: "content_filter"`; Anthropic: `content_block_stop`
+//! for open blocks, `message_delta` with `stop_reason: "refusal"`, `message_stop`; Gemini: a
+//! chunk with `finishReason: "SAFETY"`), and the rest of the upstream stream is discarded. The
+//! hold-back is what time-to-first-token pays.
 //!
 //! MCP responses streamed as SSE ([`McpStream`]) carry one whole JSON-RPC message per event, so
 //! nothing is held: each event with a guarded result is evaluated as a buffered response would
 //! be and released (rewritten if masked or refused) at once.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
+use crate::coding::{Coding, StreamDecoder};
 use crate::config::{Action, Hook, Scope};
+use crate::dialect::Dialect;
 use crate::engine::{placeholder, restored_value, Decision, Exchange, Finding};
 use crate::payload::{Slot, SlotPath};
 use crate::policy::Policy;
@@ -62,41 +80,138 @@ pub trait ResponseStream: Send {
     fn findings(&self) -> &[Finding];
     /// Has the stream been cut off (everything further is discarded)?
     fn is_terminated(&self) -> bool;
+    /// Cut the stream off now (the guard cannot go on reading it): the bytes that end it in
+    /// its API's way; everything further is discarded.
+    fn abort(&mut self, why: &str) -> Vec<u8>;
 }
 
-/// The stream guard for a request's response: MCP or chat completion.
+/// The stream guard for a request's response: MCP, or an LLM API stream in the request's
+/// dialect.
 pub fn for_exchange(exchange: &Exchange) -> Box<dyn ResponseStream> {
     if exchange.is_mcp() {
         Box::new(McpStream::new(exchange.clone()))
     } else {
-        Box::new(StreamGuard::with_restore(exchange.restore.clone()))
+        Box::new(StreamGuard::for_dialect(
+            exchange.dialect,
+            exchange.restore.clone(),
+        ))
     }
 }
 
-/// One accumulated text of a streamed choice: its content, or one tool call's arguments.
+/// The stream guard for a response that arrives in `coding`: decoded chunk by chunk (bounded
+/// by `limit` decoded bytes) before the guard reads it; the client gets the decoded stream.
+/// Bytes that cannot be decoded end the stream as a block would.
+pub fn for_response(exchange: &Exchange, coding: Coding, limit: usize) -> Box<dyn ResponseStream> {
+    let inner = for_exchange(exchange);
+    if coding == Coding::Identity {
+        return inner;
+    }
+    Box::new(Decoding {
+        decoder: StreamDecoder::new(coding, limit),
+        inner,
+        failed: false,
+    })
+}
+
+/// A coded stream: decoded, then guarded.
+struct Decoding {
+    decoder: StreamDecoder,
+    inner: Box<dyn ResponseStream>,
+    failed: bool,
+}
+
+impl ResponseStream for Decoding {
+    fn push(&mut self, policy: &Policy, bytes: &[u8]) -> Vec<u8> {
+        if self.failed {
+            return Vec::new();
+        }
+        match self.decoder.push(bytes) {
+            Ok(plain) => self.inner.push(policy, &plain),
+            Err(e) => {
+                self.failed = true;
+                self.inner
+                    .abort(&format!("the response stream could not be decoded: {e}"))
+            }
+        }
+    }
+    fn finish(&mut self, policy: &Policy) -> Vec<u8> {
+        if self.failed {
+            return Vec::new();
+        }
+        match self.decoder.finish() {
+            Ok(plain) => {
+                let mut out = self.inner.push(policy, &plain);
+                out.extend(self.inner.finish(policy));
+                out
+            }
+            Err(e) => {
+                self.failed = true;
+                self.inner
+                    .abort(&format!("the response stream could not be decoded: {e}"))
+            }
+        }
+    }
+    fn decision(&self) -> Decision {
+        if self.failed {
+            Decision::Block
+        } else {
+            self.inner.decision()
+        }
+    }
+    fn findings(&self) -> &[Finding] {
+        self.inner.findings()
+    }
+    fn is_terminated(&self) -> bool {
+        self.failed || self.inner.is_terminated()
+    }
+    fn abort(&mut self, why: &str) -> Vec<u8> {
+        self.failed = true;
+        self.inner.abort(why)
+    }
+}
+
+/// One accumulated text of a streamed answer: a choice's (candidate's, output item's, content
+/// block's) text, or one tool call's arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Channel {
-    choice: u64,
-    /// `delta.tool_calls[].index`, or `None` for `delta.content`.
-    call: Option<u64>,
+    /// Choice, candidate, output item or content block index.
+    index: u64,
+    /// Tool call (chat), content part (Responses) or function call (Gemini) within it.
+    sub: u64,
+    /// JSON text (tool-call arguments) rather than prose.
+    args: bool,
 }
 
 impl Channel {
-    fn path(self) -> SlotPath {
-        let choice = self.choice as usize;
-        match self.call {
-            None => SlotPath::ChoiceContent { choice },
-            Some(call) => SlotPath::ChoiceToolCallArguments {
-                choice,
-                call: call as usize,
-            },
+    fn text(index: u64, sub: u64) -> Self {
+        Channel {
+            index,
+            sub,
+            args: false,
         }
     }
 
+    fn args(index: u64, sub: u64) -> Self {
+        Channel {
+            index,
+            sub,
+            args: true,
+        }
+    }
+
+    fn path(self) -> SlotPath {
+        SlotPath::at(if self.args {
+            format!("/stream/{}/{}/arguments", self.index, self.sub)
+        } else {
+            format!("/stream/{}/{}/text", self.index, self.sub)
+        })
+    }
+
     fn scope(self) -> Scope {
-        match self.call {
-            None => Scope::Assistant,
-            Some(_) => Scope::ToolCallArguments,
+        if self.args {
+            Scope::ToolCallArguments
+        } else {
+            Scope::Assistant
         }
     }
 }
@@ -108,25 +223,49 @@ struct ChannelText {
     released: usize,
     /// Rewrites (absolute, merged) not yet entirely released, with their replacement.
     masks: Vec<(usize, usize, String)>,
+    /// Every rewrite so far, for events that repeat the whole text.
+    all_masks: Vec<(usize, usize, String)>,
 }
+
+/// How an event carries a channel's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carry {
+    /// A new piece (a string at the pointer).
+    Delta,
+    /// The whole text so far (a string at the pointer).
+    Snapshot,
+    /// A whole Gemini function call: the JSON text of the object at the pointer.
+    Object,
+}
+
+/// Where one event carries text: channel, JSON pointer in the event, how.
+type Piece = (Channel, String, Carry);
 
 #[derive(Debug)]
 struct Held {
     event: SseEvent,
-    /// Parsed data, when the event carries chat-completion text.
+    /// Parsed data, when the event carries JSON.
     json: Option<Value>,
-    /// (channel, start, end) of the text this event added.
-    content: Vec<(Channel, usize, usize)>,
+    /// (channel, start, end, pointer, carry) of the text this event carries.
+    content: Vec<(Channel, usize, usize, String, Carry)>,
 }
 
-/// Streaming state for one chat-completion response.
+/// Streaming state for one LLM API response.
 #[derive(Debug, Default)]
 pub struct StreamGuard {
+    dialect: Dialect,
     decoder: SseDecoder,
     held: VecDeque<Held>,
     channels: BTreeMap<Channel, ChannelText>,
-    /// `id`, `created` and `model` of the stream, for the terminal chunk.
-    header: Option<(Value, Value, Value)>,
+    /// Chat and completions: `id`, `created`, `model` and `object` of the stream; Responses:
+    /// the `response` of `response.created`; for the terminal event.
+    header: Option<Value>,
+    /// Responses: the last `sequence_number` seen.
+    sequence: u64,
+    /// Anthropic: content blocks started and not yet stopped, among released events.
+    open_blocks: BTreeSet<u64>,
+    /// Gemini: function calls seen, per candidate (each whole call is its own channel).
+    calls: BTreeMap<u64, u64>,
     blocked: bool,
     decision: Option<Action>,
     findings: Vec<Finding>,
@@ -138,13 +277,21 @@ pub struct StreamGuard {
 }
 
 impl StreamGuard {
+    /// A guard for an OpenAI chat-completion stream.
     pub fn new() -> Self {
         StreamGuard::default()
     }
 
-    /// A guard that also puts back the values of the request's reversible masks.
+    /// A chat-completion guard that also puts back the values of the request's reversible
+    /// masks.
     pub fn with_restore(restore: Vec<(String, String)>) -> Self {
+        StreamGuard::for_dialect(Dialect::OpenAiChat, restore)
+    }
+
+    /// A guard for a stream in `dialect` that puts back the request's reversible masks.
+    pub fn for_dialect(dialect: Dialect, restore: Vec<(String, String)>) -> Self {
         StreamGuard {
+            dialect,
             restore,
             ..StreamGuard::default()
         }
@@ -210,6 +357,7 @@ impl StreamGuard {
             json: None,
             content: Vec::new(),
         };
+        let mut touched: Vec<Channel> = Vec::new();
         if let Some(json) = held
             .event
             .data
@@ -217,23 +365,39 @@ impl StreamGuard {
             .filter(|d| d.starts_with('{'))
             .and_then(|d| serde_json::from_str::<Value>(d).ok())
         {
-            if self.header.is_none() {
-                self.header = Some((
-                    json["id"].clone(),
-                    json["created"].clone(),
-                    json["model"].clone(),
-                ));
-            }
-            for (channel, piece) in deltas(&json) {
+            self.note_header(&json);
+            for (channel, pointer, carry) in self.pieces(&json) {
+                let piece = match (carry, json.pointer(&pointer)) {
+                    (Carry::Object, Some(v)) => v.to_string(),
+                    (_, Some(Value::String(s))) => s.clone(),
+                    _ => continue,
+                };
+                if carry == Carry::Snapshot {
+                    let len = self.channels.get(&channel).map_or(0, |t| t.text.len());
+                    let same = self.channels.get(&channel).is_some_and(|t| t.text == piece);
+                    if !same && !piece.is_empty() {
+                        // A snapshot that is not the text the deltas built: read it alone.
+                        self.scan_snapshot(policy, channel, &piece);
+                        if self.blocked {
+                            self.held.push_back(held);
+                            self.terminate(out);
+                            return;
+                        }
+                    }
+                    held.content.push((channel, 0, len, pointer, carry));
+                    continue;
+                }
                 let text = self.channels.entry(channel).or_default();
                 let start = text.text.len();
-                text.text.push_str(piece);
-                held.content.push((channel, start, text.text.len()));
+                text.text.push_str(&piece);
+                held.content
+                    .push((channel, start, text.text.len(), pointer, carry));
+                if !touched.contains(&channel) {
+                    touched.push(channel);
+                }
             }
             held.json = Some(json);
         }
-        let mut touched: Vec<Channel> = held.content.iter().map(|(c, _, _)| *c).collect();
-        touched.dedup();
         self.held.push_back(held);
         for channel in touched {
             self.scan_channel(policy, channel);
@@ -252,6 +416,70 @@ impl StreamGuard {
         self.release(at_end, out);
     }
 
+    /// Remember what the terminal event needs: the stream's ids and model.
+    fn note_header(&mut self, json: &Value) {
+        match self.dialect {
+            Dialect::OpenAiResponses => {
+                if let Some(n) = json.get("sequence_number").and_then(Value::as_u64) {
+                    self.sequence = self.sequence.max(n);
+                }
+                if let Some(r) = json.get("response").filter(|r| r.is_object()) {
+                    if self.header.is_none() {
+                        self.header = Some(r.clone());
+                    }
+                }
+            }
+            Dialect::AnthropicMessages | Dialect::Gemini => {}
+            _ => {
+                if self.header.is_none() && json.get("choices").is_some() {
+                    self.header = Some(json!({
+                        "id": json["id"], "object": json["object"],
+                        "created": json["created"], "model": json["model"],
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Where `json` (one event's data) carries text, by dialect.
+    fn pieces(&mut self, json: &Value) -> Vec<Piece> {
+        let mut out = Vec::new();
+        match self.dialect {
+            Dialect::OpenAiResponses => responses_pieces(json, &mut out),
+            Dialect::AnthropicMessages => anthropic_pieces(json, &mut out),
+            Dialect::Gemini => {
+                let Some(candidates) = json.get("candidates").and_then(Value::as_array) else {
+                    return out;
+                };
+                for (k, c) in candidates.iter().enumerate() {
+                    let index = c.get("index").and_then(Value::as_u64).unwrap_or(k as u64);
+                    let Some(parts) = c.pointer("/content/parts").and_then(Value::as_array) else {
+                        continue;
+                    };
+                    for (p, part) in parts.iter().enumerate() {
+                        let at = format!("/candidates/{k}/content/parts/{p}");
+                        if part.get("text").is_some_and(Value::is_string) {
+                            out.push((Channel::text(index, 0), format!("{at}/text"), Carry::Delta));
+                        }
+                        for key in ["functionCall", "function_call"] {
+                            if part.pointer(&format!("/{key}/args")).is_some() {
+                                let n = self.calls.entry(index).or_insert(0);
+                                *n += 1;
+                                out.push((
+                                    Channel::args(index, *n),
+                                    format!("{at}/{key}/args"),
+                                    Carry::Object,
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            _ => chat_pieces(json, &mut out),
+        }
+        out
+    }
+
     /// A last pass over every channel with everything in view.
     fn final_scan(&mut self, policy: &Policy) {
         let all: Vec<Channel> = self.channels.keys().copied().collect();
@@ -260,10 +488,46 @@ impl StreamGuard {
         }
     }
 
+    /// Record a finding; a block ends the stream.
+    fn found(&mut self, policy: &Policy, f: &Finding) {
+        let seen = self
+            .findings
+            .iter()
+            .any(|g| g.guard_index == f.guard_index && g.start == f.start && g.slot == f.slot);
+        if !seen {
+            self.findings.push(f.clone());
+        }
+        self.decision = self.decision.max(Some(f.action));
+        if f.action == Action::Block {
+            self.blocked = true;
+            if self.block_message.is_none() {
+                self.block_message = policy
+                    .block_message(std::slice::from_ref(f))
+                    .map(|(_, m)| m);
+            }
+        }
+    }
+
+    /// A snapshot whose text differs from what the deltas built: anything a guard would
+    /// block or mask in it blocks (its spans cannot be mapped onto released deltas).
+    fn scan_snapshot(&mut self, policy: &Policy, channel: Channel, text: &str) {
+        let slot = Slot {
+            scope: channel.scope(),
+            path: channel.path(),
+            text,
+        };
+        for mut f in policy.scan_slots(Hook::LlmOutput, &[slot]) {
+            if f.action == Action::Mask {
+                f.action = Action::Block;
+            }
+            self.found(policy, &f);
+        }
+    }
+
     /// Re-read the window of one channel's text; record findings, masks, restorations and
     /// blocks.
     fn scan_channel(&mut self, policy: &Policy, channel: Channel) {
-        let Some(text) = self.channels.get_mut(&channel) else {
+        let Some(text) = self.channels.get(&channel) else {
             return;
         };
         let mut from = text.released.saturating_sub(CONTEXT_BYTES);
@@ -278,50 +542,31 @@ impl StreamGuard {
             path: channel.path(),
             text: window,
         };
-        for mut f in policy.scan_slots(Hook::LlmOutput, &[slot]) {
+        let released = text.released;
+        let findings = policy.scan_slots(Hook::LlmOutput, &[slot]);
+        for mut f in findings {
             f.start += from;
             f.end += from;
-            if f.end <= text.released {
+            if f.end <= released {
                 continue; // entirely in text already released (and scanned then)
             }
-            let seen = self
-                .findings
-                .iter()
-                .any(|g| g.guard_index == f.guard_index && g.start == f.start && g.slot == f.slot);
-            if !seen {
-                self.findings.push(f.clone());
-            }
-            self.decision = self.decision.max(Some(f.action));
-            match f.action {
-                Action::Block => {
-                    self.blocked = true;
-                    if self.block_message.is_none() {
-                        self.block_message = policy
-                            .block_message(std::slice::from_ref(&f))
-                            .map(|(_, m)| m);
-                    }
+            self.found(policy, &f);
+            if f.action == Action::Mask {
+                if let Some(text) = self.channels.get_mut(&channel) {
+                    text.add_mask(f.start.max(released), f.end, placeholder(&f.kind));
                 }
-                Action::Mask => add_mask(
-                    &mut text.masks,
-                    f.start.max(text.released),
-                    f.end,
-                    placeholder(&f.kind),
-                ),
-                Action::Audit => {}
             }
         }
+        let Some(text) = self.channels.get_mut(&channel) else {
+            return;
+        };
         // Placeholders of reversible request masks, whole and not yet released.
-        let json_text = channel.call.is_some();
         for (ph, original) in &self.restore {
             let mut at = text.released;
             while let Some(i) = text.text.get(at..).and_then(|t| t.find(ph.as_str())) {
                 let start = at + i;
-                add_mask(
-                    &mut text.masks,
-                    start,
-                    start + ph.len(),
-                    restored_value(original, json_text),
-                );
+                let value = restored_value(original, channel.args);
+                text.add_mask(start, start + ph.len(), value);
                 at = start + ph.len();
             }
         }
@@ -362,7 +607,7 @@ impl StreamGuard {
             let ready = front
                 .content
                 .iter()
-                .all(|(c, _, end)| *end <= self.safe_point(*c, at_end));
+                .all(|(c, _, end, _, _)| *end <= self.safe_point(*c, at_end));
             if !ready {
                 break;
             }
@@ -380,10 +625,23 @@ impl StreamGuard {
             json,
             content,
         } = held;
+        if let Some(j) = &json {
+            self.note_released(j);
+        }
+        let rewrite = content.iter().any(|(c, s, e, _, carry)| match carry {
+            Carry::Snapshot => self
+                .channels
+                .get(c)
+                .is_some_and(|t| !t.all_masks.is_empty()),
+            _ => self.masked(*c, *s, *e),
+        });
         let mut json = match json {
-            Some(j) if content.iter().any(|(c, s, e)| self.masked(*c, *s, *e)) => j,
+            Some(j) if rewrite => j,
             _ => {
-                for (c, _, e) in &content {
+                for (c, _, e, _, carry) in &content {
+                    if *carry == Carry::Snapshot {
+                        continue;
+                    }
                     if let Some(text) = self.channels.get_mut(c) {
                         text.released = text.released.max(*e);
                     }
@@ -392,21 +650,50 @@ impl StreamGuard {
                 return;
             }
         };
-        for (channel, start, end) in content {
+        for (channel, start, end, pointer, carry) in content {
             let Some(text) = self.channels.get_mut(&channel) else {
                 continue;
             };
-            let piece = masked_piece(&text.text, start, end, &text.masks);
-            text.released = text.released.max(end);
-            let released = text.released;
-            text.masks.retain(|(_, e, _)| *e > released);
-            if let Some(slot) = delta_text_mut(&mut json, channel) {
-                *slot = Value::String(piece);
-            }
+            let piece = if carry == Carry::Snapshot {
+                masked_piece(&text.text, 0, end, &text.all_masks)
+            } else {
+                let piece = masked_piece(&text.text, start, end, &text.masks);
+                text.released = text.released.max(end);
+                let released = text.released;
+                text.masks.retain(|(_, e, _)| *e > released);
+                piece
+            };
+            let Some(slot) = json.pointer_mut(&pointer) else {
+                continue;
+            };
+            *slot = match carry {
+                // The arguments object, masked as JSON text; if a mask broke its JSON, the
+                // masked text itself (never the original).
+                Carry::Object => serde_json::from_str(&piece).unwrap_or(Value::String(piece)),
+                _ => Value::String(piece),
+            };
         }
-        out.extend_from_slice(b"data: ");
-        out.extend_from_slice(json.to_string().as_bytes());
-        out.extend_from_slice(b"\n\n");
+        out.extend_from_slice(&crate::sse::with_data(
+            &event.raw,
+            json.to_string().as_bytes(),
+        ));
+    }
+
+    /// State the terminal event depends on, as events leave: Anthropic's open blocks.
+    fn note_released(&mut self, json: &Value) {
+        if self.dialect != Dialect::AnthropicMessages {
+            return;
+        }
+        let index = json.get("index").and_then(Value::as_u64);
+        match (json.get("type").and_then(Value::as_str), index) {
+            (Some("content_block_start"), Some(i)) => {
+                self.open_blocks.insert(i);
+            }
+            (Some("content_block_stop"), Some(i)) => {
+                self.open_blocks.remove(&i);
+            }
+            _ => {}
+        }
     }
 
     fn masked(&self, channel: Channel, start: usize, end: usize) -> bool {
@@ -415,26 +702,98 @@ impl StreamGuard {
             .is_some_and(|c| c.masks.iter().any(|(s, e, _)| *s < end && start < *e))
     }
 
-    /// Drop everything held and end the stream cleanly.
+    /// Drop everything held and end the stream cleanly, in the dialect's own way.
     fn terminate(&mut self, out: &mut Vec<u8>) {
         self.held.clear();
-        let (id, created, model) =
-            self.header
-                .clone()
-                .unwrap_or((Value::Null, Value::Null, Value::Null));
-        let mut indices: Vec<u64> = self.channels.keys().map(|c| c.choice).collect();
+        let mut indices: Vec<u64> = self.channels.keys().map(|c| c.index).collect();
         indices.dedup();
         if indices.is_empty() {
             indices.push(0);
         }
-        let chunk = serde_json::json!({
-            "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
-            "choices": indices.iter().map(|i| serde_json::json!({"index": i, "delta": {}, "finish_reason": "content_filter"})).collect::<Vec<_>>(),
-            "parapet": {"decision": "block", "message": self.block_message},
-        });
-        out.extend_from_slice(b"data: ");
-        out.extend_from_slice(chunk.to_string().as_bytes());
-        out.extend_from_slice(b"\n\ndata: [DONE]\n\n");
+        let mut data = |event: Option<&str>, v: Value| {
+            if let Some(name) = event {
+                out.extend_from_slice(format!("event: {name}\n").as_bytes());
+            }
+            out.extend_from_slice(b"data: ");
+            out.extend_from_slice(v.to_string().as_bytes());
+            out.extend_from_slice(b"\n\n");
+        };
+        let parapet = json!({"decision": "block", "message": self.block_message});
+        match self.dialect {
+            Dialect::OpenAiResponses => {
+                let mut response = self.header.clone().unwrap_or_else(|| json!({}));
+                if let Some(r) = response.as_object_mut() {
+                    r.insert("status".into(), json!("incomplete"));
+                    r.insert(
+                        "incomplete_details".into(),
+                        json!({"reason": "content_filter"}),
+                    );
+                    r.insert("output".into(), json!([]));
+                }
+                data(
+                    Some("response.incomplete"),
+                    json!({"type": "response.incomplete", "sequence_number": self.sequence + 1,
+                           "response": response, "parapet": parapet}),
+                );
+            }
+            Dialect::AnthropicMessages => {
+                for i in std::mem::take(&mut self.open_blocks) {
+                    data(
+                        Some("content_block_stop"),
+                        json!({"type": "content_block_stop", "index": i}),
+                    );
+                }
+                data(
+                    Some("message_delta"),
+                    json!({"type": "message_delta",
+                           "delta": {"stop_reason": "refusal", "stop_sequence": null},
+                           "usage": {"output_tokens": 0}}),
+                );
+                data(Some("message_stop"), json!({"type": "message_stop"}));
+            }
+            Dialect::Gemini => {
+                let candidates: Vec<Value> = indices
+                    .iter()
+                    .map(|i| {
+                        json!({"content": {"parts": [{"text": ""}], "role": "model"},
+                               "finishReason": "SAFETY", "index": i})
+                    })
+                    .collect();
+                data(None, json!({"candidates": candidates}));
+            }
+            _ => {
+                let h = self.header.clone().unwrap_or_else(|| json!({}));
+                let legacy = h["object"] == "text_completion";
+                let choices: Vec<Value> = indices
+                    .iter()
+                    .map(|i| {
+                        if legacy {
+                            json!({"index": i, "text": "", "logprobs": null, "finish_reason": "content_filter"})
+                        } else {
+                            json!({"index": i, "delta": {}, "finish_reason": "content_filter"})
+                        }
+                    })
+                    .collect();
+                let object = if legacy {
+                    "text_completion"
+                } else {
+                    "chat.completion.chunk"
+                };
+                data(
+                    None,
+                    json!({"id": h["id"], "object": object, "created": h["created"],
+                           "model": h["model"], "choices": choices, "parapet": parapet}),
+                );
+                out.extend_from_slice(b"data: [DONE]\n\n");
+            }
+        }
+    }
+}
+
+impl ChannelText {
+    fn add_mask(&mut self, start: usize, end: usize, replacement: String) {
+        add_mask(&mut self.all_masks, start, end, replacement.clone());
+        add_mask(&mut self.masks, start, end, replacement);
     }
 }
 
@@ -454,62 +813,198 @@ impl ResponseStream for StreamGuard {
     fn is_terminated(&self) -> bool {
         self.blocked
     }
+    fn abort(&mut self, why: &str) -> Vec<u8> {
+        if self.blocked {
+            return Vec::new();
+        }
+        self.blocked = true;
+        self.decision = Some(Action::Block);
+        self.block_message = Some(why.to_string());
+        let mut out = Vec::new();
+        self.terminate(&mut out);
+        out
+    }
 }
 
-/// The text pieces a chunk adds: each choice's `delta.content` and each
-/// `delta.tool_calls[].function.arguments`, by channel.
-fn deltas(json: &Value) -> Vec<(Channel, &str)> {
-    let mut out = Vec::new();
+/// Chat completions: each choice's `delta.content` and `delta.tool_calls[].function.arguments`;
+/// legacy completions: `choices[].text`.
+fn chat_pieces(json: &Value, out: &mut Vec<Piece>) {
     let Some(choices) = json.get("choices").and_then(Value::as_array) else {
-        return out;
+        return;
     };
-    for c in choices {
-        let (Some(choice), Some(delta)) = (c.get("index").and_then(Value::as_u64), c.get("delta"))
-        else {
+    for (k, c) in choices.iter().enumerate() {
+        let Some(choice) = c.get("index").and_then(Value::as_u64) else {
             continue;
         };
-        if let Some(piece) = delta.get("content").and_then(Value::as_str) {
-            out.push((Channel { choice, call: None }, piece));
+        if c.get("text").is_some_and(Value::is_string) {
+            out.push((
+                Channel::text(choice, 0),
+                format!("/choices/{k}/text"),
+                Carry::Delta,
+            ));
         }
-        for call in delta
+        let Some(delta) = c.get("delta") else {
+            continue;
+        };
+        for key in ["content", "refusal"] {
+            if delta.get(key).is_some_and(Value::is_string) {
+                let sub = u64::from(key == "refusal") << 32;
+                out.push((
+                    Channel::text(choice, sub),
+                    format!("/choices/{k}/delta/{key}"),
+                    Carry::Delta,
+                ));
+            }
+        }
+        for (j, call) in delta
             .get("tool_calls")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
+            .enumerate()
         {
-            if let (Some(k), Some(piece)) = (
+            if let (Some(n), Some(Value::String(_))) = (
                 call.get("index").and_then(Value::as_u64),
-                call.pointer("/function/arguments").and_then(Value::as_str),
+                call.pointer("/function/arguments"),
             ) {
                 out.push((
-                    Channel {
-                        choice,
-                        call: Some(k),
-                    },
-                    piece,
+                    Channel::args(choice, n),
+                    format!("/choices/{k}/delta/tool_calls/{j}/function/arguments"),
+                    Carry::Delta,
                 ));
             }
         }
     }
-    out
 }
 
-/// The string in a chunk that carries `channel`'s text.
-fn delta_text_mut(json: &mut Value, channel: Channel) -> Option<&mut Value> {
-    let c = json
-        .get_mut("choices")?
-        .as_array_mut()?
-        .iter_mut()
-        .find(|c| c.get("index").and_then(Value::as_u64) == Some(channel.choice))?;
-    let delta = c.get_mut("delta")?;
-    match channel.call {
-        None => delta.get_mut("content"),
-        Some(k) => delta
-            .get_mut("tool_calls")?
-            .as_array_mut()?
-            .iter_mut()
-            .find(|t| t.get("index").and_then(Value::as_u64) == Some(k))?
-            .pointer_mut("/function/arguments"),
+/// OpenAI Responses: typed events; deltas, and the events that repeat the whole text.
+fn responses_pieces(json: &Value, out: &mut Vec<Piece>) {
+    let num = |key: &str| json.get(key).and_then(Value::as_u64).unwrap_or(0);
+    let Some(kind) = json.get("type").and_then(Value::as_str) else {
+        return;
+    };
+    let (item, part) = (num("output_index"), num("content_index"));
+    // Reasoning summaries are their own channels, apart from the content parts.
+    let summary = (1u64 << 32) + num("summary_index");
+    let mut push = |c: Channel, p: &str, carry: Carry| out.push((c, p.to_string(), carry));
+    match kind {
+        "response.output_text.delta" | "response.refusal.delta" => {
+            push(Channel::text(item, part), "/delta", Carry::Delta)
+        }
+        "response.function_call_arguments.delta" | "response.custom_tool_call_input.delta" => {
+            push(Channel::args(item, 0), "/delta", Carry::Delta)
+        }
+        "response.reasoning_summary_text.delta" => {
+            push(Channel::text(item, summary), "/delta", Carry::Delta)
+        }
+        "response.output_text.done" => push(Channel::text(item, part), "/text", Carry::Snapshot),
+        "response.refusal.done" => push(Channel::text(item, part), "/refusal", Carry::Snapshot),
+        "response.function_call_arguments.done" => {
+            push(Channel::args(item, 0), "/arguments", Carry::Snapshot)
+        }
+        "response.reasoning_summary_text.done" => {
+            push(Channel::text(item, summary), "/text", Carry::Snapshot)
+        }
+        "response.content_part.added" | "response.content_part.done" => {
+            for key in ["text", "refusal"] {
+                if json.pointer(&format!("/part/{key}")).is_some() {
+                    push(
+                        Channel::text(item, part),
+                        &format!("/part/{key}"),
+                        Carry::Snapshot,
+                    );
+                }
+            }
+        }
+        "response.output_item.added" | "response.output_item.done" => {
+            if let Some(it) = json.get("item") {
+                item_snapshots(it, item, "/item", out);
+            }
+        }
+        _ => {
+            // response.completed / incomplete / failed carry the whole answer.
+            if let Some(items) = json.pointer("/response/output").and_then(Value::as_array) {
+                for (i, it) in items.iter().enumerate() {
+                    item_snapshots(it, i as u64, &format!("/response/output/{i}"), out);
+                }
+            }
+        }
+    }
+}
+
+/// The texts a whole Responses output item repeats.
+fn item_snapshots(item: &Value, index: u64, at: &str, out: &mut Vec<Piece>) {
+    if item.get("arguments").is_some_and(Value::is_string) {
+        out.push((
+            Channel::args(index, 0),
+            format!("{at}/arguments"),
+            Carry::Snapshot,
+        ));
+    }
+    if let Some(parts) = item.get("content").and_then(Value::as_array) {
+        for (p, part) in parts.iter().enumerate() {
+            for key in ["text", "refusal"] {
+                if part.get(key).is_some_and(Value::is_string) {
+                    out.push((
+                        Channel::text(index, p as u64),
+                        format!("{at}/content/{p}/{key}"),
+                        Carry::Snapshot,
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(parts) = item.get("summary").and_then(Value::as_array) {
+        for (p, part) in parts.iter().enumerate() {
+            if part.get("text").is_some_and(Value::is_string) {
+                out.push((
+                    Channel::text(index, (1u64 << 32) + p as u64),
+                    format!("{at}/summary/{p}/text"),
+                    Carry::Snapshot,
+                ));
+            }
+        }
+    }
+}
+
+/// Anthropic Messages: `content_block_delta` per block.
+fn anthropic_pieces(json: &Value, out: &mut Vec<Piece>) {
+    let index = json.get("index").and_then(Value::as_u64).unwrap_or(0);
+    match json.get("type").and_then(Value::as_str) {
+        Some("content_block_delta") => {
+            let Some(delta) = json.get("delta") else {
+                return;
+            };
+            let (key, args) = match delta.get("type").and_then(Value::as_str) {
+                Some("input_json_delta") => ("partial_json", true),
+                Some("thinking_delta") => ("thinking", false),
+                _ => ("text", false),
+            };
+            if delta.get(key).is_some_and(Value::is_string) {
+                let channel = Channel {
+                    index,
+                    sub: 0,
+                    args,
+                };
+                out.push((channel, format!("/delta/{key}"), Carry::Delta));
+            }
+        }
+        Some("content_block_start") => {
+            // A block may open with text already in it.
+            for key in ["text", "thinking"] {
+                if json
+                    .pointer(&format!("/content_block/{key}"))
+                    .is_some_and(|t| t.as_str().is_some_and(|t| !t.is_empty()))
+                {
+                    out.push((
+                        Channel::text(index, 0),
+                        format!("/content_block/{key}"),
+                        Carry::Delta,
+                    ));
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -566,6 +1061,7 @@ pub struct McpStream {
     exchange: Exchange,
     decision: Option<Decision>,
     findings: Vec<Finding>,
+    aborted: bool,
 }
 
 impl McpStream {
@@ -575,6 +1071,7 @@ impl McpStream {
             exchange,
             decision: None,
             findings: Vec::new(),
+            aborted: false,
         }
     }
 
@@ -609,6 +1106,9 @@ impl McpStream {
 
 impl ResponseStream for McpStream {
     fn push(&mut self, policy: &Policy, bytes: &[u8]) -> Vec<u8> {
+        if self.aborted {
+            return Vec::new();
+        }
         let mut out = Vec::new();
         for event in self.decoder.push(bytes) {
             self.render(policy, event, &mut out);
@@ -629,7 +1129,13 @@ impl ResponseStream for McpStream {
         &self.findings
     }
     fn is_terminated(&self) -> bool {
-        false
+        self.aborted
+    }
+    fn abort(&mut self, _why: &str) -> Vec<u8> {
+        // One whole message per event: nothing is half-sent; stop passing events.
+        self.aborted = true;
+        self.decision = Some(Decision::Block);
+        Vec::new()
     }
 }
 
@@ -845,6 +1351,7 @@ mod tests {
         let exchange = Exchange {
             mcp: Some(vec![serde_json::json!(3)]),
             restore: Vec::new(),
+            dialect: Dialect::Mcp,
         };
         let note = "event: message\nid: 1\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"x\":\"jane.doe@example.com\"}}\n\n";
         let result = "event: message\r\nid: 2\r\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"mail jane.doe@example.com\"}]}}\r\n\r\n";

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parapet_core::escalation::proto::{ClassifyRequest, ClassifyResponse, Task, TaskResult};
-use parapet_core::escalation::{Escalation, HeavyModel, Outcome};
+use parapet_core::escalation::HeavyModel;
 use tokio::task::JoinSet;
 use tonic::{Request, Response, Status};
 
@@ -20,8 +20,7 @@ pub mod pb {
     ));
 }
 
-/// Most tasks in one Classify call.
-pub const MAX_TASKS: usize = 64;
+pub use parapet_core::escalation::MAX_TASKS;
 
 /// Score `tasks` concurrently (their windows batch together). Each task that cannot be scored
 /// gets a result with `error` set; the order is kept.
@@ -78,13 +77,24 @@ fn error_result(message: &str) -> TaskResult {
     }
 }
 
-/// ext_proc mode: settle a verdict's escalations in-process within `deadline`; anything not
-/// answered by then has failed (the guards' `on_failure` applies).
-pub async fn settle(shared: &Shared, pending: &[Escalation], deadline: Duration) -> Vec<Outcome> {
-    let tasks = parapet_core::escalation::classify_request(pending, "").tasks;
-    match tokio::time::timeout(deadline, score_tasks(shared, tasks)).await {
-        Ok(results) => results.iter().map(Outcome::from_result).collect(),
-        Err(_) => vec![Outcome::Failed; pending.len()],
+/// ext_proc mode: answer one of the exchange machine's Classify calls in-process, within
+/// `deadline` (past it, the call has failed and the guards' `on_failure` applies).
+pub async fn answer_in_process(
+    shared: &Shared,
+    request: ClassifyRequest,
+    deadline: Duration,
+) -> Result<ClassifyResponse, String> {
+    tracing::debug!(
+        request_id = request.request_id,
+        tasks = request.tasks.len(),
+        "settling escalations"
+    );
+    match tokio::time::timeout(deadline, score_tasks(shared, request.tasks)).await {
+        Ok(results) => Ok(ClassifyResponse { results }),
+        Err(_) => Err(format!(
+            "heavy tier slower than {} ms",
+            deadline.as_millis()
+        )),
     }
 }
 

@@ -2,19 +2,20 @@
 //! heavy tier in-process — for hosts that cannot load the wasm filter, with the same engine and
 //! policy schema.
 //!
-//! One gRPC stream is one HTTP exchange. Envoy's filter config (envoy/ext_proc.yaml) sends
-//! request headers, the request body `BUFFERED`, response headers, and the response body
-//! `STREAMED`, with `allow_mode_override`:
+//! One gRPC stream is one HTTP exchange, driven through the core's exchange machine
+//! ([`GuardedExchange`]) exactly as the wasm filter drives it; this file only translates its
+//! steps into ext_proc messages. Envoy's filter config (envoy/ext_proc.yaml) sends request
+//! headers, the request body `BUFFERED`, response headers, and the response body `STREAMED`,
+//! with `allow_mode_override`:
 //!
-//! - request headers: drop `accept-encoding` when responses are read (identity bodies only),
-//!   drop `content-length` when the body may be rewritten, refuse a declared oversize body;
-//! - request body (whole): evaluate; settle escalations with the heavy tier within
-//!   `escalation.timeout_ms`; answer a block with an immediate response (the guard's OpenAI
-//!   error, or a JSON-RPC error for MCP), a mask with the rewritten body;
-//! - response headers: add the decision header; for a guarded JSON response switch the body to
-//!   `BUFFERED`, for SSE keep `STREAMED` (the stream guard releases what is safe chunk by
-//!   chunk), for anything else `NONE`;
-//! - response body: the buffered verdict's rewrite, or the stream guard's output per chunk.
+//! - header edits → `HeaderMutation`; `Reply` → `ImmediateResponse`;
+//! - request body (whole, on a blocking thread): `Replace` → body mutation; `Escalate` → each
+//!   Classify call answered in-process within `escalation.timeout_ms`, the answers handed back
+//!   to the machine (a mask decided before the escalation goes out with the final answer);
+//! - response headers: the machine's body mode → `mode_override` (`BUFFERED` for a guarded JSON
+//!   answer, `STREAMED` for SSE, else `NONE`);
+//! - response body: `Replace` → body mutation (the buffered rewrite, or what the stream guard
+//!   releases for this chunk).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -32,10 +33,10 @@ use envoy_types::pb::envoy::service::ext_proc::v3::{
     HeadersResponse, HttpHeaders, ImmediateResponse, ProcessingRequest, ProcessingResponse,
     TrailersResponse,
 };
-use parapet_core::engine::{Decision, Exchange, Verdict};
-use parapet_core::escalation::{FailureMode, Outcome};
-use parapet_core::reply::Reply;
-use parapet_core::stream::{self, ResponseStream};
+use parapet_core::engine::Decision;
+use parapet_core::exchange::{
+    BodyMode, Direction, GuardedExchange, HeaderEdits, LocalReply, Record, Step,
+};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
@@ -81,277 +82,269 @@ impl ExternalProcessor for ExtProcService {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Body {
-    /// Not read.
-    Pass,
-    /// A guarded JSON response, buffered by Envoy.
-    Buffered,
-    /// A guarded SSE stream.
-    Streaming,
-}
-
 /// One HTTP exchange's state.
 struct HttpExchange {
     shared: Arc<Shared>,
-    request_body: Vec<u8>,
-    /// The request body was evaluated (or must not be: oversize passed as `skipped`).
-    request_decided: bool,
-    decision: Option<Decision>,
-    exchange: Exchange,
-    response: Body,
-    stream: Option<Box<dyn ResponseStream>>,
+    machine: GuardedExchange,
 }
 
 impl HttpExchange {
     fn new(shared: Arc<Shared>) -> Self {
         HttpExchange {
             shared,
-            request_body: Vec::new(),
-            request_decided: false,
-            decision: None,
-            exchange: Exchange::default(),
-            response: Body::Pass,
-            stream: None,
+            machine: GuardedExchange::new(),
         }
     }
 
     async fn handle(&mut self, req: processing_request::Request) -> ProcessingResponse {
         use processing_request::Request as R;
         use processing_response::Response as P;
+        let policy = self.shared.policy.clone();
         match req {
-            R::RequestHeaders(h) => self.request_headers(&h),
+            R::RequestHeaders(h) => {
+                let header = |name: &str| header(&h, name);
+                let (edits, step) = self
+                    .machine
+                    .request_headers(&policy, &header, h.end_of_stream);
+                self.record_all();
+                match step {
+                    Step::Reply(r) => immediate(&r),
+                    _ => headers_response(true, mutation(&edits)),
+                }
+            }
             R::RequestBody(b) => {
                 // BUFFERED (envoy/ext_proc.yaml): one message holds the whole body, even when
                 // trailers follow (then `end_of_stream` is false). A second body message can
                 // only come from a misconfigured STREAMED request mode: refused.
-                if self.request_decided {
-                    if self.decision == Some(Decision::Skipped) {
-                        return respond(P::RequestBody(BodyResponse::default()));
+                match self.machine.decision() {
+                    Some(Decision::Skipped) => {
+                        return respond(P::RequestBody(BodyResponse::default()))
                     }
-                    // Refuse rather than forward body bytes nobody checked.
-                    tracing::error!(
-                        "request body after the verdict: set request_body_mode: BUFFERED in Envoy's ext_proc filter"
-                    );
-                    return self
-                        .immediate(&parapet_core::reply::guardrail_error(), Decision::Block);
+                    Some(_) => {
+                        tracing::error!(
+                            "request body after the verdict: set request_body_mode: BUFFERED in Envoy's ext_proc filter"
+                        );
+                        let step = self.machine.fail_closed("request body after the verdict");
+                        self.record_all();
+                        return match step {
+                            Step::Reply(r) => immediate(&r),
+                            _ => respond(P::RequestBody(BodyResponse::default())),
+                        };
+                    }
+                    None => {}
                 }
-                self.request_body = b.body;
-                self.decide_request().await
+                self.request_body(b.body).await
             }
             R::RequestTrailers(_) => respond(P::RequestTrailers(TrailersResponse::default())),
-            R::ResponseHeaders(h) => self.response_headers(&h),
-            R::ResponseBody(b) => self.response_body(b.body, b.end_of_stream),
+            R::ResponseHeaders(h) => {
+                let header = |name: &str| header(&h, name);
+                let (edits, step) =
+                    self.machine
+                        .response_headers(&policy, &header, h.end_of_stream);
+                self.record_all();
+                if let Step::Reply(r) = step {
+                    return immediate(&r);
+                }
+                let body_mode = match self.machine.body_mode() {
+                    BodyMode::Pass => BodySendMode::None,
+                    BodyMode::Buffered => BodySendMode::Buffered,
+                    BodyMode::Streamed => BodySendMode::Streamed,
+                };
+                let mut r = headers_response(false, mutation(&edits));
+                r.mode_override = Some(ProcessingMode {
+                    request_header_mode: HeaderSendMode::Skip as i32,
+                    response_header_mode: HeaderSendMode::Skip as i32,
+                    request_body_mode: BodySendMode::None as i32,
+                    response_body_mode: body_mode as i32,
+                    request_trailer_mode: HeaderSendMode::Skip as i32,
+                    response_trailer_mode: HeaderSendMode::Skip as i32,
+                });
+                r
+            }
+            R::ResponseBody(b) => {
+                let size = b.body.len();
+                let mut chunk = Some(b.body);
+                let step = self
+                    .machine
+                    .response_body(&policy, size, b.end_of_stream, &mut || {
+                        Ok(chunk.take().unwrap_or_default())
+                    });
+                self.record_all();
+                let replaced = match step {
+                    Step::Replace(body) => Some(body),
+                    // Buffer: only with BUFFERED overridden away; hold nothing back ourselves.
+                    _ => None,
+                };
+                respond(P::ResponseBody(BodyResponse {
+                    response: Some(CommonResponse {
+                        body_mutation: replaced.map(|b| BodyMutation {
+                            mutation: Some(Mutation::Body(b)),
+                        }),
+                        ..CommonResponse::default()
+                    }),
+                }))
+            }
             // Not requested (trailer modes are SKIP), answered if a config sends them anyway.
             R::ResponseTrailers(_) => respond(P::ResponseTrailers(TrailersResponse::default())),
         }
     }
 
-    fn request_headers(&mut self, h: &HttpHeaders) -> ProcessingResponse {
-        let policy = &self.shared.policy;
-        let mut mutation = HeaderMutation::default();
-        if policy.reads_responses() {
-            mutation.remove_headers.push("accept-encoding".into());
-        }
-        if policy.may_rewrite_request() {
-            mutation.remove_headers.push("content-length".into());
-        }
-        if let Some(len) = header(h, "content-length").and_then(|v| v.trim().parse::<usize>().ok())
-        {
-            if len > policy.limits.max_body_bytes {
-                let verdict = policy.oversize_verdict(len);
-                if verdict.decision == Decision::Block {
-                    return self.act(verdict);
-                }
-                // `on_oversize: pass`: recorded as skipped; the body is not read.
-                self.record(&verdict);
-                self.request_decided = true;
-            }
-        }
-        // A request without a body has nothing to decide (no decision header, as in the filter).
-        headers_response(true, mutation)
-    }
-
-    async fn decide_request(&mut self) -> ProcessingResponse {
+    /// The whole request body: the machine decides on a blocking thread (the guards are CPU
+    /// work); escalations are answered in-process.
+    async fn request_body(&mut self, body: Vec<u8>) -> ProcessingResponse {
         let shared = self.shared.clone();
-        let body = std::mem::take(&mut self.request_body);
+        let mut machine = std::mem::take(&mut self.machine);
         let evaluated = tokio::task::spawn_blocking(move || {
-            let v = shared.policy.evaluate_request(&body);
-            (v, body)
+            let size = body.len();
+            let mut body = Some(body);
+            let step = machine.request_body(&shared.policy, size, true, &mut || {
+                Ok(body.take().unwrap_or_default())
+            });
+            (machine, step)
         })
         .await;
-        let (mut verdict, body) = match evaluated {
-            Ok(x) => x,
+        let step = match evaluated {
+            Ok((machine, step)) => {
+                self.machine = machine;
+                step
+            }
             Err(e) => {
                 tracing::error!("evaluation task failed: {e}");
-                return self.act(Verdict {
-                    reply: Some(parapet_core::reply::guardrail_error()),
-                    ..Verdict::new(Decision::Block)
-                });
+                self.machine.fail_closed("evaluation task failed")
             }
         };
-        if !verdict.pending.is_empty() {
-            let deadline =
-                Duration::from_millis(u64::from(self.shared.policy.escalation.timeout_ms));
-            let outcomes = crate::classify::settle(&self.shared, &verdict.pending, deadline).await;
-            for (e, o) in verdict.pending.iter().zip(&outcomes) {
-                if *o == Outcome::Failed {
-                    let c = match e.on_failure {
-                        FailureMode::Open => &self.shared.metrics.failed_open,
-                        FailureMode::Closed => &self.shared.metrics.failed_closed,
-                    };
-                    c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-            }
-            verdict = self.shared.policy.resolve(verdict, &body, &outcomes);
-        }
-        self.act(verdict)
-    }
-
-    /// Count and log a request verdict, and keep what the response side needs.
-    fn record(&mut self, verdict: &Verdict) {
-        self.decision = Some(verdict.decision);
-        self.shared.metrics.decision(verdict.decision, false);
-        log_verdict(verdict, "decision");
-    }
-
-    fn act(&mut self, verdict: Verdict) -> ProcessingResponse {
+        let (step, write) = match step {
+            Step::Escalate { write, calls } => (self.escalate(calls).await, write),
+            step => (step, None),
+        };
+        self.record_all();
         use processing_response::Response as P;
-        let d = verdict.decision;
-        self.record(&verdict);
-        self.request_decided = true;
-        self.exchange = verdict.exchange;
-        match d {
-            Decision::Block => {
-                let reply = verdict
-                    .reply
-                    .unwrap_or_else(parapet_core::reply::default_block);
-                self.immediate(&reply, d)
-            }
-            Decision::Mask => match verdict.body {
-                Some(body) => respond(P::RequestBody(BodyResponse {
-                    response: Some(CommonResponse {
-                        body_mutation: Some(BodyMutation {
-                            mutation: Some(Mutation::Body(body)),
-                        }),
-                        ..CommonResponse::default()
+        let replace = |body: Vec<u8>| {
+            respond(P::RequestBody(BodyResponse {
+                response: Some(CommonResponse {
+                    body_mutation: Some(BodyMutation {
+                        mutation: Some(Mutation::Body(body)),
                     }),
-                })),
-                None => self.immediate(&parapet_core::reply::guardrail_error(), Decision::Block),
-            },
-            _ => respond(P::RequestBody(BodyResponse::default())),
-        }
-    }
-
-    fn immediate(&self, reply: &Reply, d: Decision) -> ProcessingResponse {
-        let mut headers = HeaderMutation::default();
-        headers
-            .set_headers
-            .push(set_header("content-type", "application/json"));
-        if let Some(h) = &self.shared.policy.decision_header {
-            headers.set_headers.push(set_header(h, d.as_str()));
-        }
-        respond(processing_response::Response::ImmediateResponse(
-            ImmediateResponse {
-                status: Some(HttpStatus {
-                    code: i32::from(reply.status),
+                    ..CommonResponse::default()
                 }),
-                headers: Some(headers),
-                body: reply.body.clone(),
-                details: format!("parapet_{}", d.as_str()),
-                ..ImmediateResponse::default()
+            }))
+        };
+        match step {
+            Step::Reply(r) => immediate(&r),
+            Step::Replace(body) => replace(body),
+            // After an escalation: the mask decided before it, if any.
+            _ => match write {
+                Some(body) => replace(body),
+                None => respond(P::RequestBody(BodyResponse::default())),
             },
-        ))
+        }
     }
 
-    fn response_headers(&mut self, h: &HttpHeaders) -> ProcessingResponse {
-        let policy = &self.shared.policy;
-        let mut mutation = HeaderMutation::default();
-        if let (Some(d), Some(name)) = (self.decision, &policy.decision_header) {
-            mutation.set_headers.push(set_header(name, d.as_str()));
+    /// Answer each Classify call in-process (concurrently, each within the deadline) and hand
+    /// the answers to the machine; its last answer is the decision.
+    async fn escalate(
+        &mut self,
+        calls: Vec<parapet_core::escalation::proto::ClassifyRequest>,
+    ) -> Step {
+        let deadline = Duration::from_millis(u64::from(self.shared.policy.escalation.timeout_ms));
+        let mut set = tokio::task::JoinSet::new();
+        for (i, call) in calls.into_iter().enumerate() {
+            let shared = self.shared.clone();
+            set.spawn(async move {
+                (
+                    i,
+                    crate::classify::answer_in_process(&shared, call, deadline).await,
+                )
+            });
         }
-        let reads = if self.exchange.is_mcp() {
-            policy.guards_tool_results()
-        } else {
-            policy.guards_output()
-        } || !self.exchange.restore.is_empty();
-        let content_type = header(h, "content-type")
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let encoding = header(h, "content-encoding")
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let streaming = content_type.starts_with("text/event-stream");
-        let json = content_type.starts_with("application/json");
-        self.response = if h.end_of_stream || !reads || !(streaming || json) {
-            Body::Pass
-        } else if !(encoding.is_empty() || encoding == "identity") {
-            self.shared.metrics.decision(Decision::Skipped, true);
-            tracing::info!("output_decision=skipped reason=\"response is {encoding}-encoded\"");
-            Body::Pass
-        } else if streaming {
-            self.stream = Some(stream::for_exchange(&self.exchange));
-            Body::Streaming
-        } else {
-            Body::Buffered
-        };
-        if self.response != Body::Pass {
-            mutation.remove_headers.push("content-length".into());
-        }
-        let body_mode = match self.response {
-            Body::Pass => BodySendMode::None,
-            Body::Buffered => BodySendMode::Buffered,
-            Body::Streaming => BodySendMode::Streamed,
-        };
-        let mut r = headers_response(false, mutation);
-        r.mode_override = Some(ProcessingMode {
-            request_header_mode: HeaderSendMode::Skip as i32,
-            response_header_mode: HeaderSendMode::Skip as i32,
-            request_body_mode: BodySendMode::None as i32,
-            response_body_mode: body_mode as i32,
-            request_trailer_mode: HeaderSendMode::Skip as i32,
-            response_trailer_mode: HeaderSendMode::Skip as i32,
-        });
-        r
-    }
-
-    fn response_body(&mut self, chunk: Vec<u8>, end: bool) -> ProcessingResponse {
-        use processing_response::Response as P;
         let policy = self.shared.policy.clone();
-        let replaced = match self.response {
-            Body::Pass => None,
-            Body::Buffered => {
-                if !end {
-                    // Only with BUFFERED overridden away; hold nothing back ourselves.
-                    None
-                } else {
-                    let verdict = policy.evaluate_response(&chunk, &self.exchange);
-                    self.shared.metrics.decision(verdict.decision, true);
-                    log_verdict(&verdict, "output_decision");
-                    verdict.body
+        let mut decided = None;
+        while let Some(joined) = set.join_next().await {
+            let (i, answer) = match joined {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::error!("escalation task failed: {e}");
+                    continue;
                 }
+            };
+            if let Some(step) = self.machine.escalation_answer(&policy, i, answer) {
+                decided = Some(step);
             }
-            Body::Streaming => match self.stream.as_mut() {
-                None => None,
-                Some(s) => {
-                    let mut out = s.push(&policy, &chunk);
-                    if end {
-                        out.extend(s.finish(&policy));
-                        self.shared.metrics.decision(s.decision(), true);
-                    }
-                    (out != chunk).then_some(out)
-                }
-            },
-        };
-        respond(P::ResponseBody(BodyResponse {
-            response: Some(CommonResponse {
-                body_mutation: replaced.map(|b| BodyMutation {
-                    mutation: Some(Mutation::Body(b)),
-                }),
-                ..CommonResponse::default()
-            }),
-        }))
+        }
+        decided.unwrap_or_else(|| self.machine.fail_closed("escalation answers missing"))
     }
+
+    /// Count and log the machine's new decisions.
+    fn record_all(&mut self) {
+        for r in self.machine.take_records() {
+            record(&self.shared, &r);
+        }
+    }
+}
+
+fn record(shared: &Shared, r: &Record) {
+    let output = r.direction == Direction::Response;
+    shared.metrics.decision(r.decision, output);
+    if let Some(c) = r.escalation {
+        use std::sync::atomic::Ordering::Relaxed;
+        shared
+            .metrics
+            .failed_open
+            .fetch_add(u64::from(c.failed_open), Relaxed);
+        shared
+            .metrics
+            .failed_closed
+            .fetch_add(u64::from(c.failed_closed), Relaxed);
+    }
+    if r.decision == Decision::Allow {
+        return;
+    }
+    let mut kinds: Vec<String> = r.findings.iter().map(|f| f.summary()).collect();
+    kinds.dedup();
+    tracing::info!(
+        "{}={} findings=[{}]{}",
+        if output {
+            "output_decision"
+        } else {
+            "decision"
+        },
+        r.decision.as_str(),
+        kinds.join(","),
+        r.reason
+            .as_deref()
+            .map(|r| format!(" reason=\"{r}\""))
+            .unwrap_or_default()
+    );
+}
+
+fn mutation(edits: &HeaderEdits) -> HeaderMutation {
+    HeaderMutation {
+        remove_headers: edits.remove.iter().map(|h| h.to_string()).collect(),
+        set_headers: edits.set.iter().map(|(k, v)| set_header(k, v)).collect(),
+    }
+}
+
+fn immediate(reply: &LocalReply) -> ProcessingResponse {
+    let mut headers = HeaderMutation::default();
+    for (k, v) in &reply.headers {
+        headers.set_headers.push(set_header(k, v));
+    }
+    let decision = reply
+        .headers
+        .iter()
+        .find(|(k, _)| k != "content-type")
+        .map_or("block", |(_, v)| v.as_str());
+    respond(processing_response::Response::ImmediateResponse(
+        ImmediateResponse {
+            status: Some(HttpStatus {
+                code: i32::from(reply.status),
+            }),
+            headers: Some(headers),
+            body: reply.body.clone(),
+            details: format!("parapet_{decision}"),
+            ..ImmediateResponse::default()
+        },
+    ))
 }
 
 fn respond(r: processing_response::Response) -> ProcessingResponse {
@@ -397,21 +390,4 @@ fn header(h: &HttpHeaders, name: &str) -> Option<String> {
             }
         })
     })
-}
-
-fn log_verdict(v: &Verdict, what: &str) {
-    if v.decision == Decision::Allow {
-        return;
-    }
-    let mut kinds: Vec<String> = v.findings.iter().map(|f| f.summary()).collect();
-    kinds.dedup();
-    tracing::info!(
-        "{what}={} findings=[{}]{}",
-        v.decision.as_str(),
-        kinds.join(","),
-        v.reason
-            .as_deref()
-            .map(|r| format!(" reason=\"{r}\""))
-            .unwrap_or_default()
-    );
 }

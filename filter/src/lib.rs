@@ -30,6 +30,10 @@ pub struct Active {
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
+    // A panic aborts the VM (panic = "abort"); say why through Envoy's log first.
+    std::panic::set_hook(Box::new(|info| {
+        host::log(LogLevel::Critical, &format!("parapet filter panicked: {info}"));
+    }));
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(ParapetRoot { active: None }) });
 }}
 

@@ -78,12 +78,21 @@ def test_identity_encoding_is_requested_upstream(envoy, upstream):
     assert "accept-encoding" not in got["headers"]
 
 
-def test_compressed_response_is_passed_not_scanned(envoy, upstream):
+def test_compressed_response_is_decoded_scanned_and_reencoded(envoy, upstream):
     status, headers, resp = envoy.post(chat("is Globex any good?"), headers={"x-standin-gzip": "1"})
     assert status == 200
-    # urllib does not decompress: these are the upstream's bytes, untouched.
-    assert json.loads(gzip.decompress(resp))["choices"][0]["message"]["content"] == "You said: is Globex any good?"
-    envoy.wait_log('output_decision=skipped findings=[] scan_us=0 reason="response is gzip-encoded"')
+    # urllib does not decompress: the guard read the gzip body, masked it and re-encoded it.
+    assert headers.get("content-encoding") == "gzip"
+    content = json.loads(gzip.decompress(resp))["choices"][0]["message"]["content"]
+    assert content == "You said: is [COMPETITOR] any good?"
+    envoy.wait_log("output_decision=mask findings=[out-competitors:competitor]")
+
+
+def test_compressed_secret_is_withheld(envoy, upstream):
+    status, headers, resp = envoy.post(chat("echo AKIAQX7MZT3KWJ5RLN2P"), headers={"x-standin-gzip": "1"})
+    assert status == 200
+    assert b"AKIAQX7MZT3KWJ5RLN2P" not in gzip.decompress(resp)
+    assert answer(gzip.decompress(resp))["finish_reason"] == "content_filter"
 
 
 def test_upstream_errors_pass_through(envoy, upstream):

@@ -147,6 +147,12 @@ pub trait Detector: Send + Sync {
     fn tier(&self) -> u8 {
         1
     }
+    /// Does this detector match exact bytes that look-alike characters could hide (secrets,
+    /// PII)? Then the engine also runs it over the slot's compatibility fold
+    /// ([`crate::normalize::CompatFolded`]) and maps the matches back.
+    fn reads_folded(&self) -> bool {
+        false
+    }
     /// For detectors whose uncertain matches ([`Match::escalate`]) go to the heavy tier: which
     /// heavy model settles them and what a failed escalation does.
     fn heavy(&self) -> Option<crate::escalation::Heavy> {

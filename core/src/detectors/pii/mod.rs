@@ -352,6 +352,10 @@ fn resolve_overlaps(cands: &mut Vec<Candidate>) {
 }
 
 impl Detector for PiiDetector {
+    fn reads_folded(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "pii"
     }

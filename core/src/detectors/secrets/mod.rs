@@ -422,6 +422,10 @@ fn dedupe(found: &mut Vec<Match>) {
 }
 
 impl Detector for SecretsDetector {
+    fn reads_folded(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "secrets"
     }

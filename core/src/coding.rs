@@ -1,0 +1,372 @@
+//! HTTP content codings (`content-encoding`): bodies are decoded before the guards read them,
+//! with a bound on the decoded size (a decompression bomb is refused, not inflated), and
+//! re-encoded in the same coding when the guard rewrites them.
+//!
+//! gzip and deflate use `flate2` (its pure-Rust miniz_oxide backend), br the `brotli` crate,
+//! zstd `ruzstd`: all pure Rust, so the same code runs in the wasm filter. `deflate` is the
+//! zlib format (RFC 9110); raw deflate streams, which some servers send instead, are accepted
+//! too.
+//!
+//! Streams ([`StreamDecoder`]): gzip, deflate and br decode incrementally, chunk by chunk; zstd
+//! is held and decoded when the stream ends (its decoder here needs whole blocks).
+
+use std::io::{Read, Write};
+
+/// A content coding the guard can read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coding {
+    Identity,
+    Gzip,
+    Deflate,
+    Br,
+    Zstd,
+}
+
+/// Why a body could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// It inflates past the limit (bytes).
+    TooLarge(usize),
+    /// The coding is unknown or the bytes are corrupt.
+    Invalid(String),
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::TooLarge(limit) => {
+                write!(f, "decoded body exceeds {limit} bytes")
+            }
+            DecodeError::Invalid(why) => f.write_str(why),
+        }
+    }
+}
+
+impl Coding {
+    /// The coding a `content-encoding` header names. A list of codings (`gzip, br`) or an
+    /// unknown name is an error: the guard would not be reading the text.
+    pub fn parse(header: &str) -> Result<Coding, DecodeError> {
+        let h = header.trim();
+        match h.to_ascii_lowercase().as_str() {
+            "" | "identity" => Ok(Coding::Identity),
+            "gzip" | "x-gzip" => Ok(Coding::Gzip),
+            "deflate" => Ok(Coding::Deflate),
+            "br" => Ok(Coding::Br),
+            "zstd" => Ok(Coding::Zstd),
+            _ => Err(DecodeError::Invalid(format!(
+                "unsupported content-encoding `{h}`"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Coding::Identity => "identity",
+            Coding::Gzip => "gzip",
+            Coding::Deflate => "deflate",
+            Coding::Br => "br",
+            Coding::Zstd => "zstd",
+        }
+    }
+
+    /// Decode a whole body; at most `limit` decoded bytes.
+    pub fn decode(self, bytes: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
+        let invalid =
+            |e: std::io::Error| DecodeError::Invalid(format!("{} body: {e}", self.as_str()));
+        let mut out = Vec::new();
+        match self {
+            Coding::Identity => {
+                if bytes.len() > limit {
+                    return Err(DecodeError::TooLarge(limit));
+                }
+                return Ok(bytes.to_vec());
+            }
+            Coding::Gzip => read_bounded(flate2::read::MultiGzDecoder::new(bytes), limit, &mut out)
+                .map_err(invalid)?,
+            Coding::Deflate if is_zlib(bytes) => {
+                read_bounded(flate2::read::ZlibDecoder::new(bytes), limit, &mut out)
+                    .map_err(invalid)?
+            }
+            Coding::Deflate => {
+                read_bounded(flate2::read::DeflateDecoder::new(bytes), limit, &mut out)
+                    .map_err(invalid)?
+            }
+            Coding::Br => read_bounded(brotli::Decompressor::new(bytes, 4096), limit, &mut out)
+                .map_err(invalid)?,
+            Coding::Zstd => {
+                let mut rest = bytes;
+                while !rest.is_empty() {
+                    let mut d = ruzstd::decoding::StreamingDecoder::new(&mut rest)
+                        .map_err(|e| DecodeError::Invalid(format!("zstd body: {e}")))?;
+                    let room = (limit + 1).saturating_sub(out.len());
+                    let mut frame = Vec::new();
+                    (&mut d)
+                        .take(room as u64)
+                        .read_to_end(&mut frame)
+                        .map_err(invalid)?;
+                    out.extend_from_slice(&frame);
+                    if out.len() > limit {
+                        break;
+                    }
+                }
+            }
+        }
+        if out.len() > limit {
+            return Err(DecodeError::TooLarge(limit));
+        }
+        Ok(out)
+    }
+
+    /// Encode a body in this coding (a rewritten body goes back in the coding it came in).
+    pub fn encode(self, bytes: &[u8]) -> Vec<u8> {
+        fn finish<W: Write>(
+            mut w: W,
+            bytes: &[u8],
+            done: impl FnOnce(W) -> std::io::Result<Vec<u8>>,
+        ) -> Vec<u8> {
+            // Writing into a Vec cannot fail.
+            let _ = w.write_all(bytes);
+            done(w).unwrap_or_default()
+        }
+        match self {
+            Coding::Identity => bytes.to_vec(),
+            Coding::Gzip => finish(
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()),
+                bytes,
+                |w| w.finish(),
+            ),
+            Coding::Deflate => finish(
+                flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast()),
+                bytes,
+                |w| w.finish(),
+            ),
+            Coding::Br => {
+                let mut w = brotli::CompressorWriter::new(Vec::new(), 4096, 5, 22);
+                let _ = w.write_all(bytes);
+                w.into_inner()
+            }
+            Coding::Zstd => ruzstd::encoding::compress_to_vec(
+                bytes,
+                ruzstd::encoding::CompressionLevel::Fastest,
+            ),
+        }
+    }
+}
+
+/// A zlib stream starts with a CMF/FLG pair whose 16-bit value is a multiple of 31 and whose
+/// method is deflate (8).
+fn is_zlib(bytes: &[u8]) -> bool {
+    match bytes {
+        [cmf, flg, ..] => cmf & 0x0f == 8 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0,
+        _ => false,
+    }
+}
+
+fn read_bounded(r: impl Read, limit: usize, out: &mut Vec<u8>) -> std::io::Result<()> {
+    r.take(limit as u64 + 1).read_to_end(out).map(|_| ())
+}
+
+/// Incremental decoding of a streamed body (SSE): bytes in, decoded bytes out, bounded in total.
+pub struct StreamDecoder {
+    inner: Inner,
+    limit: usize,
+    produced: usize,
+}
+
+enum Inner {
+    Identity,
+    Gzip(flate2::write::MultiGzDecoder<Vec<u8>>),
+    /// Undecided until the first two bytes say zlib or raw deflate.
+    Deflate(Vec<u8>),
+    Zlib(flate2::write::ZlibDecoder<Vec<u8>>),
+    RawDeflate(flate2::write::DeflateDecoder<Vec<u8>>),
+    Br(Box<brotli::DecompressorWriter<Vec<u8>>>),
+    /// Held whole, decoded at the end.
+    Zstd(Vec<u8>),
+}
+
+impl StreamDecoder {
+    pub fn new(coding: Coding, limit: usize) -> Self {
+        let inner = match coding {
+            Coding::Identity => Inner::Identity,
+            Coding::Gzip => Inner::Gzip(flate2::write::MultiGzDecoder::new(Vec::new())),
+            Coding::Deflate => Inner::Deflate(Vec::new()),
+            Coding::Br => Inner::Br(Box::new(brotli::DecompressorWriter::new(Vec::new(), 4096))),
+            Coding::Zstd => Inner::Zstd(Vec::new()),
+        };
+        StreamDecoder {
+            inner,
+            limit,
+            produced: 0,
+        }
+    }
+
+    /// Feed compressed bytes; get what they decode to so far.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
+        let io = |e: std::io::Error| DecodeError::Invalid(format!("encoded stream: {e}"));
+        let out = match &mut self.inner {
+            Inner::Identity => bytes.to_vec(),
+            Inner::Gzip(d) => {
+                d.write_all(bytes).map_err(io)?;
+                d.flush().map_err(io)?;
+                std::mem::take(d.get_mut())
+            }
+            Inner::Deflate(head) => {
+                head.extend_from_slice(bytes);
+                if head.len() < 2 {
+                    return Ok(Vec::new());
+                }
+                let head = std::mem::take(head);
+                self.inner = if is_zlib(&head) {
+                    Inner::Zlib(flate2::write::ZlibDecoder::new(Vec::new()))
+                } else {
+                    Inner::RawDeflate(flate2::write::DeflateDecoder::new(Vec::new()))
+                };
+                return self.push(&head);
+            }
+            Inner::Zlib(d) => {
+                d.write_all(bytes).map_err(io)?;
+                d.flush().map_err(io)?;
+                std::mem::take(d.get_mut())
+            }
+            Inner::RawDeflate(d) => {
+                d.write_all(bytes).map_err(io)?;
+                d.flush().map_err(io)?;
+                std::mem::take(d.get_mut())
+            }
+            Inner::Br(d) => {
+                d.write_all(bytes).map_err(io)?;
+                d.flush().map_err(io)?;
+                std::mem::take(d.get_mut())
+            }
+            Inner::Zstd(held) => {
+                held.extend_from_slice(bytes);
+                if held.len() > self.limit {
+                    return Err(DecodeError::TooLarge(self.limit));
+                }
+                Vec::new()
+            }
+        };
+        self.count(out)
+    }
+
+    /// The stream ended: whatever is still to be decoded.
+    pub fn finish(&mut self) -> Result<Vec<u8>, DecodeError> {
+        let io = |e: std::io::Error| DecodeError::Invalid(format!("encoded stream: {e}"));
+        let out = match &mut self.inner {
+            Inner::Identity => Vec::new(),
+            Inner::Gzip(d) => {
+                d.try_finish().map_err(io)?;
+                std::mem::take(d.get_mut())
+            }
+            Inner::Deflate(head) => {
+                let head = std::mem::take(head);
+                Coding::Deflate.decode(&head, self.limit)?
+            }
+            Inner::Zlib(d) => {
+                d.try_finish().map_err(io)?;
+                std::mem::take(d.get_mut())
+            }
+            Inner::RawDeflate(d) => {
+                d.try_finish().map_err(io)?;
+                std::mem::take(d.get_mut())
+            }
+            Inner::Br(d) => {
+                d.flush().map_err(io)?;
+                std::mem::take(d.get_mut())
+            }
+            Inner::Zstd(held) => {
+                let held = std::mem::take(held);
+                Coding::Zstd.decode(&held, self.limit)?
+            }
+        };
+        self.count(out)
+    }
+
+    fn count(&mut self, out: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
+        self.produced += out.len();
+        if self.produced > self.limit {
+            return Err(DecodeError::TooLarge(self.limit));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [Coding; 5] = [
+        Coding::Identity,
+        Coding::Gzip,
+        Coding::Deflate,
+        Coding::Br,
+        Coding::Zstd,
+    ];
+
+    #[test]
+    fn round_trips_whole_and_streamed() {
+        let text =
+            br#"{"choices":[{"message":{"content":"my key is AKIAQX7MZT3KWJ5RLN2P"}}]}"#.repeat(20);
+        for c in ALL {
+            let enc = c.encode(&text);
+            assert_eq!(c.decode(&enc, 1 << 20).unwrap(), text, "{c:?}");
+            for step in [1, 7, 100] {
+                let mut d = StreamDecoder::new(c, 1 << 20);
+                let mut out = Vec::new();
+                for piece in enc.chunks(step) {
+                    out.extend(d.push(piece).unwrap());
+                }
+                out.extend(d.finish().unwrap());
+                assert_eq!(out, text, "{c:?} in pieces of {step}");
+            }
+        }
+    }
+
+    #[test]
+    fn streams_decode_before_they_end() {
+        let mut w = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        w.write_all(b"data: first\n\n").unwrap();
+        w.flush().unwrap();
+        let head = w.get_ref().clone();
+        let mut d = StreamDecoder::new(Coding::Gzip, 1 << 20);
+        assert_eq!(d.push(&head).unwrap(), b"data: first\n\n");
+    }
+
+    #[test]
+    fn bombs_and_garbage_are_refused() {
+        let zeros = vec![0u8; 1 << 20];
+        for c in ALL {
+            let enc = c.encode(&zeros);
+            assert_eq!(
+                c.decode(&enc, 1000),
+                Err(DecodeError::TooLarge(1000)),
+                "{c:?}"
+            );
+            let mut d = StreamDecoder::new(c, 1000);
+            let pushed = d.push(&enc).and_then(|_| d.finish());
+            assert_eq!(pushed, Err(DecodeError::TooLarge(1000)), "{c:?} streamed");
+        }
+        for c in [Coding::Gzip, Coding::Deflate, Coding::Br, Coding::Zstd] {
+            assert!(
+                matches!(
+                    c.decode(b"\xff\xfenot compressed at all", 1000),
+                    Err(DecodeError::Invalid(_))
+                ),
+                "{c:?}"
+            );
+        }
+        assert!(Coding::parse("gzip, br").is_err());
+        assert!(Coding::parse("compress").is_err());
+        assert_eq!(Coding::parse(" GZIP ").unwrap(), Coding::Gzip);
+        assert_eq!(Coding::parse("").unwrap(), Coding::Identity);
+    }
+
+    #[test]
+    fn raw_deflate_is_accepted() {
+        let mut w = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        w.write_all(b"hello raw").unwrap();
+        let raw = w.finish().unwrap();
+        assert_eq!(Coding::Deflate.decode(&raw, 100).unwrap(), b"hello raw");
+    }
+}

@@ -1,0 +1,1002 @@
+//! LLM API dialects: which fields of a body carry text, and how each API shapes an error, a
+//! refused answer and the end of a filtered stream.
+//!
+//! A request's dialect is chosen by its path (`/v1/chat/completions`, `/v1/responses`,
+//! `/v1/messages`, `…:generateContent`, `…:streamGenerateContent`, `/v1/completions`,
+//! `/v1/embeddings`); a path that names none is read by the body's shape. A JSON-RPC body is MCP
+//! whatever the path (see [`crate::mcp`]). A JSON body that no dialect recognises is
+//! `limits.on_unrecognized` (block by default): a guard never reports `allow` for text it did
+//! not read.
+//!
+//! Slots read, per dialect (scopes in brackets):
+//! - OpenAI Chat Completions: `messages[]` content strings and `text`/`input_text` parts [by
+//!   role], `tool_calls[].function.arguments` and `function_call.arguments`
+//!   [tool_call_arguments], `role: tool | function` content [tool_results]; answers:
+//!   `choices[].message` likewise [assistant], legacy `choices[].text`.
+//! - OpenAI Responses: `instructions` [system]; `input` as a string [user], or items: messages
+//!   (content string or `input_text`/`output_text` parts, by role), `function_call.arguments`,
+//!   `custom_tool_call.input`, `mcp_call.arguments` [tool_call_arguments],
+//!   `function_call_output.output`, `custom_tool_call_output.output`, `mcp_call.output`
+//!   [tool_results], `reasoning.summary[].text` [assistant]; answers: `output[]` the same item
+//!   kinds (`output_text`, `refusal`).
+//! - Anthropic Messages: `system` string or text blocks [system]; `messages[]` content strings,
+//!   `text` blocks, `document` blocks with a text source [by role], `thinking` [assistant],
+//!   every string of `tool_use.input` [tool_call_arguments], `tool_result.content` string or
+//!   text blocks [tool_results]; answers: `content[]` the same blocks.
+//! - Gemini `generateContent` / `streamGenerateContent`: `systemInstruction.parts[].text`
+//!   [system]; `contents[].parts[].text` [user, or assistant for role `model`], every string of
+//!   `functionCall.args` [tool_call_arguments] and `functionResponse.response`
+//!   [tool_results] (camelCase or snake_case); answers: `candidates[].content.parts`, also as a
+//!   JSON array of answers (a stream without `alt=sse`).
+//! - Legacy completions: `prompt` string or strings [user]; answers `choices[].text`.
+//! - Embeddings: `input` string or strings [user]; answers carry no text.
+
+use serde_json::{json, Map, Value};
+
+use crate::config::Scope;
+use crate::payload::{Slot, SlotSink};
+use crate::reply::{self, Reply};
+
+/// An LLM API whose bodies the guard reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Dialect {
+    /// OpenAI Chat Completions (and the many APIs that copy it).
+    #[default]
+    OpenAiChat,
+    /// OpenAI Responses API.
+    OpenAiResponses,
+    /// Anthropic Messages API.
+    AnthropicMessages,
+    /// Gemini `generateContent` / `streamGenerateContent`.
+    Gemini,
+    /// OpenAI legacy completions (`prompt`).
+    Completions,
+    /// OpenAI embeddings (`input`).
+    Embeddings,
+    /// MCP (JSON-RPC 2.0), recognised by the body.
+    Mcp,
+}
+
+impl Dialect {
+    pub const ALL: [Dialect; 7] = [
+        Dialect::OpenAiChat,
+        Dialect::OpenAiResponses,
+        Dialect::AnthropicMessages,
+        Dialect::Gemini,
+        Dialect::Completions,
+        Dialect::Embeddings,
+        Dialect::Mcp,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::OpenAiChat => "openai_chat",
+            Dialect::OpenAiResponses => "openai_responses",
+            Dialect::AnthropicMessages => "anthropic_messages",
+            Dialect::Gemini => "gemini",
+            Dialect::Completions => "completions",
+            Dialect::Embeddings => "embeddings",
+            Dialect::Mcp => "mcp",
+        }
+    }
+
+    /// The dialect a request path names, if any (query string ignored).
+    pub fn from_path(path: &str) -> Option<Dialect> {
+        let path = path.split(['?', '#']).next().unwrap_or("");
+        let path = path.trim_end_matches('/');
+        if path.ends_with(":generateContent") || path.ends_with(":streamGenerateContent") {
+            return Some(Dialect::Gemini);
+        }
+        let last = |suffix: &str| path.ends_with(suffix);
+        if last("/chat/completions") {
+            Some(Dialect::OpenAiChat)
+        } else if last("/responses") {
+            Some(Dialect::OpenAiResponses)
+        } else if last("/messages") || last("/messages/count_tokens") {
+            Some(Dialect::AnthropicMessages)
+        } else if last("/completions") {
+            Some(Dialect::Completions)
+        } else if last("/embeddings") {
+            Some(Dialect::Embeddings)
+        } else {
+            None
+        }
+    }
+
+    /// The dialect of a request body by its shape alone, if it has one.
+    pub fn from_body(value: &Value) -> Option<Dialect> {
+        if crate::mcp::is_jsonrpc(value) {
+            return Some(Dialect::Mcp);
+        }
+        let obj = value.as_object()?;
+        if obj.contains_key("contents") {
+            Some(Dialect::Gemini)
+        } else if obj.contains_key("messages") {
+            // Anthropic's top-level `system` (string or blocks) and required `max_tokens` with
+            // no OpenAI-only fields.
+            if obj.contains_key("system") {
+                Some(Dialect::AnthropicMessages)
+            } else {
+                Some(Dialect::OpenAiChat)
+            }
+        } else if obj.contains_key("instructions") || obj.contains_key("input") {
+            // `input` alone is also embeddings' and moderation's; the Responses reader reads
+            // strings and string arrays too.
+            Some(Dialect::OpenAiResponses)
+        } else if obj.contains_key("prompt") {
+            Some(Dialect::Completions)
+        } else {
+            None
+        }
+    }
+
+    /// A request's dialect: MCP by the body; else by the path, if the body has that API's
+    /// shape; else by the body's shape. `None`: text the guard would not know where to read.
+    pub fn of_request(path: Option<&str>, value: &Value) -> Option<Dialect> {
+        if crate::mcp::is_jsonrpc(value) {
+            return Some(Dialect::Mcp);
+        }
+        path.and_then(Dialect::from_path)
+            .filter(|d| d.has_shape(value))
+            .or_else(|| Dialect::from_body(value))
+    }
+
+    /// Does a request body have this API's top-level text fields?
+    fn has_shape(self, value: &Value) -> bool {
+        let has = |key: &str| value.get(key).is_some();
+        match self {
+            Dialect::OpenAiChat => has("messages"),
+            Dialect::OpenAiResponses => has("input") || has("instructions"),
+            Dialect::AnthropicMessages => has("messages") || has("system"),
+            Dialect::Gemini => has("contents") || has("systemInstruction"),
+            Dialect::Completions => has("prompt"),
+            Dialect::Embeddings => has("input"),
+            Dialect::Mcp => crate::mcp::is_jsonrpc(value),
+        }
+    }
+
+    /// The text slots of a request body in this dialect (not MCP: see [`crate::mcp`]).
+    pub fn request_slots(self, body: &Value) -> Vec<Slot<'_>> {
+        let mut s = SlotSink::new();
+        match self {
+            Dialect::OpenAiChat => chat_request(body, &mut s),
+            Dialect::OpenAiResponses => responses_request(body, &mut s),
+            Dialect::AnthropicMessages => anthropic_request(body, &mut s),
+            Dialect::Gemini => gemini_request(body, &mut s),
+            Dialect::Completions => strings_or_list(body, "prompt", &mut s),
+            Dialect::Embeddings => strings_or_list(body, "input", &mut s),
+            Dialect::Mcp => {}
+        }
+        s.slots
+    }
+
+    /// The text slots of a (buffered) response body in this dialect (not MCP).
+    pub fn response_slots(self, body: &Value) -> Vec<Slot<'_>> {
+        let mut s = SlotSink::new();
+        match self {
+            Dialect::OpenAiChat | Dialect::Completions => chat_response(body, &mut s),
+            Dialect::OpenAiResponses => responses_output(body, &mut s),
+            Dialect::AnthropicMessages => {
+                if let Some(blocks) = body.get("content").and_then(Value::as_array) {
+                    s.within("content", |s| blocks_slots(blocks, Scope::Assistant, s));
+                }
+            }
+            Dialect::Gemini => match body {
+                Value::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        s.at_index(i, |s| gemini_candidates(item, s));
+                    }
+                }
+                single => gemini_candidates(single, &mut s),
+            },
+            Dialect::Embeddings | Dialect::Mcp => {}
+        }
+        s.slots
+    }
+
+    /// Turn a buffered answer into this API's own refusal carrying `message` (the status line
+    /// is already on its way to the client, so the body says it). Ids, usage and unknown
+    /// fields are kept.
+    pub fn refuse_response(self, body: &mut Value, message: &str) {
+        match self {
+            Dialect::OpenAiChat | Dialect::Completions | Dialect::Embeddings | Dialect::Mcp => {
+                refuse_choices(body, message)
+            }
+            Dialect::OpenAiResponses => {
+                let Some(obj) = body.as_object_mut() else {
+                    return;
+                };
+                let id = obj
+                    .get("output")
+                    .and_then(Value::as_array)
+                    .and_then(|items| items.iter().find_map(|i| i.get("id")))
+                    .cloned()
+                    .unwrap_or_else(|| Value::String("msg_parapet".into()));
+                obj.insert(
+                    "output".into(),
+                    json!([{"type": "message", "id": id, "status": "incomplete", "role": "assistant",
+                            "content": [{"type": "refusal", "refusal": message}]}]),
+                );
+                obj.insert("status".into(), Value::String("incomplete".into()));
+                obj.insert(
+                    "incomplete_details".into(),
+                    json!({"reason": "content_filter"}),
+                );
+            }
+            Dialect::AnthropicMessages => {
+                let Some(obj) = body.as_object_mut() else {
+                    return;
+                };
+                obj.insert("content".into(), json!([{"type": "text", "text": message}]));
+                obj.insert("stop_reason".into(), Value::String("refusal".into()));
+                obj.insert("stop_sequence".into(), Value::Null);
+            }
+            Dialect::Gemini => {
+                let refuse = |answer: &mut Value, message: &str| {
+                    let Some(candidates) =
+                        answer.get_mut("candidates").and_then(Value::as_array_mut)
+                    else {
+                        return;
+                    };
+                    for c in candidates {
+                        if let Some(c) = c.as_object_mut() {
+                            c.insert(
+                                "content".into(),
+                                json!({"parts": [{"text": message}], "role": "model"}),
+                            );
+                            c.insert("finishReason".into(), Value::String("SAFETY".into()));
+                        }
+                    }
+                };
+                match body {
+                    // A streamed answer as one JSON array: the refusal once, in the first.
+                    Value::Array(items) => {
+                        for (i, item) in items.iter_mut().enumerate() {
+                            refuse(item, if i == 0 { message } else { "" });
+                        }
+                    }
+                    single => refuse(single, message),
+                }
+            }
+        }
+    }
+
+    /// A local error reply in this API's own shape, so its official SDK raises a normal API
+    /// error carrying `message` (OpenAI: `{"error": {...}}`; Anthropic:
+    /// `{"type": "error", "error": {"type", "message"}}`; Gemini: `{"error": {"code", "message",
+    /// "status"}}`).
+    pub fn error_reply(self, status: u16, message: &str, error_type: &str, code: &str) -> Reply {
+        match self {
+            Dialect::AnthropicMessages => Reply {
+                status,
+                body: json!({"type": "error", "error": {"type": error_type, "message": message}})
+                    .to_string()
+                    .into_bytes(),
+            },
+            Dialect::Gemini => Reply {
+                status,
+                body: json!({"error": {"code": status, "message": message,
+                                       "status": google_status(status)}})
+                .to_string()
+                .into_bytes(),
+            },
+            _ => reply::openai_error(status, message, error_type, code),
+        }
+    }
+}
+
+/// The google.rpc status name Google APIs send with an HTTP status.
+fn google_status(status: u16) -> &'static str {
+    match status {
+        400 | 413 | 422 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        409 => "ABORTED",
+        429 => "RESOURCE_EXHAUSTED",
+        501 => "UNIMPLEMENTED",
+        503 => "UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
+        _ => "INTERNAL",
+    }
+}
+
+fn role_scope(role: Option<&str>) -> Scope {
+    match role {
+        Some("system") => Scope::System,
+        Some("developer") => Scope::Developer,
+        Some("assistant") | Some("model") => Scope::Assistant,
+        Some("tool") | Some("function") => Scope::ToolResults,
+        // `user`, and any role we do not know: read it as user text, the strictest scope.
+        _ => Scope::User,
+    }
+}
+
+/// `key` as a string, or each string of an array (`prompt`, `input`).
+fn strings_or_list<'a>(body: &'a Value, key: &str, s: &mut SlotSink<'a>) {
+    match body.get(key) {
+        Some(Value::String(text)) => s.within(key, |s| s.push(Scope::User, text)),
+        Some(Value::Array(items)) => s.within(key, |s| {
+            for (i, item) in items.iter().enumerate() {
+                if let Value::String(text) = item {
+                    s.at_index(i, |s| s.push(Scope::User, text));
+                }
+            }
+        }),
+        _ => {}
+    }
+}
+
+/// A text part: `text`, `input_text`, `output_text` (or untyped) with a `text` string.
+fn text_part(p: &Value) -> bool {
+    matches!(
+        p.get("type").and_then(Value::as_str),
+        Some("text") | Some("input_text") | Some("output_text") | None
+    )
+}
+
+/// `content` of a message: a string, or text parts.
+fn content_slots<'a>(m: &'a Value, key: &str, scope: Scope, s: &mut SlotSink<'a>) {
+    match m.get(key) {
+        Some(Value::String(text)) => s.within(key, |s| s.push(scope, text)),
+        Some(Value::Array(parts)) => s.within(key, |s| {
+            for (i, p) in parts.iter().enumerate() {
+                if text_part(p) {
+                    s.at_index(i, |s| s.string(p, "text", scope));
+                }
+            }
+        }),
+        _ => {}
+    }
+}
+
+// --- OpenAI Chat Completions ----------------------------------------------------------------
+
+fn chat_request<'a>(body: &'a Value, s: &mut SlotSink<'a>) {
+    if let Some(messages) = body.get("messages").and_then(Value::as_array) {
+        s.within("messages", |s| {
+            for (i, m) in messages.iter().enumerate() {
+                let scope = role_scope(m.get("role").and_then(Value::as_str));
+                s.at_index(i, |s| chat_message(m, scope, s));
+            }
+        });
+    }
+    // Bodies that mix shapes (a proxy's extensions) lose nothing.
+    strings_or_list(body, "prompt", s);
+    strings_or_list(body, "input", s);
+}
+
+/// One chat message (request) or choice message (response).
+fn chat_message<'a>(m: &'a Value, scope: Scope, s: &mut SlotSink<'a>) {
+    content_slots(m, "content", scope, s);
+    if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
+        s.within("tool_calls", |s| {
+            for (i, c) in calls.iter().enumerate() {
+                if let Some(f) = c.get("function") {
+                    s.at_index(i, |s| {
+                        s.within("function", |s| {
+                            s.string(f, "arguments", Scope::ToolCallArguments)
+                        })
+                    });
+                }
+            }
+        });
+    }
+    if let Some(f) = m.get("function_call") {
+        s.within("function_call", |s| {
+            s.string(f, "arguments", Scope::ToolCallArguments)
+        });
+    }
+    if scope == Scope::Assistant {
+        s.string(m, "refusal", Scope::Assistant);
+    }
+}
+
+fn chat_response<'a>(body: &'a Value, s: &mut SlotSink<'a>) {
+    let Some(choices) = body.get("choices").and_then(Value::as_array) else {
+        return;
+    };
+    s.within("choices", |s| {
+        for (i, c) in choices.iter().enumerate() {
+            s.at_index(i, |s| {
+                s.string(c, "text", Scope::Assistant);
+                if let Some(m) = c.get("message") {
+                    s.within("message", |s| chat_message(m, Scope::Assistant, s));
+                }
+            });
+        }
+    });
+}
+
+/// Turn every choice of a chat or completions response into a content-filter refusal: the
+/// message content becomes `message`, tool calls are dropped, `finish_reason` is
+/// `"content_filter"` (what OpenAI and Azure OpenAI return for filtered output).
+pub fn refuse_choices(body: &mut Value, message: &str) {
+    let Some(choices) = body.get_mut("choices").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for c in choices {
+        let Some(c) = c.as_object_mut() else { continue };
+        if c.contains_key("text") {
+            c.insert("text".into(), Value::String(message.to_string()));
+        }
+        if let Some(m) = c.get_mut("message").and_then(Value::as_object_mut) {
+            m.insert("content".into(), Value::String(message.to_string()));
+            m.remove("tool_calls");
+            m.remove("function_call");
+        }
+        c.insert(
+            "finish_reason".into(),
+            Value::String("content_filter".into()),
+        );
+    }
+}
+
+// --- OpenAI Responses -----------------------------------------------------------------------
+
+fn responses_request<'a>(body: &'a Value, s: &mut SlotSink<'a>) {
+    s.string(body, "instructions", Scope::System);
+    match body.get("input") {
+        Some(Value::String(text)) => s.within("input", |s| s.push(Scope::User, text)),
+        Some(Value::Array(items)) => s.within("input", |s| {
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    Value::String(text) => s.at_index(i, |s| s.push(Scope::User, text)),
+                    item => s.at_index(i, |s| responses_item(item, Scope::User, s)),
+                }
+            }
+        }),
+        _ => {}
+    }
+}
+
+fn responses_output<'a>(body: &'a Value, s: &mut SlotSink<'a>) {
+    if let Some(items) = body.get("output").and_then(Value::as_array) {
+        s.within("output", |s| {
+            for (i, item) in items.iter().enumerate() {
+                s.at_index(i, |s| responses_item(item, Scope::Assistant, s));
+            }
+        });
+    }
+}
+
+/// One Responses item (input or output). `default_scope` is for messages without a role.
+fn responses_item<'a>(item: &'a Value, default_scope: Scope, s: &mut SlotSink<'a>) {
+    match item.get("type").and_then(Value::as_str) {
+        Some("message") | None => {
+            let scope = match item.get("role").and_then(Value::as_str) {
+                None => default_scope,
+                role => role_scope(role),
+            };
+            content_slots(item, "content", scope, s);
+            if let Some(parts) = item.get("content").and_then(Value::as_array) {
+                s.within("content", |s| {
+                    for (i, p) in parts.iter().enumerate() {
+                        if p.get("type").and_then(Value::as_str) == Some("refusal") {
+                            s.at_index(i, |s| s.string(p, "refusal", scope));
+                        }
+                    }
+                });
+            }
+        }
+        Some("function_call") | Some("mcp_call") => {
+            s.string(item, "arguments", Scope::ToolCallArguments);
+            s.string(item, "output", Scope::ToolResults);
+        }
+        Some("custom_tool_call") => s.string(item, "input", Scope::ToolCallArguments),
+        Some("function_call_output") | Some("custom_tool_call_output") => {
+            match item.get("output") {
+                Some(Value::Array(_)) => content_slots(item, "output", Scope::ToolResults, s),
+                _ => s.string(item, "output", Scope::ToolResults),
+            }
+        }
+        Some("reasoning") => {
+            for key in ["summary", "content"] {
+                if let Some(parts) = item.get(key).and_then(Value::as_array) {
+                    s.within(key, |s| {
+                        for (i, p) in parts.iter().enumerate() {
+                            s.at_index(i, |s| s.string(p, "text", Scope::Assistant));
+                        }
+                    });
+                }
+            }
+        }
+        // Images, files, web searches, item references: no text of the model's.
+        _ => {}
+    }
+}
+
+// --- Anthropic Messages ---------------------------------------------------------------------
+
+fn anthropic_request<'a>(body: &'a Value, s: &mut SlotSink<'a>) {
+    match body.get("system") {
+        Some(Value::String(text)) => s.within("system", |s| s.push(Scope::System, text)),
+        Some(Value::Array(blocks)) => {
+            s.within("system", |s| blocks_slots(blocks, Scope::System, s))
+        }
+        _ => {}
+    }
+    if let Some(messages) = body.get("messages").and_then(Value::as_array) {
+        s.within("messages", |s| {
+            for (i, m) in messages.iter().enumerate() {
+                let scope = role_scope(m.get("role").and_then(Value::as_str));
+                s.at_index(i, |s| match m.get("content") {
+                    Some(Value::String(text)) => s.within("content", |s| s.push(scope, text)),
+                    Some(Value::Array(blocks)) => {
+                        s.within("content", |s| blocks_slots(blocks, scope, s))
+                    }
+                    _ => {}
+                });
+            }
+        });
+    }
+}
+
+/// Anthropic content blocks.
+fn blocks_slots<'a>(blocks: &'a [Value], scope: Scope, s: &mut SlotSink<'a>) {
+    for (i, b) in blocks.iter().enumerate() {
+        s.at_index(i, |s| match b.get("type").and_then(Value::as_str) {
+            Some("text") | None => s.string(b, "text", scope),
+            Some("thinking") => s.string(b, "thinking", Scope::Assistant),
+            Some("tool_use") | Some("server_tool_use") | Some("mcp_tool_use") => {
+                if let Some(input) = b.get("input") {
+                    s.within("input", |s| s.leaves(input, Scope::ToolCallArguments));
+                }
+            }
+            Some("tool_result") | Some("mcp_tool_result") => match b.get("content") {
+                Some(Value::String(text)) => {
+                    s.within("content", |s| s.push(Scope::ToolResults, text))
+                }
+                Some(Value::Array(inner)) => {
+                    s.within("content", |s| blocks_slots(inner, Scope::ToolResults, s))
+                }
+                _ => {}
+            },
+            Some("document") => {
+                if let Some(src) = b.get("source") {
+                    if src.get("type").and_then(Value::as_str) == Some("text") {
+                        s.within("source", |s| s.string(src, "data", scope));
+                    }
+                }
+            }
+            _ => {}
+        });
+    }
+}
+
+// --- Gemini ---------------------------------------------------------------------------------
+
+fn gemini_request<'a>(body: &'a Value, s: &mut SlotSink<'a>) {
+    for key in ["systemInstruction", "system_instruction"] {
+        if let Some(sys) = body.get(key) {
+            s.within(key, |s| gemini_parts(sys, Scope::System, s));
+        }
+    }
+    if let Some(contents) = body.get("contents").and_then(Value::as_array) {
+        s.within("contents", |s| {
+            for (i, c) in contents.iter().enumerate() {
+                let scope = role_scope(c.get("role").and_then(Value::as_str));
+                s.at_index(i, |s| gemini_parts(c, scope, s));
+            }
+        });
+    }
+}
+
+fn gemini_candidates<'a>(answer: &'a Value, s: &mut SlotSink<'a>) {
+    if let Some(candidates) = answer.get("candidates").and_then(Value::as_array) {
+        s.within("candidates", |s| {
+            for (i, c) in candidates.iter().enumerate() {
+                if let Some(content) = c.get("content") {
+                    s.at_index(i, |s| {
+                        s.within("content", |s| gemini_parts(content, Scope::Assistant, s))
+                    });
+                }
+            }
+        });
+    }
+}
+
+/// `parts[]` of a Gemini content: text, function calls and responses.
+fn gemini_parts<'a>(content: &'a Value, scope: Scope, s: &mut SlotSink<'a>) {
+    let Some(parts) = content.get("parts").and_then(Value::as_array) else {
+        return;
+    };
+    s.within("parts", |s| {
+        for (i, p) in parts.iter().enumerate() {
+            s.at_index(i, |s| {
+                s.string(p, "text", scope);
+                let Some(obj) = p.as_object() else { return };
+                gemini_call(obj, s);
+            });
+        }
+    });
+}
+
+fn gemini_call<'a>(part: &'a Map<String, Value>, s: &mut SlotSink<'a>) {
+    for (key, inner, scope) in [
+        ("functionCall", "args", Scope::ToolCallArguments),
+        ("function_call", "args", Scope::ToolCallArguments),
+        ("functionResponse", "response", Scope::ToolResults),
+        ("function_response", "response", Scope::ToolResults),
+    ] {
+        if let Some(v) = part.get(key).and_then(|c| c.get(inner)) {
+            s.within(key, |s| s.within(inner, |s| s.leaves(v, scope)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(d: Dialect, body: &Value, response: bool) -> Vec<(Scope, String, String)> {
+        let slots = if response {
+            d.response_slots(body)
+        } else {
+            d.request_slots(body)
+        };
+        slots
+            .into_iter()
+            .map(|s| (s.scope, s.path.to_string(), s.text.to_string()))
+            .collect()
+    }
+
+    fn row(scope: Scope, path: &str, text: &str) -> (Scope, String, String) {
+        (scope, path.to_string(), text.to_string())
+    }
+
+    #[test]
+    fn dialect_by_path_then_body() {
+        let cases = [
+            ("/v1/chat/completions", Some(Dialect::OpenAiChat)),
+            (
+                "/openai/deployments/x/chat/completions?api-version=1",
+                Some(Dialect::OpenAiChat),
+            ),
+            ("/v1/responses", Some(Dialect::OpenAiResponses)),
+            ("/v1/messages", Some(Dialect::AnthropicMessages)),
+            (
+                "/v1/messages/count_tokens",
+                Some(Dialect::AnthropicMessages),
+            ),
+            (
+                "/v1beta/models/gemini-2.5-flash:generateContent",
+                Some(Dialect::Gemini),
+            ),
+            (
+                "/v1beta/models/g:streamGenerateContent?alt=sse",
+                Some(Dialect::Gemini),
+            ),
+            ("/v1/completions", Some(Dialect::Completions)),
+            ("/v1/embeddings", Some(Dialect::Embeddings)),
+            ("/v1/models", None),
+            ("/mcp", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(Dialect::from_path(path), want, "{path}");
+        }
+        let by_body = |v: Value| Dialect::of_request(Some("/anything"), &v);
+        assert_eq!(by_body(json!({"contents": []})), Some(Dialect::Gemini));
+        assert_eq!(
+            by_body(json!({"system": "s", "messages": []})),
+            Some(Dialect::AnthropicMessages)
+        );
+        assert_eq!(by_body(json!({"messages": []})), Some(Dialect::OpenAiChat));
+        assert_eq!(
+            by_body(json!({"input": "x"})),
+            Some(Dialect::OpenAiResponses)
+        );
+        assert_eq!(by_body(json!({"prompt": "x"})), Some(Dialect::Completions));
+        assert_eq!(by_body(json!({"foo": "bar"})), None);
+        // A path's dialect needs that API's shape: text elsewhere is not read as allowed.
+        assert_eq!(
+            Dialect::of_request(Some("/v1/chat/completions"), &json!({"foo": "bar"})),
+            None
+        );
+        assert_eq!(
+            Dialect::of_request(Some("/v1/messages"), &json!({"contents": []})),
+            Some(Dialect::Gemini)
+        );
+        assert_eq!(by_body(json!([1])), None);
+        assert_eq!(
+            Dialect::of_request(
+                Some("/v1/chat/completions"),
+                &json!({"jsonrpc": "2.0", "method": "x"})
+            ),
+            Some(Dialect::Mcp)
+        );
+    }
+
+    #[test]
+    fn chat_request_and_response() {
+        let body = json!({
+            "model": "m",
+            "messages": [
+                {"role": "system", "content": "sys"},
+                {"role": "user", "content": [{"type": "text", "text": "part0"}, {"type": "image_url", "image_url": {"url": "x"}}, {"type": "text", "text": "part2"}]},
+                {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"q\": 1}"}}]},
+                {"role": "tool", "tool_call_id": "c1", "content": "result"},
+                {"role": "assistant", "function_call": {"name": "g", "arguments": "legacy"}},
+                {"role": "mystery", "content": "who"},
+                {"role": "user", "content": 42}
+            ],
+            "x_vendor": {"keep": true}
+        });
+        assert_eq!(
+            read(Dialect::OpenAiChat, &body, false),
+            vec![
+                row(Scope::System, "messages[0].content", "sys"),
+                row(Scope::User, "messages[1].content[0].text", "part0"),
+                row(Scope::User, "messages[1].content[2].text", "part2"),
+                row(
+                    Scope::ToolCallArguments,
+                    "messages[2].tool_calls[0].function.arguments",
+                    "{\"q\": 1}"
+                ),
+                row(Scope::ToolResults, "messages[3].content", "result"),
+                row(
+                    Scope::ToolCallArguments,
+                    "messages[4].function_call.arguments",
+                    "legacy"
+                ),
+                row(Scope::User, "messages[5].content", "who"),
+            ]
+        );
+        let resp = json!({"choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "hello", "tool_calls": [
+                {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}},
+            {"index": 1, "message": {"role": "assistant", "content": [{"type": "text", "text": "part"}], "refusal": "no"}},
+            {"index": 2, "text": "legacy"}
+        ]});
+        assert_eq!(
+            read(Dialect::OpenAiChat, &resp, true),
+            vec![
+                row(Scope::Assistant, "choices[0].message.content", "hello"),
+                row(
+                    Scope::ToolCallArguments,
+                    "choices[0].message.tool_calls[0].function.arguments",
+                    "{}"
+                ),
+                row(
+                    Scope::Assistant,
+                    "choices[1].message.content[0].text",
+                    "part"
+                ),
+                row(Scope::Assistant, "choices[1].message.refusal", "no"),
+                row(Scope::Assistant, "choices[2].text", "legacy"),
+            ]
+        );
+    }
+
+    #[test]
+    fn responses_request_items_and_output() {
+        let body = json!({
+            "model": "m", "instructions": "be nice",
+            "input": [
+                {"role": "user", "content": "hi"},
+                {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "dev"}, {"type": "input_image", "image_url": "x"}]},
+                {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{\"a\":1}"},
+                {"type": "function_call_output", "call_id": "c", "output": "tool said"},
+                {"type": "function_call_output", "call_id": "d", "output": [{"type": "input_text", "text": "parts"}]},
+                {"type": "reasoning", "summary": [{"type": "summary_text", "text": "thought"}]},
+                {"role": "assistant", "content": [{"type": "output_text", "text": "earlier"}]}
+            ]
+        });
+        assert_eq!(
+            read(Dialect::OpenAiResponses, &body, false),
+            vec![
+                row(Scope::System, "instructions", "be nice"),
+                row(Scope::User, "input[0].content", "hi"),
+                row(Scope::Developer, "input[1].content[0].text", "dev"),
+                row(Scope::ToolCallArguments, "input[2].arguments", "{\"a\":1}"),
+                row(Scope::ToolResults, "input[3].output", "tool said"),
+                row(Scope::ToolResults, "input[4].output[0].text", "parts"),
+                row(Scope::Assistant, "input[5].summary[0].text", "thought"),
+                row(Scope::Assistant, "input[6].content[0].text", "earlier"),
+            ]
+        );
+        assert_eq!(
+            read(
+                Dialect::OpenAiResponses,
+                &json!({"input": "just text"}),
+                false
+            ),
+            vec![row(Scope::User, "input", "just text")]
+        );
+        let out = json!({"id": "resp_1", "output": [
+            {"type": "message", "id": "msg_1", "role": "assistant", "content": [{"type": "output_text", "text": "answer"}, {"type": "refusal", "refusal": "nope"}]},
+            {"type": "function_call", "id": "fc", "call_id": "c", "name": "f", "arguments": "{}"}
+        ]});
+        assert_eq!(
+            read(Dialect::OpenAiResponses, &out, true),
+            vec![
+                row(Scope::Assistant, "output[0].content[0].text", "answer"),
+                row(Scope::Assistant, "output[0].content[1].refusal", "nope"),
+                row(Scope::ToolCallArguments, "output[1].arguments", "{}"),
+            ]
+        );
+        let mut out = out;
+        Dialect::OpenAiResponses.refuse_response(&mut out, "withheld");
+        assert_eq!(out["status"], "incomplete");
+        assert_eq!(out["incomplete_details"]["reason"], "content_filter");
+        assert_eq!(out["output"][0]["content"][0]["refusal"], "withheld");
+        assert!(read(Dialect::OpenAiResponses, &out, true)
+            .iter()
+            .all(|(_, _, t)| t == "withheld"));
+    }
+
+    #[test]
+    fn anthropic_request_and_response() {
+        let body = json!({
+            "model": "claude", "max_tokens": 10,
+            "system": [{"type": "text", "text": "sys"}],
+            "messages": [
+                {"role": "user", "content": "plain"},
+                {"role": "assistant", "content": [
+                    {"type": "thinking", "thinking": "hmm", "signature": "s"},
+                    {"type": "text", "text": "calling"},
+                    {"type": "tool_use", "id": "t", "name": "f", "input": {"q": "find", "n": 2, "list": ["x"]}}]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "t", "content": [{"type": "text", "text": "found"}]},
+                    {"type": "tool_result", "tool_use_id": "u", "content": "plain result"},
+                    {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "doc"}},
+                    {"type": "image", "source": {"type": "base64", "data": "AAAA"}}]}
+            ]
+        });
+        assert_eq!(
+            read(Dialect::AnthropicMessages, &body, false),
+            vec![
+                row(Scope::System, "system[0].text", "sys"),
+                row(Scope::User, "messages[0].content", "plain"),
+                row(Scope::Assistant, "messages[1].content[0].thinking", "hmm"),
+                row(Scope::Assistant, "messages[1].content[1].text", "calling"),
+                row(
+                    Scope::ToolCallArguments,
+                    "messages[1].content[2].input.q",
+                    "find"
+                ),
+                row(
+                    Scope::ToolCallArguments,
+                    "messages[1].content[2].input.list[0]",
+                    "x"
+                ),
+                row(
+                    Scope::ToolResults,
+                    "messages[2].content[0].content[0].text",
+                    "found"
+                ),
+                row(
+                    Scope::ToolResults,
+                    "messages[2].content[1].content",
+                    "plain result"
+                ),
+                row(Scope::User, "messages[2].content[2].source.data", "doc"),
+            ]
+        );
+        assert_eq!(
+            read(
+                Dialect::AnthropicMessages,
+                &json!({"system": "s", "messages": []}),
+                false
+            ),
+            vec![row(Scope::System, "system", "s")]
+        );
+        let mut resp = json!({"id": "msg", "type": "message", "content": [
+            {"type": "text", "text": "hello"},
+            {"type": "tool_use", "id": "t", "name": "f", "input": {"a": "b"}}], "stop_reason": "tool_use"});
+        assert_eq!(
+            read(Dialect::AnthropicMessages, &resp, true),
+            vec![
+                row(Scope::Assistant, "content[0].text", "hello"),
+                row(Scope::ToolCallArguments, "content[1].input.a", "b"),
+            ]
+        );
+        Dialect::AnthropicMessages.refuse_response(&mut resp, "withheld");
+        assert_eq!(resp["stop_reason"], "refusal");
+        assert_eq!(
+            resp["content"],
+            json!([{"type": "text", "text": "withheld"}])
+        );
+        assert_eq!(resp["id"], "msg");
+    }
+
+    #[test]
+    fn gemini_request_and_response() {
+        let body = json!({
+            "systemInstruction": {"parts": [{"text": "sys"}]},
+            "contents": [
+                {"role": "user", "parts": [{"text": "hi"}, {"inlineData": {"mimeType": "image/png", "data": "AAAA"}}]},
+                {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {"q": "x"}}}]},
+                {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": {"out": "y"}}}]},
+                {"parts": [{"function_call": {"name": "g", "args": {"z": "w"}}}]}
+            ]
+        });
+        assert_eq!(
+            read(Dialect::Gemini, &body, false),
+            vec![
+                row(Scope::System, "systemInstruction.parts[0].text", "sys"),
+                row(Scope::User, "contents[0].parts[0].text", "hi"),
+                row(
+                    Scope::ToolCallArguments,
+                    "contents[1].parts[0].functionCall.args.q",
+                    "x"
+                ),
+                row(
+                    Scope::ToolResults,
+                    "contents[2].parts[0].functionResponse.response.out",
+                    "y"
+                ),
+                row(
+                    Scope::ToolCallArguments,
+                    "contents[3].parts[0].function_call.args.z",
+                    "w"
+                ),
+            ]
+        );
+        let answer = json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "a"}, {"functionCall": {"name": "f", "args": {"k": "v"}}}]}, "finishReason": "STOP", "index": 0}]});
+        assert_eq!(
+            read(Dialect::Gemini, &answer, true),
+            vec![
+                row(Scope::Assistant, "candidates[0].content.parts[0].text", "a"),
+                row(
+                    Scope::ToolCallArguments,
+                    "candidates[0].content.parts[1].functionCall.args.k",
+                    "v"
+                ),
+            ]
+        );
+        let mut array = json!([answer.clone(), answer]);
+        assert_eq!(
+            read(Dialect::Gemini, &array, true)[2].1,
+            "[1].candidates[0].content.parts[0].text"
+        );
+        Dialect::Gemini.refuse_response(&mut array, "withheld");
+        assert_eq!(
+            array[0]["candidates"][0]["content"]["parts"][0]["text"],
+            "withheld"
+        );
+        assert_eq!(array[0]["candidates"][0]["finishReason"], "SAFETY");
+        assert_eq!(array[1]["candidates"][0]["content"]["parts"][0]["text"], "");
+    }
+
+    #[test]
+    fn completions_and_embeddings() {
+        let body = json!({"prompt": ["a", 1, "b"]});
+        assert_eq!(
+            read(Dialect::Completions, &body, false),
+            vec![
+                row(Scope::User, "prompt[0]", "a"),
+                row(Scope::User, "prompt[2]", "b")
+            ]
+        );
+        assert_eq!(
+            read(Dialect::Embeddings, &json!({"input": "c"}), false),
+            vec![row(Scope::User, "input", "c")]
+        );
+        assert!(read(
+            Dialect::Embeddings,
+            &json!({"data": [{"embedding": [0.1]}]}),
+            true
+        )
+        .is_empty());
+        assert!(read(Dialect::OpenAiChat, &json!({"messages": "nope"}), false).is_empty());
+    }
+
+    #[test]
+    fn errors_in_each_shape() {
+        let body = |d: Dialect| -> Value {
+            serde_json::from_slice(&d.error_reply(400, "no", "invalid_request_error", "c").body)
+                .unwrap()
+        };
+        assert_eq!(body(Dialect::OpenAiChat)["error"]["message"], "no");
+        assert_eq!(body(Dialect::OpenAiResponses)["error"]["code"], "c");
+        assert_eq!(
+            body(Dialect::AnthropicMessages),
+            json!({"type": "error", "error": {"type": "invalid_request_error", "message": "no"}})
+        );
+        assert_eq!(
+            body(Dialect::Gemini),
+            json!({"error": {"code": 400, "message": "no", "status": "INVALID_ARGUMENT"}})
+        );
+    }
+}

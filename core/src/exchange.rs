@@ -1,0 +1,631 @@
+//! One HTTP exchange through the guard, sans-IO: the single state machine both hosts drive.
+//!
+//! The proxy-wasm filter and parapet-ext-proc call one method per phase — request headers,
+//! request body, escalation answer, response headers, response body — and carry out the
+//! [`Step`] it returns in their own vocabulary (proxy-wasm actions and host calls; ext_proc
+//! `ProcessingResponse`s). Every decision, reply, rewrite and record is made here, once.
+//!
+//! ```text
+//! request:  Start ──headers, no body──────────────────────────────▶ Passed
+//!             │ headers (edits: accept-encoding, content-length)
+//!             ▼
+//!           Buffering ──chunk, not end: Step::Buffer──▶ Buffering
+//!             │ end / trailers / over the size limit
+//!             ├──verdict has pending texts──▶ Escalating ──all answers──▶ Decided
+//!             ▼
+//!           Decided: Continue | Replace(body) | Reply
+//!           (input_mode parallel: Shadowing — every chunk Continue, the copy checked at the
+//!            end, or at the response headers if the upstream answered first)
+//! response: headers → ResponsePlan: Pass | Buffering(coding) | Streaming | Refusing | Skipped
+//!           Buffering ──chunk: Step::Buffer──▶ … end: Continue | Replace(body)
+//!           Streaming ──each chunk: Replace(what the stream guard releases)──▶ …
+//! ```
+//!
+//! Every `Buffer` is followed by more body (the host's buffering) and ends in a decision; every
+//! `Escalate` is followed by [`GuardedExchange::escalation_answer`] for each call (the host
+//! turns a transport failure or deadline into an `Err` answer), and the last answer decides.
+//! A host failure to read a body is a refusal (`Reply` with the guardrail error), never a pass.
+//! Each decision leaves a [`Record`] for the host's counters and logs
+//! ([`GuardedExchange::take_records`]).
+
+use crate::coding::{Coding, DecodeError};
+use crate::config::InputMode;
+use crate::engine::{Decision, Exchange, Finding, ResponsePlan, Verdict};
+use crate::escalation::{self, proto, Outcome, OutcomeCounts};
+use crate::policy::Policy;
+use crate::reply::{self, Reply};
+use crate::stream::{self, ResponseStream};
+
+/// What the host does after a phase.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Let the headers or this body chunk go on.
+    Continue,
+    /// Hold the body: more of it follows (Envoy buffers; the next body call sees all of it).
+    Buffer,
+    /// Replace the body with these bytes and go on: the whole buffered request or response
+    /// body, or (streams) this chunk.
+    Replace(Vec<u8>),
+    /// Answer locally; nothing more is forwarded. The host sends the reply and stops.
+    Reply(LocalReply),
+    /// Call the heavy tier and stay paused: first write `write` as the request body (a mask
+    /// decided already), then send each Classify call; answer each with
+    /// [`GuardedExchange::escalation_answer`] (by its index here).
+    Escalate {
+        write: Option<Vec<u8>>,
+        calls: Vec<proto::ClassifyRequest>,
+    },
+}
+
+/// A local reply: status, headers (content type, the decision header) and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Header changes for the host to make before it lets the headers go on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderEdits {
+    pub remove: Vec<&'static str>,
+    pub set: Vec<(String, String)>,
+}
+
+/// Which way a decision went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Request,
+    Response,
+}
+
+/// One decision, for the host's counters and log lines.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub direction: Direction,
+    pub decision: Decision,
+    pub findings: Vec<Finding>,
+    pub reason: Option<String>,
+    /// How the heavy tier's escalations ended, when there were any.
+    pub escalation: Option<OutcomeCounts>,
+    /// The guards ran (a scan to time), as opposed to a decision made without reading.
+    pub scanned: bool,
+}
+
+/// How the host sends the response body, decided at the response headers (ext_proc's
+/// `mode_override`; the filter needs nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyMode {
+    /// Not read.
+    Pass,
+    /// Whole, at once.
+    Buffered,
+    /// Chunk by chunk.
+    Streamed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RequestPhase {
+    Start,
+    Passed,
+    Buffering,
+    Shadowing,
+    Escalating,
+    Decided(Decision),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResponsePhase {
+    Unguarded,
+    Buffering(Coding),
+    Refusing,
+    Streaming,
+    Decided(Decision),
+}
+
+/// A verdict waiting for the heavy tier.
+struct Waiting {
+    verdict: Verdict,
+    /// The (decoded) request body: an MCP block needs it for the JSON-RPC error.
+    body: Vec<u8>,
+    /// Per call: first task and number of tasks; `None` once answered.
+    calls: Vec<Option<(usize, usize)>>,
+    outcomes: Vec<Outcome>,
+}
+
+/// One HTTP exchange's guard state. Kept by the host for the life of one request.
+pub struct GuardedExchange {
+    phase: RequestPhase,
+    response: ResponsePhase,
+    exchange: Exchange,
+    /// `:path`: names the request's API dialect.
+    path: String,
+    /// `x-request-id`, for the heavy tier's logs.
+    request_id: String,
+    request_coding: Result<Coding, DecodeError>,
+    /// Parallel mode: the copy of what was forwarded.
+    shadow: Vec<u8>,
+    waiting: Option<Waiting>,
+    stream: Option<Box<dyn ResponseStream>>,
+    stream_recorded: bool,
+    records: Vec<Record>,
+}
+
+impl Default for GuardedExchange {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl GuardedExchange {
+    pub fn new() -> Self {
+        GuardedExchange {
+            phase: RequestPhase::Start,
+            response: ResponsePhase::Unguarded,
+            exchange: Exchange::default(),
+            path: String::new(),
+            request_id: String::new(),
+            request_coding: Ok(Coding::Identity),
+            shadow: Vec::new(),
+            waiting: None,
+            stream: None,
+            stream_recorded: false,
+            records: Vec::new(),
+        }
+    }
+
+    /// The request's decision, once made.
+    pub fn decision(&self) -> Option<Decision> {
+        match self.phase {
+            RequestPhase::Decided(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The decisions made since the last call, for counters and logs.
+    pub fn take_records(&mut self) -> Vec<Record> {
+        std::mem::take(&mut self.records)
+    }
+
+    /// How the response body is to be sent (after [`GuardedExchange::response_headers`]).
+    pub fn body_mode(&self) -> BodyMode {
+        match self.response {
+            ResponsePhase::Buffering(_) | ResponsePhase::Refusing => BodyMode::Buffered,
+            ResponsePhase::Streaming => BodyMode::Streamed,
+            _ => BodyMode::Pass,
+        }
+    }
+
+    /// Request headers. `header` reads one (lowercase name; pseudo-headers such as `:path`).
+    pub fn request_headers(
+        &mut self,
+        policy: &Policy,
+        header: &dyn Fn(&str) -> Option<String>,
+        end_of_stream: bool,
+    ) -> (HeaderEdits, Step) {
+        let mut edits = HeaderEdits::default();
+        if policy.reads_responses() {
+            // The upstream then answers in identity coding (coded answers are read anyway).
+            edits.remove.push("accept-encoding");
+        }
+        if end_of_stream {
+            self.phase = RequestPhase::Passed;
+            return (edits, Step::Continue);
+        }
+        self.path = header(":path").unwrap_or_default();
+        self.request_id = header("x-request-id").unwrap_or_default();
+        self.request_coding = Coding::parse(&header("content-encoding").unwrap_or_default());
+        let declared = header("content-length").and_then(|v| v.trim().parse::<usize>().ok());
+        if let Some(len) = declared {
+            if len > policy.limits.max_body_bytes {
+                return (edits, self.oversize(policy, len));
+            }
+        }
+        if policy.input_mode == InputMode::Parallel {
+            self.phase = RequestPhase::Shadowing;
+            return (edits, Step::Continue);
+        }
+        if policy.may_rewrite_request() {
+            edits.remove.push("content-length");
+        }
+        self.phase = RequestPhase::Buffering;
+        (edits, Step::Continue)
+    }
+
+    /// A request body callback: `size` bytes so far (buffered) or in this chunk (parallel
+    /// mode); `read` gets those bytes when the machine needs them.
+    pub fn request_body(
+        &mut self,
+        policy: &Policy,
+        size: usize,
+        end_of_stream: bool,
+        read: &mut dyn FnMut() -> Result<Vec<u8>, String>,
+    ) -> Step {
+        match self.phase {
+            RequestPhase::Shadowing => {
+                match read() {
+                    Ok(chunk) => self.shadow.extend_from_slice(&chunk),
+                    Err(e) => return self.fail_closed(&format!("cannot read request body: {e}")),
+                }
+                if self.shadow.len() > policy.limits.max_body_bytes {
+                    let len = self.shadow.len();
+                    self.shadow = Vec::new();
+                    return self.oversize(policy, len);
+                }
+                if end_of_stream {
+                    self.decide_forwarded(policy, true)
+                } else {
+                    Step::Continue
+                }
+            }
+            RequestPhase::Buffering => {
+                if size > policy.limits.max_body_bytes {
+                    return self.oversize(policy, size);
+                }
+                if !end_of_stream {
+                    return Step::Buffer;
+                }
+                self.decide(policy, read)
+            }
+            // Escalating: Envoy delivers no more body while paused; anything else is decided.
+            _ => Step::Continue,
+        }
+    }
+
+    /// Request trailers: the body (if any) is complete.
+    pub fn request_trailers(
+        &mut self,
+        policy: &Policy,
+        read: &mut dyn FnMut() -> Result<Vec<u8>, String>,
+    ) -> Step {
+        match self.phase {
+            RequestPhase::Buffering => self.decide(policy, read),
+            RequestPhase::Shadowing => self.decide_forwarded(policy, true),
+            _ => Step::Continue,
+        }
+    }
+
+    /// The answer to Classify call `call` of the last [`Step::Escalate`] (`Err`: transport
+    /// failure, deadline, gRPC error, undecodable answer). `None` while other calls are
+    /// outstanding; then the decision.
+    pub fn escalation_answer(
+        &mut self,
+        policy: &Policy,
+        call: usize,
+        answer: Result<proto::ClassifyResponse, String>,
+    ) -> Option<Step> {
+        let w = self.waiting.as_mut()?;
+        let (first, n) = w.calls.get_mut(call)?.take()?;
+        let outcomes = match answer {
+            Ok(resp) => Outcome::from_response(&resp, n),
+            Err(_) => vec![Outcome::Failed; n],
+        };
+        for (slot, o) in w.outcomes.iter_mut().skip(first).take(n).zip(outcomes) {
+            *slot = o;
+        }
+        if w.calls.iter().any(Option::is_some) {
+            return None;
+        }
+        let w = self.waiting.take()?;
+        let counts = OutcomeCounts::of(&w.verdict.pending, &w.outcomes);
+        let verdict = policy.resolve(w.verdict, &w.body, &w.outcomes);
+        // A mask was written before the calls; only a block can change the outcome now.
+        let step = match verdict.decision {
+            Decision::Block => self.act(policy, verdict, Some(counts)),
+            d => {
+                self.record(Direction::Request, &verdict, true, Some(counts));
+                self.phase = RequestPhase::Decided(d);
+                self.exchange = verdict.exchange;
+                Step::Continue
+            }
+        };
+        Some(step)
+    }
+
+    /// Response headers. In parallel mode an upstream that answered before the request ended
+    /// has its forwarded bytes checked first (a block answers instead).
+    pub fn response_headers(
+        &mut self,
+        policy: &Policy,
+        header: &dyn Fn(&str) -> Option<String>,
+        end_of_stream: bool,
+    ) -> (HeaderEdits, Step) {
+        let mut edits = HeaderEdits::default();
+        if self.phase == RequestPhase::Shadowing {
+            let step = self.decide_forwarded(policy, false);
+            if matches!(step, Step::Reply(_)) {
+                return (edits, step);
+            }
+        }
+        if let (RequestPhase::Decided(d), Some(h)) = (self.phase, &policy.decision_header) {
+            edits.set.push((h.clone(), d.as_str().to_string()));
+        }
+        // A locally answered request has no upstream response to guard.
+        if self.phase == RequestPhase::Decided(Decision::Block) {
+            return (edits, Step::Continue);
+        }
+        let plan = policy.response_plan(
+            &self.exchange,
+            &header("content-type").unwrap_or_default(),
+            &header("content-encoding").unwrap_or_default(),
+            end_of_stream,
+        );
+        match plan {
+            ResponsePlan::Pass => {}
+            ResponsePlan::Skip { reason } => {
+                let verdict = Verdict {
+                    reason: Some(reason),
+                    ..Verdict::new(Decision::Skipped)
+                };
+                self.record(Direction::Response, &verdict, false, None);
+                self.response = ResponsePhase::Decided(Decision::Skipped);
+            }
+            ResponsePlan::Refuse { .. } => {
+                edits.remove.extend(["content-length", "content-encoding"]);
+                self.response = ResponsePhase::Refusing;
+            }
+            ResponsePlan::Buffer { coding } => {
+                edits.remove.push("content-length");
+                self.response = ResponsePhase::Buffering(coding);
+            }
+            ResponsePlan::Stream { coding } => {
+                edits.remove.push("content-length");
+                if coding != Coding::Identity {
+                    // The client gets the decoded stream.
+                    edits.remove.push("content-encoding");
+                }
+                self.stream = Some(stream::for_response(
+                    &self.exchange,
+                    coding,
+                    policy.max_decoded_bytes(),
+                ));
+                self.response = ResponsePhase::Streaming;
+            }
+        }
+        (edits, Step::Continue)
+    }
+
+    /// A response body callback: `size` bytes so far (buffered) or in this chunk (streams).
+    pub fn response_body(
+        &mut self,
+        policy: &Policy,
+        size: usize,
+        end_of_stream: bool,
+        read: &mut dyn FnMut() -> Result<Vec<u8>, String>,
+    ) -> Step {
+        match self.response {
+            ResponsePhase::Streaming => self.stream_chunk(policy, end_of_stream, read),
+            ResponsePhase::Buffering(coding) => {
+                if !end_of_stream && size <= policy.limits.max_body_bytes {
+                    return Step::Buffer;
+                }
+                let body = match read() {
+                    Ok(b) => b,
+                    Err(e) => {
+                        let verdict = Verdict {
+                            reason: Some(format!("cannot read response body: {e}")),
+                            ..Verdict::new(Decision::Skipped)
+                        };
+                        self.record(Direction::Response, &verdict, false, None);
+                        self.response = ResponsePhase::Decided(Decision::Skipped);
+                        return Step::Continue;
+                    }
+                };
+                let verdict = policy.evaluate_response_coded(&body, coding, &self.exchange);
+                self.record(Direction::Response, &verdict, true, None);
+                self.response = ResponsePhase::Decided(verdict.decision);
+                match verdict.body {
+                    Some(b) => Step::Replace(b),
+                    None => Step::Continue,
+                }
+            }
+            ResponsePhase::Refusing => {
+                if !end_of_stream && size <= policy.limits.max_body_bytes {
+                    return Step::Buffer;
+                }
+                let verdict = Verdict {
+                    reason: Some("response in a content-encoding the guard cannot read".into()),
+                    ..Verdict::new(Decision::Block)
+                };
+                self.record(Direction::Response, &verdict, false, None);
+                self.response = ResponsePhase::Decided(Decision::Block);
+                Step::Replace(
+                    policy.unreadable_response(&self.exchange, "unreadable content-encoding"),
+                )
+            }
+            _ => Step::Continue,
+        }
+    }
+
+    fn stream_chunk(
+        &mut self,
+        policy: &Policy,
+        end_of_stream: bool,
+        read: &mut dyn FnMut() -> Result<Vec<u8>, String>,
+    ) -> Step {
+        let Some(guard) = self.stream.as_mut() else {
+            return Step::Continue;
+        };
+        let chunk = match read() {
+            Ok(c) => c,
+            // Nothing can be checked: end the stream rather than pass unchecked bytes.
+            Err(e) => return Step::Replace(guard.abort(&format!("cannot read stream: {e}"))),
+        };
+        let mut out = guard.push(policy, &chunk);
+        if end_of_stream {
+            out.extend(guard.finish(policy));
+        }
+        // Record once: when the stream ends, or when it is cut off (the guard discards the
+        // rest, and keeps being fed).
+        if (end_of_stream || guard.is_terminated()) && !self.stream_recorded {
+            let verdict = Verdict {
+                findings: guard.findings().to_vec(),
+                ..Verdict::new(guard.decision())
+            };
+            self.stream_recorded = true;
+            self.record(Direction::Response, &verdict, true, None);
+        }
+        if out == chunk {
+            Step::Continue
+        } else {
+            Step::Replace(out)
+        }
+    }
+
+    /// The request body is complete: evaluate and act.
+    fn decide(
+        &mut self,
+        policy: &Policy,
+        read: &mut dyn FnMut() -> Result<Vec<u8>, String>,
+    ) -> Step {
+        let raw = match read() {
+            Ok(b) => b,
+            Err(e) => return self.fail_closed(&format!("cannot read request body: {e}")),
+        };
+        let path = Some(self.path.as_str());
+        let verdict = match &self.request_coding {
+            Ok(coding) => policy.evaluate_request_coded(path, &raw, *coding),
+            Err(e) => policy.undecodable_verdict(path, e),
+        };
+        if verdict.pending.is_empty() {
+            return self.act(policy, verdict, None);
+        }
+        self.escalate(verdict, raw)
+    }
+
+    fn escalate(&mut self, mut verdict: Verdict, raw: Vec<u8>) -> Step {
+        let write = if verdict.decision == Decision::Mask {
+            match verdict.body.take() {
+                Some(b) => Some(b),
+                None => return self.fail_closed("mask verdict without a body"),
+            }
+        } else {
+            None
+        };
+        // Resolving an MCP block needs the request's ids: keep the decoded body.
+        let body = match &self.request_coding {
+            Ok(c) if *c != Coding::Identity => c.decode(&raw, usize::MAX).unwrap_or(raw),
+            _ => raw,
+        };
+        let calls = escalation::classify_requests(&verdict.pending, &self.request_id);
+        let mut first = 0;
+        let spans = calls
+            .iter()
+            .map(|c| {
+                let span = (first, c.tasks.len());
+                first += c.tasks.len();
+                Some(span)
+            })
+            .collect();
+        self.waiting = Some(Waiting {
+            outcomes: vec![Outcome::Failed; verdict.pending.len()],
+            verdict,
+            body,
+            calls: spans,
+        });
+        self.phase = RequestPhase::Escalating;
+        Step::Escalate { write, calls }
+    }
+
+    /// Parallel mode: check the copy of what was forwarded — at the end of the body
+    /// (`whole`), or when the upstream answered before it ended.
+    fn decide_forwarded(&mut self, policy: &Policy, whole: bool) -> Step {
+        let body = std::mem::take(&mut self.shadow);
+        let path = Some(self.path.as_str());
+        let mut verdict = match (&self.request_coding, whole) {
+            (Err(e), _) => policy.undecodable_verdict(path, e),
+            (Ok(coding), true) => policy.evaluate_request_coded(path, &body, *coding),
+            (Ok(Coding::Identity), false) => policy.evaluate_forwarded_prefix_at(path, &body),
+            (Ok(coding), false) => match coding.decode(&body, policy.max_decoded_bytes()) {
+                Ok(plain) => policy.evaluate_forwarded_prefix_at(path, &plain),
+                Err(e) => policy.undecodable_verdict(path, &e),
+            },
+        };
+        if verdict.decision == Decision::Mask {
+            // Compilation refuses request-side masks in parallel mode; never forward a
+            // half-applied verdict.
+            verdict.decision = Decision::Block;
+            verdict.body = None;
+        }
+        match verdict.decision {
+            Decision::Block => self.act(policy, verdict, None),
+            d => {
+                self.record(Direction::Request, &verdict, true, None);
+                self.exchange = verdict.exchange;
+                self.phase = RequestPhase::Decided(d);
+                Step::Continue
+            }
+        }
+    }
+
+    /// Carry out a request verdict.
+    fn act(&mut self, policy: &Policy, verdict: Verdict, esc: Option<OutcomeCounts>) -> Step {
+        let decision = verdict.decision;
+        let scanned = verdict.reason.is_none() || !verdict.findings.is_empty();
+        self.record(Direction::Request, &verdict, scanned, esc);
+        self.phase = RequestPhase::Decided(decision);
+        self.exchange = verdict.exchange;
+        match decision {
+            Decision::Allow | Decision::Audit | Decision::Skipped => Step::Continue,
+            Decision::Mask => match verdict.body {
+                Some(b) => Step::Replace(b),
+                None => self.fail_closed("mask verdict without a body"),
+            },
+            Decision::Block => {
+                let reply = verdict.reply.unwrap_or_else(reply::default_block);
+                Step::Reply(local_reply(policy, reply, decision))
+            }
+        }
+    }
+
+    fn oversize(&mut self, policy: &Policy, size: usize) -> Step {
+        let verdict = policy.oversize_verdict_at(Some(&self.path), size);
+        self.act(policy, verdict, None)
+    }
+
+    /// The guard cannot do its work (a host call failed): refuse rather than forward.
+    pub fn fail_closed(&mut self, why: &str) -> Step {
+        let verdict = Verdict {
+            reason: Some(format!("{why}; refusing the request")),
+            ..Verdict::new(Decision::Block)
+        };
+        self.record(Direction::Request, &verdict, false, None);
+        self.phase = RequestPhase::Decided(Decision::Block);
+        let r = reply::guardrail_error();
+        Step::Reply(LocalReply {
+            status: r.status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: r.body,
+        })
+    }
+
+    fn record(
+        &mut self,
+        direction: Direction,
+        verdict: &Verdict,
+        scanned: bool,
+        escalation: Option<OutcomeCounts>,
+    ) {
+        self.records.push(Record {
+            direction,
+            decision: verdict.decision,
+            findings: verdict.findings.clone(),
+            reason: verdict.reason.clone(),
+            escalation,
+            scanned,
+        });
+    }
+}
+
+/// A local reply with its content type and the decision header.
+fn local_reply(policy: &Policy, reply: Reply, decision: Decision) -> LocalReply {
+    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+    if let Some(h) = &policy.decision_header {
+        headers.push((h.clone(), decision.as_str().to_string()));
+    }
+    LocalReply {
+        status: reply.status,
+        headers,
+        body: reply.body,
+    }
+}
