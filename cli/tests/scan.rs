@@ -134,7 +134,7 @@ fn scan_mcp_rows_and_request_response_pairs() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(rows[0]["decision"], "block");
-    assert_eq!(rows[0]["findings"][0]["slot"], "mcp[0].string[0]");
+    assert_eq!(rows[0]["findings"][0]["slot"], "params.arguments.k");
     assert_eq!(rows[1]["decision"], "block");
     assert_eq!(rows[1]["body"]["result"]["isError"], true);
     assert_eq!(rows[2]["request"]["decision"], "mask");

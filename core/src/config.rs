@@ -8,6 +8,15 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::vocab::{Action, Hook, Scope};
+
+/// Default `stream.hold_back_bytes`: text at the end of each channel that is never released
+/// before the stream ends.
+pub const HOLD_BACK_BYTES: usize = 64;
+/// Default `stream.max_token_hold_bytes`: a whitespace-free token at the end of the text is
+/// held while it grows, up to this length.
+pub const MAX_TOKEN_HOLD_BYTES: usize = 4096;
+
 use crate::detectors::{
     injection::InjectionOptions,
     pii::PiiOptions,
@@ -136,11 +145,11 @@ impl Default for StreamConfig {
 }
 
 fn default_hold_back() -> usize {
-    crate::stream::HOLD_BACK_BYTES
+    HOLD_BACK_BYTES
 }
 
 fn default_max_token_hold() -> usize {
-    crate::stream::MAX_TOKEN_HOLD_BYTES
+    MAX_TOKEN_HOLD_BYTES
 }
 
 /// MCP settings.
@@ -273,100 +282,6 @@ pub struct BlockResponseOverride {
     #[serde(rename = "type")]
     pub error_type: Option<String>,
     pub code: Option<String>,
-}
-
-/// Where in the traffic a guard runs (named as in the TrueFoundry gateway's hooks).
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Hash)]
-#[serde(rename_all = "snake_case")]
-pub enum Hook {
-    /// The chat-completion request.
-    LlmInput,
-    /// The model's response.
-    LlmOutput,
-    /// An MCP (JSON-RPC) `tools/call` request: `params.arguments`, read as
-    /// `tool_call_arguments`.
-    McpPreTool,
-    /// An MCP tool result: the JSON-RPC `result` (content items, structured content), read as
-    /// `tool_results`.
-    McpPostTool,
-}
-
-impl Hook {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Hook::LlmInput => "llm_input",
-            Hook::LlmOutput => "llm_output",
-            Hook::McpPreTool => "mcp_pre_tool",
-            Hook::McpPostTool => "mcp_post_tool",
-        }
-    }
-
-    /// Does this hook read what the client sends (rather than what comes back)?
-    pub fn is_request_side(self) -> bool {
-        matches!(self, Hook::LlmInput | Hook::McpPreTool)
-    }
-}
-
-/// Which text slots of a request a guard reads.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Hash)]
-#[serde(rename_all = "snake_case")]
-pub enum Scope {
-    /// `role: system` messages.
-    System,
-    /// `role: developer` messages.
-    Developer,
-    /// `role: user` messages, and `prompt` / `input` of non-chat requests.
-    User,
-    /// `role: assistant` message content.
-    Assistant,
-    /// `role: tool` / `role: function` messages: tool results, an indirect-injection surface.
-    ToolResults,
-    /// `tool_calls[].function.arguments` (and legacy `function_call.arguments`).
-    ToolCallArguments,
-}
-
-impl Scope {
-    pub const ALL: [Scope; 6] = [
-        Scope::System,
-        Scope::Developer,
-        Scope::User,
-        Scope::Assistant,
-        Scope::ToolResults,
-        Scope::ToolCallArguments,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::System => "system",
-            Scope::Developer => "developer",
-            Scope::User => "user",
-            Scope::Assistant => "assistant",
-            Scope::ToolResults => "tool_results",
-            Scope::ToolCallArguments => "tool_call_arguments",
-        }
-    }
-}
-
-/// What a guard does when its detector fires.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Forward unchanged; record the verdict (shadow mode).
-    Audit,
-    /// Replace each matched span with a typed placeholder such as `[EMAIL]`.
-    Mask,
-    /// Refuse the request with an OpenAI-shaped error; it never reaches the upstream.
-    Block,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Audit => "audit",
-            Action::Mask => "mask",
-            Action::Block => "block",
-        }
-    }
 }
 
 /// One guard: id × hook × scope × detector × action × threshold.

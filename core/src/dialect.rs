@@ -33,9 +33,9 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::config::Scope;
 use crate::payload::{Slot, SlotSink};
 use crate::reply::{self, Reply};
+use crate::vocab::Scope;
 
 /// An LLM API whose bodies the guard reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -282,6 +282,53 @@ impl Dialect {
             },
             _ => reply::openai_error(status, message, error_type, code),
         }
+    }
+}
+
+impl Dialect {
+    /// 413 for a body over `limits.max_body_bytes` under `on_oversize: block`, in the request's
+    /// API shape.
+    pub fn oversize_reply(self, limit: usize) -> Reply {
+        self.error_reply(
+            413,
+            &format!(
+                "Request body exceeds the guardrail's limit of {limit} bytes and was not forwarded."
+            ),
+            "invalid_request_error",
+            "request_too_large",
+        )
+    }
+
+    /// 400 for a body that is not JSON under `on_invalid_body: block`.
+    pub fn invalid_body_reply(self, reason: &str) -> Reply {
+        self.error_reply(
+            400,
+            &format!("Request body could not be parsed as JSON ({reason}); the guardrail did not forward it."),
+            "invalid_request_error",
+            "invalid_json",
+        )
+    }
+
+    /// 400 for a JSON body that no API dialect recognises, under `on_unrecognized: block`.
+    pub fn unrecognized_reply(self) -> Reply {
+        self.error_reply(
+            400,
+            "Request body is not in a shape the guardrail can read (OpenAI chat, responses, completions or embeddings, Anthropic messages, Gemini, MCP); it was not forwarded.",
+            "invalid_request_error",
+            "unrecognized_body",
+        )
+    }
+
+    /// 415 for a body whose `content-encoding` cannot be decoded, under `on_invalid_body: block`.
+    pub fn undecodable_reply(self, reason: &str) -> Reply {
+        self.error_reply(
+            415,
+            &format!(
+                "Request body could not be decoded ({reason}); the guardrail did not forward it."
+            ),
+            "invalid_request_error",
+            "unsupported_content_encoding",
+        )
     }
 }
 

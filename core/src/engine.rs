@@ -73,7 +73,7 @@ pub struct Finding {
     pub category: Category,
     pub kind: Cow<'static, str>,
     pub action: Action,
-    #[serde(serialize_with = "serialize_display")]
+    #[serde(serialize_with = "crate::vocab::serialize_display")]
     pub slot: SlotPath,
     pub scope: Scope,
     /// Byte span in the slot's (JSON-unescaped) text.
@@ -95,13 +95,6 @@ impl Finding {
             format!("{}:{}", self.guard, self.kind)
         }
     }
-}
-
-pub(crate) fn serialize_display<S: serde::Serializer, T: std::fmt::Display>(
-    v: &T,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    s.collect_str(v)
 }
 
 /// What the adapter must do with a request.
@@ -144,8 +137,7 @@ pub enum ResponsePlan {
     /// A JSON body: held whole, then evaluated ([`Policy::evaluate_response_coded`]). The
     /// host drops `content-length`; `content-encoding` stays (a rewrite is re-encoded).
     Buffer { coding: Coding },
-    /// An SSE stream through a [`crate::stream::ResponseStream`]
-    /// ([`crate::stream::for_response`]). The host drops `content-length`, and
+    /// An SSE stream through a stream guard (`stream::for_response`). The host drops `content-length`, and
     /// `content-encoding` when the coding is not identity: the client gets the decoded stream.
     Stream { coding: Coding },
     /// A coding the guard cannot read, under `on_invalid_body: pass`: counted `skipped`.
@@ -190,7 +182,7 @@ impl Policy {
         );
         self.unscannable(
             self.limits.on_oversize,
-            reply::oversize_reply(path_dialect(path), self.limits.max_body_bytes),
+            path_dialect(path).oversize_reply(self.limits.max_body_bytes),
             reason,
         )
     }
@@ -207,7 +199,7 @@ impl Policy {
             }
             DecodeError::Invalid(why) => self.unscannable(
                 self.limits.on_invalid_body,
-                reply::undecodable_reply(dialect, why),
+                dialect.undecodable_reply(why),
                 format!("request body: {why}"),
             ),
         }
@@ -254,7 +246,7 @@ impl Policy {
                 let reason = format!("invalid JSON at line {} column {}", e.line(), e.column());
                 return self.unscannable(
                     self.limits.on_invalid_body,
-                    reply::invalid_body_reply(path_dialect(path), &reason),
+                    path_dialect(path).invalid_body_reply(&reason),
                     reason,
                 );
             }
@@ -262,7 +254,7 @@ impl Policy {
         let Some(dialect) = Dialect::of_request(path, &value) else {
             return self.unscannable(
                 self.limits.on_unrecognized,
-                reply::unrecognized_reply(path_dialect(path)),
+                path_dialect(path).unrecognized_reply(),
                 "request body is in no API shape the guard reads".to_string(),
             );
         };

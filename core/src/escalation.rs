@@ -11,79 +11,10 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::config::{Action, Scope};
-use crate::detectors::Category;
-use crate::payload::SlotPath;
-
-/// The heavy tier's models (the `model` field of a Classify task).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HeavyModel {
-    /// Prompt injection / jailbreak classifier.
-    Injection,
-    /// Toxic language classifier.
-    Toxicity,
-    /// Nearest known attack prompts (semantic similarity).
-    Similarity,
-}
-
-impl HeavyModel {
-    pub const ALL: [HeavyModel; 3] = [
-        HeavyModel::Injection,
-        HeavyModel::Toxicity,
-        HeavyModel::Similarity,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HeavyModel::Injection => "injection",
-            HeavyModel::Toxicity => "toxicity",
-            HeavyModel::Similarity => "similarity",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<HeavyModel> {
-        HeavyModel::ALL.into_iter().find(|m| m.as_str() == name)
-    }
-
-    /// The finding kind when the heavy tier flags a text.
-    pub fn flagged_kind(self) -> &'static str {
-        match self {
-            HeavyModel::Injection => "injection_heavy",
-            HeavyModel::Toxicity => "toxicity_heavy",
-            HeavyModel::Similarity => "known_attack",
-        }
-    }
-
-    /// The finding kind when the heavy tier could not be reached and the guard fails closed.
-    pub fn unavailable_kind(self) -> &'static str {
-        match self {
-            HeavyModel::Injection => "injection_unavailable",
-            HeavyModel::Toxicity => "toxicity_unavailable",
-            HeavyModel::Similarity => "similarity_unavailable",
-        }
-    }
-}
-
-/// What a guard does when its escalation fails (deadline, transport error, overload).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureMode {
-    /// Let the text pass (counted as `failed_open`).
-    #[default]
-    Open,
-    /// Act as if the text were flagged (counted as `failed_closed`).
-    Closed,
-}
-
-/// How a detector escalates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Heavy {
-    pub model: HeavyModel,
-    pub on_failure: FailureMode,
-}
+use crate::vocab::{Action, Category, Scope, SlotPath};
+pub use crate::vocab::{FailureMode, Heavy, HeavyModel};
 
 /// One slot text that the heavy tier must settle for one guard.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -96,7 +27,7 @@ pub struct Escalation {
     pub action: Action,
     pub model: HeavyModel,
     pub on_failure: FailureMode,
-    #[serde(serialize_with = "crate::engine::serialize_display")]
+    #[serde(serialize_with = "crate::vocab::serialize_display")]
     pub slot: SlotPath,
     pub scope: Scope,
     /// The whole slot text (JSON-unescaped).

@@ -27,6 +27,7 @@ pub mod policy;
 pub mod reply;
 pub mod sse;
 pub mod stream;
+pub mod vocab;
 
 pub use config::{Config, ConfigError};
 pub use engine::{Decision, Finding, Verdict};

@@ -10,9 +10,9 @@
 //! Every other message — `initialize`, `tools/list`, notifications, responses to other methods —
 //! passes untouched.
 //!
-//! Each string is one slot ([`SlotPath::McpLeaf`]: the message's index in the batch and the
-//! string's index in document order under its root), so masks are written back in place and the
-//! rest of the message, key order included, is kept. Strings are read without their keys: a
+//! Each string is one slot (a JSON pointer: `/params/arguments/query`, `/1/result/content/0/text`
+//! inside a batch), so masks are written back in place and the rest of the message, key order
+//! included, is kept. Strings are read without their keys: a
 //! detector that needs a key for context (`"password": "..."`) sees only the value.
 //!
 //! A blocked request is answered, without reaching the server, by a JSON-RPC error response
@@ -23,8 +23,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::config::Scope;
-use crate::payload::{Slot, SlotPath};
+use crate::payload::{Slot, SlotSink};
+use crate::vocab::Scope;
 
 /// JSON-RPC error code of a blocked MCP request (server-defined range -32000..=-32099).
 pub const BLOCK_CODE: i64 = -32001;
@@ -48,14 +48,6 @@ fn messages(body: &Value) -> Vec<&Value> {
     }
 }
 
-fn message_mut(body: &mut Value, msg: usize) -> Option<&mut Value> {
-    match body {
-        Value::Array(items) => items.get_mut(msg),
-        v if msg == 0 => Some(v),
-        _ => None,
-    }
-}
-
 /// The JSON-RPC ids of the requests in `body` whose method the policy reads, in order.
 /// Notifications (no `id`) are read but have no response to match.
 pub fn guarded_ids(body: &Value, methods: &[String]) -> Vec<Value> {
@@ -70,20 +62,14 @@ fn method_of(m: &Value) -> Option<&str> {
     m.get("method").and_then(Value::as_str)
 }
 
-/// What a message's guarded strings hang under, and whether it is a result.
-fn root(m: &Value) -> Option<(&Value, bool)> {
+/// Where a message's guarded strings hang (its pointer tokens), and whether it is a result.
+fn root(m: &Value) -> Option<(&Value, &'static [&'static str], bool)> {
     match method_of(m) {
-        Some("tools/call") => m.pointer("/params/arguments").map(|v| (v, false)),
-        Some(_) => m.get("params").map(|v| (v, false)),
-        None => m.get("result").map(|v| (v, true)),
-    }
-}
-
-fn root_mut(m: &mut Value) -> Option<(&mut Value, bool)> {
-    match method_of(m) {
-        Some("tools/call") => m.pointer_mut("/params/arguments").map(|v| (v, false)),
-        Some(_) => m.get_mut("params").map(|v| (v, false)),
-        None => m.get_mut("result").map(|v| (v, true)),
+        Some("tools/call") => m
+            .pointer("/params/arguments")
+            .map(|v| (v, &["params", "arguments"][..], false)),
+        Some(_) => m.get("params").map(|v| (v, &["params"][..], false)),
+        None => m.get("result").map(|v| (v, &["result"][..], true)),
     }
 }
 
@@ -95,15 +81,19 @@ fn skipped(map: &Map<String, Value>, key: &str, result: bool) -> bool {
             || ((key == "data" || key == "blob") && map.contains_key("mimeType")))
 }
 
-/// Every readable string under `v`, in document order.
-fn strings<'a>(v: &'a Value, result: bool, out: &mut Vec<&'a str>) {
+/// Every readable string under `v`, in document order, as slots.
+fn strings<'a>(v: &'a Value, result: bool, scope: Scope, s: &mut SlotSink<'a>) {
     match v {
-        Value::String(s) => out.push(s),
-        Value::Array(items) => items.iter().for_each(|i| strings(i, result, out)),
+        Value::String(text) => s.push(scope, text),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                s.at_index(i, |s| strings(item, result, scope, s));
+            }
+        }
         Value::Object(map) => {
             for (k, item) in map {
                 if !skipped(map, k, result) {
-                    strings(item, result, out);
+                    s.within(k, |s| strings(item, result, scope, s));
                 }
             }
         }
@@ -111,85 +101,56 @@ fn strings<'a>(v: &'a Value, result: bool, out: &mut Vec<&'a str>) {
     }
 }
 
-/// The `n`th readable string under `v` (same order as [`strings`]), counting from `*seen`.
-fn nth_string_mut<'a>(
-    v: &'a mut Value,
-    result: bool,
-    n: usize,
-    seen: &mut usize,
-) -> Option<&'a mut Value> {
-    match v {
-        Value::String(_) => {
-            *seen += 1;
-            (*seen - 1 == n).then_some(v)
+/// Slots of every message of `body` that `guarded` selects.
+fn slots_of<'a>(body: &'a Value, scope: Scope, guarded: impl Fn(&Value) -> bool) -> Vec<Slot<'a>> {
+    let mut s = SlotSink::new();
+    let one = |m: &'a Value, s: &mut SlotSink<'a>| {
+        if !guarded(m) {
+            return;
         }
-        Value::Array(items) => items
-            .iter_mut()
-            .find_map(|i| nth_string_mut(i, result, n, seen)),
-        Value::Object(map) => {
-            let keep: Vec<bool> = map.iter().map(|(k, _)| !skipped(map, k, result)).collect();
-            map.values_mut()
-                .zip(keep)
-                .filter(|(_, keep)| *keep)
-                .find_map(|(item, _)| nth_string_mut(item, result, n, seen))
+        let Some((root, tokens, result)) = root(m) else {
+            return;
+        };
+        fn under<'a>(
+            tokens: &[&str],
+            root: &'a Value,
+            result: bool,
+            scope: Scope,
+            s: &mut SlotSink<'a>,
+        ) {
+            match tokens.split_first() {
+                Some((t, rest)) => s.within(t, |s| under(rest, root, result, scope, s)),
+                None => strings(root, result, scope, s),
+            }
         }
-        _ => None,
+        under(tokens, root, result, scope, s);
+    };
+    match body {
+        Value::Array(items) => {
+            for (i, m) in items.iter().enumerate() {
+                s.at_index(i, |s| one(m, s));
+            }
+        }
+        m => one(m, &mut s),
     }
+    s.slots
 }
 
 /// The `mcp_pre_tool` slots of a request body: the strings of each guarded request.
 pub fn request_slots<'a>(body: &'a Value, methods: &[String]) -> Vec<Slot<'a>> {
-    let mut slots = Vec::new();
-    for (msg, m) in messages(body).into_iter().enumerate() {
-        if !method_of(m).is_some_and(|name| methods.iter().any(|x| x == name)) {
-            continue;
-        }
-        push_slots(msg, m, Scope::ToolCallArguments, &mut slots);
-    }
-    slots
+    slots_of(body, Scope::ToolCallArguments, |m| {
+        method_of(m).is_some_and(|name| methods.iter().any(|x| x == name))
+    })
 }
 
 /// The `mcp_post_tool` slots of a response body: the strings of each result whose `id` is one
 /// of `ids` (the guarded requests of this exchange).
 pub fn response_slots<'a>(body: &'a Value, ids: &[Value]) -> Vec<Slot<'a>> {
-    let mut slots = Vec::new();
-    for (msg, m) in messages(body).into_iter().enumerate() {
-        if is_guarded_result(m, ids) {
-            push_slots(msg, m, Scope::ToolResults, &mut slots);
-        }
-    }
-    slots
+    slots_of(body, Scope::ToolResults, |m| is_guarded_result(m, ids))
 }
 
 fn is_guarded_result(m: &Value, ids: &[Value]) -> bool {
     m.get("result").is_some() && m.get("id").is_some_and(|id| ids.contains(id))
-}
-
-fn push_slots<'a>(msg: usize, m: &'a Value, scope: Scope, slots: &mut Vec<Slot<'a>>) {
-    let Some((root, result)) = root(m) else {
-        return;
-    };
-    let mut texts = Vec::new();
-    strings(root, result, &mut texts);
-    slots.extend(texts.into_iter().enumerate().map(|(leaf, text)| Slot {
-        scope,
-        path: SlotPath::McpLeaf { msg, leaf },
-        text,
-    }));
-}
-
-/// Replace the string at an [`SlotPath::McpLeaf`]; false if there is none.
-pub fn replace_leaf(body: &mut Value, msg: usize, leaf: usize, text: String) -> bool {
-    let Some((root, result)) = message_mut(body, msg).and_then(root_mut) else {
-        return false;
-    };
-    match nth_string_mut(root, result, leaf, &mut 0) {
-        Some(v) => {
-            *v = Value::String(text);
-            true
-        }
-        None => false,
-    }
 }
 
 /// The local answer to a blocked request body: a JSON-RPC error for each guarded request in it
@@ -261,12 +222,12 @@ mod tests {
             got,
             [
                 (
-                    "mcp[0].string[0]".to_string(),
+                    "[0].params.arguments.q".to_string(),
                     "alpha",
                     Scope::ToolCallArguments
                 ),
                 (
-                    "mcp[0].string[1]".to_string(),
+                    "[0].params.arguments.opts.tags[0]".to_string(),
                     "b",
                     Scope::ToolCallArguments
                 ),
@@ -293,15 +254,22 @@ mod tests {
             .collect();
         assert_eq!(texts, ["hello", "file:///x", "body", "kept"]);
         assert!(response_slots(&body, &[json!(1)]).is_empty());
+        let paths: Vec<String> = response_slots(&body, &[json!("a")])
+            .iter()
+            .map(|s| s.path.pointer().to_string())
+            .collect();
+        assert_eq!(paths[2], "/result/content/2/resource/text");
         let mut body = body;
-        assert!(replace_leaf(&mut body, 0, 2, "[X]".into()));
+        assert!(crate::payload::replace_slot(
+            &mut body,
+            &crate::vocab::SlotPath::at(paths[2].as_str()),
+            "[X]".into()
+        ));
         assert_eq!(body["result"]["content"][2]["resource"]["text"], "[X]");
         assert_eq!(
             body["result"]["content"][1]["data"], "iVBORw0KGgo=",
             "binary untouched"
         );
-        assert!(!replace_leaf(&mut body, 0, 9, "x".into()));
-        assert!(!replace_leaf(&mut body, 1, 0, "x".into()));
     }
 
     #[test]

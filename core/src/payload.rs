@@ -1,80 +1,15 @@
 //! Text slots: where a guard reads text in a body, and how a masked text is written back.
 //!
 //! Parsing is lenient and lossless: the body is read into a `serde_json::Value` with key order
-//! preserved, only the fields that carry text are read (which fields, per API dialect, is in
-//! [`crate::dialect`]), and everything else (unknown fields, provider extensions, images) is
+//! preserved, only the fields that carry text are read (which fields, per API dialect: the
+//! `dialect` module), and everything else (unknown fields, provider extensions, images) is
 //! left alone. An allowed body is never re-serialised — the adapter forwards the original
 //! bytes. Only a masked body is re-serialised, with the changed strings substituted.
 
 use serde_json::Value;
 
-use crate::config::Scope;
-
-/// Where a slot lives in the body, so a masked text can be written back: a JSON pointer
-/// (RFC 6901) to the slot's string, or the `leaf`th string of an MCP message.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SlotPath {
-    /// The string at this JSON pointer (`/messages/1/content/0/text`).
-    Pointer(std::sync::Arc<str>),
-    /// MCP: the `leaf`th string of JSON-RPC message `msg` (see [`crate::mcp`]).
-    McpLeaf { msg: usize, leaf: usize },
-}
-
-impl SlotPath {
-    /// The slot at a JSON pointer.
-    pub fn at(pointer: impl Into<std::sync::Arc<str>>) -> Self {
-        SlotPath::Pointer(pointer.into())
-    }
-
-    /// The JSON pointer of the slot's string.
-    pub fn pointer(&self) -> std::borrow::Cow<'_, str> {
-        match self {
-            SlotPath::Pointer(p) => std::borrow::Cow::Borrowed(p),
-            // Not addressable by a fixed pointer; see `replace_slot` and `Display`.
-            SlotPath::McpLeaf { msg, leaf } => {
-                std::borrow::Cow::Owned(format!("/mcp/{msg}/string/{leaf}"))
-            }
-        }
-    }
-
-    /// Does the slot hold JSON text (tool-call `arguments`), so that a value written into it
-    /// must be JSON-escaped?
-    pub fn is_json_text(&self) -> bool {
-        matches!(self, SlotPath::Pointer(p) if p.ends_with("/arguments"))
-    }
-}
-
-/// Append one reference token to a JSON pointer, escaped per RFC 6901.
-pub fn push_token(pointer: &mut String, token: &str) {
-    pointer.push('/');
-    for c in token.chars() {
-        match c {
-            '~' => pointer.push_str("~0"),
-            '/' => pointer.push_str("~1"),
-            c => pointer.push(c),
-        }
-    }
-}
-
-impl std::fmt::Display for SlotPath {
-    /// The slot's location in JSONPath-like form: `messages[1].content[0].text`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let pointer = self.pointer();
-        let mut first = true;
-        for seg in pointer.split('/').skip(1) {
-            if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
-                write!(f, "[{seg}]")?;
-            } else {
-                if !first {
-                    f.write_str(".")?;
-                }
-                f.write_str(&seg.replace("~1", "/").replace("~0", "~"))?;
-            }
-            first = false;
-        }
-        Ok(())
-    }
-}
+use crate::vocab::Scope;
+pub use crate::vocab::{push_token, SlotPath};
 
 /// One piece of text a guard may read.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,10 +91,7 @@ impl<'a> SlotSink<'a> {
 /// Replace the text at `path`. Returns false if the body has no string there (the body changed
 /// shape since the slots were read — a bug in the caller).
 pub fn replace_slot(body: &mut Value, path: &SlotPath, text: String) -> bool {
-    if let SlotPath::McpLeaf { msg, leaf } = path {
-        return crate::mcp::replace_leaf(body, *msg, *leaf, text);
-    }
-    match body.pointer_mut(&path.pointer()) {
+    match body.pointer_mut(path.pointer()) {
         Some(v @ Value::String(_)) => {
             *v = Value::String(text);
             true
@@ -179,7 +111,7 @@ mod tests {
         push_token(&mut p, "a/b~c");
         push_token(&mut p, "0");
         let path = SlotPath::at(p.as_str());
-        assert_eq!(&*path.pointer(), "/a~1b~0c/0");
+        assert_eq!(path.pointer(), "/a~1b~0c/0");
         assert_eq!(path.to_string(), "a/b~c[0]");
         let mut body = json!({"a/b~c": ["x"]});
         assert!(replace_slot(&mut body, &path, "y".into()));

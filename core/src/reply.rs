@@ -11,8 +11,6 @@
 
 use serde_json::json;
 
-use crate::dialect::Dialect;
-
 /// A complete local reply: status and JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -60,49 +58,6 @@ pub fn fill_block_message(template: &str, guard: &str, categories: &str, kinds: 
         .replace("{guard}", guard)
         .replace("{categories}", categories)
         .replace("{kinds}", kinds)
-}
-
-/// 413 for a body over `limits.max_body_bytes` under `on_oversize: block`, in the request's
-/// API shape.
-pub fn oversize_reply(dialect: Dialect, limit: usize) -> Reply {
-    dialect.error_reply(
-        413,
-        &format!(
-            "Request body exceeds the guardrail's limit of {limit} bytes and was not forwarded."
-        ),
-        "invalid_request_error",
-        "request_too_large",
-    )
-}
-
-/// 400 for a body that is not JSON under `on_invalid_body: block`.
-pub fn invalid_body_reply(dialect: Dialect, reason: &str) -> Reply {
-    dialect.error_reply(
-        400,
-        &format!("Request body could not be parsed as JSON ({reason}); the guardrail did not forward it."),
-        "invalid_request_error",
-        "invalid_json",
-    )
-}
-
-/// 400 for a JSON body that no API dialect recognises, under `on_unrecognized: block`.
-pub fn unrecognized_reply(dialect: Dialect) -> Reply {
-    dialect.error_reply(
-        400,
-        "Request body is not in a shape the guardrail can read (OpenAI chat, responses, completions or embeddings, Anthropic messages, Gemini, MCP); it was not forwarded.",
-        "invalid_request_error",
-        "unrecognized_body",
-    )
-}
-
-/// 415 for a body whose `content-encoding` cannot be decoded, under `on_invalid_body: block`.
-pub fn undecodable_reply(dialect: Dialect, reason: &str) -> Reply {
-    dialect.error_reply(
-        415,
-        &format!("Request body could not be decoded ({reason}); the guardrail did not forward it."),
-        "invalid_request_error",
-        "unsupported_content_encoding",
-    )
 }
 
 #[cfg(test)]

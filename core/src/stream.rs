@@ -58,12 +58,7 @@ use crate::payload::{Slot, SlotPath};
 use crate::policy::Policy;
 use crate::sse::{SseDecoder, SseEvent};
 
-/// Default `stream.hold_back_bytes`: text at the end of each channel that is never released
-/// before the stream ends.
-pub const HOLD_BACK_BYTES: usize = 64;
-/// Default `stream.max_token_hold_bytes`: a whitespace-free token at the end of the text is
-/// held while it grows, up to this length.
-pub const MAX_TOKEN_HOLD_BYTES: usize = 4096;
+pub use crate::config::{HOLD_BACK_BYTES, MAX_TOKEN_HOLD_BYTES};
 /// Already-released text re-read with new text, so context words ("password", "SSN") that
 /// arrived earlier still count.
 pub const CONTEXT_BYTES: usize = 256;

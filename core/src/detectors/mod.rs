@@ -17,9 +17,8 @@ pub mod secrets;
 pub mod similarity;
 pub mod wordlist;
 
+pub use crate::vocab::Category;
 use std::borrow::Cow;
-
-use serde::Serialize;
 
 use crate::normalize::Normalized;
 
@@ -32,34 +31,6 @@ pub fn check_kind(field: &str, kind: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// What family of risk a finding belongs to. Serialised in lowercase (`"pii"`, `"secret"`, …),
-/// the values the CLI and the verdict APIs report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Category {
-    Pii,
-    Secret,
-    Profanity,
-    Wordlist,
-    Injection,
-    Toxicity,
-    Custom,
-}
-
-impl Category {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::Pii => "pii",
-            Category::Secret => "secret",
-            Category::Profanity => "profanity",
-            Category::Wordlist => "wordlist",
-            Category::Injection => "injection",
-            Category::Toxicity => "toxicity",
-            Category::Custom => "custom",
-        }
-    }
 }
 
 /// One span a detector reports.
@@ -155,7 +126,7 @@ pub trait Detector: Send + Sync {
     }
     /// For detectors whose uncertain matches ([`Match::escalate`]) go to the heavy tier: which
     /// heavy model settles them and what a failed escalation does.
-    fn heavy(&self) -> Option<crate::escalation::Heavy> {
+    fn heavy(&self) -> Option<crate::vocab::Heavy> {
         None
     }
     /// For model detectors: the score name and the model's score for `text`, even below any

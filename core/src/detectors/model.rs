@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::{Category, Detector, Match, ScanText};
 use crate::classifier::{featurizer, ModelScorer, TractClassifier};
-use crate::escalation::{FailureMode, Heavy, HeavyModel};
+use crate::vocab::{FailureMode, Heavy, HeavyModel};
 
 /// The shipped models.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

@@ -10,7 +10,7 @@
 use serde::Deserialize;
 
 use super::{Category, Detector, Match, ScanText};
-use crate::escalation::{FailureMode, Heavy, HeavyModel};
+use crate::vocab::{FailureMode, Heavy, HeavyModel};
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
