@@ -213,7 +213,9 @@ impl GuardedExchange {
             return (edits, Step::Continue);
         }
         self.path = header(":path").unwrap_or_default();
-        self.request_id = header("x-request-id").unwrap_or_default();
+        if policy.escalates() {
+            self.request_id = header("x-request-id").unwrap_or_default();
+        }
         self.request_coding = Coding::parse(&header("content-encoding").unwrap_or_default());
         let declared = header("content-length").and_then(|v| v.trim().parse::<usize>().ok());
         if let Some(len) = declared {

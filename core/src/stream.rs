@@ -211,8 +211,10 @@ impl Channel {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ChannelText {
+    /// The channel's slot path, made once (findings and hold-back compare it per event).
+    path: SlotPath,
     text: String,
     /// Bytes of `text` released to the client.
     released: usize,
@@ -233,16 +235,71 @@ enum Carry {
     Object,
 }
 
-/// Where one event carries text: channel, JSON pointer in the event, how.
-type Piece = (Channel, String, Carry);
+/// Where in an event's JSON a piece of text is: the chat shapes directly (every event of the
+/// most common stream), anything else by JSON pointer.
+#[derive(Debug, Clone)]
+enum Loc {
+    /// `choices[k].text` (`key: "text"`), or `choices[k].delta.<key>`.
+    Choice {
+        k: usize,
+        key: &'static str,
+    },
+    /// `choices[k].delta.tool_calls[j].function.arguments`.
+    ToolCall {
+        k: usize,
+        j: usize,
+    },
+    Pointer(String),
+}
+
+impl Loc {
+    fn get<'a>(&self, v: &'a Value) -> Option<&'a Value> {
+        match self {
+            Loc::Choice { k, key: "text" } => v.get("choices")?.get(k)?.get("text"),
+            Loc::Choice { k, key } => v.get("choices")?.get(k)?.get("delta")?.get(key),
+            Loc::ToolCall { k, j } => v
+                .get("choices")?
+                .get(k)?
+                .get("delta")?
+                .get("tool_calls")?
+                .get(j)?
+                .get("function")?
+                .get("arguments"),
+            Loc::Pointer(p) => v.pointer(p),
+        }
+    }
+
+    fn get_mut<'a>(&self, v: &'a mut Value) -> Option<&'a mut Value> {
+        match self {
+            Loc::Choice { k, key: "text" } => v.get_mut("choices")?.get_mut(k)?.get_mut("text"),
+            Loc::Choice { k, key } => v
+                .get_mut("choices")?
+                .get_mut(k)?
+                .get_mut("delta")?
+                .get_mut(key),
+            Loc::ToolCall { k, j } => v
+                .get_mut("choices")?
+                .get_mut(k)?
+                .get_mut("delta")?
+                .get_mut("tool_calls")?
+                .get_mut(j)?
+                .get_mut("function")?
+                .get_mut("arguments"),
+            Loc::Pointer(p) => v.pointer_mut(p),
+        }
+    }
+}
+
+/// Where one event carries text: channel, location in the event, how.
+type Piece = (Channel, Loc, Carry);
 
 #[derive(Debug)]
 struct Held {
     event: SseEvent,
     /// Parsed data, when the event carries JSON.
     json: Option<Value>,
-    /// (channel, start, end, pointer, carry) of the text this event carries.
-    content: Vec<(Channel, usize, usize, String, Carry)>,
+    /// (channel, start, end, location, carry) of the text this event carries.
+    content: Vec<(Channel, usize, usize, Loc, Carry)>,
 }
 
 /// Streaming state for one LLM API response.
@@ -362,9 +419,13 @@ impl StreamGuard {
         {
             self.note_header(&json);
             for (channel, pointer, carry) in self.pieces(&json) {
-                let piece = match (carry, json.pointer(&pointer)) {
-                    (Carry::Object, Some(v)) => v.to_string(),
-                    (_, Some(Value::String(s))) => s.clone(),
+                let object;
+                let piece: &str = match (carry, pointer.get(&json)) {
+                    (Carry::Object, Some(v)) => {
+                        object = v.to_string();
+                        &object
+                    }
+                    (_, Some(Value::String(s))) => s,
                     _ => continue,
                 };
                 if carry == Carry::Snapshot {
@@ -372,7 +433,7 @@ impl StreamGuard {
                     let same = self.channels.get(&channel).is_some_and(|t| t.text == piece);
                     if !same && !piece.is_empty() {
                         // A snapshot that is not the text the deltas built: read it alone.
-                        self.scan_snapshot(policy, channel, &piece);
+                        self.scan_snapshot(policy, channel, piece);
                         if self.blocked {
                             self.held.push_back(held);
                             self.terminate(out);
@@ -382,9 +443,12 @@ impl StreamGuard {
                     held.content.push((channel, 0, len, pointer, carry));
                     continue;
                 }
-                let text = self.channels.entry(channel).or_default();
+                let text = self
+                    .channels
+                    .entry(channel)
+                    .or_insert_with(|| ChannelText::new(channel));
                 let start = text.text.len();
-                text.text.push_str(&piece);
+                text.text.push_str(piece);
                 held.content
                     .push((channel, start, text.text.len(), pointer, carry));
                 if !touched.contains(&channel) {
@@ -454,7 +518,11 @@ impl StreamGuard {
                     for (p, part) in parts.iter().enumerate() {
                         let at = format!("/candidates/{k}/content/parts/{p}");
                         if part.get("text").is_some_and(Value::is_string) {
-                            out.push((Channel::text(index, 0), format!("{at}/text"), Carry::Delta));
+                            out.push((
+                                Channel::text(index, 0),
+                                Loc::Pointer(format!("{at}/text")),
+                                Carry::Delta,
+                            ));
                         }
                         for key in ["functionCall", "function_call"] {
                             if part.pointer(&format!("/{key}/args")).is_some() {
@@ -462,7 +530,7 @@ impl StreamGuard {
                                 *n += 1;
                                 out.push((
                                     Channel::args(index, *n),
-                                    format!("{at}/{key}/args"),
+                                    Loc::Pointer(format!("{at}/{key}/args")),
                                     Carry::Object,
                                 ));
                             }
@@ -534,7 +602,7 @@ impl StreamGuard {
         };
         let slot = Slot {
             scope: channel.scope(),
-            path: channel.path(),
+            path: text.path.clone(),
             text: window,
         };
         let released = text.released;
@@ -587,9 +655,8 @@ impl StreamGuard {
                 safe = safe.min(*s);
             }
         }
-        let path = channel.path();
         for f in &self.findings {
-            if f.slot == path && f.end + hold_back > len {
+            if f.slot == text.path && f.end + hold_back > len {
                 safe = safe.min(f.start);
             }
         }
@@ -658,7 +725,7 @@ impl StreamGuard {
                 text.masks.retain(|(_, e, _)| *e > released);
                 piece
             };
-            let Some(slot) = json.pointer_mut(&pointer) else {
+            let Some(slot) = pointer.get_mut(&mut json) else {
                 continue;
             };
             *slot = match carry {
@@ -786,6 +853,16 @@ impl StreamGuard {
 }
 
 impl ChannelText {
+    fn new(channel: Channel) -> Self {
+        ChannelText {
+            path: channel.path(),
+            text: String::new(),
+            released: 0,
+            masks: Vec::new(),
+            all_masks: Vec::new(),
+        }
+    }
+
     fn add_mask(&mut self, start: usize, end: usize, replacement: String) {
         add_mask(&mut self.all_masks, start, end, replacement.clone());
         add_mask(&mut self.masks, start, end, replacement);
@@ -834,7 +911,7 @@ fn chat_pieces(json: &Value, out: &mut Vec<Piece>) {
         if c.get("text").is_some_and(Value::is_string) {
             out.push((
                 Channel::text(choice, 0),
-                format!("/choices/{k}/text"),
+                Loc::Choice { k, key: "text" },
                 Carry::Delta,
             ));
         }
@@ -846,7 +923,7 @@ fn chat_pieces(json: &Value, out: &mut Vec<Piece>) {
                 let sub = u64::from(key == "refusal") << 32;
                 out.push((
                     Channel::text(choice, sub),
-                    format!("/choices/{k}/delta/{key}"),
+                    Loc::Choice { k, key },
                     Carry::Delta,
                 ));
             }
@@ -864,7 +941,7 @@ fn chat_pieces(json: &Value, out: &mut Vec<Piece>) {
             ) {
                 out.push((
                     Channel::args(choice, n),
-                    format!("/choices/{k}/delta/tool_calls/{j}/function/arguments"),
+                    Loc::ToolCall { k, j },
                     Carry::Delta,
                 ));
             }
@@ -881,7 +958,8 @@ fn responses_pieces(json: &Value, out: &mut Vec<Piece>) {
     let (item, part) = (num("output_index"), num("content_index"));
     // Reasoning summaries are their own channels, apart from the content parts.
     let summary = (1u64 << 32) + num("summary_index");
-    let mut push = |c: Channel, p: &str, carry: Carry| out.push((c, p.to_string(), carry));
+    let mut push =
+        |c: Channel, p: &str, carry: Carry| out.push((c, Loc::Pointer(p.to_string()), carry));
     match kind {
         "response.output_text.delta" | "response.refusal.delta" => {
             push(Channel::text(item, part), "/delta", Carry::Delta)
@@ -932,7 +1010,7 @@ fn item_snapshots(item: &Value, index: u64, at: &str, out: &mut Vec<Piece>) {
     if item.get("arguments").is_some_and(Value::is_string) {
         out.push((
             Channel::args(index, 0),
-            format!("{at}/arguments"),
+            Loc::Pointer(format!("{at}/arguments")),
             Carry::Snapshot,
         ));
     }
@@ -942,7 +1020,7 @@ fn item_snapshots(item: &Value, index: u64, at: &str, out: &mut Vec<Piece>) {
                 if part.get(key).is_some_and(Value::is_string) {
                     out.push((
                         Channel::text(index, p as u64),
-                        format!("{at}/content/{p}/{key}"),
+                        Loc::Pointer(format!("{at}/content/{p}/{key}")),
                         Carry::Snapshot,
                     ));
                 }
@@ -954,7 +1032,7 @@ fn item_snapshots(item: &Value, index: u64, at: &str, out: &mut Vec<Piece>) {
             if part.get("text").is_some_and(Value::is_string) {
                 out.push((
                     Channel::text(index, (1u64 << 32) + p as u64),
-                    format!("{at}/summary/{p}/text"),
+                    Loc::Pointer(format!("{at}/summary/{p}/text")),
                     Carry::Snapshot,
                 ));
             }
@@ -981,7 +1059,7 @@ fn anthropic_pieces(json: &Value, out: &mut Vec<Piece>) {
                     sub: 0,
                     args,
                 };
-                out.push((channel, format!("/delta/{key}"), Carry::Delta));
+                out.push((channel, Loc::Pointer(format!("/delta/{key}")), Carry::Delta));
             }
         }
         Some("content_block_start") => {
@@ -993,7 +1071,7 @@ fn anthropic_pieces(json: &Value, out: &mut Vec<Piece>) {
                 {
                     out.push((
                         Channel::text(index, 0),
-                        format!("/content_block/{key}"),
+                        Loc::Pointer(format!("/content_block/{key}")),
                         Carry::Delta,
                     ));
                 }

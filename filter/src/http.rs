@@ -24,7 +24,9 @@
 use std::rc::Rc;
 
 use parapet_core::escalation::{self, proto::ClassifyResponse};
-use parapet_core::exchange::{Direction, GuardedExchange, HeaderEdits, LocalReply, Record, Step};
+use parapet_core::exchange::{
+    BodyMode, Direction, GuardedExchange, HeaderEdits, LocalReply, Record, Step,
+};
 use prost::Message as _;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, LogLevel};
@@ -143,9 +145,28 @@ impl GuardedRequest {
     /// Counters, histograms and log lines for the machine's new decisions.
     fn record_all(&mut self, active: &Active, elapsed_us: u64) {
         for r in self.machine.take_records() {
-            record(active, &r, elapsed_us);
+            record(active, &r, elapsed_us, true);
         }
     }
+}
+
+/// Read a body from the host, adding the time it took to `spent` (the scan histograms count
+/// the engine's time, not the copy into the VM).
+fn timed_read<E: std::fmt::Display>(
+    spent: &mut u64,
+    read: impl FnOnce() -> Result<Vec<u8>, E>,
+) -> Result<Vec<u8>, String> {
+    let started = host::now_micros();
+    let r = read().map_err(|e| e.to_string());
+    *spent += host::now_micros().saturating_sub(started);
+    r
+}
+
+/// Engine time of a machine call that started at `started` and spent `read_us` reading.
+fn engine_us(started: u64, read_us: u64) -> u64 {
+    host::now_micros()
+        .saturating_sub(started)
+        .saturating_sub(read_us)
 }
 
 fn reply(r: &LocalReply) -> Action {
@@ -180,21 +201,20 @@ fn apply_response_edits(edits: &HeaderEdits) {
     }
 }
 
-/// Stats and a log line for a decision.
-fn record(active: &Active, r: &Record, elapsed_us: u64) {
+/// Stats and a log line for a decision; `elapsed_us`: the engine time of the call that made it,
+/// added to the scan histograms when `histogram` (streams record theirs per chunk).
+fn record(active: &Active, r: &Record, elapsed_us: u64, histogram: bool) {
     let decision = r.decision;
     match r.direction {
         Direction::Request => active.metrics.count_decision(decision),
         Direction::Response => active.metrics.count_output_decision(decision),
     }
-    if r.scanned {
-        let histogram = match r.direction {
-            Direction::Request => active.metrics.scan_us,
-            Direction::Response => active.metrics.output_scan_us,
-        };
-        if let Some(id) = histogram {
-            host::record(id, elapsed_us);
-        }
+    let id = match r.direction {
+        Direction::Request => active.metrics.scan_us,
+        Direction::Response => active.metrics.output_scan_us,
+    };
+    if let (true, true, Some(id)) = (r.scanned, histogram, id) {
+        host::record(id, elapsed_us);
     }
     if let Some(counts) = r.escalation {
         active.metrics.count_escalation(counts);
@@ -311,12 +331,13 @@ impl HttpContext for GuardedRequest {
         };
         self.body_size = body_size;
         let started = host::now_micros();
+        let mut read_us = 0;
         let step = self
             .machine
             .request_body(&active.policy, body_size, end_of_stream, &mut || {
-                host::request_body(body_size).map_err(|e| e.to_string())
+                timed_read(&mut read_us, || host::request_body(body_size))
             });
-        self.record_all(&active, host::now_micros().saturating_sub(started));
+        self.record_all(&active, engine_us(started, read_us));
         self.carry_request(&active, step, body_size)
     }
 
@@ -326,10 +347,11 @@ impl HttpContext for GuardedRequest {
         };
         let size = self.body_size;
         let started = host::now_micros();
+        let mut read_us = 0;
         let step = self.machine.request_trailers(&active.policy, &mut || {
-            host::request_body(size).map_err(|e| e.to_string())
+            timed_read(&mut read_us, || host::request_body(size))
         });
-        self.record_all(&active, host::now_micros().saturating_sub(started));
+        self.record_all(&active, engine_us(started, read_us));
         self.carry_request(&active, step, size)
     }
 
@@ -354,13 +376,26 @@ impl HttpContext for GuardedRequest {
         let Some(active) = self.active.clone() else {
             return Action::Continue;
         };
+        let streamed = self.machine.body_mode() == BodyMode::Streamed;
         let started = host::now_micros();
+        let mut read_us = 0;
         let step =
             self.machine
                 .response_body(&active.policy, body_size, end_of_stream, &mut || {
-                    host::response_body(body_size).map_err(|e| e.to_string())
+                    timed_read(&mut read_us, || host::response_body(body_size))
                 });
-        self.record_all(&active, host::now_micros().saturating_sub(started));
+        let elapsed = engine_us(started, read_us);
+        if streamed {
+            // Streams: the engine time of every chunk (the record comes once, at the end).
+            if let Some(id) = active.metrics.output_scan_us {
+                host::record(id, elapsed);
+            }
+            for r in self.machine.take_records() {
+                record(&active, &r, elapsed, false);
+            }
+        } else {
+            self.record_all(&active, elapsed);
+        }
         self.carry_response(step, body_size)
     }
 }
