@@ -43,6 +43,8 @@ pub struct GuardedRequest {
     escalation_started_us: u64,
     /// The request body's size at the last body callback (trailers carry none).
     body_size: usize,
+    /// Engine time of the scan whose verdict waits for the heavy tier (recorded with it).
+    escalated_scan_us: u64,
 }
 
 impl GuardedRequest {
@@ -53,6 +55,7 @@ impl GuardedRequest {
             calls: Vec::new(),
             escalation_started_us: 0,
             body_size: 0,
+            escalated_scan_us: 0,
         }
     }
 
@@ -103,7 +106,7 @@ impl GuardedRequest {
                 match decided {
                     // Every call failed at once: decided without pausing.
                     Some(step) => {
-                        self.record_all(active, 0);
+                        self.record_all(active, self.escalated_scan_us);
                         self.carry_request(active, step, size)
                     }
                     None => Action::Pause,
@@ -181,11 +184,21 @@ fn reply(r: &LocalReply) -> Action {
     Action::Pause
 }
 
+/// Apply the request header edits; a `content-length` that cannot be dropped (the body may be
+/// rewritten) is an error, anything else a warning.
 fn apply_request_edits(edits: &HeaderEdits) -> Result<(), String> {
+    let mut failed = Ok(());
     for name in &edits.remove {
-        host::remove_request_header(name).map_err(|e| format!("cannot drop {name}: {e}"))?;
+        if let Err(e) = host::remove_request_header(name) {
+            let why = format!("cannot drop {name}: {e}");
+            if *name == "content-length" {
+                failed = Err(why);
+            } else {
+                host::log(LogLevel::Warn, &why);
+            }
+        }
     }
-    Ok(())
+    failed
 }
 
 fn apply_response_edits(edits: &HeaderEdits) {
@@ -278,7 +291,7 @@ impl Context for GuardedRequest {
         if let Some(id) = active.metrics.escalation_us {
             host::record(id, waited);
         }
-        self.record_all(&active, 0);
+        self.record_all(&active, self.escalated_scan_us);
         match step {
             Step::Reply(r) => {
                 reply(&r);
@@ -316,10 +329,7 @@ impl HttpContext for GuardedRequest {
             .machine
             .request_headers(&active.policy, &header, end_of_stream);
         if let Err(e) = apply_request_edits(&edits) {
-            if edits.remove.contains(&"content-length") {
-                return self.fail_closed(&active, &e);
-            }
-            host::log(LogLevel::Warn, &e);
+            return self.fail_closed(&active, &e);
         }
         self.record_all(&active, 0);
         self.carry_request(&active, step, 0)
@@ -337,7 +347,9 @@ impl HttpContext for GuardedRequest {
             .request_body(&active.policy, body_size, end_of_stream, &mut || {
                 timed_read(&mut read_us, || host::request_body(body_size))
             });
-        self.record_all(&active, engine_us(started, read_us));
+        let elapsed = engine_us(started, read_us);
+        self.escalated_scan_us = elapsed;
+        self.record_all(&active, elapsed);
         self.carry_request(&active, step, body_size)
     }
 
@@ -351,7 +363,9 @@ impl HttpContext for GuardedRequest {
         let step = self.machine.request_trailers(&active.policy, &mut || {
             timed_read(&mut read_us, || host::request_body(size))
         });
-        self.record_all(&active, engine_us(started, read_us));
+        let elapsed = engine_us(started, read_us);
+        self.escalated_scan_us = elapsed;
+        self.record_all(&active, elapsed);
         self.carry_request(&active, step, size)
     }
 
