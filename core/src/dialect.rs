@@ -112,9 +112,25 @@ impl Dialect {
         if obj.contains_key("contents") {
             Some(Dialect::Gemini)
         } else if obj.contains_key("messages") {
-            // Anthropic's top-level `system` (string or blocks) and required `max_tokens` with
-            // no OpenAI-only fields.
-            if obj.contains_key("system") {
+            // Anthropic: a top-level `system`, Bedrock's `anthropic_version`, or content blocks
+            // only Anthropic has (`tool_use`, `tool_result`, `thinking`, `document`).
+            let anthropic_blocks = obj
+                .get("messages")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.get("content").and_then(Value::as_array))
+                .flatten()
+                .any(|b| {
+                    matches!(
+                        b.get("type").and_then(Value::as_str),
+                        Some("tool_use" | "tool_result" | "thinking" | "document")
+                    )
+                });
+            if obj.contains_key("system")
+                || obj.contains_key("anthropic_version")
+                || anthropic_blocks
+            {
                 Some(Dialect::AnthropicMessages)
             } else {
                 Some(Dialect::OpenAiChat)
@@ -729,6 +745,16 @@ mod tests {
             Some(Dialect::AnthropicMessages)
         );
         assert_eq!(by_body(json!({"messages": []})), Some(Dialect::OpenAiChat));
+        assert_eq!(
+            by_body(json!({"anthropic_version": "bedrock-2023-05-31", "messages": []})),
+            Some(Dialect::AnthropicMessages)
+        );
+        assert_eq!(
+            by_body(
+                json!({"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": "x"}]}]})
+            ),
+            Some(Dialect::AnthropicMessages)
+        );
         assert_eq!(
             by_body(json!({"input": "x"})),
             Some(Dialect::OpenAiResponses)
