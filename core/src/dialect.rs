@@ -58,28 +58,6 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    pub const ALL: [Dialect; 7] = [
-        Dialect::OpenAiChat,
-        Dialect::OpenAiResponses,
-        Dialect::AnthropicMessages,
-        Dialect::Gemini,
-        Dialect::Completions,
-        Dialect::Embeddings,
-        Dialect::Mcp,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dialect::OpenAiChat => "openai_chat",
-            Dialect::OpenAiResponses => "openai_responses",
-            Dialect::AnthropicMessages => "anthropic_messages",
-            Dialect::Gemini => "gemini",
-            Dialect::Completions => "completions",
-            Dialect::Embeddings => "embeddings",
-            Dialect::Mcp => "mcp",
-        }
-    }
-
     /// The dialect a request path names, if any (query string ignored).
     pub fn from_path(path: &str) -> Option<Dialect> {
         let path = path.split(['?', '#']).next().unwrap_or("");

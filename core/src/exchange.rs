@@ -63,6 +63,8 @@ pub struct LocalReply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The decision it answers (ext_proc names it in the reply's details).
+    pub decision: Decision,
 }
 
 /// Header changes for the host to make before it lets the headers go on.
@@ -90,6 +92,35 @@ pub struct Record {
     pub escalation: Option<OutcomeCounts>,
     /// The guards ran (a scan to time), as opposed to a decision made without reading.
     pub scanned: bool,
+}
+
+impl Record {
+    /// The log line for a decision other than `allow` (guard and kind of each finding, never
+    /// the matched text; models with tier and score), with the engine time when the host has
+    /// it: `decision=block findings=[secrets:aws_access_key] scan_us=12 reason="…"`.
+    pub fn log_line(&self, scan_us: Option<u64>) -> Option<String> {
+        if self.decision == Decision::Allow {
+            return None;
+        }
+        let mut kinds: Vec<String> = self.findings.iter().map(Finding::summary).collect();
+        kinds.dedup();
+        Some(format!(
+            "{}={} findings=[{}]{}{}",
+            match self.direction {
+                Direction::Request => "decision",
+                Direction::Response => "output_decision",
+            },
+            self.decision.as_str(),
+            kinds.join(","),
+            scan_us
+                .map(|us| format!(" scan_us={us}"))
+                .unwrap_or_default(),
+            self.reason
+                .as_deref()
+                .map(|r| format!(" reason=\"{r}\""))
+                .unwrap_or_default()
+        ))
+    }
 }
 
 /// How the host sends the response body, decided at the response headers (ext_proc's
@@ -247,7 +278,9 @@ impl GuardedExchange {
             RequestPhase::Shadowing => {
                 match read() {
                     Ok(chunk) => self.shadow.extend_from_slice(&chunk),
-                    Err(e) => return self.fail_closed(&format!("cannot read request body: {e}")),
+                    Err(e) => {
+                        return self.fail_closed(policy, &format!("cannot read request body: {e}"))
+                    }
                 }
                 if self.shadow.len() > policy.limits.max_body_bytes {
                     let len = self.shadow.len();
@@ -482,7 +515,7 @@ impl GuardedExchange {
     ) -> Step {
         let raw = match read() {
             Ok(b) => b,
-            Err(e) => return self.fail_closed(&format!("cannot read request body: {e}")),
+            Err(e) => return self.fail_closed(policy, &format!("cannot read request body: {e}")),
         };
         let path = Some(self.path.as_str());
         let verdict = match &self.request_coding {
@@ -492,14 +525,14 @@ impl GuardedExchange {
         if verdict.pending.is_empty() {
             return self.act(policy, verdict, None);
         }
-        self.escalate(verdict, raw)
+        self.escalate(policy, verdict, raw)
     }
 
-    fn escalate(&mut self, mut verdict: Verdict, raw: Vec<u8>) -> Step {
+    fn escalate(&mut self, policy: &Policy, mut verdict: Verdict, raw: Vec<u8>) -> Step {
         let write = if verdict.decision == Decision::Mask {
             match verdict.body.take() {
                 Some(b) => Some(b),
-                None => return self.fail_closed("mask verdict without a body"),
+                None => return self.fail_closed(policy, "mask verdict without a body"),
             }
         } else {
             None
@@ -571,7 +604,7 @@ impl GuardedExchange {
             Decision::Allow | Decision::Audit | Decision::Skipped => Step::Continue,
             Decision::Mask => match verdict.body {
                 Some(b) => Step::Replace(b),
-                None => self.fail_closed("mask verdict without a body"),
+                None => self.fail_closed(policy, "mask verdict without a body"),
             },
             Decision::Block => {
                 let reply = verdict.reply.unwrap_or_else(reply::default_block);
@@ -586,19 +619,18 @@ impl GuardedExchange {
     }
 
     /// The guard cannot do its work (a host call failed): refuse rather than forward.
-    pub fn fail_closed(&mut self, why: &str) -> Step {
+    pub fn fail_closed(&mut self, policy: &Policy, why: &str) -> Step {
         let verdict = Verdict {
             reason: Some(format!("{why}; refusing the request")),
             ..Verdict::new(Decision::Block)
         };
         self.record(Direction::Request, &verdict, false, None);
         self.phase = RequestPhase::Decided(Decision::Block);
-        let r = reply::guardrail_error();
-        Step::Reply(LocalReply {
-            status: r.status,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: r.body,
-        })
+        Step::Reply(local_reply(
+            policy,
+            reply::guardrail_error(),
+            Decision::Block,
+        ))
     }
 
     fn record(
@@ -629,5 +661,6 @@ fn local_reply(policy: &Policy, reply: Reply, decision: Decision) -> LocalReply 
         status: reply.status,
         headers,
         body: reply.body,
+        decision,
     }
 }

@@ -124,7 +124,9 @@ impl HttpExchange {
                         tracing::error!(
                             "request body after the verdict: set request_body_mode: BUFFERED in Envoy's ext_proc filter"
                         );
-                        let step = self.machine.fail_closed("request body after the verdict");
+                        let step = self
+                            .machine
+                            .fail_closed(&policy, "request body after the verdict");
                         self.record_all();
                         return match step {
                             Step::Reply(r) => immediate(&r),
@@ -210,7 +212,8 @@ impl HttpExchange {
             }
             Err(e) => {
                 tracing::error!("evaluation task failed: {e}");
-                self.machine.fail_closed("evaluation task failed")
+                self.machine
+                    .fail_closed(&self.shared.policy, "evaluation task failed")
             }
         };
         let (step, write) = match step {
@@ -271,7 +274,10 @@ impl HttpExchange {
                 decided = Some(step);
             }
         }
-        decided.unwrap_or_else(|| self.machine.fail_closed("escalation answers missing"))
+        decided.unwrap_or_else(|| {
+            self.machine
+                .fail_closed(&policy, "escalation answers missing")
+        })
     }
 
     /// Count and log the machine's new decisions.
@@ -296,25 +302,9 @@ fn record(shared: &Shared, r: &Record) {
             .failed_closed
             .fetch_add(u64::from(c.failed_closed), Relaxed);
     }
-    if r.decision == Decision::Allow {
-        return;
+    if let Some(line) = r.log_line(None) {
+        tracing::info!("{line}");
     }
-    let mut kinds: Vec<String> = r.findings.iter().map(|f| f.summary()).collect();
-    kinds.dedup();
-    tracing::info!(
-        "{}={} findings=[{}]{}",
-        if output {
-            "output_decision"
-        } else {
-            "decision"
-        },
-        r.decision.as_str(),
-        kinds.join(","),
-        r.reason
-            .as_deref()
-            .map(|r| format!(" reason=\"{r}\""))
-            .unwrap_or_default()
-    );
 }
 
 fn mutation(edits: &HeaderEdits) -> HeaderMutation {
@@ -329,11 +319,6 @@ fn immediate(reply: &LocalReply) -> ProcessingResponse {
     for (k, v) in &reply.headers {
         headers.set_headers.push(set_header(k, v));
     }
-    let decision = reply
-        .headers
-        .iter()
-        .find(|(k, _)| k != "content-type")
-        .map_or("block", |(_, v)| v.as_str());
     respond(processing_response::Response::ImmediateResponse(
         ImmediateResponse {
             status: Some(HttpStatus {
@@ -341,7 +326,7 @@ fn immediate(reply: &LocalReply) -> ProcessingResponse {
             }),
             headers: Some(headers),
             body: reply.body.clone(),
-            details: format!("parapet_{decision}"),
+            details: format!("parapet_{}", reply.decision.as_str()),
             ..ImmediateResponse::default()
         },
     ))

@@ -137,7 +137,7 @@ impl GuardedRequest {
 
     /// A host failure mid-request: refuse rather than forward something unscanned.
     fn fail_closed(&mut self, active: &Active, why: &str) -> Action {
-        let step = self.machine.fail_closed(why);
+        let step = self.machine.fail_closed(&active.policy, why);
         self.record_all(active, 0);
         match step {
             Step::Reply(r) => reply(&r),
@@ -218,13 +218,15 @@ fn apply_response_edits(edits: &HeaderEdits) {
 /// added to the scan histograms when `histogram` (streams record theirs per chunk).
 fn record(active: &Active, r: &Record, elapsed_us: u64, histogram: bool) {
     let decision = r.decision;
-    match r.direction {
-        Direction::Request => active.metrics.count_decision(decision),
-        Direction::Response => active.metrics.count_output_decision(decision),
-    }
     let id = match r.direction {
-        Direction::Request => active.metrics.scan_us,
-        Direction::Response => active.metrics.output_scan_us,
+        Direction::Request => {
+            active.metrics.count_decision(decision);
+            active.metrics.scan_us
+        }
+        Direction::Response => {
+            active.metrics.count_output_decision(decision);
+            active.metrics.output_scan_us
+        }
     };
     if let (true, true, Some(id)) = (r.scanned, histogram, id) {
         host::record(id, elapsed_us);
@@ -238,27 +240,9 @@ fn record(active: &Active, r: &Record, elapsed_us: u64, histogram: bool) {
     for g in &fired {
         active.metrics.count_guard(*g, decision);
     }
-    if decision != parapet_core::engine::Decision::Allow {
-        let mut kinds: Vec<String> = r.findings.iter().map(|f| f.summary()).collect();
-        kinds.dedup();
-        let scan_us = if r.scanned { elapsed_us } else { 0 };
-        host::log(
-            LogLevel::Info,
-            &format!(
-                "{}={} findings=[{}] scan_us={scan_us}{}",
-                if r.direction == Direction::Request {
-                    "decision"
-                } else {
-                    "output_decision"
-                },
-                decision.as_str(),
-                kinds.join(","),
-                r.reason
-                    .as_deref()
-                    .map(|r| format!(" reason=\"{r}\""))
-                    .unwrap_or_default()
-            ),
-        );
+    let scan_us = if r.scanned { elapsed_us } else { 0 };
+    if let Some(line) = r.log_line(Some(scan_us)) {
+        host::log(LogLevel::Info, &line);
     }
 }
 
