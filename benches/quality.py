@@ -23,6 +23,13 @@ PII_TYPES = {
     "EMAIL": "email", "PHONE": "phone", "US_SSN": "us_ssn", "CREDIT_CARD": "credit_card", "IBAN": "iban",
     "US_ITIN": "us_itin", "US_PASSPORT": "us_passport", "US_DRIVER_LICENSE": "us_driver_license",
     "IP_ADDRESS": "ip_address",
+    # other countries' identity numbers and passports (Presidio-style type names)
+    "UK_NINO": "national_id", "UK_NHS": "national_id", "CA_SIN": "national_id", "IN_AADHAAR": "national_id",
+    "IN_PAN": "national_id", "BR_CPF": "national_id", "BR_CNPJ": "national_id", "ES_NIF": "national_id",
+    "ES_NIE": "national_id", "IT_FISCAL_CODE": "national_id", "FR_NIR": "national_id", "DE_TAX_ID": "national_id",
+    "NL_BSN": "national_id", "PL_PESEL": "national_id", "SE_PERSONNUMMER": "national_id", "CN_ID": "national_id",
+    "SG_NRIC_FIN": "national_id", "AU_TFN": "national_id", "AU_MEDICARE": "national_id", "KR_RRN": "national_id",
+    "MX_CURP": "national_id", "UK_PASSPORT": "passport", "IN_PASSPORT": "passport", "IT_PASSPORT": "passport",
 }
 
 

@@ -20,33 +20,59 @@ pub(crate) const WINDOW_AFTER: usize = 32;
 
 /// Keyword classes, as bits of the value [`ContextMatcher::classes`] returns.
 pub(crate) mod class {
-    pub const PHONE: u16 = 1 << 0;
+    pub const PHONE: u64 = 1 << 0;
     /// "number": suggests a phone number unless a [`NOT_PHONE`] word names another number.
-    pub const NUMBER: u16 = 1 << 1;
+    pub const NUMBER: u64 = 1 << 1;
     /// Nouns naming numbers that are not phone numbers ("account number", "order #").
-    pub const NOT_PHONE: u16 = 1 << 2;
-    pub const SSN: u16 = 1 << 3;
-    pub const ITIN: u16 = 1 << 4;
-    pub const CARD: u16 = 1 << 5;
-    pub const PASSPORT: u16 = 1 << 6;
+    pub const NOT_PHONE: u64 = 1 << 2;
+    pub const SSN: u64 = 1 << 3;
+    pub const ITIN: u64 = 1 << 4;
+    pub const CARD: u64 = 1 << 5;
+    pub const PASSPORT: u64 = 1 << 6;
     /// Words that name a driver's licence on their own.
-    pub const DRIVER: u16 = 1 << 7;
+    pub const DRIVER: u64 = 1 << 7;
     /// "license"/"licence": a licence of some kind (software, business, driver's).
-    pub const LICENSE: u16 = 1 << 8;
+    pub const LICENSE: u64 = 1 << 8;
     /// Words before a dotted quad that make it a version rather than an address.
-    pub const VERSION: u16 = 1 << 9;
+    pub const VERSION: u64 = 1 << 9;
+    /// Generic identity-document words ("national ID", "ID card", "identity number").
+    pub const NATIONAL_ID: u64 = 1 << 10;
+    /// Generic tax-number words ("tax id", "tax number").
+    pub const TAX_ID: u64 = 1 << 11;
+    // One class per national number (see national_id.rs).
+    pub const UK_NINO: u64 = 1 << 12;
+    pub const UK_NHS: u64 = 1 << 13;
+    pub const CA_SIN: u64 = 1 << 14;
+    pub const IN_AADHAAR: u64 = 1 << 15;
+    pub const IN_PAN: u64 = 1 << 16;
+    pub const BR_CPF: u64 = 1 << 17;
+    pub const BR_CNPJ: u64 = 1 << 18;
+    pub const ES_DNI: u64 = 1 << 19;
+    pub const IT_CF: u64 = 1 << 20;
+    pub const FR_NIR: u64 = 1 << 21;
+    pub const DE_ID: u64 = 1 << 22;
+    pub const DE_TAX: u64 = 1 << 23;
+    pub const NL_BSN: u64 = 1 << 24;
+    pub const PL_PESEL: u64 = 1 << 25;
+    pub const SE_PNR: u64 = 1 << 26;
+    pub const CN_ID: u64 = 1 << 27;
+    pub const SG_NRIC: u64 = 1 << 28;
+    pub const AU_TFN: u64 = 1 << 29;
+    pub const AU_MEDICARE: u64 = 1 << 30;
+    pub const KR_RRN: u64 = 1 << 31;
+    pub const MX_CURP: u64 = 1 << 32;
 }
 
 struct Keyword {
     text: &'static str,
-    class: u16,
+    class: u64,
     /// May be followed by letters ("phone" → "phones", "driver" → "drivers").
     prefix: bool,
     /// Counts only when written in capitals ("DL", not "dl").
     upper: bool,
 }
 
-const fn kw(text: &'static str, class: u16, prefix: bool) -> Keyword {
+const fn kw(text: &'static str, class: u64, prefix: bool) -> Keyword {
     Keyword {
         text,
         class,
@@ -55,7 +81,7 @@ const fn kw(text: &'static str, class: u16, prefix: bool) -> Keyword {
     }
 }
 
-const fn upper(text: &'static str, class: u16) -> Keyword {
+const fn upper(text: &'static str, class: u64) -> Keyword {
     Keyword {
         text,
         class,
@@ -132,8 +158,10 @@ const KEYWORDS: &[Keyword] = &[
     kw("social security", SSN, false),
     kw("itin", ITIN, false),
     kw("taxpayer", ITIN, false),
-    kw("tax id", ITIN, false),
-    kw("tax identification", ITIN, false),
+    kw("tax id", ITIN | TAX_ID | DE_TAX, false),
+    kw("tax identification", ITIN | TAX_ID | DE_TAX, false),
+    kw("tax number", TAX_ID, false),
+    kw("tax code", TAX_ID | IT_CF, false),
     kw("credit", CARD, false),
     kw("debit", CARD, false),
     kw("visa", CARD, false),
@@ -141,6 +169,92 @@ const KEYWORDS: &[Keyword] = &[
     kw("amex", CARD, false),
     kw("passport", PASSPORT, true),
     kw("travel document", PASSPORT, false),
+    kw("pasaporte", PASSPORT, true),
+    kw("passeport", PASSPORT, true),
+    kw("reisepass", PASSPORT, true),
+    kw("passaporto", PASSPORT, true),
+    kw("passaporte", PASSPORT, true),
+    kw("paspoort", PASSPORT, true),
+    kw("paszport", PASSPORT, true),
+    kw("pasaport", PASSPORT, true),
+    kw("паспорт", PASSPORT, true),
+    kw("护照", PASSPORT, true),
+    kw("護照", PASSPORT, true),
+    kw("パスポート", PASSPORT, true),
+    kw("여권", PASSPORT, true),
+    // National identity numbers (national_id.rs); short acronyms count only in capitals.
+    kw("national id", NATIONAL_ID, true),
+    kw("national identity", NATIONAL_ID, true),
+    kw("national identification", NATIONAL_ID, true),
+    kw("identity number", NATIONAL_ID, false),
+    kw("identity card", NATIONAL_ID, true),
+    kw("identification number", NATIONAL_ID, false),
+    kw("id number", NATIONAL_ID, false),
+    kw("id card", NATIONAL_ID, true),
+    kw("id no", NATIONAL_ID, false),
+    kw("citizen id", NATIONAL_ID, false),
+    kw("personal number", NATIONAL_ID, false),
+    kw("carte d'identité", NATIONAL_ID, false),
+    kw("numéro d'identité", NATIONAL_ID, false),
+    kw("documento de identidad", NATIONAL_ID | ES_DNI, false),
+    kw(
+        "documento nacional de identidad",
+        NATIONAL_ID | ES_DNI,
+        false,
+    ),
+    kw("cédula", NATIONAL_ID, false),
+    kw("national insurance", UK_NINO, false),
+    upper("NINO", UK_NINO),
+    kw("ni number", UK_NINO, false),
+    upper("NHS", UK_NHS),
+    upper("SIN", CA_SIN),
+    kw("social insurance", CA_SIN, false),
+    kw("assurance sociale", CA_SIN, false),
+    kw("aadhaar", IN_AADHAAR, true),
+    kw("aadhar", IN_AADHAAR, true),
+    upper("UIDAI", IN_AADHAAR),
+    kw("आधार", IN_AADHAAR, true),
+    upper("PAN", IN_PAN),
+    kw("permanent account number", IN_PAN, false),
+    kw("cpf", BR_CPF, false),
+    kw("cnpj", BR_CNPJ, false),
+    upper("DNI", ES_DNI),
+    upper("NIF", ES_DNI),
+    upper("NIE", ES_DNI),
+    kw("codice fiscale", IT_CF, false),
+    upper("CF", IT_CF),
+    kw("fiscal code", IT_CF, false),
+    upper("INSEE", FR_NIR),
+    upper("NIR", FR_NIR),
+    kw("sécurité sociale", FR_NIR, false),
+    kw("securite sociale", FR_NIR, false),
+    kw("personalausweis", DE_ID, true),
+    kw("ausweis", DE_ID, true),
+    kw("steuer-id", DE_TAX, false),
+    kw("steuer id", DE_TAX, false),
+    kw("steueridentifikationsnummer", DE_TAX, false),
+    kw("identifikationsnummer", DE_TAX, false),
+    kw("idnr", DE_TAX, false),
+    upper("BSN", NL_BSN),
+    kw("burgerservicenummer", NL_BSN, false),
+    kw("sofinummer", NL_BSN, false),
+    kw("pesel", PL_PESEL, false),
+    kw("personnummer", SE_PNR, true),
+    kw("personnr", SE_PNR, false),
+    kw("samordningsnummer", SE_PNR, false),
+    kw("身份证", CN_ID, true),
+    kw("身份證", CN_ID, true),
+    kw("resident identity", CN_ID, false),
+    upper("NRIC", SG_NRIC),
+    upper("FIN", SG_NRIC),
+    upper("TFN", AU_TFN),
+    kw("tax file number", AU_TFN, false),
+    kw("medicare", AU_MEDICARE, true),
+    kw("주민등록번호", KR_RRN, true),
+    kw("주민번호", KR_RRN, true),
+    upper("RRN", KR_RRN),
+    kw("resident registration", KR_RRN, false),
+    kw("curp", MX_CURP, false),
     kw("driver", DRIVER, true),
     kw("driving", DRIVER, false),
     kw("dmv", DRIVER, false),
@@ -173,7 +287,7 @@ impl ContextMatcher {
     }
 
     /// Classes of the keywords that occur as words in `text[from..to]`.
-    pub(crate) fn classes(&self, text: &[u8], from: usize, to: usize) -> u16 {
+    pub(crate) fn classes(&self, text: &[u8], from: usize, to: usize) -> u64 {
         let Some(ac) = &self.ac else { return 0 };
         let Some(hay) = text.get(from..to) else {
             return 0;
@@ -216,7 +330,7 @@ pub(crate) struct TextContext<'a> {
     text: &'a [u8],
     lookups: Cell<u32>,
     /// Keyword classes anywhere in the text, once computed.
-    present: Cell<Option<u16>>,
+    present: Cell<Option<u64>>,
 }
 
 impl<'a> TextContext<'a> {
@@ -231,7 +345,7 @@ impl<'a> TextContext<'a> {
 
     /// Whether keywords of any class in `wanted` may occur in the text. Always true until the
     /// whole-text pass has run.
-    fn may_contain(&self, wanted: u16) -> bool {
+    fn may_contain(&self, wanted: u64) -> bool {
         match self.present.get() {
             Some(p) => p & wanted != 0,
             None => {
@@ -248,7 +362,7 @@ impl<'a> TextContext<'a> {
     }
 
     /// Keyword classes in `text[from..to]`.
-    fn classes(&self, from: usize, to: usize) -> u16 {
+    fn classes(&self, from: usize, to: usize) -> u64 {
         self.matcher.classes(self.text, from, to)
     }
 }
@@ -258,8 +372,8 @@ pub(crate) struct LazyContext<'a> {
     text: &'a TextContext<'a>,
     start: usize,
     end: usize,
-    before: Option<u16>,
-    after: Option<u16>,
+    before: Option<u64>,
+    after: Option<u64>,
 }
 
 impl<'a> LazyContext<'a> {
@@ -275,7 +389,7 @@ impl<'a> LazyContext<'a> {
     }
 
     /// Keyword classes among `wanted` in the [`WINDOW_BEFORE`] bytes before the candidate.
-    pub(crate) fn before(&mut self, wanted: u16) -> u16 {
+    pub(crate) fn before(&mut self, wanted: u64) -> u64 {
         if let Some(v) = self.before {
             return v & wanted;
         }
@@ -289,7 +403,7 @@ impl<'a> LazyContext<'a> {
     }
 
     /// Keyword classes among `wanted` in the [`WINDOW_AFTER`] bytes after the candidate.
-    pub(crate) fn after(&mut self, wanted: u16) -> u16 {
+    pub(crate) fn after(&mut self, wanted: u64) -> u64 {
         if let Some(v) = self.after {
             return v & wanted;
         }
@@ -303,17 +417,17 @@ impl<'a> LazyContext<'a> {
     }
 
     /// Keyword classes among `wanted` on either side.
-    pub(crate) fn around(&mut self, wanted: u16) -> u16 {
+    pub(crate) fn around(&mut self, wanted: u64) -> u64 {
         self.before(wanted) | self.after(wanted)
     }
 }
 
 /// The classes [`phone_boost`] looks at.
-pub(crate) const PHONE_CLASSES: u16 = PHONE | NUMBER | NOT_PHONE;
+pub(crate) const PHONE_CLASSES: u64 = PHONE | NUMBER | NOT_PHONE;
 
 /// Score adjustment for a phone-like candidate given the classes before it: a phone word is
 /// strong evidence; "number" is weak evidence unless another kind of number is named.
-pub(crate) fn phone_boost(classes: u16) -> f32 {
+pub(crate) fn phone_boost(classes: u64) -> f32 {
     if classes & PHONE != 0 {
         PHONE_CONTEXT_BOOST
     } else if classes & NOT_PHONE != 0 {
@@ -339,7 +453,7 @@ mod tests {
     #[test]
     fn keyword_classes() {
         let m = ContextMatcher::new();
-        let cases: &[(&str, u16)] = &[
+        let cases: &[(&str, u64)] = &[
             ("my phone number is", PHONE | NUMBER),
             ("Tel:", PHONE),
             ("hotel room", 0),
@@ -373,11 +487,11 @@ mod tests {
         assert_eq!(m.classes(text, 0, 100), 0);
         let tc = TextContext::new(&m, text);
         let mut ctx = LazyContext::new(&tc, 6, 9);
-        assert_eq!(ctx.before(u16::MAX), PHONE);
+        assert_eq!(ctx.before(u64::MAX), PHONE);
         assert_eq!(ctx.before(SSN), 0);
-        assert_eq!(ctx.after(u16::MAX), 0);
+        assert_eq!(ctx.after(u64::MAX), 0);
         let mut ctx = LazyContext::new(&tc, 0, 200);
-        assert_eq!(ctx.around(u16::MAX), 0);
+        assert_eq!(ctx.around(u64::MAX), 0);
     }
 
     #[test]
@@ -387,7 +501,7 @@ mod tests {
         let tc = TextContext::new(&m, &quiet);
         for i in 0..LOOKUPS_BEFORE_TEXT_PASS + 5 {
             let mut ctx = LazyContext::new(&tc, i as usize, i as usize + 1);
-            assert_eq!(ctx.around(u16::MAX), 0);
+            assert_eq!(ctx.around(u64::MAX), 0);
         }
         assert_eq!(tc.present.get(), Some(0));
 
@@ -395,7 +509,7 @@ mod tests {
         busy.extend_from_slice(b" call 555");
         let tc = TextContext::new(&m, &busy);
         for _ in 0..LOOKUPS_BEFORE_TEXT_PASS + 5 {
-            assert_eq!(LazyContext::new(&tc, 10, 12).before(u16::MAX), 0);
+            assert_eq!(LazyContext::new(&tc, 10, 12).before(u64::MAX), 0);
         }
         assert_eq!(tc.present.get(), Some(PHONE));
         let end = busy.len();

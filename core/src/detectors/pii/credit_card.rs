@@ -1,7 +1,7 @@
 //! Payment card numbers (PANs): 13–19 digits, bare or printed in groups.
 //!
 //! A candidate must look like a printed card number (one run, groups of four joined by one
-//! consistent space or dash, or the 4-6-5 / 4-6-4 Amex / Diners layout), start with an issuer
+//! consistent space, dash or dot, or the 4-6-5 / 4-6-4 Amex / Diners layout), start with an issuer
 //! prefix that exists for its length (Visa 4, Mastercard 51–55 / 2221–2720, Amex 34/37, …) and
 //! pass the Luhn checksum. Luhn alone passes one random number in ten; the prefix and length
 //! table removes most of the rest, so a match is reported with a high score without context.
@@ -100,7 +100,7 @@ fn layouts(cl: &Cluster<'_>) -> ([usize; MAX_CARD_GROUPS], usize) {
     if first.len() != GROUP {
         return none;
     }
-    let Some(sep) = simple_sep(cl.sep(1)).filter(|&c| c != b'.') else {
+    let Some(sep) = simple_sep(cl.sep(1)) else {
         return none;
     };
     let len_of = |i: usize| g.get(i).map_or(0, Group::len);
@@ -239,7 +239,9 @@ mod tests {
             // Near misses: checksum, separators, glued text, decimals.
             ("4111 1111 1111 1112", &[]),
             ("4111-1111 1111-1111", &[]),
-            ("4111.1111.1111.1111", &[]),
+            ("4111.1111.1111.1111", &["4111.1111.1111.1111"]),
+            ("4111.1111.1111.1112", &[]),
+            ("4111.1111 1111.1111", &[]),
             ("x4111111111111111", &[]),
             ("4111111111111111y", &[]),
             ("0.4111111111111111", &[]),

@@ -1,5 +1,6 @@
 //! PII detection: e-mail addresses, phone numbers, US SSN / ITIN / passport / driver's licence
-//! numbers, payment cards, IBANs and IP addresses.
+//! numbers, payment cards, IBANs, IP addresses, and other countries' national identity numbers
+//! and passports ([`national_id`], behind context words).
 //!
 //! # Why one pass instead of nine regexes
 //!
@@ -43,6 +44,7 @@ mod credit_card;
 mod email;
 mod iban;
 mod ip_address;
+mod national_id;
 mod phone;
 mod token;
 mod us_driver_license;
@@ -55,6 +57,7 @@ use serde::{Deserialize, Serialize};
 use super::{Category, Detector, Match, ScanText};
 use cluster::Cluster;
 use context::{ContextMatcher, LazyContext, TextContext};
+use national_id::IdFormats;
 
 /// The kinds of PII this detector recognises. The snake_case name is both the config value and
 /// the [`Match::kind`].
@@ -70,11 +73,15 @@ pub enum PiiEntity {
     UsPassport,
     UsDriverLicense,
     IpAddress,
+    /// National identity and tax numbers of other countries (behind context words).
+    NationalId,
+    /// Passport numbers of other countries (behind a passport word).
+    Passport,
 }
 
 impl PiiEntity {
     /// Every entity, in declaration order.
-    pub const ALL: [PiiEntity; 9] = [
+    pub const ALL: [PiiEntity; 11] = [
         PiiEntity::Email,
         PiiEntity::Phone,
         PiiEntity::UsSsn,
@@ -84,6 +91,8 @@ impl PiiEntity {
         PiiEntity::UsPassport,
         PiiEntity::UsDriverLicense,
         PiiEntity::IpAddress,
+        PiiEntity::NationalId,
+        PiiEntity::Passport,
     ];
 
     /// The stable snake_case name, used as the match kind (`[EMAIL]`, `[US_SSN]` placeholders).
@@ -98,6 +107,8 @@ impl PiiEntity {
             PiiEntity::UsPassport => "us_passport",
             PiiEntity::UsDriverLicense => "us_driver_license",
             PiiEntity::IpAddress => "ip_address",
+            PiiEntity::NationalId => "national_id",
+            PiiEntity::Passport => "passport",
         }
     }
 
@@ -108,15 +119,17 @@ impl PiiEntity {
     /// Tie-break between overlapping candidates of equal score: checksum-validated kinds first.
     fn priority(self) -> u8 {
         match self {
-            PiiEntity::Iban => 9,
-            PiiEntity::CreditCard => 8,
-            PiiEntity::Email => 7,
-            PiiEntity::IpAddress => 6,
-            PiiEntity::UsSsn => 5,
-            PiiEntity::UsItin => 4,
-            PiiEntity::Phone => 3,
-            PiiEntity::UsDriverLicense => 2,
-            PiiEntity::UsPassport => 1,
+            PiiEntity::Iban => 11,
+            PiiEntity::CreditCard => 10,
+            PiiEntity::Email => 9,
+            PiiEntity::IpAddress => 8,
+            PiiEntity::UsSsn => 7,
+            PiiEntity::UsItin => 6,
+            PiiEntity::NationalId => 5,
+            PiiEntity::Phone => 4,
+            PiiEntity::UsDriverLicense => 3,
+            PiiEntity::UsPassport => 2,
+            PiiEntity::Passport => 1,
         }
     }
 }
@@ -180,6 +193,7 @@ pub struct PiiDetector {
     enabled: u16,
     min_score: f32,
     context: ContextMatcher,
+    ids: IdFormats,
 }
 
 impl PiiDetector {
@@ -189,6 +203,7 @@ impl PiiDetector {
             enabled,
             min_score: opts.min_score,
             context: ContextMatcher::new(),
+            ids: IdFormats::new(),
         }
     }
 
@@ -238,6 +253,21 @@ impl PiiDetector {
         cands: &mut Vec<Candidate>,
     ) -> usize {
         let e = run_end(b, d);
+        let ts = token_start(b, d);
+        let te = token_end(b, e);
+        let mut ctx = LazyContext::new(tc, ts, te);
+
+        // National numbers first: their letters would otherwise read as an IBAN's country code.
+        if self.wants(PiiEntity::NationalId) || self.wants(PiiEntity::Passport) {
+            if let Some(c) = self.ids.find(b, ts, &mut ctx) {
+                if c.score >= self.min_score && self.wants(c.entity) {
+                    cands.push(c);
+                    if c.entity == PiiEntity::NationalId {
+                        return c.end;
+                    }
+                }
+            }
+        }
 
         if self.wants(PiiEntity::Iban) && iban::triggers(b, d) {
             match iban::parse(b, d - 2) {
@@ -264,9 +294,6 @@ impl PiiDetector {
 
         // The alphanumeric token holding this run: letters glued to it make it an identifier
         // (passport / licence shape), never a phone or card number.
-        let ts = token_start(b, d);
-        let te = token_end(b, e);
-        let mut ctx = LazyContext::new(tc, ts, te);
         if self.wants(PiiEntity::UsPassport) {
             self.keep(cands, us_passport::classify(b, ts, te, &mut ctx));
         }
@@ -461,7 +488,7 @@ mod tests {
     fn options_defaults_and_strictness() {
         let o: PiiOptions = serde_json::from_str("{}").unwrap();
         assert_eq!(o, PiiOptions::default());
-        assert_eq!(o.entities.len(), 9);
+        assert_eq!(o.entities.len(), 11);
         let o: PiiOptions =
             serde_json::from_str(r#"{"entities":["email","us_ssn"],"min_score":0.7}"#).unwrap();
         assert_eq!(o.entities, vec![PiiEntity::Email, PiiEntity::UsSsn]);

@@ -73,6 +73,21 @@ const CC2: &[u8] = &[
     57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98,
 ];
 
+/// National significant number lengths `(code, shortest, longest)` of the most-dialled countries
+/// (ITU-T national numbering plans); other codes accept [`MIN_NSN`]..=[`MAX_NSN`]. One extra
+/// digit is allowed when the national number keeps its trunk `0` (`+44 020 …`).
+#[rustfmt::skip]
+const NSN_LENGTHS: &[(u16, u8, u8)] = &[
+    (20, 8, 10), (27, 9, 9), (30, 10, 10), (31, 9, 9), (32, 8, 9), (33, 9, 9), (34, 9, 9),
+    (36, 8, 9), (39, 6, 11), (40, 9, 9), (41, 9, 9), (43, 4, 13), (44, 9, 10), (45, 8, 8),
+    (46, 7, 10), (47, 8, 8), (48, 9, 9), (49, 6, 13), (51, 8, 9), (52, 10, 10), (54, 10, 11),
+    (55, 10, 11), (56, 9, 9), (57, 8, 10), (58, 10, 10), (60, 8, 10), (61, 9, 9), (62, 8, 12),
+    (63, 8, 10), (64, 8, 10), (65, 8, 8), (66, 8, 9), (81, 9, 10), (82, 8, 11), (84, 9, 10),
+    (86, 8, 12), (90, 10, 10), (91, 10, 10), (92, 9, 10), (98, 10, 10), (234, 8, 10),
+    (254, 9, 9), (351, 9, 9), (353, 7, 9), (358, 5, 12), (380, 9, 9), (420, 9, 9),
+    (880, 10, 10), (966, 9, 9), (971, 8, 9), (972, 8, 9),
+];
+
 /// Length of the country calling code at the start of `d`, if `d` starts with a valid one.
 fn country_code_len(d: &[u8]) -> Option<usize> {
     let first = *d.first()?;
@@ -97,9 +112,17 @@ fn intl_ok(d: &[u8]) -> bool {
         return false;
     };
     let nsn = d.len() - cc;
-    match d.first() {
-        Some(b'1' | b'7') => nsn == NANP_DIGITS,
-        _ => (MIN_NSN..=MAX_NSN).contains(&nsn),
+    if matches!(d.first(), Some(b'1' | b'7')) {
+        return nsn == NANP_DIGITS;
+    }
+    let code = d
+        .iter()
+        .take(cc)
+        .fold(0u16, |a, &c| a * 10 + u16::from(c - b'0'));
+    let trunk = usize::from(d.get(cc) == Some(&b'0'));
+    match NSN_LENGTHS.iter().find(|(c, _, _)| *c == code) {
+        Some(&(_, lo, hi)) => (usize::from(lo)..=usize::from(hi) + trunk).contains(&nsn),
+        None => (MIN_NSN..=MAX_NSN).contains(&nsn),
     }
 }
 
@@ -630,5 +653,11 @@ mod tests {
         assert!(!intl_ok(b"1415555267"));
         assert!(intl_ok(b"442079460958"));
         assert!(!intl_ok(b"44207"));
+        // per-country lengths: France has nine digits after +33, Germany up to thirteen
+        assert!(intl_ok(b"33142685300"));
+        assert!(!intl_ok(b"331426853"));
+        assert!(!intl_ok(b"3314268530012"));
+        assert!(intl_ok(b"330142685300")); // a kept trunk 0
+        assert!(intl_ok(b"4930901820"));
     }
 }

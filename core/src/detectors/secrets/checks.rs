@@ -7,6 +7,11 @@ const MAX_SAME_CHAR_RUN: usize = 10;
 const MAX_MASK_CHAR_RUN: usize = 4;
 /// A run of this many consecutive alphabet letters (`abcdefgh`) marks a made-up value.
 const MAX_ALPHABET_RUN: usize = 8;
+/// A stretch this long that repeats with a short period (`123123…`, `abab…`) marks a made-up value.
+const MAX_PERIODIC_RUN: usize = 12;
+/// Longest period looked for (base64 of a repeated byte has period 4 and occurs in real
+/// structured tokens, so it is not looked for).
+const MAX_PERIOD: usize = 3;
 /// Tokens at least this long must use at least [`MIN_DISTINCT_CHARS`] distinct characters.
 const DISTINCT_CHECK_MIN_LEN: usize = 16;
 const MIN_DISTINCT_CHARS: usize = 6;
@@ -81,7 +86,22 @@ pub(super) fn is_placeholder_token(s: &str) -> bool {
     if b.len() >= DISTINCT_CHECK_MIN_LEN && distinct_bytes(s) < MIN_DISTINCT_CHARS {
         return true;
     }
-    s.contains("EXAMPLE")
+    s.contains("EXAMPLE") || periodic(b)
+}
+
+/// True if `b` holds a stretch of [`MAX_PERIODIC_RUN`] bytes repeating with a period of 2 to
+/// [`MAX_PERIOD`] (a random token has one with probability ~62^-12).
+fn periodic(b: &[u8]) -> bool {
+    (2..=MAX_PERIOD).any(|p| {
+        let mut run = 0;
+        for i in p..b.len() {
+            run = if b[i] == b[i - p] { run + 1 } else { 0 };
+            if run + p >= MAX_PERIODIC_RUN {
+                return true;
+            }
+        }
+        false
+    })
 }
 
 /// Decode (standard or URL-safe) base64 into `out`, ignoring padding; stops at the first byte
@@ -123,6 +143,11 @@ pub(super) fn jwt_header_ok(token: &str) -> bool {
     if dec.get(first) != Some(&b'{') {
         return false;
     }
+    // a header decoded whole must be a closed object (a truncated one is a near miss)
+    let whole = head.len() * 3 / 4 < buf.len();
+    if whole && dec.iter().rev().find(|c| !c.is_ascii_whitespace()) != Some(&b'}') {
+        return false;
+    }
     [
         &b"\"alg\""[..],
         b"\"typ\"",
@@ -134,9 +159,19 @@ pub(super) fn jwt_header_ok(token: &str) -> bool {
     .any(|k| dec.windows(k.len()).any(|w| w == *k))
 }
 
-/// True if the first dot-separated segment decodes to an all-digit id (Discord user snowflake).
+/// True if the first dot-separated segment decodes to an all-digit id (Discord user snowflake),
+/// or, failing that, every segment looks random (digits and mixed case in the id, mixed case in
+/// the HMAC): tokens retyped for tests rarely keep a decodable id.
 pub(super) fn discord_id_ok(token: &str) -> bool {
     let head = token.split('.').next().unwrap_or("");
+    let hmac = token.rsplit('.').next().unwrap_or("");
+    if head.bytes().any(|c| c.is_ascii_digit())
+        && mixed_case(head)
+        && mixed_case(hmac)
+        && !is_placeholder_token(token)
+    {
+        return true;
+    }
     let mut buf = [0u8; 32];
     let n = base64_decode_prefix(head, &mut buf);
     let digits = buf[..n].iter().filter(|c| c.is_ascii_digit()).count();
@@ -160,6 +195,41 @@ pub(super) fn base64_pem_private(token: &str) -> bool {
     let n = base64_decode_prefix(token, &mut buf);
     let dec = &buf[..n];
     dec.windows(7).any(|w| w == b"PRIVATE")
+}
+
+/// Random characters before the checksum in GitHub / npm tokens, and the checksum's length.
+const CRC_BODY_LEN: usize = 30;
+const CRC_SUM_LEN: usize = 6;
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// CRC-32 (IEEE 802.3, reflected polynomial `0xEDB88320`), bitwise: tokens are short, and a
+/// table would cost 1 KiB of the filter for nothing.
+pub(super) fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
+        }
+    }
+    !crc
+}
+
+/// True if `body` is 30 characters followed by the zero-padded base62 CRC-32 of them.
+pub(super) fn crc32_base62_ok(body: &str) -> bool {
+    let b = body.as_bytes();
+    if b.len() != CRC_BODY_LEN + CRC_SUM_LEN {
+        return false;
+    }
+    let (data, sum) = b.split_at(CRC_BODY_LEN);
+    let mut n = crc32(data);
+    let mut want = [b'0'; CRC_SUM_LEN];
+    for slot in want.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    want == sum
 }
 
 /// True if `s` has both ASCII upper- and lower-case letters.
@@ -196,6 +266,8 @@ mod tests {
             "aaaabbbbaaaabbbbab",
             "kEXAMPLEk",
             "sk_****",
+            "GR1348941123123123123123",
+            "abababababab",
         ] {
             assert!(is_placeholder_token(p), "{p}");
         }
@@ -215,6 +287,24 @@ mod tests {
         // base64 of "112233445566778899"
         assert!(discord_id_ok("MTEyMjMzNDQ1NTY2Nzc4ODk5.abcdef.x"));
         assert!(!discord_id_ok("aGVsbG8gd29ybGQgaGVsbG8.abcdef.x"));
+        // a truncated header is not a JWT
+        assert!(!jwt_header_ok(
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ.eyJzdWIiOiIxIn0."
+        ));
+        assert!(jwt_header_ok(
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0."
+        ));
+    }
+
+    #[test]
+    fn crc32_checksums() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+        // 30 made-up characters and their checksum (computed with Python's zlib.crc32).
+        let good = "Zq3TfL9xWv2KpR7mNc4BdH8sJy6GaE4O4lEy";
+        assert!(crc32_base62_ok(good));
+        assert!(!crc32_base62_ok("Zq3TfL9xWv2KpR7mNc4BdH8sJy6GaE4O4lEz"));
+        assert!(!crc32_base62_ok(&good[..35]));
     }
 
     #[test]

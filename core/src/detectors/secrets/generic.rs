@@ -70,7 +70,7 @@ pub(super) const MAX_PEM_BYTES: usize = 16 * 1024;
 /// Longest `-----BEGIN … PRIVATE KEY-----` line.
 const MAX_PEM_HEADER: usize = 80;
 /// A PEM block needs this many non-whitespace body characters.
-const MIN_PEM_BODY: usize = 8;
+const MIN_PEM_BODY: usize = 12;
 /// How far past `"kty"` a JWK's private members are looked for.
 const MAX_JWK_BYTES: usize = 2048;
 /// How far a command's argument is looked for after `curl -u`, `IDENTIFIED BY`, ….

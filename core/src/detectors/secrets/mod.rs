@@ -11,7 +11,7 @@
 //!   `IDENTIFIED BY`; PEM private-key blocks. Scores 0.7–1.0.
 //!
 //! Why a prefilter: the guard must scan hundreds of MB/s per core, and prompts almost never
-//! contain secrets. Running ~100 regexes over every prompt would cost far more than one automaton
+//! contain secrets. Running ~180 regexes over every prompt would cost far more than one automaton
 //! pass; with anchors, text without any anchor costs only the pass, and the common anchors in
 //! prose (`key`, `pass`, `token`) are rejected by a few byte comparisons.
 //!
@@ -21,6 +21,7 @@
 mod checks;
 mod generic;
 mod rules;
+mod vendor_rules;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
 use regex::Regex;
@@ -28,7 +29,7 @@ use serde::Deserialize;
 
 use super::{Category, Detector, Match, ScanText};
 use checks::floor_boundary;
-use rules::{Check, Rule, GENERIC_KINDS, RULES};
+use rules::{Check, Rule, GENERIC_KINDS, RULE_COUNT};
 
 /// Longest structured token looked for after its anchor (JWTs and 1Password service tokens run
 /// to a few KB); a rule's regex never sees more than this many bytes.
@@ -45,6 +46,8 @@ const MAX_ENTROPY_THRESHOLD: f32 = 8.0;
 const ANSI_MAX_PARAMS: usize = 12;
 /// Largest compiled size of one rule regex.
 const MAX_RULE_REGEX_SIZE: usize = 1 << 20;
+/// Score of a token whose embedded checksum verifies ([`Check::Crc32Base62`]).
+const CHECKSUM_SCORE: f32 = 1.0;
 
 /// Options of the `secrets` detector.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -77,7 +80,7 @@ impl Default for SecretsOptions {
 /// What to do when an anchor is found.
 #[derive(Debug, Clone, Copy)]
 enum Action {
-    /// Try structured rule `RULES[i]`.
+    /// Try structured rule `rules::all()[i]`.
     Rule(usize),
     /// A secret-ish keyword: check for a `key = value` assignment around it.
     Keyword,
@@ -112,7 +115,9 @@ pub struct SecretsDetector {
     /// Actions per automaton pattern id, each with the offset of the anchor it belongs to inside
     /// the matched pattern and that anchor's length (see [`SecretsDetector::new`]).
     actions: Vec<Vec<(Action, usize, usize)>>,
-    /// Compiled regex per rule (same index as [`RULES`]).
+    /// Every structured rule ([`rules::all`]), in scan order.
+    rules: Vec<&'static Rule>,
+    /// Compiled regex per rule (same index as `rules`).
     regexes: Vec<Regex>,
     pem_begin: Regex,
     pem_end: Regex,
@@ -163,7 +168,8 @@ impl SecretsDetector {
                 actions.push(vec![action]);
             }
         };
-        for (i, r) in RULES.iter().enumerate() {
+        let rules: Vec<&'static Rule> = rules::all().collect();
+        for (i, r) in rules.iter().enumerate() {
             for a in r.anchors {
                 add(a, Action::Rule(i));
             }
@@ -215,8 +221,8 @@ impl SecretsDetector {
             .build(&patterns)
             .map_err(|e| format!("internal: anchor automaton: {e}"))?;
 
-        let mut regexes = Vec::with_capacity(RULES.len());
-        for r in RULES {
+        let mut regexes = Vec::with_capacity(rules.len());
+        for r in &rules {
             let re = regex::RegexBuilder::new(r.pattern)
                 .size_limit(MAX_RULE_REGEX_SIZE)
                 .build()
@@ -232,6 +238,7 @@ impl SecretsDetector {
         Ok(SecretsDetector {
             automaton,
             actions,
+            rules,
             regexes,
             pem_begin,
             pem_end,
@@ -244,8 +251,7 @@ impl SecretsDetector {
     /// Every kind this detector can report.
     pub fn kinds() -> impl Iterator<Item = &'static str> {
         let mut all: Vec<&'static str> = Vec::new();
-        for k in RULES
-            .iter()
+        for k in rules::all()
             .map(|r| r.kind)
             .chain(GENERIC_KINDS.iter().copied())
         {
@@ -267,9 +273,11 @@ impl SecretsDetector {
         skip: &mut [usize],
         out: &mut Vec<Match>,
     ) {
-        let (Some(rule), Some(re), Some(skip)) =
-            (RULES.get(idx), self.regexes.get(idx), skip.get_mut(idx))
-        else {
+        let (Some(rule), Some(re), Some(skip)) = (
+            self.rules.get(idx),
+            self.regexes.get(idx),
+            skip.get_mut(idx),
+        ) else {
             return;
         };
         if s < *skip {
@@ -321,10 +329,12 @@ impl SecretsDetector {
         let Some(tok) = text.get(ms..me) else {
             return;
         };
-        if ms >= me || !verify(rule, text, start, tok) {
+        if ms >= me {
             return;
         }
-        out.push(Match::new(rule.kind, ms, me, rule.score));
+        if let Some(score) = verify(rule, text, start, tok) {
+            out.push(Match::new(rule.kind, ms, me, score));
+        }
     }
 }
 
@@ -371,10 +381,11 @@ fn find_span(re: &Regex, hay: &str) -> Option<(usize, usize)> {
     }
 }
 
-/// The rule's extra verification of a candidate token at `start`.
-fn verify(rule: &Rule, text: &str, start: usize, tok: &str) -> bool {
+/// The rule's extra verification of a candidate token at `start`: the score to report, or
+/// `None` if the candidate is rejected.
+fn verify(rule: &Rule, text: &str, start: usize, tok: &str) -> Option<f32> {
     let plain = !checks::is_placeholder_token(tok);
-    match rule.check {
+    let ok = match rule.check {
         Check::Plain => plain,
         Check::MixedCase => plain && checks::mixed_case(tok),
         Check::HasDigit => plain && tok.bytes().any(|c| c.is_ascii_digit()),
@@ -400,7 +411,27 @@ fn verify(rule: &Rule, text: &str, start: usize, tok: &str) -> bool {
             let after_bot = start >= 3 && text.get(start - 3..start) == Some("bot");
             plain && (after_bot || !prev.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_'))
         }
-    }
+        Check::PaddedRun => {
+            let rest = tok.replacen("AAAAAAAAAA", "", 1);
+            !checks::is_placeholder_token(&rest) && checks::mixed_case(&rest)
+        }
+        Check::BedrockPresigned => {
+            let body = tok.strip_prefix("bedrock-api-key-").unwrap_or("");
+            let mut buf = [0u8; 21];
+            let n = checks::base64_decode_prefix(body, &mut buf);
+            buf.get(..n) == Some(b"bedrock.amazonaws.com".as_slice())
+        }
+        Check::Crc32Base62 => {
+            // A body that carries its checksum is certainly a token; one that does not (retyped,
+            // made up for a test) still has the vendor's exact shape and is reported as before.
+            let body = tok.split_once('_').map_or("", |(_, b)| b);
+            if plain && checks::crc32_base62_ok(body) {
+                return Some(CHECKSUM_SCORE);
+            }
+            plain
+        }
+    };
+    ok.then_some(rule.score)
 }
 
 /// Keep one match per overlapping group: the highest score, then the earliest/longest.
@@ -442,7 +473,7 @@ impl Detector for SecretsDetector {
         let mut pos = 0;
         // ends of regions already covered by a PEM block / searched for JWK members
         let (mut pem_until, mut jwk_until) = (0, 0);
-        let mut skip = [0usize; RULES.len()];
+        let mut skip = [0usize; RULE_COUNT];
         while let Some(m) = self.automaton.find(Input::new(hay).range(pos..)) {
             // next search from the byte after this hit's start, so anchors overlapping it
             // (`:AA` then `AAAA…`) are still seen

@@ -8,7 +8,14 @@
 //! Patterns are written for this project from the vendors' published token formats; they are
 //! deliberately a little looser than the narrowest known format where vendors have changed
 //! lengths over time, and tighter checks (checksums, decoded headers, placeholder rejection) live
-//! in [`Check`].
+//! in [`Check`]. Where a vendor's documentation is thin, the format was cross-checked against the
+//! rule regexes of gitleaks (MIT licence, <https://github.com/gitleaks/gitleaks>); no test data
+//! was taken from it.
+//!
+//! The table is split in two for reading: this file holds the core providers, and
+//! [`super::vendor_rules`] the wider catalogue; [`all`] chains them in scan order.
+
+use super::vendor_rules::VENDOR_RULES;
 
 /// How a candidate that matched the rule's regex is verified before it is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +43,16 @@ pub(super) enum Check {
     Slack,
     /// Telegram bot token: a numeric bot id, optionally right after `bot` (API URLs).
     Telegram,
+    /// The token carries one fixed run of ten `A` (zero bytes in base64): the rest must be
+    /// random ([`Check::MixedCase`] on the token without the run).
+    PaddedRun,
+    /// Short-term Bedrock key: after the prefix, base64 of a presigned `bedrock.amazonaws.com`
+    /// URL.
+    BedrockPresigned,
+    /// GitHub / npm tokens: after the `_`, 30 random base62 characters and the 6-character
+    /// base62 CRC-32 of them. A verified checksum raises the score to the maximum; a body without
+    /// one keeps the rule's score (tokens are retyped, truncated or made up for tests).
+    Crc32Base62,
 }
 
 /// Bytes a token may have before its anchor (rules with `back > 0`).
@@ -91,7 +108,7 @@ pub(super) struct Rule {
     pub check: Check,
 }
 
-const fn rule(
+pub(super) const fn rule(
     kind: &'static str,
     anchors: &'static [&'static str],
     pattern: &'static str,
@@ -112,7 +129,7 @@ const fn rule(
     }
 }
 
-const fn back_rule(
+pub(super) const fn back_rule(
     kind: &'static str,
     anchors: &'static [&'static str],
     pattern: &'static str,
@@ -146,8 +163,16 @@ pub(super) const GENERIC_KINDS: &[&str] = &[
     "generic_secret",
 ];
 
-/// All structured rules. Order matters only for overlapping matches of equal score (the first
-/// rule wins).
+/// Number of structured rules in both tables.
+pub(super) const RULE_COUNT: usize = RULES.len() + VENDOR_RULES.len();
+
+/// Every structured rule: the core table, then the vendor catalogue.
+pub(super) fn all() -> impl Iterator<Item = &'static Rule> {
+    RULES.iter().chain(VENDOR_RULES.iter())
+}
+
+/// The core structured rules. Order matters only for overlapping matches of equal score (the
+/// first rule wins).
 pub(super) const RULES: &[Rule] = &[
     // --- Cloud providers ---------------------------------------------------------------------
     rule(
@@ -171,7 +196,7 @@ pub(super) const RULES: &[Rule] = &[
         &["bedrock-api-key-"],
         r"^bedrock-api-key-[A-Za-z0-9+/]{24,}={0,2}",
         0.9,
-        Check::Plain,
+        Check::BedrockPresigned,
     ),
     rule(
         "aws_mws_key",
@@ -454,8 +479,8 @@ pub(super) const RULES: &[Rule] = &[
         "github_token",
         &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
         r"^gh[pousr]_[A-Za-z0-9_]{36,255}",
-        1.0,
-        Check::Plain,
+        0.95,
+        Check::Crc32Base62,
     ),
     rule(
         "github_fine_grained_pat",
@@ -467,17 +492,59 @@ pub(super) const RULES: &[Rule] = &[
     rule(
         "gitlab_token",
         &[
-            "glpat-", "gldt-", "glrt-", "glrtr-", "glcbt-", "glptt-", "glft-", "glimt-",
-            "glagent-", "gloas-", "glsoat-", "glffct-", "glwt-",
+            "glpat-", "gldt-", "glrt-", "glrtr-", "glft-", "glwt-", "glffct-",
         ],
-        r"^gl(?:pat|dt|rtr|rt|cbt|ptt|ft|imt|agent|oas|soat|ffct|wt)-[A-Za-z0-9_.-]{20,}",
+        r"^gl(?:pat|dt|rtr|rt|ft|wt|ffct)-[A-Za-z0-9_.-]{20,}",
+        0.95,
+        Check::Plain,
+    ),
+    // GitLab kinds with a fixed documented length.
+    rule(
+        "gitlab_token",
+        &["glptt-"],
+        r"^glptt-[0-9a-f]{40}",
+        0.95,
+        Check::Plain,
+    ),
+    rule(
+        "gitlab_token",
+        &["glagent-"],
+        r"^glagent-[A-Za-z0-9_-]{50}",
+        0.95,
+        Check::Plain,
+    ),
+    rule(
+        "gitlab_token",
+        &["gloas-"],
+        r"^gloas-[A-Za-z0-9_-]{64}",
+        0.95,
+        Check::Plain,
+    ),
+    rule(
+        "gitlab_token",
+        &["glimt-"],
+        r"^glimt-[A-Za-z0-9_-]{25}",
+        0.95,
+        Check::Plain,
+    ),
+    rule(
+        "gitlab_token",
+        &["glsoat-"],
+        r"^glsoat-[A-Za-z0-9_-]{20}",
+        0.95,
+        Check::Plain,
+    ),
+    rule(
+        "gitlab_token",
+        &["glcbt-"],
+        r"^glcbt-(?:[0-9a-fA-F]{1,5}_)?[A-Za-z0-9_-]{20}",
         0.95,
         Check::Plain,
     ),
     rule(
         "gitlab_token",
         &["GR1348941"],
-        r"^GR1348941[A-Za-z0-9_-]{20,}",
+        r"^GR1348941[A-Za-z0-9_-]{20}",
         0.95,
         Check::Plain,
     ),
@@ -526,7 +593,7 @@ pub(super) const RULES: &[Rule] = &[
         &["npm_"],
         r"^npm_[A-Za-z0-9]{36}",
         0.95,
-        Check::Plain,
+        Check::Crc32Base62,
     ),
     Rule {
         kind: "npm_token",
@@ -780,8 +847,8 @@ pub(super) const RULES: &[Rule] = &[
     ),
     rule(
         "posthog_api_key",
-        &["phx_", "phs_", "phr_", "pha_"],
-        r"^ph[xsra]_[A-Za-z0-9]{40,}",
+        &["phx_", "phs_", "phr_", "pha_", "phc_"],
+        r"^ph[xsrac]_[A-Za-z0-9]{40,}",
         0.9,
         Check::MixedCase,
     ),
@@ -883,7 +950,7 @@ pub(super) const RULES: &[Rule] = &[
     rule(
         "discord_token",
         &["MT", "Mj", "Mz", "ND", "Nj", "Nz", "OD", "OT"],
-        r"^[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,40}",
+        r"^[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,40}",
         0.95,
         Check::Discord,
     ),

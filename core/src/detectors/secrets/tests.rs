@@ -462,3 +462,95 @@ fn never_panics_on_odd_input() {
     scan_with(&d, &"password=".repeat(2_000));
     scan_with(&d, "");
 }
+
+/// A random-looking string of `n` characters from `alphabet`, from a fixed seed (LCG), so the
+/// vendor-catalogue tests need no hand-typed tokens.
+fn synth(alphabet: &str, n: usize, seed: u64) -> String {
+    let a = alphabet.as_bytes();
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            a[((x >> 33) % a.len() as u64) as usize] as char
+        })
+        .collect()
+}
+
+const ALNUM: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const HEX: &str = "0123456789abcdef";
+const LOWER_ALNUM: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+#[test]
+fn vendor_catalogue() {
+    // (kind, prefix, alphabet, length, suffix): the token is prefix + random body + suffix.
+    let formats: &[(&str, &str, &str, usize, &str)] = &[
+        ("openshift_token", "sha256~", ALNUM, 43, ""),
+        ("openrouter_api_key", "sk-or-v1-", HEX, 64, ""),
+        ("elevenlabs_api_key", "sk_", HEX, 48, ""),
+        ("prefect_api_key", "pnu_", ALNUM, 36, ""),
+        ("readme_api_key", "rdme_", LOWER_ALNUM, 70, ""),
+        ("shippo_token", "shippo_live_", HEX, 40, ""),
+        ("typeform_token", "tfp_", ALNUM, 59, ""),
+        ("frameio_token", "fio-u-", ALNUM, 64, ""),
+        ("gocardless_token", "live_", ALNUM, 40, ""),
+        ("neon_api_key", "napi_", LOWER_ALNUM, 64, ""),
+        ("buildkite_token", "bkua_", HEX, 40, ""),
+        ("contentful_token", "CFPAT-", ALNUM, 43, ""),
+        ("duffel_token", "duffel_test_", ALNUM, 43, ""),
+        ("easypost_api_key", "EZAK", LOWER_ALNUM, 54, ""),
+        ("tencent_secret_id", "AKID", ALNUM, 32, ""),
+        ("yandex_api_key", "AQVN", ALNUM, 35, ""),
+        (
+            "flutterwave_key",
+            "FLWSECK_TEST-",
+            "abcdefgh0123456789",
+            32,
+            "-X",
+        ),
+        ("nvidia_api_key", "nvapi-", ALNUM, 64, ""),
+        ("render_api_key", "rnd_", ALNUM, 32, ""),
+        ("gitlab_token", "glptt-", HEX, 40, ""),
+        ("gitlab_token", "gloas-", ALNUM, 64, ""),
+    ];
+    let d = detector();
+    for (i, (kind, prefix, alphabet, len, suffix)) in formats.iter().enumerate() {
+        let body = synth(alphabet, *len, i as u64 + 7);
+        let token = format!("{prefix}{body}{suffix}");
+        let text = format!("config: {token}\n");
+        let got = scan_with(&d, &text);
+        assert!(
+            got.iter().any(|(k, s)| k == kind && *s == token),
+            "{kind}: {token} → {got:?}"
+        );
+        // One character short of the documented length, or a masked body: nothing of this kind.
+        let short = format!("config: {prefix}{}{suffix} ", &body[1..]);
+        let masked = format!("config: {prefix}{}{suffix} ", "x".repeat(*len));
+        for near in [short, masked] {
+            let got = scan_with(&d, &near);
+            assert!(
+                !got.iter().any(|(k, _)| k == kind),
+                "{kind}: near miss {near} → {got:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn github_checksum_raises_score() {
+    let d = detector();
+    let score = |t: &str| {
+        let mut out = Vec::new();
+        d.scan(&ScanText::new(t), &mut out);
+        out.first().map(|m| m.score)
+    };
+    // body + CRC-32 in base62 (computed with Python's zlib.crc32); then a wrong checksum
+    assert_eq!(score("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"), Some(1.0));
+    assert_eq!(
+        score("ghp_Zq3TfL9xWv2KpR7mNc4BdH8sJy6GaE4O4lEz"),
+        Some(0.95)
+    );
+}

@@ -1,0 +1,670 @@
+//! National identity numbers of other countries and non-US passports, behind context words.
+//!
+//! These numbers are short digit or letter-digit strings that ordinary text is full of, so
+//! every format here is reported only when a word naming it ("NINO", "Aadhaar", "CPF",
+//! "Personalausweis", "身份证", "passport", "pasaporte", …) is in the window before the value,
+//! and, where the format has one, its check digit verifies. The formats are a data table: a
+//! shape (an anchored regex over ASCII, separators allowed where people write them), the context
+//! classes that admit it, and a validation of the value's letters and digits.
+//!
+//! Generic words ("national ID", "ID card", "identity number") admit only formats with a
+//! checksum; country words also admit the formats without one (UK NINO, India PAN, a passport).
+
+use regex::bytes::Regex;
+
+use super::context::{class, LazyContext};
+use super::credit_card::luhn;
+use super::{Candidate, PiiEntity};
+
+/// Longest value looked at, separators included.
+const MAX_ID_SPAN: usize = 24;
+/// Letters and digits in the longest value (a CURP).
+const MAX_ID_CHARS: usize = 20;
+/// Score of a value with a verified check digit or strict structure and its context word.
+const SCORE_CHECKED: f32 = 0.85;
+/// Score of a format without a checksum, with its own country's word.
+const SCORE_SHAPE: f32 = 0.75;
+/// A passport number of another country: below the US recognizer, so US shapes keep their kind.
+const SCORE_PASSPORT: f32 = 0.8;
+/// Longest letter group before the digits that may be written apart (`AB 12 34 56 C`, `X-…`).
+const MAX_LEAD_LETTERS: usize = 3;
+
+/// Every context class this module reads.
+pub(crate) const ID_CLASSES: u64 = class::NATIONAL_ID
+    | class::TAX_ID
+    | class::PASSPORT
+    | class::SSN
+    | class::UK_NINO
+    | class::UK_NHS
+    | class::CA_SIN
+    | class::IN_AADHAAR
+    | class::IN_PAN
+    | class::BR_CPF
+    | class::BR_CNPJ
+    | class::ES_DNI
+    | class::IT_CF
+    | class::FR_NIR
+    | class::DE_ID
+    | class::DE_TAX
+    | class::NL_BSN
+    | class::PL_PESEL
+    | class::SE_PNR
+    | class::CN_ID
+    | class::SG_NRIC
+    | class::AU_TFN
+    | class::AU_MEDICARE
+    | class::KR_RRN
+    | class::MX_CURP;
+
+/// One format: the classes that admit it, its shape, its validation.
+struct IdFormat {
+    entity: PiiEntity,
+    classes: u64,
+    /// Anchored at the value's first byte when compiled.
+    shape: &'static str,
+    /// Validation of the value's ASCII letters and digits (separators removed).
+    check: fn(&[u8]) -> bool,
+    score: f32,
+}
+
+const fn id(classes: u64, shape: &'static str, check: fn(&[u8]) -> bool) -> IdFormat {
+    IdFormat {
+        entity: PiiEntity::NationalId,
+        classes,
+        shape,
+        check,
+        score: SCORE_CHECKED,
+    }
+}
+
+const fn shape_only(classes: u64, shape: &'static str, check: fn(&[u8]) -> bool) -> IdFormat {
+    IdFormat {
+        entity: PiiEntity::NationalId,
+        classes,
+        shape,
+        check,
+        score: SCORE_SHAPE,
+    }
+}
+
+use class::*;
+
+/// Generic identity words admit the checksummed formats.
+const ANY_ID: u64 = NATIONAL_ID;
+
+#[rustfmt::skip]
+const FORMATS: &[IdFormat] = &[
+    // UK National Insurance number: two prefix letters, six digits, suffix A-D.
+    shape_only(UK_NINO, r"[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]", nino_ok),
+    // UK NHS number: ten digits, mod 11.
+    id(UK_NHS, r"[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}", nhs_ok),
+    // Canada SIN: nine digits, Luhn.
+    id(CA_SIN, r"[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{3}", sin_ok),
+    // India Aadhaar: twelve digits, Verhoeff.
+    id(IN_AADHAAR | ANY_ID, r"[2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}", aadhaar_ok),
+    // India PAN: five letters (fourth: holder type), four digits, a letter.
+    shape_only(IN_PAN | TAX_ID, r"[A-Z]{3}[ABCFGHJLPT][A-Z][0-9]{4}[A-Z]", any),
+    // Brazil CPF and CNPJ: mod 11, two check digits.
+    id(BR_CPF | TAX_ID | ANY_ID, r"[0-9]{3}\.?[0-9]{3}\.?[0-9]{3}[-.]?[0-9]{2}", cpf_ok),
+    id(BR_CNPJ | TAX_ID, r"[0-9]{2}\.?[0-9]{3}\.?[0-9]{3}/?[0-9]{4}-?[0-9]{2}", cnpj_ok),
+    // Spain DNI / NIF and NIE: check letter mod 23.
+    id(ES_DNI | TAX_ID | ANY_ID, r"[0-9]{8}[ -]?[A-Z]", dni_ok),
+    id(ES_DNI | TAX_ID | ANY_ID, r"[XYZ][ -]?[0-9]{7}[ -]?[A-Z]", dni_ok),
+    // Italy codice fiscale: check letter (omocodia digits may be letters).
+    id(IT_CF | TAX_ID | ANY_ID,
+       r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]",
+       cf_ok),
+    // France NIR (INSEE): thirteen characters and a mod-97 key; Corsica 2A / 2B.
+    id(FR_NIR | SSN | ANY_ID,
+       r"[12] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[AB]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}",
+       nir_ok),
+    // Germany: identity card (with its check digit, or nine characters under its own word),
+    // tax id (ISO 7064 mod 11,10).
+    id(DE_ID | ANY_ID, r"[CFGHJKLMNPRTVWXYZ][CFGHJKLMNPRTVWXYZ0-9]{8}[0-9]", de_id_ok),
+    shape_only(DE_ID, r"[CFGHJKLMNPRTVWXYZ][CFGHJKLMNPRTVWXYZ0-9]{8}", has_digit),
+    id(DE_TAX | TAX_ID, r"[1-9][0-9] ?[0-9]{3} ?[0-9]{3} ?[0-9]{3}", de_tax_ok),
+    // Netherlands BSN: nine digits, 11-proof.
+    id(NL_BSN, r"[0-9]{4}[. ]?[0-9]{2}[. ]?[0-9]{3}", bsn_ok),
+    // Poland PESEL: eleven digits, date and weighted check digit.
+    id(PL_PESEL | ANY_ID, r"[0-9]{11}", pesel_ok),
+    // Sweden personnummer: (YY)YYMMDD-NNNC, Luhn.
+    id(SE_PNR | ANY_ID, r"(?:[0-9]{2})?[0-9]{6}[-+ ]?[0-9]{4}", pnr_ok),
+    // China resident identity card: region, birth date, sequence, ISO 7064 mod 11-2.
+    id(CN_ID | ANY_ID,
+       r"[1-9][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9X]",
+       cn_id_ok),
+    // Singapore NRIC / FIN: weighted check letter.
+    id(SG_NRIC | ANY_ID, r"[STFGM][0-9]{7}[A-Z]", nric_ok),
+    // Australia TFN (eight or nine digits) and Medicare (ten, optional issue number).
+    id(AU_TFN | TAX_ID, r"[0-9]{3} ?[0-9]{3} ?[0-9]{2,3}", tfn_ok),
+    id(AU_MEDICARE, r"[2-6][0-9]{3} ?[0-9]{5} ?[0-9](?:[ -/]?[1-9])?", medicare_ok),
+    // Korea RRN: birth date, sex digit; the check digit (numbers issued before 2020) is
+    // required under generic words only.
+    id(KR_RRN, r"[0-9]{6}[- ]?[1-8][0-9]{6}", rrn_date_ok),
+    id(ANY_ID, r"[0-9]{6}[- ]?[1-8][0-9]{6}", rrn_ok),
+    // Mexico CURP: name letters, birth date, sex, state, consonants, check digit.
+    id(MX_CURP | ANY_ID,
+       r"[A-Z][AEIOUX][A-Z]{2}[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[HMX][A-Z]{2}[B-DF-HJ-NP-TV-Z]{3}[A-Z0-9][0-9]",
+       curp_ok),
+    // Passports of other countries: 6-10 capitals and digits, or the Russian series + number.
+    IdFormat {
+        entity: PiiEntity::Passport,
+        classes: PASSPORT,
+        shape: r"(?:[0-9]{2} ?[0-9]{2} ?[0-9]{6}|[A-Z0-9]{6,10})",
+        check: passport_ok,
+        score: SCORE_PASSPORT,
+    },
+];
+
+/// The compiled formats.
+pub(crate) struct IdFormats {
+    compiled: Vec<(&'static IdFormat, Regex)>,
+}
+
+impl IdFormats {
+    pub(crate) fn new() -> Self {
+        // The shapes are fixed; one that failed to compile (a test proves none does) is skipped.
+        let compiled = FORMATS
+            .iter()
+            .filter_map(|f| Some((f, Regex::new(&format!("^(?:{})", f.shape)).ok()?)))
+            .collect();
+        IdFormats { compiled }
+    }
+
+    /// The identity number starting at the token `ts` (or at a short capital-letter group just
+    /// before it), given the digit run at `d`, when a word for it precedes it.
+    pub(crate) fn find(&self, b: &[u8], ts: usize, ctx: &mut LazyContext<'_>) -> Option<Candidate> {
+        let wanted = ctx.before(ID_CLASSES);
+        if wanted == 0 {
+            return None;
+        }
+        let mut starts = [Some(ts), lead_letters(b, ts)];
+        starts.sort_by_key(|s| s.map(|v| usize::MAX - v));
+        for start in starts.into_iter().flatten().rev() {
+            if !left_ok(b, start) {
+                continue;
+            }
+            let hay = b.get(start..(start + MAX_ID_SPAN).min(b.len()))?;
+            for (f, re) in &self.compiled {
+                if f.classes & wanted == 0 {
+                    continue;
+                }
+                let Some(m) = re.find(hay) else { continue };
+                let end = start + m.end();
+                if !right_ok(b, end) {
+                    continue;
+                }
+                let mut buf = [0u8; MAX_ID_CHARS];
+                let mut n = 0;
+                for &c in hay
+                    .get(..m.end())?
+                    .iter()
+                    .filter(|c| c.is_ascii_alphanumeric())
+                {
+                    *buf.get_mut(n)? = c;
+                    n += 1;
+                }
+                if (f.check)(buf.get(..n)?) {
+                    return Some(Candidate::new(f.entity, start, end, f.score));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Start of a group of up to [`MAX_LEAD_LETTERS`] capitals written one space or dash before
+/// the token at `ts` (`AB 12 34 56 C`, `X-1234567-L`).
+fn lead_letters(b: &[u8], ts: usize) -> Option<usize> {
+    let sep = *b.get(ts.checked_sub(1)?)?;
+    if sep != b' ' && sep != b'-' {
+        return None;
+    }
+    let end = ts - 1;
+    let mut s = end;
+    while s > 0 && end - s < MAX_LEAD_LETTERS && b[s - 1].is_ascii_uppercase() {
+        s -= 1;
+    }
+    let whole = s == 0 || !b[s - 1].is_ascii_alphanumeric();
+    (s < end && whole).then_some(s)
+}
+
+fn left_ok(b: &[u8], s: usize) -> bool {
+    let prev = s.checked_sub(1).and_then(|p| b.get(p)).copied();
+    !prev.is_some_and(|c| {
+        c.is_ascii_alphanumeric() || matches!(c, b'.' | b'/' | b'_' | b'@' | b'+' | b'-' | b'\\')
+    }) || prev == Some(b'-') && s >= 2 && b[s - 2] == b' '
+}
+
+fn right_ok(b: &[u8], e: usize) -> bool {
+    match b.get(e) {
+        None => true,
+        Some(c) if c.is_ascii_alphanumeric() || *c == b'_' || *c == b'@' => false,
+        Some(b'.' | b'-' | b'/') => !b.get(e + 1).is_some_and(u8::is_ascii_alphanumeric),
+        Some(_) => true,
+    }
+}
+
+fn any(_: &[u8]) -> bool {
+    true
+}
+
+fn has_digit(v: &[u8]) -> bool {
+    v.iter().any(u8::is_ascii_digit)
+}
+
+fn val(c: u8) -> u32 {
+    u32::from(c.wrapping_sub(b'0'))
+}
+
+/// Weighted digit sum `Σ d_i · w_i` over the leading digits.
+fn weighted(v: &[u8], w: &[u32]) -> u32 {
+    v.iter().zip(w).map(|(&c, &w)| val(c) * w).sum()
+}
+
+fn all_same(v: &[u8]) -> bool {
+    v.iter().all(|&c| Some(&c) == v.first())
+}
+
+fn date_ok(month: u32, day: u32) -> bool {
+    (1..=12).contains(&month) && (1..=31).contains(&day)
+}
+
+fn two(v: &[u8], i: usize) -> u32 {
+    v.get(i).map_or(99, |&c| val(c)) * 10 + v.get(i + 1).map_or(99, |&c| val(c))
+}
+
+fn nino_ok(v: &[u8]) -> bool {
+    let [a, b, ..] = *v else { return false };
+    if v.len() != 9 {
+        return false;
+    }
+    !b"DFIQUV".contains(&a)
+        && !b"DFIOQUV".contains(&b)
+        && ![b"BG", b"GB", b"KN", b"NK", b"NT", b"TN", b"ZZ"].contains(&&[a, b])
+        && !all_same(&v[2..8])
+}
+
+fn nhs_ok(v: &[u8]) -> bool {
+    let sum = weighted(v, &[10, 9, 8, 7, 6, 5, 4, 3, 2]);
+    let check = (11 - sum % 11) % 11;
+    v.len() == 10 && check != 10 && check == val(v[9]) && !all_same(v)
+}
+
+fn sin_ok(v: &[u8]) -> bool {
+    v.len() == 9 && v[0] != b'8' && luhn(v) && !all_same(v)
+}
+
+fn aadhaar_ok(v: &[u8]) -> bool {
+    const D: [[u8; 10]; 10] = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+        [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+        [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+        [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+        [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+        [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+        [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+        [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+        [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+    ];
+    const P: [[u8; 10]; 8] = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+        [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+        [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+        [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+        [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+        [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+        [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+    ];
+    let mut c = 0usize;
+    for (i, &d) in v.iter().rev().enumerate() {
+        let p = P[i % 8][usize::from(d.wrapping_sub(b'0')) % 10];
+        c = usize::from(D[c][usize::from(p)]);
+    }
+    v.len() == 12 && c == 0 && !all_same(v)
+}
+
+/// Brazilian mod-11 check digit over `v` with descending weights starting at `first`.
+fn br_digit(v: &[u8], weights: &[u32]) -> u32 {
+    let r = weighted(v, weights) % 11;
+    if r < 2 {
+        0
+    } else {
+        11 - r
+    }
+}
+
+fn cpf_ok(v: &[u8]) -> bool {
+    v.len() == 11
+        && !all_same(v)
+        && br_digit(v, &[10, 9, 8, 7, 6, 5, 4, 3, 2]) == val(v[9])
+        && br_digit(v, &[11, 10, 9, 8, 7, 6, 5, 4, 3, 2]) == val(v[10])
+}
+
+fn cnpj_ok(v: &[u8]) -> bool {
+    v.len() == 14
+        && !all_same(v)
+        && br_digit(v, &[5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]) == val(v[12])
+        && br_digit(v, &[6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]) == val(v[13])
+}
+
+fn dni_ok(v: &[u8]) -> bool {
+    const LETTERS: &[u8; 23] = b"TRWAGMYFPDXBNJZSQVHLCKE";
+    let (Some((&letter, body)), true) = (v.split_last(), v.len() == 9) else {
+        return false;
+    };
+    let mut n = match body[0] {
+        b'X' => 0,
+        b'Y' => 1,
+        b'Z' => 2,
+        c => val(c),
+    };
+    for &c in &body[1..] {
+        n = n * 10 + val(c);
+    }
+    LETTERS[(n % 23) as usize] == letter && !all_same(&body[1..])
+}
+
+fn cf_ok(v: &[u8]) -> bool {
+    const ODD: [u8; 26] = [
+        1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24,
+        23,
+    ];
+    if v.len() != 16 {
+        return false;
+    }
+    let mut sum = 0u32;
+    for (i, &c) in v[..15].iter().enumerate() {
+        let k = if c.is_ascii_digit() {
+            c - b'0'
+        } else {
+            c.wrapping_sub(b'A') % 26
+        };
+        sum += u32::from(if i % 2 == 0 { ODD[usize::from(k)] } else { k });
+    }
+    u32::from(v[15].wrapping_sub(b'A')) == sum % 26
+}
+
+fn nir_ok(v: &[u8]) -> bool {
+    if v.len() != 15 {
+        return false;
+    }
+    let mut n: u64 = 0;
+    for (i, &c) in v[..13].iter().enumerate() {
+        // Corsica: 2A counts as 19, 2B as 18 in the department field
+        let d = match (i, c) {
+            (5, b'2') if v[6].is_ascii_uppercase() => 1,
+            (6, b'A') => 9,
+            (6, b'B') => 8,
+            (_, c) if c.is_ascii_digit() => u64::from(c - b'0'),
+            _ => return false,
+        };
+        n = n * 10 + d;
+    }
+    let key = u64::from(two(v, 13));
+    let month = two(v, 3);
+    ((1..=12).contains(&month) || (20..=99).contains(&month)) && key == 97 - n % 97
+}
+
+fn de_id_ok(v: &[u8]) -> bool {
+    if v.len() != 10 {
+        return false;
+    }
+    let mut sum = 0u32;
+    for (i, &c) in v[..9].iter().enumerate() {
+        let x = if c.is_ascii_digit() {
+            val(c)
+        } else {
+            u32::from(c.wrapping_sub(b'A')) + 10
+        };
+        sum += x * [7, 3, 1][i % 3];
+    }
+    sum % 10 == val(v[9]) && has_digit(&v[..9])
+}
+
+fn de_tax_ok(v: &[u8]) -> bool {
+    if v.len() != 11 || all_same(&v[..10]) {
+        return false;
+    }
+    let mut product = 10;
+    for &c in &v[..10] {
+        let mut sum = (val(c) + product) % 10;
+        if sum == 0 {
+            sum = 10;
+        }
+        product = (sum * 2) % 11;
+    }
+    let check = (11 - product) % 10;
+    check == val(v[10])
+}
+
+fn bsn_ok(v: &[u8]) -> bool {
+    if v.len() != 9 {
+        return false;
+    }
+    let sum = weighted(v, &[9, 8, 7, 6, 5, 4, 3, 2]) as i64 - i64::from(val(v[8]));
+    sum % 11 == 0 && sum > 0 && !all_same(v)
+}
+
+fn pesel_ok(v: &[u8]) -> bool {
+    let check = (10 - weighted(v, &[1, 3, 7, 9, 1, 3, 7, 9, 1, 3]) % 10) % 10;
+    v.len() == 11 && check == val(v[10]) && date_ok(two(v, 2) % 20, two(v, 4)) && !all_same(v)
+}
+
+fn pnr_ok(v: &[u8]) -> bool {
+    let v = &v[v.len().saturating_sub(10)..];
+    let day = two(v, 4);
+    v.len() == 10
+        && date_ok(two(v, 2), if day > 60 { day - 60 } else { day })
+        && luhn(v)
+        && !all_same(v)
+}
+
+fn cn_id_ok(v: &[u8]) -> bool {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: &[u8; 11] = b"10X98765432";
+    v.len() == 18 && CHECK[(weighted(v, &W) % 11) as usize] == v[17]
+}
+
+fn nric_ok(v: &[u8]) -> bool {
+    if v.len() != 9 {
+        return false;
+    }
+    let sum = weighted(&v[1..], &[2, 7, 6, 5, 4, 3, 2]);
+    let (offset, table): (u32, &[u8; 11]) = match v[0] {
+        b'S' => (0, b"JZIHGFEDCBA"),
+        b'T' => (4, b"JZIHGFEDCBA"),
+        b'F' => (0, b"XWUTRQPNMLK"),
+        b'G' => (4, b"XWUTRQPNMLK"),
+        b'M' => (3, b"XWUTRQPNJLK"),
+        _ => return false,
+    };
+    table[((sum + offset) % 11) as usize] == v[8]
+}
+
+fn tfn_ok(v: &[u8]) -> bool {
+    let w: &[u32] = match v.len() {
+        9 => &[1, 4, 3, 7, 5, 8, 6, 9, 10],
+        8 => &[10, 7, 8, 4, 6, 3, 5, 1],
+        _ => return false,
+    };
+    weighted(v, w).is_multiple_of(11) && !all_same(v)
+}
+
+fn medicare_ok(v: &[u8]) -> bool {
+    (v.len() == 10 || v.len() == 11)
+        && weighted(v, &[1, 3, 7, 9, 1, 3, 7, 9]) % 10 == val(v[8])
+        && !all_same(&v[..8])
+}
+
+fn rrn_date_ok(v: &[u8]) -> bool {
+    v.len() == 13 && date_ok(two(v, 2), two(v, 4)) && !all_same(&v[7..])
+}
+
+fn rrn_ok(v: &[u8]) -> bool {
+    let check = (11 - weighted(v, &[2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5]) % 11) % 10;
+    rrn_date_ok(v) && check == val(v[12])
+}
+
+fn curp_ok(v: &[u8]) -> bool {
+    // Values of "0-9A-NÑO-Z": Ñ sits between N and O.
+    let value = |c: u8| -> u32 {
+        match c {
+            b'0'..=b'9' => u32::from(c - b'0'),
+            b'A'..=b'N' => u32::from(c - b'A') + 10,
+            _ => u32::from(c.wrapping_sub(b'A')) + 11,
+        }
+    };
+    if v.len() != 18 {
+        return false;
+    }
+    let sum: u32 = v[..17]
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| value(c) * (18 - i as u32))
+        .sum();
+    (10 - sum % 10) % 10 == val(v[17])
+}
+
+fn passport_ok(v: &[u8]) -> bool {
+    let digits = v.iter().filter(|c| c.is_ascii_digit()).count();
+    let letters = v.len() - digits;
+    if v.len() < 6 || v.len() > 10 || digits < 3 || letters > 5 || all_same(v) {
+        return false;
+    }
+    if letters == 0 {
+        // bare numbers: long enough to be a document number, not a date or an amount
+        let date = v.len() == 8 && (two(v, 0) == 19 || two(v, 0) == 20) && two(v, 4) <= 12;
+        return v.len() >= 8 && !date;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::context::{ContextMatcher, TextContext};
+    use super::*;
+
+    /// The identity number found at the first digit run of `text`.
+    fn find(text: &str) -> Option<(PiiEntity, String)> {
+        let b = text.as_bytes();
+        let f = IdFormats::new();
+        let m = ContextMatcher::new();
+        let tc = TextContext::new(&m, b);
+        let mut i = 0;
+        while let Some(p) = b.get(i..)?.iter().position(u8::is_ascii_digit) {
+            let d = i + p;
+            let mut ts = d;
+            while ts > 0 && b[ts - 1].is_ascii_alphanumeric() {
+                ts -= 1;
+            }
+            let mut ctx = LazyContext::new(&tc, ts, d);
+            if let Some(c) = f.find(b, ts, &mut ctx) {
+                return Some((c.entity, text[c.start..c.end].to_string()));
+            }
+            i = super::super::run_end(b, d);
+        }
+        None
+    }
+
+    #[test]
+    fn every_shape_compiles() {
+        assert_eq!(IdFormats::new().compiled.len(), FORMATS.len());
+    }
+
+    #[test]
+    fn found_behind_their_words() {
+        use PiiEntity::{NationalId, Passport};
+        // Values are made up; their check digits were computed for these tests.
+        let cases: &[(&str, PiiEntity, &str)] = &[
+            (
+                "National Insurance number: JG 10 37 48 C",
+                NationalId,
+                "JG 10 37 48 C",
+            ),
+            ("my NINO is AB123456D.", NationalId, "AB123456D"),
+            ("NHS number 943 476 5919", NationalId, "943 476 5919"),
+            ("SIN: 046 454 286", NationalId, "046 454 286"),
+            ("Aadhaar 2345 6789 0124", NationalId, "2345 6789 0124"),
+            ("PAN: ABCPE1234F", NationalId, "ABCPE1234F"),
+            ("CPF 123.456.789-09", NationalId, "123.456.789-09"),
+            ("CNPJ: 11.222.333/0001-81", NationalId, "11.222.333/0001-81"),
+            ("DNI 12345678Z", NationalId, "12345678Z"),
+            ("NIE X-1234567-L", NationalId, "X-1234567-L"),
+            (
+                "codice fiscale RSSMRA85T10A562S",
+                NationalId,
+                "RSSMRA85T10A562S",
+            ),
+            (
+                "numéro de sécurité sociale 2 55 08 14 168 025 38",
+                NationalId,
+                "2 55 08 14 168 025 38",
+            ),
+            ("Personalausweis T220001293", NationalId, "T220001293"),
+            ("Steuer-ID 86095742719", NationalId, "86095742719"),
+            ("BSN 111222333", NationalId, "111222333"),
+            ("PESEL: 44051401359", NationalId, "44051401359"),
+            ("personnummer 811218-9876", NationalId, "811218-9876"),
+            (
+                "身份证号码 11010519491231002X",
+                NationalId,
+                "11010519491231002X",
+            ),
+            ("NRIC S1234567D", NationalId, "S1234567D"),
+            ("tax file number 123 456 782", NationalId, "123 456 782"),
+            ("Medicare card 2123 45670 1", NationalId, "2123 45670 1"),
+            ("주민등록번호 900101-1234567", NationalId, "900101-1234567"),
+            ("CURP: HEGG560427MVZRRL04", NationalId, "HEGG560427MVZRRL04"),
+            (
+                "national ID 11010519491231002X",
+                NationalId,
+                "11010519491231002X",
+            ),
+            ("pasaporte: XDC123456", Passport, "XDC123456"),
+            ("numéro de passeport 12AB34567", Passport, "12AB34567"),
+            ("Reisepass C01X00T47", Passport, "C01X00T47"),
+            ("паспорт 45 08 123456", Passport, "45 08 123456"),
+            ("护照号码 E12345678", Passport, "E12345678"),
+        ];
+        for (text, entity, want) in cases {
+            let got = find(text);
+            assert_eq!(got, Some((*entity, want.to_string())), "{text}");
+        }
+    }
+
+    #[test]
+    fn near_misses() {
+        for text in [
+            // no context word
+            "reference JG 10 37 48 C",
+            "order 046 454 286",
+            "RSSMRA85T10A562S",
+            "11010519491231002X",
+            // wrong check digit / letter / key
+            "SIN: 046 454 287",
+            "Aadhaar 2345 6789 0123",
+            "CPF 123.456.789-00",
+            "DNI 12345678A",
+            "codice fiscale RSSMRA85T10A562T",
+            "PESEL: 44051401358",
+            "身份证 110105194912310021",
+            "NRIC S1234567A",
+            "BSN 111222334",
+            "Steuer-ID 86095742718",
+            // wrong shape or length
+            "NINO DQ123456C",
+            "SIN: 046 454 28",
+            "CPF 123.456.789-0",
+            "passport 2019",
+            "passport fee 130000",
+            "passport issued 20190512",
+            // generic words do not admit formats without a checksum
+            "ID number ABCPE1234F",
+        ] {
+            assert_eq!(find(text), None, "{text}");
+        }
+    }
+}
