@@ -86,14 +86,14 @@ def choose(s2, sh, y, groups):
             continue
         blk, esc = cascade(s2, sh, a2, b2, bh)
         bb, be = balanced(blk[neg], gneg), balanced(esc[neg], gneg)
-        if bb > BLOCK_BUDGET or be > ESCALATE_BUDGET:
-            continue
+        over = max(0.0, bb - BLOCK_BUDGET) + max(0.0, be - ESCALATE_BUDGET)
         caught = balanced(blk[pos], gpos)
-        key = (round(caught, 4), -bb, -be)
+        # within the budgets: most attacks caught; if no point is (a weak model), the least over budget
+        key = (-round(over, 4), round(caught, 4), -bb, -be)
         if best is None or key > best[0]:
             best = (key, {"allow_below": a2, "block_above": b2, "heavy_block_above": bh,
                           "attacks_caught_balanced": caught, "benign_blocked_balanced": bb,
-                          "benign_escalated_balanced": be})
+                          "benign_escalated_balanced": be, "within_budget": over == 0.0})
     return best[1]
 
 
@@ -152,6 +152,7 @@ def main():
                             "attacks_caught": round(float(blk[yy == 1].mean()), 4) if (yy == 1).any() else None,
                             "benign_blocked": round(float(blk[yy == 0].mean()), 4) if (yy == 0).any() else None,
                             "benign_escalated": round(float(esc[yy == 0].mean()), 4) if (yy == 0).any() else None}
+        assert thr["within_budget"], f"{task}: no operating point within the budgets on the calibration pool"
         report[task] = {"thresholds": {k: round(float(v), 6) for k, v in thr.items() if k in ("allow_below", "block_above", "heavy_block_above")},
                         "calibration_pool": {k: round(float(v), 4) for k, v in thr.items() if k.endswith("balanced")},
                         "calibration_by_source": per_group(s2, sh, y, groups, thr),

@@ -301,7 +301,7 @@ def crossval(D, rows, groups, n_rows, threads):
                 bb, be = CAL.cascade(b2, bp, op["allow_below"], op["block_above"], op["heavy_block_above"])
                 casc["benign_blocked"] = round(float(bb.mean()), 4)
                 casc["benign_escalated"] = round(float(be.mean()), 4)
-            res[task]["cascade"] = casc | {"operating_point": {k: round(float(v), 6) for k, v in op.items()}}
+            res[task]["cascade"] = casc | {"operating_point": {k: (round(float(v), 6) if not isinstance(v, bool) else v) for k, v in op.items()}}
             log("fold", g, task, json.dumps(res[task]["held_out"]), "cascade", json.dumps(casc))
         out.setdefault("heavy_finetuned", {})[g] = res | {"train": info | {"rows": n_rows}, "elapsed_s": round(time.time() - t0)}
         path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

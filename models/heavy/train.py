@@ -896,10 +896,15 @@ Rows drawn per source group: {", ".join(f"{k} {v}" for k, v in sorted(src.items(
                 for task in ("injection", "toxicity"):
                     if task in r:
                         m, c = r[task]["held_out"], r[task].get("cascade", {})
+                        if c and not c.get("operating_point", {}).get("within_budget", True):
+                            # the fold's own calibration rows admit no operating point within the budgets
+                            c = {k: v for k, v in c.items() if k == "operating_point"}
+                            c["attacks_caught_note"] = "no point within budget"
                         if task == "injection" and "attacks_caught" in c:
                             caught.append((g, c["attacks_caught"], c.get("benign_blocked")))
+                        caught_cell = c.get("attacks_caught_note") or f(c, "attacks_caught")
                         out.append(f"| {g} | {task} | {m['n_pos']} / {m['n_neg']} | {f(m, 'roc_auc')} | {f(m, 'tpr_at_1pct_fpr')} | "
-                                   f"{f(c, 'attacks_caught')} | {f(c, 'attacks_escalated')} | {f(c, 'benign_blocked')} | {f(c, 'benign_escalated')} | {r['train']['rows']} |")
+                                   f"{caught_cell} | {f(c, 'attacks_escalated')} | {f(c, 'benign_blocked')} | {f(c, 'benign_escalated')} | {r['train']['rows']} |")
             if caught:
                 out += ["", f"Injection, cascade over the held-out attack sources: mean caught {np.mean([x[1] for x in caught]):.1%}, "
                         f"lowest {min(x[1] for x in caught):.1%} ({min(caught, key=lambda x: x[1])[0]}); benign blocked (own rows or pool) "
@@ -1057,8 +1062,12 @@ injection: class-balanced with benign weight x2 (as tier 2); toxicity: tier 2's 
 - Everyday text: only tweet / forum-comment style (t-davidson, surge-ai) was added as negatives; other everyday
   genres (chat messages, e-mails, code comments) are still unseen negatives of the injection heads. In the cascade
   only the tier-2 band reaches the head, which limits the damage, but the escalated hard negatives are mostly blocked.
-- The shipped block_above is at 1% FPR on the in-distribution calibration benign rows; on the held-out benign
-  sources (other domains: alpaca, CodeAlpaca, InjecGuard) the heavy heads' FPR at block_above is higher (see tables).
+- The tables above use this script's thresholds (block_above at 1% FPR on the calibration benign rows). The
+  shipped `block_above` of each head is then replaced by the cascade's operating point (`models/calibrate.py`,
+  `models/CALIBRATION.md`), chosen with the tier-2 band on a source-balanced benign pool.
+- Cross-source: on an attack source it never saw, the cascade catches far fewer attacks than on the dev rows
+  (section "Cross-source validation" above): most such attacks score below tier 2's `allow_below` and are
+  never escalated.
 - Mean pooling over a 254-token window dilutes a short attack appended to long benign text (reference case
   `long_multi_window`: tier 2 catches it, the heavy head does not).
 - Toxicity: Stormfront (other domain, never trained on) remains hard; the toxicity heads only see
