@@ -17,11 +17,23 @@ masked out of the loss. Rows are drawn source-balanced (weight 1/sqrt(rows of it
 label)) so that one large corpus does not decide what "benign" looks like. Training windows are
 at most 126 word pieces (a random window of a longer text), length-bucketed, no padding waste.
 
-The encoder is exported to ONNX (input_ids, attention_mask, token_type_ids -> last_hidden_state,
-as the package encoder it replaces), quantised to int8 weights with ONNX Runtime's dynamic
-quantisation, and checked against the fp32 model (cosine of pooled embeddings). The heads trained
-here are discarded: `train.py` refits small heads on the fine-tuned encoder's frozen embeddings
-with its calibration (Platt, thresholds) and writes everything the service loads.
+The word-piece embedding table stays frozen (unseen words keep their pre-trained vectors); all
+transformer layers train. The encoder is exported to ONNX (input_ids, attention_mask,
+token_type_ids -> last_hidden_state, as the package encoder it replaces) with weight-only int8
+(`weight_only_int8`: float32 compute, batch-independent) and checked against the fp32 model
+(cosine of pooled embeddings). The heads trained here are discarded: `train.py` refits small
+heads on the fine-tuned encoder's frozen embeddings with its calibration (Platt, thresholds) and
+writes everything the service loads; `models/calibrate.py` then sets the cascade's operating point.
+
+`--holdout SOURCE` (repeatable) runs the cross-source folds instead: the encoder is fine-tuned
+again without that source (`--rows` windows), a tier-2 model is trained without it too, the
+fold's operating point is chosen on its own calibration rows, and the held-out source is
+measured (heavy head alone and the whole cascade) -> models/heavy/crossval.json. Shipped folds:
+
+    nice -n 10 python models/heavy/finetune.py --rows 8000 --holdout neuralchemy --holdout s-labs \
+        --holdout yanismiraoui --holdout NVIDIA/garak --holdout contrastive \
+        --holdout t-davidson/hate-speech-and-offensive-language --holdout leolee99/InjecGuard \
+        --holdout surge-ai/toxicity
 """
 from __future__ import annotations
 
