@@ -43,6 +43,9 @@ log = T.log
 load_module = T.load_module
 
 INJ = load_module("parapet_injection_train", HERE / "injection" / "train.py")
+# Folds train tier 2 from labels: a student distilled from the heavy tier (injection/train.py's
+# DISTIL) would see every source through its teacher, so its folds would not be cross-source.
+INJ.DISTIL = False
 TOX = load_module("parapet_toxicity_train", HERE / "toxicity" / "train.py")
 
 SCRIPT_GROUPS = {  # leave-one-language-group-out over the contrastive rows

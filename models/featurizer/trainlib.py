@@ -330,9 +330,11 @@ class HashedLR:
     def logits(self, X: sp.csr_matrix) -> np.ndarray:
         return np.asarray(X @ self.W).ravel() + self.b[0]
 
-    def fit(self, X: sp.csr_matrix, y: np.ndarray, sample_w=None, log=None):
+    def fit(self, X: sp.csr_matrix, y: np.ndarray, sample_w=None, log=None, hard=None):
+        """`y` may be soft targets in [0, 1] (distillation); class balance then comes from the
+        rows' hard labels `hard`."""
         rng = np.random.default_rng(self.seed)
-        w = _class_weights(y, sample_w, self.neg_weight)
+        w = _class_weights(y if hard is None else hard, sample_w, self.neg_weight)
         # Adagrad-style per-bucket steps (sparse features, very different frequencies).
         gW2 = np.full_like(self.W, 1e-8)
         gb2 = np.full_like(self.b, 1e-8)

@@ -78,6 +78,7 @@ load_module = T.load_module
 
 
 INJ = load_module("parapet_injection_train", MODELS / "injection" / "train.py")
+INJ.DISTIL = False  # the heavy tier learns from labels (its everyday rows come from everyday_rows)
 TOX = load_module("parapet_toxicity_train", MODELS / "toxicity" / "train.py")
 
 

@@ -54,6 +54,17 @@ SHORT_FRAGMENTS = 6000
 # neuralchemy 0.954 -> 0.822) and InjecGuard benign escalation rose (35% -> 45%). The heavy tier
 # uses them (models/heavy/train.py).
 EVERYDAY = False
+# Distillation from the heavy tier (models/heavy: the fine-tuned encoder and its head): a training
+# row's target is DISTIL_ALPHA x its label + (1 - DISTIL_ALPHA) x the heavy tier's probability, and
+# the everyday rows above join as unlabelled text whose target is the heavy tier's alone. Needs the
+# heavy tier's files; the teacher's scores are computed before this model is replaced.
+# Off for now. Measured on never-trained sets (distil_experiment.py / .json, tier 2 alone): held-out
+# everyday text escalated 26% -> 2% (tweets) and 32% -> 0.7% (abusive tweets), at the cost of
+# tensor-trust blocked 75% -> 70%. Through models/calibrate.py the whole cascade then traded the
+# other way on prompts: InjecGuard benign escalated 7.9% -> 24%, CodeAlpaca 0.9% -> 9.0%, held-out
+# dev benign blocked 0.2% -> 0.8%, attacks caught 86.5% -> 88.0%. Prompt traffic matters more.
+DISTIL = False
+DISTIL_ALPHA = 0.5
 EVERYDAY_WEIGHT = 0.5
 EVERYDAY_SOURCES = {"t-davidson/hate-speech-and-offensive-language": "MIT", "surge-ai/toxicity": "MIT"}
 
@@ -84,7 +95,7 @@ def assemble():
             (ev_pos if lab else ev_neg).append((r["text"], f"{src}:{sub}", src, sub))
     for r in pg:
         trainable.append((r["text"], r["label"], r["source"]))
-    if EVERYDAY:
+    if EVERYDAY or DISTIL:
         for r in T.load_jsonl("toxicity.jsonl"):
             src = T.source_repo(r)
             if src in EVERYDAY_SOURCES and T.dev_is_train(r["text"], 70):
@@ -135,6 +146,18 @@ def assemble():
     return train, calib, ev_pos, ev_neg, bastion, trigger, dropped, len(tpls)
 
 
+def distil_targets(train) -> list[float]:
+    """Soft targets from the heavy tier (see DISTIL): everyday rows get the teacher's probability,
+    every other row DISTIL_ALPHA x label + (1 - DISTIL_ALPHA) x teacher."""
+    H = T.load_module("parapet_heavy_teacher", HERE.parent / "heavy" / "train.py")
+    head = json.loads((HERE.parent / "heavy" / "injection_head.json").read_text())
+    texts = [t for t, _, _ in train]
+    t2 = H.Tier2("injection").scores(texts) if head["input"] != "embedding" else None
+    teacher = H.head_scores(head, H.Encoder().embed(texts), t2)
+    return [float(p) if s.startswith("everyday:") else DISTIL_ALPHA * l + (1 - DISTIL_ALPHA) * float(p)
+            for (_, l, s), p in zip(train, teacher)]
+
+
 def row_weights(train) -> np.ndarray | None:
     """1 per row, except the everyday group, which shares EVERYDAY_WEIGHT x the other benign rows' count."""
     n_ev = sum(1 for _, _, s in train if s.startswith("everyday:"))
@@ -157,11 +180,12 @@ def main():
     log("train rows", len(train), dict(counts))
     log("calibration rows", len(calib), "dropped (in eval)", dropped)
 
-    X, y, doc = T.windowed_dataset([t for t, _, _ in train], [l for _, l, _ in train], BUCKETS,
-                                   max_windows=MAX_TRAIN_WINDOWS)
+    targets = distil_targets(train) if DISTIL else [l for _, l, _ in train]
+    X, y, doc = T.windowed_dataset([t for t, _, _ in train], targets, BUCKETS, max_windows=MAX_TRAIN_WINDOWS)
+    hard = np.asarray([l for _, l, _ in train], np.float32)[doc]
     log("matrix", X.shape, X.nnz, f"{time.time() - t0:.0f}s")
     sw = row_weights(train)
-    model = T.HashedLR(BUCKETS, seed=SEED, **HP).fit(X, y, sample_w=None if sw is None else sw[doc], log=log)
+    model = T.HashedLR(BUCKETS, seed=SEED, **HP).fit(X, y, sample_w=None if sw is None else sw[doc], log=log, hard=hard)
 
     # Calibration: Platt scaling on the held-out calibration rows (max over windows).
     cal_texts = [t for t, _, _ in calib]
