@@ -49,9 +49,8 @@ H = load_module("parapet_heavy_train", HERE / "heavy" / "train.py")
 
 
 def group_of(src: str) -> str:
-    for p in ("contrastive:", "prompts:contrastive"):
-        if src.startswith(p):
-            return "contrastive (project)"
+    if src.startswith("contrastive:"):
+        return "contrastive (project)"
     if src.startswith("everyday:"):
         return src.split(":")[1]
     if src.startswith("prompts:"):

