@@ -157,12 +157,15 @@ def task_spec(task: str):
                 skip_train_groups=set())
 
 
-def fit(task, feats, train, calib):
+def fit(task, feats, train, calib, targets=None):
+    """The tier-2 model on `train`; `targets` (injection only): soft targets instead of the labels
+    (distillation), with classes balanced on the hard labels."""
     texts, labels, srcs = [x[0] for x in train], [x[1] for x in train], [x[5] for x in train]
-    X, y, doc = feats.train_matrix(texts, labels)
+    X, y, doc = feats.train_matrix(texts, labels if targets is None else list(targets))
     if task == "injection":
         sw = INJ.row_weights([(t, l, s) for t, l, s in zip(texts, labels, srcs)])
-        model = T.HashedLR(feats.buckets, seed=INJ.SEED, **INJ.HP).fit(X, y, sample_w=None if sw is None else sw[doc])
+        hard = None if targets is None else np.asarray(labels, np.float32)[doc]
+        model = T.HashedLR(feats.buckets, seed=INJ.SEED, **INJ.HP).fit(X, y, sample_w=None if sw is None else sw[doc], hard=hard)
     else:
         sw = TOX.group_weights([(t, l, s) for t, l, s in zip(texts, labels, srcs)])[doc]
         model = T.EmbBag(feats.buckets, seed=TOX.SEED, **TOX.HP).fit(X, y, sample_w=sw)

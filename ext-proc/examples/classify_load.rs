@@ -6,8 +6,9 @@
 //!     --tokens 512 --concurrency 1 --requests 40
 //! ```
 //!
-//! Texts are ordinary English prose cut to about `--tokens` MiniLM tokens (checked with the
-//! encoder's tokenizer when `--tokenizer` is given), varied per request so nothing is cached.
+//! Texts are ordinary English prose of `--tokens` encoder tokens (each word is one piece of the
+//! heavy tier's SentencePiece vocabulary; the windows the service reports confirm the length),
+//! varied per request so nothing is cached.
 //! Prints one JSON line: tokens, windows, concurrency, requests, p50/p90/p99 ms, texts/s.
 
 use std::time::{Duration, Instant};
@@ -15,9 +16,9 @@ use std::time::{Duration, Instant};
 use parapet_core::escalation::proto::{ClassifyRequest, Task};
 use parapet_ext_proc::classify::pb::classifier_client::ClassifierClient;
 
-const WORDS: &str = "the quarterly report shows steady growth in regional sales and our team \
-    will review shipping schedules for next month while customers asked about invoices delivery \
-    times weather delays at several ports please summarise key points before meeting on friday \
+const WORDS: &str = "the annual report shows strong growth in regional sales and our team \
+    will review shipping plans for next month while customers asked about orders delivery \
+    times weather rain at several ports please list key points before meeting on weekly \
     with finance";
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
@@ -28,7 +29,7 @@ fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// About `tokens` tokens of prose (these words are one MiniLM token each), varied by `seed`.
+/// `tokens` tokens of prose (each of these words is one piece of the encoder's vocabulary), varied by `seed`.
 fn text(tokens: usize, seed: usize) -> String {
     let words: Vec<&str> = WORDS.split_whitespace().collect();
     (0..tokens)

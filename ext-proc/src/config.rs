@@ -7,7 +7,7 @@
 //! max_inflight: 256              # gRPC calls in progress before new ones get RESOURCE_EXHAUSTED
 //! drain_seconds: 10              # on SIGTERM/SIGINT: time for calls in progress to finish
 //! heavy:                         # optional: the heavy tier (tier 3)
-//!   models_dir: models/heavy      # encoder.onnx (pinned by encoder.json), heads, attacks
+//!   models_dir: models/heavy      # encoder.onnx + use_table.u8 (pinned by encoder.json), heads, attacks
 //!   ort_dylib: .venv/parapet/libonnxruntime.so
 //!   device: cpu                  # or cuda (build feature `cuda`)
 //! ```

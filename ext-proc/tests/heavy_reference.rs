@@ -127,3 +127,27 @@ async fn refuses_an_encoder_that_is_not_the_pinned_one() {
     let err = HeavyTier::load(&cfg).err().unwrap().to_string();
     assert!(err.contains("sha256"), "{err}");
 }
+
+/// The encoder's piece table is ONNX external data beside the encoder file, pinned by sha256:
+/// missing, it is named with the command that makes it; altered, it is refused.
+#[tokio::test]
+async fn refuses_a_missing_or_altered_piece_table() {
+    let mut cfg = config();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("encoder.onnx");
+    std::fs::copy(root().join("models/heavy/encoder.onnx"), &copy).unwrap();
+    cfg.encoder = Some(copy);
+    let err = format!("{:#}", HeavyTier::load(&cfg).err().unwrap());
+    assert!(
+        err.contains("use_table.u8") && err.contains("missing") && err.contains("use_encoder.py"),
+        "{err}"
+    );
+    let mut table = std::fs::read(root().join("models/heavy/use_table.u8")).unwrap();
+    table[12345] ^= 1;
+    std::fs::write(dir.path().join("use_table.u8"), &table).unwrap();
+    let err = format!("{:#}", HeavyTier::load(&cfg).err().unwrap());
+    assert!(
+        err.contains("use_table.u8") && err.contains("sha256"),
+        "{err}"
+    );
+}

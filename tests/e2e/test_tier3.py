@@ -332,10 +332,11 @@ def test_heavy_tier_killed_mid_call(make_envoy, upstream):
     try:
         e = make_envoy(policy=policy_with("closed", timeout_ms=20000), config_name="cascade.yaml",
                        heavy_port=victim.port)
-        # A long uncertain text keeps the heavy tier busy for a while on CPU (repeated, the
-        # attack's windows score above block_above and tier 2 would block it alone).
-        long_text = " ".join([UNCERTAIN_BENIGN] * 300)
-        threading.Timer(0.5, victim.kill).start()
+        # A long uncertain text (~60,000 tokens, under heavy.max_tokens) keeps the heavy tier
+        # busy for over a second on CPU (repeated, the attack's windows score above block_above
+        # and tier 2 would block it alone).
+        long_text = " ".join([UNCERTAIN_BENIGN] * 4000)
+        threading.Timer(0.3, victim.kill).start()
         status, decision, resp, took = timed_post(e, chat(long_text))
         assert took < 10, took
         assert (status, decision) == (400, "block"), resp

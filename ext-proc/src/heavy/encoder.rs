@@ -1,11 +1,13 @@
-//! The sentence encoder: MiniLM-L6 fine-tuned for this project (int8 ONNX, models/heavy) run
-//! with ONNX Runtime, loaded at run time from `libonnxruntime` (the PyPI `onnxruntime` wheel, or
-//! `onnxruntime-gpu` for CUDA).
+//! The sentence encoder: universal-sentence-encoder-multilingual v3 fine-tuned for this project
+//! (int8 ONNX in models/heavy, its frozen piece table as external data) run with ONNX Runtime,
+//! loaded at run time from `libonnxruntime` (the PyPI `onnxruntime` wheel, or `onnxruntime-gpu`
+//! for CUDA).
 //!
 //! A text is tokenised once without special tokens and cut into windows of at most
-//! `window_tokens` tokens every `window_stride` tokens, each wrapped in `[CLS] … [SEP]`, so a
-//! text of any length is read whole (nothing is truncated). A window's embedding is the mean of
-//! the last hidden states under the attention mask, L2-normalised (`models/heavy/encoder.json`).
+//! `window_tokens` tokens every `window_stride` tokens, each wrapped in `bos … eos`, so a text of
+//! any length is read whole (nothing is truncated). A window's embedding is the model's output
+//! (`pooling: none`, [batch, dim]) or the mean of its last hidden states under the attention mask
+//! (`pooling: mean`, [batch, seq, dim]), L2-normalised (`models/heavy/encoder.json`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -28,8 +30,37 @@ pub struct EncoderSpec {
     pub dim: usize,
     pub window_tokens: usize,
     pub window_stride: usize,
-    pub cls_id: u32,
-    pub sep_id: u32,
+    /// The token put before every window (`<s>`, or BERT's `[CLS]`).
+    pub bos_id: u32,
+    /// The token put after every window (`</s>`, or BERT's `[SEP]`).
+    pub eos_id: u32,
+    /// How a window's embedding comes out of the model.
+    #[serde(default)]
+    pub pooling: Pooling,
+    /// Files the ONNX model reads as external data (next to it), each pinned by sha256.
+    #[serde(default)]
+    pub external_data: Vec<ExternalFile>,
+}
+
+/// An ONNX external-data file of the encoder.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExternalFile {
+    pub file: String,
+    pub sha256: String,
+    /// How to make it when it is missing (shown in the error).
+    #[serde(default)]
+    pub made_by: String,
+}
+
+/// The encoder's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// `[batch, seq, dim]` hidden states, averaged under the attention mask here.
+    #[default]
+    Mean,
+    /// `[batch, dim]`: the model pools.
+    None,
 }
 
 /// Where ONNX Runtime runs.
@@ -46,6 +77,8 @@ pub struct Encoder {
     pub spec: EncoderSpec,
     tokenizer: Tokenizer,
     session: Mutex<Session>,
+    /// Whether the model takes `token_type_ids` (BERT) besides `input_ids` and `attention_mask`.
+    token_types: bool,
     pub device: Device,
 }
 
@@ -124,10 +157,25 @@ impl Encoder {
             })
             .and_then(|mut b| b.commit_from_file(model))
             .map_err(|e| anyhow!("encoder {}: {e}", model.display()))?;
+        let names: Vec<String> = session
+            .inputs()
+            .iter()
+            .map(|i| i.name().to_string())
+            .collect();
+        for need in ["input_ids", "attention_mask"] {
+            if !names.iter().any(|n| n == need) {
+                bail!(
+                    "encoder {}: no `{need}` input (inputs: {names:?})",
+                    model.display()
+                );
+            }
+        }
+        let token_types = names.iter().any(|n| n == "token_type_ids");
         Ok(Encoder {
             spec,
             tokenizer,
             session: Mutex::new(session),
+            token_types,
             device,
         })
     }
@@ -145,8 +193,8 @@ impl Encoder {
                 ids,
                 self.spec.window_tokens,
                 self.spec.window_stride,
-                self.spec.cls_id,
-                self.spec.sep_id,
+                self.spec.bos_id,
+                self.spec.eos_id,
             ),
             ids.len(),
         ))
@@ -167,45 +215,66 @@ impl Encoder {
                 mask[[b, t]] = 1;
             }
         }
-        let types = Array2::<i64>::zeros((batch, len));
-        let inputs = ort::inputs![
+        let mut inputs = ort::inputs![
             "input_ids" => Tensor::from_array(ids)?,
             "attention_mask" => Tensor::from_array(mask.clone())?,
-            "token_type_ids" => Tensor::from_array(types)?,
         ];
+        if self.token_types {
+            inputs.push((
+                "token_type_ids".into(),
+                Tensor::from_array(Array2::<i64>::zeros((batch, len)))?.into(),
+            ));
+        }
         let mut session = self
             .session
             .lock()
             .map_err(|_| anyhow!("encoder session poisoned"))?;
         let outputs = session.run(inputs).context("encoder run")?;
-        let (shape, hidden) = outputs[0]
+        let (shape, out) = outputs[0]
             .try_extract_tensor::<f32>()
             .context("encoder output")?;
         let dim = self.spec.dim;
-        if shape.len() != 3 || shape[0] as usize != batch || shape[2] as usize != dim {
-            bail!("encoder output shape {shape:?}, expected [{batch}, {len}, {dim}]");
-        }
-        let seq = shape[1] as usize;
-        let mut out = Vec::with_capacity(batch);
-        for b in 0..batch {
-            let mut v = vec![0f32; dim];
-            let mut n = 0f32;
-            for t in 0..seq.min(len) {
-                if mask[[b, t]] == 0 {
-                    continue;
+        let vectors = match self.spec.pooling {
+            Pooling::None => {
+                if shape.len() != 2 || shape[0] as usize != batch || shape[1] as usize != dim {
+                    bail!("encoder output shape {shape:?}, expected [{batch}, {dim}]");
                 }
-                n += 1.0;
-                let row = &hidden[(b * seq + t) * dim..(b * seq + t + 1) * dim];
-                for (acc, x) in v.iter_mut().zip(row) {
-                    *acc += x;
-                }
+                out.chunks_exact(dim)
+                    .map(|row| {
+                        let mut v = row.to_vec();
+                        normalize(&mut v);
+                        v
+                    })
+                    .collect()
             }
-            let n = n.max(1.0);
-            v.iter_mut().for_each(|x| *x /= n);
-            normalize(&mut v);
-            out.push(v);
-        }
-        Ok(out)
+            Pooling::Mean => {
+                if shape.len() != 3 || shape[0] as usize != batch || shape[2] as usize != dim {
+                    bail!("encoder output shape {shape:?}, expected [{batch}, {len}, {dim}]");
+                }
+                let seq = shape[1] as usize;
+                let mut vectors = Vec::with_capacity(batch);
+                for b in 0..batch {
+                    let mut v = vec![0f32; dim];
+                    let mut n = 0f32;
+                    for t in 0..seq.min(len) {
+                        if mask[[b, t]] == 0 {
+                            continue;
+                        }
+                        n += 1.0;
+                        let row = &out[(b * seq + t) * dim..(b * seq + t + 1) * dim];
+                        for (acc, x) in v.iter_mut().zip(row) {
+                            *acc += x;
+                        }
+                    }
+                    let n = n.max(1.0);
+                    v.iter_mut().for_each(|x| *x /= n);
+                    normalize(&mut v);
+                    vectors.push(v);
+                }
+                vectors
+            }
+        };
+        Ok(vectors)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Tier 3: the heavy models.
 //!
-//! One sentence encoder (MiniLM-L6, ONNX Runtime, CPU or CUDA) feeds three models: the
+//! One sentence encoder (multilingual USE v3 fine-tuned, ONNX Runtime, CPU or CUDA) feeds three models: the
 //! injection and toxicity heads (MLPs over window embeddings, optionally stacked on the tier-2
 //! score) and the known-attack similarity search. Every text is read whole in overlapping
 //! windows; a text's score is the maximum over its windows. Windows of concurrent requests are
@@ -121,6 +121,31 @@ impl HeavyTier {
                 spec.name,
                 spec.sha256
             );
+        }
+        // ONNX external data is read from the encoder file's folder.
+        let beside = encoder_path.parent().unwrap_or(Path::new("."));
+        for ext in &spec.external_data {
+            let path = beside.join(&ext.file);
+            if !path.exists() {
+                anyhow::bail!(
+                    "{}: missing; the encoder reads it as external data (make it with: {})",
+                    path.display(),
+                    if ext.made_by.is_empty() {
+                        "scripts/setup.sh"
+                    } else {
+                        &ext.made_by
+                    }
+                );
+            }
+            let digest = sha256_file(&path)?;
+            if digest != ext.sha256 {
+                anyhow::bail!(
+                    "{}: sha256 {digest}, but encoder.json pins {} ({})",
+                    path.display(),
+                    ext.sha256,
+                    spec.name
+                );
+            }
         }
         let encoder = Arc::new(Encoder::load(
             spec,
