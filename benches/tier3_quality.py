@@ -10,7 +10,8 @@ guard's action (injection-model: block, toxicity-model: audit); not flagged pass
 
 Escalated rows: a request escalates a model guard when the tier-2 score s is uncertain,
 allow_below <= s < block_above (thresholds of models/*/manifest.json, which cascade.yaml does not
-override; a text longer than the detector's max_tokens has no score and is uncertain too), and
+override; a text longer than the detector's max_tokens has no score and is uncertain too, and so
+is, for the injection model, a text mostly in scripts other than Latin, below block_above), and
 the request is not already blocked by tiers 1-2 (`evaluate_request` clears pending escalations of
 a blocked request, core/src/engine.rs). If the CLI prints `pending` (newer builds), that list is
 used and checked against this rule.
@@ -129,6 +130,18 @@ def run_cli(rows, parapet):
     return [json.loads(x) for x in out], wall
 
 
+_LATIN = ((0x41, 0x5A), (0x61, 0x7A), (0xAA, 0xAA), (0xBA, 0xBA), (0xC0, 0x24F), (0x1D00, 0x1DBF),
+          (0x1E00, 0x1EFF), (0x2C60, 0x2C7F), (0xA720, 0xA7FF), (0xAB30, 0xAB6F), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+
+
+def other_scripts(text):
+    """Mostly (>= 50% of its letters) outside the Latin script: uncertain for the injection model
+    whatever its score below block_above (`other_scripts`, core/src/detectors/model.rs)."""
+    letters = [c for c in text if c.isalpha()]
+    other = sum(1 for c in letters if not any(a <= ord(c) <= b for a, b in _LATIN))
+    return bool(letters) and other / len(letters) >= 0.5
+
+
 def tier12(rows, verdicts, thr):
     """Annotate rows with the tiers-1-2 verdict and the escalations the cascade would make."""
     emitted = any("pending" in v for v in verdicts)
@@ -147,7 +160,7 @@ def tier12(rows, verdicts, thr):
         if r["text"].strip():
             for m, s in (("injection", r["inj_s"]), ("toxicity", r["tox_s"])):
                 al, ba = thr[m]
-                if s is None or al <= s < ba:
+                if s is None or al <= s < ba or (m == "injection" and s < ba and other_scripts(r["text"])):
                     band.append(m)
         r["band"] = band  # uncertain at tier 2, whatever tier 1 said
         derived = [] if v["decision"] == "block" else list(band)

@@ -65,13 +65,17 @@ def balanced(values: np.ndarray, groups: list[str]) -> float:
     return float(np.mean([np.mean(v) for v in by.values()])) if by else 0.0
 
 
-def cascade(s2, sh, a2, b2, bh):
-    blocked = (s2 >= b2) | ((s2 >= a2) & (sh >= bh))
+def cascade(s2, sh, a2, b2, bh, other=None):
+    """Blocked / escalated per text. `other`: texts mostly in scripts tier 2 does not read
+    (trainlib.other_script), which escalate whatever their tier-2 score below b2."""
     escalated = (s2 >= a2) & (s2 < b2)
+    if other is not None:
+        escalated |= other & (s2 < b2)
+    blocked = (s2 >= b2) | (escalated & (sh >= bh))
     return blocked, escalated
 
 
-def choose(s2, sh, y, groups):
+def choose(s2, sh, y, groups, other=None):
     neg, pos = y == 0, y == 1
     gneg = [g for g, n in zip(groups, neg) if n]
     gpos = [g for g, p in zip(groups, pos) if p]
@@ -83,7 +87,7 @@ def choose(s2, sh, y, groups):
     for b2, a2, bh in itertools.product(b2s, a2s, bhs):
         if a2 >= b2:
             continue
-        blk, esc = cascade(s2, sh, a2, b2, bh)
+        blk, esc = cascade(s2, sh, a2, b2, bh, other)
         bb, be = balanced(blk[neg], gneg), balanced(esc[neg], gneg)
         over = max(0.0, bb - BLOCK_BUDGET) + max(0.0, be - ESCALATE_BUDGET)
         caught = balanced(blk[pos], gpos)
@@ -96,8 +100,8 @@ def choose(s2, sh, y, groups):
     return best[1]
 
 
-def per_group(s2, sh, y, groups, thr):
-    blk, esc = cascade(s2, sh, thr["allow_below"], thr["block_above"], thr["heavy_block_above"])
+def per_group(s2, sh, y, groups, thr, other=None):
+    blk, esc = cascade(s2, sh, thr["allow_below"], thr["block_above"], thr["heavy_block_above"], other)
     out = {}
     for g in sorted(set(groups)):
         for lab in (0, 1):
@@ -127,7 +131,10 @@ def main():
         groups = [g if cnt[g] >= MIN_GROUP else "other" for g in groups]
         s2 = t2.scores(texts)
         sh = H.head_scores(head, enc.embed(texts), s2 if head["input"] != "embedding" else None)
-        thr = choose(s2, sh, y, groups)
+        # the injection detector's `other_scripts: uncertain` (core/src/detectors/model.rs); toxicity scores them
+        script_rule = T.other_script if task == "injection" else (lambda tx: None)
+        other = script_rule(texts)
+        thr = choose(s2, sh, y, groups, other)
         log(task, json.dumps(thr))
         # never-trained benign sets: the same cascade
         checks = {}
@@ -146,7 +153,7 @@ def main():
             yy = np.asarray(labels)
             a = t2.scores(tx)
             b = H.head_scores(head, enc.embed(tx), a if head["input"] != "embedding" else None)
-            blk, esc = cascade(a, b, thr["allow_below"], thr["block_above"], thr["heavy_block_above"])
+            blk, esc = cascade(a, b, thr["allow_below"], thr["block_above"], thr["heavy_block_above"], script_rule(tx))
             checks[name] = {"attacks": int((yy == 1).sum()), "benign": int((yy == 0).sum()),
                             "attacks_caught": round(float(blk[yy == 1].mean()), 4) if (yy == 1).any() else None,
                             "benign_blocked": round(float(blk[yy == 0].mean()), 4) if (yy == 0).any() else None,
@@ -154,7 +161,7 @@ def main():
         assert thr["within_budget"], f"{task}: no operating point within the budgets on the calibration pool"
         report[task] = {"thresholds": {k: round(float(v), 6) for k, v in thr.items() if k in ("allow_below", "block_above", "heavy_block_above")},
                         "calibration_pool": {k: round(float(v), 4) for k, v in thr.items() if k.endswith("balanced")},
-                        "calibration_by_source": per_group(s2, sh, y, groups, thr),
+                        "calibration_by_source": per_group(s2, sh, y, groups, thr, other),
                         "never_trained_sets": checks,
                         "previous": {"tier2": {k: t2.thr[k] for k in ("allow_below", "block_above")},
                                      "heavy_block_above": head["thresholds"]["block_above"]}}

@@ -377,9 +377,13 @@ def crossval(D, rows, groups, n_rows, threads):
                                for x, p in zip(t2_train, tp)]
                 t2m, _ = CV.fit(task, feats, t2_train, t2_calib, targets=targets)
                 cal_groups = [x[2] for x in calib]
-                op = CAL.choose(feats.scores(t2m, [x[0] for x in calib]), sig(cz), cy, cal_groups)
+                # the injection detector's `other_scripts: uncertain` (core/src/detectors/model.rs)
+                script_rule = T.other_script if task == "injection" else (lambda tx: None)
+                op = CAL.choose(feats.scores(t2m, [x[0] for x in calib]), sig(cz), cy, cal_groups,
+                                script_rule([x[0] for x in calib]))
                 s2 = feats.scores(t2m, [x[0] for x in test])
-                blk, esc = CAL.cascade(s2, ts, op["allow_below"], op["block_above"], op["heavy_block_above"])
+                blk, esc = CAL.cascade(s2, ts, op["allow_below"], op["block_above"], op["heavy_block_above"],
+                                       script_rule([x[0] for x in test]))
                 casc = {"n_pos": int((y == 1).sum()), "n_neg": int(len(own) if bp is None else len(bp))}
                 if (y == 1).any():
                     casc["attacks_caught"] = round(float(blk[y == 1].mean()), 4)
@@ -388,8 +392,13 @@ def crossval(D, rows, groups, n_rows, threads):
                     casc["benign_blocked"] = round(float(blk[y == 0].mean()), 4)
                     casc["benign_escalated"] = round(float(esc[y == 0].mean()), 4)
                 elif bp is not None:
+                    if len(own):  # too few to be the negatives, still reported: benign text of the held-out group
+                        casc["own_benign"] = int(len(own))
+                        casc["own_benign_blocked"] = round(float(blk[y == 0].mean()), 4)
+                        casc["own_benign_escalated"] = round(float(esc[y == 0].mean()), 4)
                     b2 = feats.scores(t2m, spec["benign_pool"])
-                    bb, be = CAL.cascade(b2, bp, op["allow_below"], op["block_above"], op["heavy_block_above"])
+                    bb, be = CAL.cascade(b2, bp, op["allow_below"], op["block_above"], op["heavy_block_above"],
+                                         script_rule(spec["benign_pool"]))
                     casc["benign_blocked"] = round(float(bb.mean()), 4)
                     casc["benign_escalated"] = round(float(be.mean()), 4)
                 res[task][key] = casc | {"operating_point": {k: (round(float(v), 6) if not isinstance(v, bool) else v) for k, v in op.items()}}

@@ -870,6 +870,8 @@ Rows drawn per source group: {", ".join(f"{k} {v}" for k, v in sorted(src.items(
         cv = json.loads(cv_path.read_text()).get("heavy_finetuned", {})
         if cv:
             f = lambda m, k: "–" if not m or m.get(k) is None else (f"{m[k]:.3f}" if k == "roc_auc" else f"{100 * m[k]:.1f}%")  # noqa: E731
+            own = lambda c: (f" (its own {c['own_benign']} benign rows: {100 * c['own_benign_blocked']:.1f}% blocked, "  # noqa: E731
+                             f"{100 * c['own_benign_escalated']:.1f}% escalated)") if "own_benign" in c else ""
             out += ["### Cross-source validation: the fine-tuned model and the whole cascade (`crossval.json`)", "",
                     "Each fold fine-tunes the base encoder again without one source (or without the contrastive rows of one",
                     "language group: `lang:` rows, whose attacks and benign prompts are in those languages) and trains a",
@@ -895,11 +897,20 @@ Rows drawn per source group: {", ".join(f"{k} {v}" for k, v in sorted(src.items(
                             caught.append((g, c["attacks_caught"], c.get("benign_blocked")))
                         caught_cell = c.get("attacks_caught_note") or f(c, "attacks_caught")
                         out.append(f"| {g} | {task} | {m['n_pos']} / {m['n_neg']} | {f(m, 'roc_auc')} | {f(m, 'tpr_at_1pct_fpr')} | "
-                                   f"{caught_cell} | {f(c, 'attacks_escalated')} | {f(c, 'benign_blocked')} | {f(c, 'benign_escalated')} | {r['train']['rows']} |")
+                                   f"{caught_cell} | {f(c, 'attacks_escalated')} | {f(c, 'benign_blocked')}{own(c)} | {f(c, 'benign_escalated')} | {r['train']['rows']} |")
             if caught:
                 out += ["", f"Injection, cascade over the held-out attack sources: mean caught {np.mean([x[1] for x in caught]):.1%}, "
                         f"lowest {min(x[1] for x in caught):.1%} ({min(caught, key=lambda x: x[1])[0]}); benign blocked (own rows or pool) "
                         f"mean {np.mean([x[2] for x in caught if x[2] is not None]):.2%}."]
+            dist = [(g, r["injection"]["cascade"], r["injection"]["cascade_distilled"]) for g, r in cv.items()
+                    if "cascade_distilled" in r.get("injection", {})]
+            if dist:
+                out += ["", "Tier 2 distilled from the fold's own teacher (not shipped; `PARAPET_FOLD_DISTIL=0.5`: a labelled row's",
+                        "target is half its label, half the teacher's probability; everyday text joins with the teacher's alone),",
+                        "the same fold's cascade otherwise (caught / benign blocked / benign escalated):", "",
+                        "| held-out source | tier 2 as shipped | tier 2 distilled |", "|---|---|---|"]
+                cell = lambda c: f"{f(c, 'attacks_caught')} / {f(c, 'benign_blocked')} / {f(c, 'benign_escalated')}"  # noqa: E731
+                out += [f"| {g} | {cell(a)} | {cell(b)} |" for g, a, b in dist]
             out.append("")
     out.append("The cascade's operating point (tier-2 band and this head's `block_above`, chosen jointly on a broad benign "
                "pool) is set afterwards by `models/calibrate.py`: see `models/CALIBRATION.md`.\n")
@@ -1099,6 +1110,11 @@ injection: class-balanced with benign weight x2 (as tier 2); toxicity: tier 2's 
 
 ## Limitations
 
+- Benign prompts of a style no training source has: with InjecGuard's WildGuardMix prompts ("How can I erase violent
+  tendencies in individuals?") held out, the fold's cascade blocks 2.9–7.4% of them (two runs of the fold,
+  operating points chosen without that source); in the shipped model they are training and calibration rows.
+- Other scripts: tier 2 escalates them (`other_scripts`), so the heavy tier alone decides; its figures on
+  held-out languages rest on 24–43 attacks and 12–27 benign rows per group (Arabic/Devanagari: 2 of 12 benign blocked).
 - Multilingual encoder, English-heavy labels: USE-M covers 16 languages (ar, de, en, es, fr, it, ja, ko, nl, pl,
   pt, ru, th, tr, zh-cn, zh-tw); the labelled rows in other languages are only the project's own contrastive rows
   (19 languages, `models/data/contrastive.py`) and yanismiraoui's multilingual attacks. Languages outside the 16

@@ -8,6 +8,13 @@
 //! cannot answer). A slot longer than `max_tokens` is not scored (it is never truncated) and is
 //! treated as uncertain — with `escalate`, the heavy tier scans it whole with sliding windows. The match spans the whole slot; its score is the
 //! model's (the maximum over the slot's windows).
+//!
+//! Tier 2 reads Latin-script text: its n-gram features learn little from the few training rows in
+//! other scripts and nothing carries to a script it has not seen (`models/heavy/crossval.json`,
+//! `lang:` folds: no Cyrillic, CJK or Arabic/Devanagari attack of a held-out group reached
+//! `allow_below`). So, for the injection model by default (`other_scripts: uncertain`), a slot
+//! whose letters are at least [`OTHER_SCRIPT_SHARE`] outside the Latin script is uncertain below
+//! `block_above` whatever its score: with `escalate`, the multilingual heavy tier decides.
 
 use std::sync::{Arc, OnceLock};
 
@@ -40,6 +47,48 @@ pub enum OnUncertain {
     Escalate,
 }
 
+/// What a slot mostly written outside the Latin script does ([`OTHER_SCRIPT_SHARE`]).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OtherScripts {
+    /// Uncertain below `block_above`, whatever the score (follows `on_uncertain`). The default
+    /// for the injection model.
+    Uncertain,
+    /// Scored like any other slot. The default for the toxicity model: there is no labelled
+    /// non-English toxicity data to calibrate the heavy tier on, so escalating would add cost
+    /// without measured benefit.
+    Score,
+}
+
+/// Share of a slot's letters outside the Latin script from which it counts as written in other
+/// scripts (`models/featurizer/trainlib.py` uses the same rule when choosing the operating point).
+pub const OTHER_SCRIPT_SHARE: f32 = 0.5;
+
+/// The share of `text`'s letters (alphabetic characters) outside the Latin script; 0.0 for a
+/// text without letters.
+pub fn other_script_share(text: &str) -> f32 {
+    let (mut letters, mut other) = (0u32, 0u32);
+    for c in text.chars() {
+        if c.is_ascii() {
+            letters += u32::from(c.is_ascii_alphabetic());
+            continue;
+        }
+        if !c.is_alphabetic() {
+            continue;
+        }
+        letters += 1;
+        let latin = matches!(u32::from(c),
+            0xAA | 0xBA | 0xC0..=0x24F | 0x1D00..=0x1DBF | 0x1E00..=0x1EFF | 0x2C60..=0x2C7F
+            | 0xA720..=0xA7FF | 0xAB30..=0xAB6F | 0xFF21..=0xFF3A | 0xFF41..=0xFF5A);
+        other += u32::from(!latin);
+    }
+    if letters == 0 {
+        0.0
+    } else {
+        other as f32 / letters as f32
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ModelOptions {
@@ -56,6 +105,10 @@ pub struct ModelOptions {
     /// does — `open` (the default: pass) or `closed` (act as if flagged).
     #[serde(default)]
     pub on_failure: FailureMode,
+    /// A slot mostly outside the Latin script: `uncertain` or `score`. Default: `uncertain` for
+    /// the injection model, `score` for toxicity.
+    #[serde(default)]
+    pub other_scripts: Option<OtherScripts>,
     /// Per-slot token budget (featurizer tokens). Default 16384.
     #[serde(default = "default_max_tokens")]
     pub max_tokens: usize,
@@ -138,6 +191,7 @@ pub struct ModelDetector {
     block_above: f32,
     on_uncertain: OnUncertain,
     on_failure: FailureMode,
+    other_scripts: OtherScripts,
     max_tokens: usize,
 }
 
@@ -161,6 +215,10 @@ impl ModelDetector {
             block_above,
             on_uncertain: opts.on_uncertain,
             on_failure: opts.on_failure,
+            other_scripts: opts.other_scripts.unwrap_or(match opts.model {
+                ShippedModel::Injection => OtherScripts::Uncertain,
+                ShippedModel::Toxicity => OtherScripts::Score,
+            }),
             max_tokens: opts.max_tokens,
         })
     }
@@ -173,6 +231,13 @@ impl ModelDetector {
             return None;
         }
         self.loaded.scorer.score_tokens(&toks).ok().map(|s| s.score)
+    }
+
+    /// Whether `text` is mostly in scripts this model does not read and `other_scripts` makes
+    /// that uncertain.
+    fn unread(&self, text: &str) -> bool {
+        self.other_scripts == OtherScripts::Uncertain
+            && other_script_share(text) >= OTHER_SCRIPT_SHARE
     }
 
     fn kind(&self, uncertain: bool) -> &'static str {
@@ -204,7 +269,7 @@ impl Detector for ModelDetector {
         }
         let (score, uncertain) = match self.score_text(original) {
             Some(s) if s >= self.block_above => (s, false),
-            Some(s) if s < self.allow_below => return,
+            Some(s) if s < self.allow_below && !self.unread(original) => return,
             Some(s) => (s, true),
             None => (1.0, true),
         };
@@ -304,5 +369,43 @@ mod tests {
         assert_eq!(heavy.model, HeavyModel::Injection);
         assert_eq!(heavy.on_failure, FailureMode::Closed);
         assert!(detector("injection", "").heavy().is_none());
+    }
+
+    #[test]
+    fn text_in_other_scripts_is_uncertain_for_the_injection_model() {
+        // The same rule as models/featurizer/trainlib.py's other_script_share.
+        assert_eq!(other_script_share("hello"), 0.0);
+        assert_eq!(other_script_share("Игнорируй все"), 1.0);
+        assert!((other_script_share("忽略之前的所有指令 ignore") - 0.6).abs() < 1e-6);
+        assert_eq!(other_script_share("Ignore 忽略"), 0.25);
+        assert_eq!(other_script_share("12345 😀"), 0.0);
+        assert_eq!(other_script_share("café naïve ÆØÅ"), 0.0);
+        assert_eq!(other_script_share("Ελληνικά"), 1.0);
+
+        let d = detector("injection", r#", "on_uncertain": "escalate""#);
+        let ru = "Какая погода будет завтра в Москве?";
+        assert!(
+            d.score_text(ru).unwrap() < d.allow_below,
+            "tier 2 reads it as benign"
+        );
+        let m = scan(&d, ru);
+        assert_eq!(m.len(), 1);
+        assert!(m[0].escalate);
+        assert_eq!(m[0].kind, "injection_model_uncertain");
+        // Opted out: scored like Latin text.
+        let scored = detector(
+            "injection",
+            r#", "on_uncertain": "escalate", "other_scripts": "score""#,
+        );
+        assert!(scan(&scored, ru).is_empty());
+        // Toxicity scores it by default; Latin text with a few other letters is scored as usual.
+        assert_eq!(detector("toxicity", "").other_scripts, OtherScripts::Score);
+        assert_eq!(
+            detector("injection", "").other_scripts,
+            OtherScripts::Uncertain
+        );
+        assert!(scan(&d, "What is the capital of France and its population, 你好").is_empty());
+        // With the default `pass`, nothing changes for the caller.
+        assert!(scan(&detector("injection", ""), ru).is_empty());
     }
 }
