@@ -127,7 +127,7 @@ fn environment(
     env.as_ref().map_err(|e| anyhow!("{e}"))
 }
 
-/// One window's token ids, `[CLS] … [SEP]`.
+/// One window's token ids, `bos … eos`.
 pub type Window = Vec<i64>;
 
 impl Encoder {
@@ -180,7 +180,7 @@ impl Encoder {
         })
     }
 
-    /// The windows of `text` (at least one: `[CLS][SEP]` for an empty text) and its length
+    /// The windows of `text` (at least one: `bos eos` for an empty text) and its length
     /// in tokens.
     pub fn windows(&self, text: &str) -> anyhow::Result<(Vec<Window>, usize)> {
         let enc = self
@@ -286,14 +286,14 @@ pub fn normalize(v: &mut [f32]) {
     }
 }
 
-/// Cut token ids into `[CLS] + ids[k*stride .. k*stride+size] + [SEP]` windows; the last window
+/// Cut token ids into `bos + ids[k*stride .. k*stride+size] + eos` windows; the last window
 /// is the one that reaches the end.
-pub fn cut_windows(ids: &[u32], size: usize, stride: usize, cls: u32, sep: u32) -> Vec<Window> {
+pub fn cut_windows(ids: &[u32], size: usize, stride: usize, bos: u32, eos: u32) -> Vec<Window> {
     let wrap = |part: &[u32]| -> Window {
         let mut w = Vec::with_capacity(part.len() + 2);
-        w.push(i64::from(cls));
+        w.push(i64::from(bos));
         w.extend(part.iter().map(|&i| i64::from(i)));
-        w.push(i64::from(sep));
+        w.push(i64::from(eos));
         w
     };
     if ids.is_empty() {
