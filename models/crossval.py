@@ -269,7 +269,7 @@ def table(task, res) -> list[str]:
         m = v["held_out"]
         md.append(f"| {k} | {m['n_pos']} / {m['n_neg']} | {f(m, 'roc_auc')} | {f(m, 'tpr_at_1pct_fpr')} | {f(m, 'attacks_blocked')} | "
                   f"{f(m, 'attacks_escalated')} | {f(m, 'benign_blocked')} | {f(m, 'benign_escalated')} | {v['negatives']} |")
-    md += ["", f"Never-trained sets, scored by each fold's model (median over folds):", "",
+    md += ["", "Never-trained sets, scored by each fold's model (median over folds):", "",
            "| set | AUC | attacks blocked | benign blocked | benign escalated |", "|---|---|---|---|---|"]
     names = next(iter(res.values()))["never_trained"].keys() if res else []
     for nm in names:

@@ -494,7 +494,6 @@ def main():
     quantised = weight_only_int8(fp32, OUT_ONNX, external={"table": TABLE_FILE})
     sha = hashlib.sha256(OUT_ONNX.read_bytes()).hexdigest()
     table_sha = hashlib.sha256(UE.table().tobytes()).hexdigest()
-    UE.write_if_changed(HERE / TABLE_FILE, UE.table().tobytes())
 
     # int8 vs fp32 check on calibration texts (normalised embeddings), through ONNX Runtime
     import onnxruntime as ort

@@ -33,7 +33,6 @@ import os
 import pickle
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
