@@ -49,6 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.dont_write_bytecode = True  # importing tier2_quality must not leave benches/__pycache__ behind
 sys.path.insert(0, str(ROOT / "benches"))
 import tier2_quality as T2  # noqa: E402  (held-out definition: T2.trained_on, T2.load)
+sys.path.insert(0, str(ROOT / "models" / "featurizer"))
+from script_rule import other_script  # noqa: E402  (tier 2's other_scripts rule, as core/src/detectors/model.rs)
 
 PARAPET = ROOT / "target" / "service" / "parapet"
 EXTPROC = ROOT / "target" / "service" / "parapet-ext-proc"
@@ -130,18 +132,6 @@ def run_cli(rows, parapet):
     return [json.loads(x) for x in out], wall
 
 
-_LATIN = ((0x41, 0x5A), (0x61, 0x7A), (0xAA, 0xAA), (0xBA, 0xBA), (0xC0, 0x24F), (0x1D00, 0x1DBF),
-          (0x1E00, 0x1EFF), (0x2C60, 0x2C7F), (0xA720, 0xA7FF), (0xAB30, 0xAB6F), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
-
-
-def other_scripts(text):
-    """Mostly (>= 50% of its letters) outside the Latin script: uncertain for the injection model
-    whatever its score below block_above (`other_scripts`, core/src/detectors/model.rs)."""
-    letters = [c for c in text if c.isalpha()]
-    other = sum(1 for c in letters if not any(a <= ord(c) <= b for a, b in _LATIN))
-    return bool(letters) and other / len(letters) >= 0.5
-
-
 def tier12(rows, verdicts, thr):
     """Annotate rows with the tiers-1-2 verdict and the escalations the cascade would make."""
     emitted = any("pending" in v for v in verdicts)
@@ -160,7 +150,7 @@ def tier12(rows, verdicts, thr):
         if r["text"].strip():
             for m, s in (("injection", r["inj_s"]), ("toxicity", r["tox_s"])):
                 al, ba = thr[m]
-                if s is None or al <= s < ba or (m == "injection" and s < ba and other_scripts(r["text"])):
+                if s is None or al <= s < ba or (m == "injection" and s < ba and other_script(r["text"])):
                     band.append(m)
         r["band"] = band  # uncertain at tier 2, whatever tier 1 said
         derived = [] if v["decision"] == "block" else list(band)

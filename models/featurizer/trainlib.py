@@ -24,6 +24,7 @@ import scipy.sparse as sp
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import featurizer as fz  # noqa: E402
+import script_rule  # noqa: E402
 
 REPO_MODELS = HERE.parent
 EVAL_DIR = Path(os.environ.get("PARAPET_EVAL_DIR", HERE.parents[2] / "shared" / "eval" / "dev"))
@@ -582,28 +583,7 @@ def sha256_file(p: Path) -> str:
     return hashlib.sha256(p.read_bytes()).hexdigest()
 
 
-# Tier 2 reads Latin-script text: its n-gram models learn from a few rows in other scripts and do not
-# carry to scripts they never saw (models/heavy/crossval.json, `lang:` folds: 0% of Cyrillic, CJK and
-# Arabic/Devanagari attacks escalated). A slot whose letters are at least OTHER_SCRIPT_SHARE outside
-# the Latin script is therefore uncertain for tier 2 whatever its score (unless it is above
-# block_above): the cascade escalates it. Mirrors core/src/detectors/model.rs (`other_scripts`).
-OTHER_SCRIPT_SHARE = 0.5
-_LATIN = ((0x41, 0x5A), (0x61, 0x7A), (0xAA, 0xAA), (0xBA, 0xBA), (0xC0, 0x24F), (0x1D00, 0x1DBF),
-          (0x1E00, 0x1EFF), (0x2C60, 0x2C7F), (0xA720, 0xA7FF), (0xAB30, 0xAB6F), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
-
-
-def other_script_share(text: str) -> float:
-    """Share of the letters (str.isalpha) of `text` outside the Latin script; 0 without letters."""
-    letters = other = 0
-    for ch in text:
-        if ch.isalpha():
-            letters += 1
-            o = ord(ch)
-            if not any(a <= o <= b for a, b in _LATIN):
-                other += 1
-    return other / letters if letters else 0.0
-
 
 def other_script(texts) -> np.ndarray:
-    """Per text: is it mostly written in scripts tier 2 does not read (see OTHER_SCRIPT_SHARE)?"""
-    return np.array([other_script_share(t) >= OTHER_SCRIPT_SHARE for t in texts], dtype=bool)
+    """Per text: is it mostly written in scripts tier 2 does not read (script_rule.py)?"""
+    return np.array([script_rule.other_script(t) for t in texts], dtype=bool)

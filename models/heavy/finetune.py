@@ -493,7 +493,7 @@ def main():
                           opset_version=17, dynamo=False)
     quantised = weight_only_int8(fp32, OUT_ONNX, external={"table": TABLE_FILE})
     sha = hashlib.sha256(OUT_ONNX.read_bytes()).hexdigest()
-    table_sha = hashlib.sha256(UE.table().tobytes()).hexdigest()
+    table = (HERE / TABLE_FILE).read_bytes()  # written (or checked) by weight_only_int8
 
     # int8 vs fp32 check on calibration texts (normalised embeddings), through ONNX Runtime
     import onnxruntime as ort
@@ -521,7 +521,7 @@ def main():
         "quantisation": {"scheme": "weight-only int8 (Cast -> Mul, float32 compute), per output channel / per embedding row",
                          "tensors": quantised},
         "encoder_onnx_sha256": sha, "encoder_onnx_bytes": OUT_ONNX.stat().st_size,
-        "external_data": {"file": TABLE_FILE, "sha256": table_sha, "bytes": int(UE.table().nbytes)},
+        "external_data": {"file": TABLE_FILE, "sha256": hashlib.sha256(table).hexdigest(), "bytes": len(table)},
         "elapsed_s": round(time.time() - t0),
         "torch": torch.__version__,
     }

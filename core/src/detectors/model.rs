@@ -61,7 +61,7 @@ pub enum OtherScripts {
 }
 
 /// Share of a slot's letters outside the Latin script from which it counts as written in other
-/// scripts (`models/featurizer/trainlib.py` uses the same rule when choosing the operating point).
+/// scripts (`models/featurizer/script_rule.py` is the same rule for the trainers and benches).
 pub const OTHER_SCRIPT_SHARE: f32 = 0.5;
 
 /// The share of `text`'s letters (alphabetic characters) outside the Latin script; 0.0 for a
@@ -373,7 +373,7 @@ mod tests {
 
     #[test]
     fn text_in_other_scripts_is_uncertain_for_the_injection_model() {
-        // The same rule as models/featurizer/trainlib.py's other_script_share.
+        // The same examples as models/featurizer/script_rule.py's other_script_share.
         assert_eq!(other_script_share("hello"), 0.0);
         assert_eq!(other_script_share("Игнорируй все"), 1.0);
         assert!((other_script_share("忽略之前的所有指令 ignore") - 0.6).abs() < 1e-6);

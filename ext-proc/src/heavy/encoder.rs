@@ -6,8 +6,8 @@
 //! A text is tokenised once without special tokens and cut into windows of at most
 //! `window_tokens` tokens every `window_stride` tokens, each wrapped in `bos … eos`, so a text of
 //! any length is read whole (nothing is truncated). A window's embedding is the model's output
-//! (`pooling: none`, [batch, dim]) or the mean of its last hidden states under the attention mask
-//! (`pooling: mean`, [batch, seq, dim]), L2-normalised (`models/heavy/encoder.json`).
+//! (`input_ids`, `attention_mask` -> [batch, dim]: the model pools and masks padding),
+//! L2-normalised (`models/heavy/encoder.json`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -34,9 +34,6 @@ pub struct EncoderSpec {
     pub bos_id: u32,
     /// The token put after every window (`</s>`, or BERT's `[SEP]`).
     pub eos_id: u32,
-    /// How a window's embedding comes out of the model.
-    #[serde(default)]
-    pub pooling: Pooling,
     /// Files the ONNX model reads as external data (next to it), each pinned by sha256.
     #[serde(default)]
     pub external_data: Vec<ExternalFile>,
@@ -50,17 +47,6 @@ pub struct ExternalFile {
     /// How to make it when it is missing (shown in the error).
     #[serde(default)]
     pub made_by: String,
-}
-
-/// The encoder's output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Pooling {
-    /// `[batch, seq, dim]` hidden states, averaged under the attention mask here.
-    #[default]
-    Mean,
-    /// `[batch, dim]`: the model pools.
-    None,
 }
 
 /// Where ONNX Runtime runs.
@@ -77,8 +63,6 @@ pub struct Encoder {
     pub spec: EncoderSpec,
     tokenizer: Tokenizer,
     session: Mutex<Session>,
-    /// Whether the model takes `token_type_ids` (BERT) besides `input_ids` and `attention_mask`.
-    token_types: bool,
     pub device: Device,
 }
 
@@ -170,12 +154,10 @@ impl Encoder {
                 );
             }
         }
-        let token_types = names.iter().any(|n| n == "token_type_ids");
         Ok(Encoder {
             spec,
             tokenizer,
             session: Mutex::new(session),
-            token_types,
             device,
         })
     }
@@ -215,16 +197,10 @@ impl Encoder {
                 mask[[b, t]] = 1;
             }
         }
-        let mut inputs = ort::inputs![
+        let inputs = ort::inputs![
             "input_ids" => Tensor::from_array(ids)?,
-            "attention_mask" => Tensor::from_array(mask.clone())?,
+            "attention_mask" => Tensor::from_array(mask)?,
         ];
-        if self.token_types {
-            inputs.push((
-                "token_type_ids".into(),
-                Tensor::from_array(Array2::<i64>::zeros((batch, len)))?.into(),
-            ));
-        }
         let mut session = self
             .session
             .lock()
@@ -234,46 +210,17 @@ impl Encoder {
             .try_extract_tensor::<f32>()
             .context("encoder output")?;
         let dim = self.spec.dim;
-        let vectors = match self.spec.pooling {
-            Pooling::None => {
-                if shape.len() != 2 || shape[0] as usize != batch || shape[1] as usize != dim {
-                    bail!("encoder output shape {shape:?}, expected [{batch}, {dim}]");
-                }
-                out.chunks_exact(dim)
-                    .map(|row| {
-                        let mut v = row.to_vec();
-                        normalize(&mut v);
-                        v
-                    })
-                    .collect()
-            }
-            Pooling::Mean => {
-                if shape.len() != 3 || shape[0] as usize != batch || shape[2] as usize != dim {
-                    bail!("encoder output shape {shape:?}, expected [{batch}, {len}, {dim}]");
-                }
-                let seq = shape[1] as usize;
-                let mut vectors = Vec::with_capacity(batch);
-                for b in 0..batch {
-                    let mut v = vec![0f32; dim];
-                    let mut n = 0f32;
-                    for t in 0..seq.min(len) {
-                        if mask[[b, t]] == 0 {
-                            continue;
-                        }
-                        n += 1.0;
-                        let row = &out[(b * seq + t) * dim..(b * seq + t + 1) * dim];
-                        for (acc, x) in v.iter_mut().zip(row) {
-                            *acc += x;
-                        }
-                    }
-                    let n = n.max(1.0);
-                    v.iter_mut().for_each(|x| *x /= n);
-                    normalize(&mut v);
-                    vectors.push(v);
-                }
-                vectors
-            }
-        };
+        if shape.len() != 2 || shape[0] as usize != batch || shape[1] as usize != dim {
+            bail!("encoder output shape {shape:?}, expected [{batch}, {dim}]");
+        }
+        let vectors = out
+            .chunks_exact(dim)
+            .map(|row| {
+                let mut v = row.to_vec();
+                normalize(&mut v);
+                v
+            })
+            .collect();
         Ok(vectors)
     }
 }
