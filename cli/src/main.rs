@@ -32,8 +32,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use parapet_core::config::Document;
 use parapet_core::engine::{Exchange, Verdict};
-use parapet_core::{Config, Policy};
+use parapet_core::{Policy, PolicySet};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -55,6 +56,9 @@ enum Command {
         /// Policy file (JSON, or YAML by extension). Default: the shipped default policy.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Which of the config's named policies to apply. Default: its `default_policy`.
+        #[arg(long)]
+        policy: Option<String>,
         /// Add every model detector's score to each row, even below its thresholds:
         /// `"scores": {"injection_model": 0.93}` (request side; for quality curves).
         #[arg(long)]
@@ -65,6 +69,9 @@ enum Command {
         /// Policy file (JSON, or YAML by extension). Default: the shipped default policy.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Which of the config's named policies to apply. Default: its `default_policy`.
+        #[arg(long)]
+        policy: Option<String>,
         /// Byte offsets at which to cut the input into pieces, as Envoy would deliver them.
         #[arg(long, value_delimiter = ',')]
         split: Vec<usize>,
@@ -76,6 +83,8 @@ enum Command {
         #[arg(long)]
         no_finish: bool,
     },
+    /// Print the config's JSON Schema (draft 2020-12; schema/parapet-policy.schema.json).
+    Schema,
     /// Check a policy file and print every error with its field path.
     Validate {
         /// Policy file (JSON, or YAML by extension).
@@ -86,14 +95,31 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Scan { config, scores } => scan(config.as_deref(), scores),
+        Command::Scan {
+            config,
+            policy,
+            scores,
+        } => scan(config.as_deref(), policy.as_deref(), scores),
         Command::Stream {
             config,
+            policy,
             split,
             request,
             no_finish,
-        } => stream(config.as_deref(), split, request.as_deref(), !no_finish),
+        } => stream(
+            config.as_deref(),
+            policy.as_deref(),
+            split,
+            request.as_deref(),
+            !no_finish,
+        ),
         Command::Validate { file } => validate(&file),
+        Command::Schema => serde_json::to_string_pretty(&parapet_core::schema::document_schema())
+            .map(|s| {
+                println!("{s}");
+                ExitCode::SUCCESS
+            })
+            .map_err(Into::into),
     };
     match result {
         Ok(code) => code,
@@ -104,8 +130,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// Read a config file: YAML if its extension says so, JSON otherwise.
-fn load_config(path: &Path) -> Result<std::result::Result<Config, parapet_core::ConfigError>> {
+/// Read a config file (one policy or several named ones): YAML if its extension says so, JSON
+/// otherwise.
+fn load_config(path: &Path) -> Result<std::result::Result<Document, parapet_core::ConfigError>> {
     let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let yaml = matches!(
         path.extension().and_then(|e| e.to_str()),
@@ -114,18 +141,34 @@ fn load_config(path: &Path) -> Result<std::result::Result<Config, parapet_core::
     if yaml {
         let value: Value = serde_yaml_ng::from_slice(&raw)
             .with_context(|| format!("{}: invalid YAML", path.display()))?;
-        Ok(Config::from_value(value))
+        Ok(Document::from_value(value))
     } else {
-        Ok(Config::from_json(&raw))
+        Ok(Document::from_json(&raw))
     }
 }
 
 fn validate(path: &Path) -> Result<ExitCode> {
     let errors = match load_config(path)? {
         Err(e) => vec![e],
-        Ok(config) => match Policy::compile(&config) {
-            Ok(policy) => {
+        Ok(doc) => match PolicySet::compile(&doc) {
+            Ok(set) if !set.is_multi() => {
+                let policy = set.default_policy_ref();
                 println!("{}: ok ({} guards)", path.display(), policy.guards.len());
+                return Ok(ExitCode::SUCCESS);
+            }
+            Ok(set) => {
+                let each: Vec<String> = set
+                    .policies()
+                    .iter()
+                    .map(|p| format!("{}: {} guards", p.name, p.guards.len()))
+                    .collect();
+                println!(
+                    "{}: ok ({} policies, default `{}`; {})",
+                    path.display(),
+                    set.policies().len(),
+                    set.default_policy_ref().name,
+                    each.join("; ")
+                );
                 return Ok(ExitCode::SUCCESS);
             }
             Err(e) => e.0,
@@ -193,28 +236,37 @@ fn out_line(v: &Verdict) -> OutLine<'_> {
     }
 }
 
-/// The policy from `--config`, or the shipped default.
-fn load_policy(config: Option<&Path>) -> Result<Policy> {
-    Ok(match config {
-        None => {
-            Policy::default_policy().map_err(|e| anyhow::anyhow!("shipped default policy: {e}"))?
-        }
+/// The policy from `--config` (its default, or the one `--policy` names), or the shipped
+/// default.
+fn load_policy(config: Option<&Path>, name: Option<&str>) -> Result<std::sync::Arc<Policy>> {
+    let set = match config {
+        None => PolicySet::default_policy()
+            .map_err(|e| anyhow::anyhow!("shipped default policy: {e}"))?,
         Some(path) => {
-            let config =
-                load_config(path)?.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            Policy::compile(&config).map_err(|e| anyhow::anyhow!("{}:\n{e}", path.display()))?
+            let doc = load_config(path)?.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            PolicySet::compile(&doc).map_err(|e| anyhow::anyhow!("{}:\n{e}", path.display()))?
         }
-    })
+    };
+    match name {
+        None => Ok(set.default_policy_ref().clone()),
+        Some(n) => set.get(n).cloned().ok_or_else(|| {
+            anyhow::anyhow!(
+                "--policy {n}: the config names {}",
+                set.names().collect::<Vec<_>>().join(", ")
+            )
+        }),
+    }
 }
 
 fn stream(
     config: Option<&Path>,
+    policy_name: Option<&str>,
     mut split: Vec<usize>,
     request: Option<&Path>,
     finish: bool,
 ) -> Result<ExitCode> {
     use std::io::Read;
-    let policy = load_policy(config)?;
+    let policy = load_policy(config, policy_name)?;
     let exchange = match request {
         None => Exchange::default(),
         Some(path) => {
@@ -249,8 +301,8 @@ fn stream(
     Ok(ExitCode::SUCCESS)
 }
 
-fn scan(config: Option<&Path>, with_scores: bool) -> Result<ExitCode> {
-    let policy = load_policy(config)?;
+fn scan(config: Option<&Path>, policy_name: Option<&str>, with_scores: bool) -> Result<ExitCode> {
+    let policy = load_policy(config, policy_name)?;
     let stdin = std::io::stdin().lock();
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut failed = false;

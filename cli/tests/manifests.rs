@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use parapet_core::{Config, Policy};
+use parapet_core::{Config, Policy, PolicySet};
 
 fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -34,13 +34,63 @@ fn example_policies_compile() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let raw = std::fs::read(&path).unwrap();
-        let config = match path.extension().and_then(|e| e.to_str()) {
-            Some("json") => Config::from_json(&raw).unwrap(),
-            Some("yaml") => Config::from_value(serde_yaml_ng::from_slice(&raw).unwrap()).unwrap(),
+        let set = match path.extension().and_then(|e| e.to_str()) {
+            Some("json") => PolicySet::from_json(&raw),
+            Some("yaml") => PolicySet::from_value(serde_yaml_ng::from_slice(&raw).unwrap()),
             _ => continue,
         };
-        Policy::compile(&config).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        set.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         n += 1;
     }
     assert!(n > 0);
+}
+
+/// envoy/istio/policies.yaml: every WasmPlugin's pluginConfig compiles, and every route patch
+/// names a policy of the WasmPlugin on the same workloads.
+#[test]
+fn istio_per_workload_and_route_policies_compile() {
+    let raw = std::fs::read_to_string(repo("envoy/istio/policies.yaml")).unwrap();
+    let docs: Vec<serde_json::Value> = serde_yaml_ng::Deserializer::from_str(&raw)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect();
+    let mut sets = std::collections::BTreeMap::new();
+    for d in docs.iter().filter(|d| d["kind"] == "WasmPlugin") {
+        let json = serde_json::to_vec(&d["spec"]["pluginConfig"]).unwrap();
+        let set = PolicySet::from_json(&json)
+            .unwrap_or_else(|e| panic!("{}: {e}", d["metadata"]["name"]));
+        let app = d["spec"]["selector"]["matchLabels"]["app"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        sets.insert(app, set);
+    }
+    assert_eq!(sets.len(), 2);
+    assert!(sets["assistant"].is_multi() && !sets["support-bot"].is_multi());
+    let mut patches = 0;
+    for d in docs.iter().filter(|d| d["kind"] == "EnvoyFilter") {
+        let app = d["spec"]["workloadSelector"]["labels"]["app"]
+            .as_str()
+            .unwrap();
+        for p in d["spec"]["configPatches"].as_array().unwrap() {
+            assert_eq!(p["applyTo"], "HTTP_ROUTE");
+            let name = p["patch"]["value"]["metadata"]["filter_metadata"]["parapet"]["policy"]
+                .as_str()
+                .unwrap();
+            assert!(sets[app].get(name).is_some(), "{app}: no policy `{name}`");
+            let route = p["match"]["routeConfiguration"]["vhost"]["route"]["name"]
+                .as_str()
+                .unwrap();
+            assert!(
+                docs.iter().any(|v| v["kind"] == "VirtualService"
+                    && v["spec"]["http"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|h| h["name"] == route)),
+                "no VirtualService route named {route}"
+            );
+            patches += 1;
+        }
+    }
+    assert_eq!(patches, 1);
 }

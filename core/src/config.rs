@@ -33,6 +33,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// A whole policy.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Must be [`SCHEMA_VERSION`].
@@ -64,8 +65,215 @@ pub struct Config {
     pub guards: Vec<GuardConfig>,
 }
 
+/// How a request's policy is chosen when a config names several (`policies`). The steps run in
+/// this order and each later one that applies overrides the earlier: the config's
+/// `default_policy`; the route's (Envoy route metadata `filter_metadata.<route_namespace>.policy`);
+/// the tenant's (`tenant`); the request's own choice (`request`), honoured only for names on the
+/// allow-list of the policy in force after the first three steps.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SelectionConfig {
+    /// The route metadata namespace read for `policy`. Default `parapet`.
+    #[serde(default = "default_route_namespace")]
+    pub route_namespace: String,
+    /// Tenant → policy, the tenant read from a request header or from dynamic metadata that an
+    /// authentication filter wrote (e.g. a JWT claim).
+    #[serde(default)]
+    pub tenant: Option<TenantSelection>,
+    /// A per-request choice by header.
+    #[serde(default)]
+    pub request: RequestSelection,
+}
+
+impl Default for SelectionConfig {
+    fn default() -> Self {
+        SelectionConfig {
+            route_namespace: default_route_namespace(),
+            tenant: None,
+            request: RequestSelection::default(),
+        }
+    }
+}
+
+fn default_route_namespace() -> String {
+    "parapet".to_string()
+}
+
+/// Where the tenant comes from and which policy each tenant gets. The header is read first,
+/// then the metadata; a tenant not in `policies` keeps the route's policy.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TenantSelection {
+    /// A request header carrying the tenant (lowercase), e.g. `x-tenant-id`. Trust it only
+    /// where the mesh sets it (strip it at the edge otherwise).
+    #[serde(default)]
+    pub header: Option<String>,
+    /// A string in the request's dynamic metadata, e.g. the `tenant` claim that
+    /// `envoy.filters.http.jwt_authn` wrote under `payload_in_metadata: jwt_payload`:
+    /// `{"namespace": "envoy.filters.http.jwt_authn", "path": ["jwt_payload", "tenant"]}`.
+    #[serde(default)]
+    pub metadata: Option<MetadataPath>,
+    /// Tenant value → policy name.
+    pub policies: std::collections::BTreeMap<String, String>,
+}
+
+/// A value inside Envoy dynamic metadata: `filter_metadata[namespace]` then the struct keys.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MetadataPath {
+    pub namespace: String,
+    pub path: Vec<String>,
+}
+
+/// A request naming its own policy by header.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RequestSelection {
+    /// The header (lowercase). Default `x-parapet-policy`.
+    #[serde(default = "default_request_header")]
+    pub header: String,
+    /// Policy in force (after route and tenant) → the names a request may choose there. A name
+    /// not on the list (or no list) is ignored and counted as refused.
+    #[serde(default)]
+    pub allow: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Default for RequestSelection {
+    fn default() -> Self {
+        RequestSelection {
+            header: default_request_header(),
+            allow: Default::default(),
+        }
+    }
+}
+
+fn default_request_header() -> String {
+    "x-parapet-policy".to_string()
+}
+
+/// A config document: today's single policy (`{"version", "guards", ...}`), or several named
+/// policies with one default and the rules that choose among them:
+/// `{"version": 1, "default_policy": "standard", "policies": {"standard": {...}, "strict": {...}},
+/// "selection": {...}}`. Each named policy has the single form's fields (its `version` may be
+/// left out).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// The policies by name, in document order. The single form's policy is named `default`.
+    pub policies: Vec<(String, Config)>,
+    pub default_policy: String,
+    pub selection: SelectionConfig,
+}
+
+/// The named form's top level.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NamedPolicies {
+    version: u32,
+    #[serde(default)]
+    default_policy: Option<String>,
+    policies: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    selection: SelectionConfig,
+}
+
+/// The name of the single form's policy, and of the named form's default when it sets none.
+pub const DEFAULT_POLICY_NAME: &str = "default";
+
+impl Document {
+    /// Parse either form. Errors name the field (`policies.strict.guards[0].action: ...`).
+    pub fn from_json(bytes: &[u8]) -> Result<Document, ConfigError> {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| ConfigError::new("config", e.to_string()))?;
+        Document::from_value(value)
+    }
+
+    pub fn from_value(value: serde_json::Value) -> Result<Document, ConfigError> {
+        if value.get("policies").is_none() {
+            let config = Config::from_value(value)?;
+            return Ok(Document {
+                policies: vec![(DEFAULT_POLICY_NAME.to_string(), config)],
+                default_policy: DEFAULT_POLICY_NAME.to_string(),
+                selection: SelectionConfig::default(),
+            });
+        }
+        let named: NamedPolicies = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = match e.path().to_string() {
+                p if p == "." => "config".to_string(),
+                p => p,
+            };
+            ConfigError::new(path, hint(&e.into_inner().to_string())).rooted()
+        })?;
+        if named.version != SCHEMA_VERSION {
+            return Err(ConfigError::new(
+                "version",
+                format!(
+                    "unsupported schema version {}; this build reads version {SCHEMA_VERSION}",
+                    named.version
+                ),
+            ));
+        }
+        if named.policies.is_empty() {
+            return Err(ConfigError::new(
+                "policies",
+                "name at least one policy (or use the single-policy form)",
+            ));
+        }
+        let mut policies = Vec::with_capacity(named.policies.len());
+        for (name, mut body) in named.policies {
+            let at = format!("policies.{name}");
+            if !is_policy_name(&name) {
+                return Err(ConfigError::new(
+                    at,
+                    "a policy name must be non-empty and use only [A-Za-z0-9_.-]",
+                ));
+            }
+            match body.as_object_mut() {
+                Some(map) => {
+                    map.entry("version")
+                        .or_insert_with(|| serde_json::Value::from(named.version));
+                }
+                None => return Err(ConfigError::new(at, "expected a policy object")),
+            }
+            let config = Config::from_value(body).map_err(|e| {
+                ConfigError::new(
+                    if e.path == "config" {
+                        at.clone()
+                    } else {
+                        format!("{at}.{}", e.path)
+                    },
+                    e.message,
+                )
+            })?;
+            policies.push((name, config));
+        }
+        let default_policy = match named.default_policy {
+            Some(name) => name,
+            None if policies.len() == 1 => policies[0].0.clone(),
+            None => DEFAULT_POLICY_NAME.to_string(),
+        };
+        Ok(Document {
+            policies,
+            default_policy,
+            selection: named.selection,
+        })
+    }
+}
+
+/// Policy names appear in stats names, headers and metadata.
+pub fn is_policy_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
 /// When the request-side guards (`llm_input`, `mcp_pre_tool`) run.
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InputMode {
     /// Hold the request body until the checks decide, then forward, rewrite or refuse it. No
@@ -91,6 +299,7 @@ impl InputMode {
 /// The heavy tier, as the wasm filter reaches it. ext-proc runs the heavy models in-process
 /// and ignores `cluster`; `timeout_ms` bounds each escalation in both.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EscalationConfig {
     /// The Envoy cluster (HTTP/2, gRPC) of the ext-proc service. Default `parapet_heavy`.
@@ -121,6 +330,7 @@ impl Default for EscalationConfig {
 
 /// Stream guard settings: the trade between time-to-first-token and what can be caught.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StreamConfig {
     /// The last this-many bytes of each streamed text are held until more text (or the end)
@@ -154,6 +364,7 @@ fn default_max_token_hold() -> usize {
 
 /// MCP settings.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct McpConfig {
     /// JSON-RPC methods whose requests (`mcp_pre_tool`) and results (`mcp_post_tool`) are read.
@@ -177,6 +388,7 @@ fn default_mcp_methods() -> Vec<String> {
 
 /// Body size and parse-failure policy.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Bodies larger than this are not buffered for scanning; see `on_oversize`.
@@ -223,6 +435,7 @@ fn default_block() -> UnscannablePolicy {
 
 /// What happens to a body the engine cannot scan.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UnscannablePolicy {
     Block,
@@ -231,6 +444,7 @@ pub enum UnscannablePolicy {
 
 /// The OpenAI-shaped error a block produces.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BlockResponse {
     /// HTTP status, 400..=599. Default 400, which the `openai` client raises as
@@ -275,6 +489,7 @@ fn default_block_code() -> String {
 
 /// Per-guard overrides of the block reply; unset fields fall back to the policy's.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BlockResponseOverride {
     pub status: Option<u16>,
@@ -286,6 +501,7 @@ pub struct BlockResponseOverride {
 
 /// One guard: id × hook × scope × detector × action × threshold.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GuardConfig {
     /// Unique, `[A-Za-z0-9_-]+`; used in stats names and findings.
@@ -452,9 +668,11 @@ impl From<ConfigError> for ConfigErrors {
 impl Config {
     /// Parse a JSON config. Errors name the field path.
     pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
-        Config::checked(serde_path_to_error::deserialize(
-            &mut serde_json::Deserializer::from_slice(bytes),
-        ))
+        // Through a `Value`, as every other config path goes: one deserializer for the config
+        // types in the .wasm, not one per input kind.
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| ConfigError::new("config", e.to_string()))?;
+        Config::from_value(value)
     }
 
     /// Parse a config already read into a JSON value (e.g. from YAML).

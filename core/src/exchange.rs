@@ -32,6 +32,7 @@ use crate::coding::{Coding, DecodeError};
 use crate::config::InputMode;
 use crate::engine::{Decision, Exchange, Finding, ResponsePlan, Verdict};
 use crate::escalation::{self, proto, Outcome, OutcomeCounts};
+use crate::policies::{PolicySet, RequestFacts, SelectedBy};
 use crate::policy::Policy;
 use crate::reply::{self, Reply};
 use crate::stream::{self, ResponseStream};
@@ -92,6 +93,11 @@ pub struct Record {
     pub escalation: Option<OutcomeCounts>,
     /// The guards ran (a scan to time), as opposed to a decision made without reading.
     pub scanned: bool,
+    /// The policy that decided, and which selection step chose it.
+    pub policy: std::sync::Arc<str>,
+    pub selected_by: SelectedBy,
+    /// A policy the request asked for by header and may not have (ignored).
+    pub policy_refused: Option<String>,
 }
 
 impl Record {
@@ -104,22 +110,29 @@ impl Record {
         }
         let mut kinds: Vec<String> = self.findings.iter().map(Finding::summary).collect();
         kinds.dedup();
-        Some(format!(
-            "{}={} findings=[{}]{}{}",
-            match self.direction {
-                Direction::Request => "decision",
-                Direction::Response => "output_decision",
-            },
-            self.decision.as_str(),
-            kinds.join(","),
-            scan_us
-                .map(|us| format!(" scan_us={us}"))
-                .unwrap_or_default(),
-            self.reason
-                .as_deref()
-                .map(|r| format!(" reason=\"{r}\""))
-                .unwrap_or_default()
-        ))
+        Some(
+            format!(
+                "{}={} findings=[{}]{}{}",
+                match self.direction {
+                    Direction::Request => "decision",
+                    Direction::Response => "output_decision",
+                },
+                self.decision.as_str(),
+                kinds.join(","),
+                scan_us
+                    .map(|us| format!(" scan_us={us}"))
+                    .unwrap_or_default(),
+                self.reason
+                    .as_deref()
+                    .map(|r| format!(" reason=\"{r}\""))
+                    .unwrap_or_default(),
+            ) + &format!(" policy={}", self.policy)
+                + &self
+                    .policy_refused
+                    .as_deref()
+                    .map(|r| format!(" policy_refused=\"{r}\""))
+                    .unwrap_or_default(),
+        )
     }
 }
 
@@ -180,6 +193,10 @@ pub struct GuardedExchange {
     stream: Option<Box<dyn ResponseStream>>,
     stream_recorded: bool,
     records: Vec<Record>,
+    /// The policy in force and how it was chosen ([`GuardedExchange::select`]).
+    policy: Option<std::sync::Arc<str>>,
+    selected_by: SelectedBy,
+    policy_refused: Option<String>,
 }
 
 impl Default for GuardedExchange {
@@ -202,7 +219,43 @@ impl GuardedExchange {
             stream: None,
             stream_recorded: false,
             records: Vec::new(),
+            policy: None,
+            selected_by: SelectedBy::Default,
+            policy_refused: None,
         }
+    }
+
+    /// Choose this exchange's policy from what the host reads of the request (first, before
+    /// [`GuardedExchange::request_headers`]); the host passes the returned policy to every
+    /// later phase. `Err` is the refusal to carry out when the request's route names a policy
+    /// the config lacks.
+    pub fn select(
+        &mut self,
+        set: &PolicySet,
+        facts: &dyn RequestFacts,
+    ) -> Result<std::sync::Arc<Policy>, Step> {
+        match set.select(facts) {
+            Ok(chosen) => {
+                self.policy = Some(chosen.policy.name.clone());
+                self.selected_by = chosen.by;
+                self.policy_refused = chosen.refused;
+                Ok(chosen.policy)
+            }
+            Err(e) => {
+                let policy = set.default_policy_ref().clone();
+                self.policy = Some(policy.name.clone());
+                Err(self.fail_closed(&policy, &e.reason))
+            }
+        }
+    }
+
+    /// The policy in force: its name and how it was chosen.
+    pub fn policy(&self) -> (Option<&str>, SelectedBy, Option<&str>) {
+        (
+            self.policy.as_deref(),
+            self.selected_by,
+            self.policy_refused.as_deref(),
+        )
     }
 
     /// The request's decision, once made.
@@ -234,6 +287,9 @@ impl GuardedExchange {
         header: &dyn Fn(&str) -> Option<String>,
         end_of_stream: bool,
     ) -> (HeaderEdits, Step) {
+        if self.policy.is_none() {
+            self.policy = Some(policy.name.clone());
+        }
         let mut edits = HeaderEdits::default();
         if policy.reads_responses() {
             // The upstream then answers in identity coding (coded answers are read anyway).
@@ -647,6 +703,12 @@ impl GuardedExchange {
             reason: verdict.reason.clone(),
             escalation,
             scanned,
+            policy: self
+                .policy
+                .clone()
+                .unwrap_or_else(|| std::sync::Arc::from(crate::config::DEFAULT_POLICY_NAME)),
+            selected_by: self.selected_by,
+            policy_refused: self.policy_refused.clone(),
         });
     }
 }

@@ -23,12 +23,16 @@ pub mod exchange;
 pub mod mcp;
 pub mod normalize;
 pub mod payload;
+pub mod policies;
 pub mod policy;
 pub mod reply;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod sse;
 pub mod stream;
 pub mod vocab;
 
 pub use config::{Config, ConfigError};
 pub use engine::{Decision, Finding, Verdict};
+pub use policies::PolicySet;
 pub use policy::Policy;

@@ -65,6 +65,8 @@ fn scope_bit(scope: Scope) -> u8 {
 
 /// A compiled, immutable policy.
 pub struct Policy {
+    /// The policy's name in its config (`default` for the single-policy form).
+    pub name: Arc<str>,
     pub guards: Vec<Guard>,
     pub limits: Limits,
     pub block_response: BlockResponse,
@@ -90,6 +92,7 @@ pub struct Policy {
 impl std::fmt::Debug for Policy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Policy")
+            .field("name", &self.name)
             .field(
                 "guards",
                 &self.guards.iter().map(|g| &*g.id).collect::<Vec<_>>(),
@@ -285,6 +288,7 @@ impl Policy {
         let restores = any(&|g| g.reversible);
         let escalates = any(&|g| g.detector.heavy().is_some());
         Ok(Policy {
+            name: Arc::from(crate::config::DEFAULT_POLICY_NAME),
             escalates,
             escalation: config.escalation.clone(),
             guards,
@@ -392,7 +396,7 @@ fn check_block_response(at: &str, b: &BlockResponse, errors: &mut Vec<ConfigErro
     }
 }
 
-fn is_header_name(h: &str) -> bool {
+pub(crate) fn is_header_name(h: &str) -> bool {
     !h.is_empty()
         && h.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where in the traffic a guard runs (named as in the TrueFoundry gateway's hooks).
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Hook {
     /// The chat-completion request.
@@ -43,6 +44,7 @@ impl Hook {
 
 /// Which text slots of a request a guard reads.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// `role: system` messages.
@@ -83,6 +85,7 @@ impl Scope {
 
 /// What a guard does when its detector fires.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Forward unchanged; record the verdict (shadow mode).
@@ -133,6 +136,7 @@ impl Category {
 
 /// The heavy tier's models (the `model` field of a Classify task).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HeavyModel {
     /// Prompt injection / jailbreak classifier.
@@ -183,6 +187,7 @@ impl HeavyModel {
 
 /// What a guard does when its escalation fails (deadline, transport error, overload).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FailureMode {
     /// Let the text pass (counted as `failed_open`).

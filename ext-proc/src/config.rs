@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use parapet_core::{Config, Policy};
+use parapet_core::PolicySet;
 use serde::Deserialize;
 
 use crate::heavy::HeavyConfig;
@@ -57,16 +57,15 @@ impl ServiceConfig {
             .with_context(|| format!("{}: invalid config", path.display()))
     }
 
-    /// The policy the ext_proc service enforces.
-    pub fn load_policy(&self) -> anyhow::Result<Policy> {
+    /// The policies the service enforces (ext_proc) and answers with (verdict APIs): one
+    /// policy, or several named ones with their selection rules.
+    pub fn load_policies(&self) -> anyhow::Result<PolicySet> {
         let Some(path) = &self.policy else {
-            return Policy::default_policy().map_err(|e| anyhow::anyhow!("default policy: {e}"));
+            return PolicySet::default_policy().map_err(|e| anyhow::anyhow!("default policy: {e}"));
         };
         let raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let value: serde_json::Value = serde_yaml_ng::from_slice(&raw)
             .with_context(|| format!("{}: invalid YAML/JSON", path.display()))?;
-        let config =
-            Config::from_value(value).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        Policy::compile(&config).map_err(|e| anyhow::anyhow!("{}:\n{e}", path.display()))
+        PolicySet::from_value(value).map_err(|e| anyhow::anyhow!("{}:\n{e}", path.display()))
     }
 }

@@ -33,10 +33,13 @@ use envoy_types::pb::envoy::service::ext_proc::v3::{
     HeadersResponse, HttpHeaders, ImmediateResponse, ProcessingRequest, ProcessingResponse,
     TrailersResponse,
 };
+use envoy_types::pb::google::protobuf::value::Kind;
 use parapet_core::engine::Decision;
 use parapet_core::exchange::{
     BodyMode, Direction, GuardedExchange, HeaderEdits, LocalReply, Record, Step,
 };
+use parapet_core::policies::RequestFacts;
+use parapet_core::Policy;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
@@ -71,8 +74,10 @@ impl ExternalProcessor for ExtProcService {
                     // Envoy closed the stream (exchange over or reset).
                     Ok(None) | Err(_) => break,
                 };
-                let Some(req) = msg.request else { continue };
-                let resp = exchange.handle(req).await;
+                let Some(req) = msg.request.clone() else {
+                    continue;
+                };
+                let resp = exchange.handle(req, &msg).await;
                 if tx.send(Ok(resp)).await.is_err() {
                     break;
                 }
@@ -86,20 +91,41 @@ impl ExternalProcessor for ExtProcService {
 struct HttpExchange {
     shared: Arc<Shared>,
     machine: GuardedExchange,
+    /// The policy the machine chose (the set's default until the request headers).
+    policy: Arc<Policy>,
 }
 
 impl HttpExchange {
     fn new(shared: Arc<Shared>) -> Self {
+        let policy = shared.policies.default_policy_ref().clone();
         HttpExchange {
             shared,
             machine: GuardedExchange::new(),
+            policy,
         }
     }
 
-    async fn handle(&mut self, req: processing_request::Request) -> ProcessingResponse {
+    async fn handle(
+        &mut self,
+        req: processing_request::Request,
+        msg: &ProcessingRequest,
+    ) -> ProcessingResponse {
         use processing_request::Request as R;
         use processing_response::Response as P;
-        let policy = self.shared.policy.clone();
+        if let R::RequestHeaders(h) = &req {
+            let facts = ExtProcFacts { headers: h, msg };
+            match self.machine.select(&self.shared.policies, &facts) {
+                Ok(policy) => self.policy = policy,
+                Err(step) => {
+                    self.record_all();
+                    return match step {
+                        Step::Reply(r) => immediate(&r),
+                        _ => headers_response(true, HeaderMutation::default()),
+                    };
+                }
+            }
+        }
+        let policy = self.policy.clone();
         match req {
             R::RequestHeaders(h) => {
                 let header = |name: &str| header(&h, name);
@@ -194,12 +220,12 @@ impl HttpExchange {
     /// The whole request body: the machine decides on a blocking thread (the guards are CPU
     /// work); escalations are answered in-process.
     async fn request_body(&mut self, body: Vec<u8>) -> ProcessingResponse {
-        let shared = self.shared.clone();
+        let policy = self.policy.clone();
         let mut machine = std::mem::take(&mut self.machine);
         let evaluated = tokio::task::spawn_blocking(move || {
             let size = body.len();
             let mut body = Some(body);
-            let step = machine.request_body(&shared.policy, size, true, &mut || {
+            let step = machine.request_body(&policy, size, true, &mut || {
                 Ok(body.take().unwrap_or_default())
             });
             (machine, step)
@@ -213,7 +239,7 @@ impl HttpExchange {
             Err(e) => {
                 tracing::error!("evaluation task failed: {e}");
                 self.machine
-                    .fail_closed(&self.shared.policy, "evaluation task failed")
+                    .fail_closed(&self.policy, "evaluation task failed")
             }
         };
         let (step, write) = match step {
@@ -249,7 +275,7 @@ impl HttpExchange {
         &mut self,
         calls: Vec<parapet_core::escalation::proto::ClassifyRequest>,
     ) -> Step {
-        let deadline = Duration::from_millis(u64::from(self.shared.policy.escalation.timeout_ms));
+        let deadline = Duration::from_millis(u64::from(self.policy.escalation.timeout_ms));
         let mut set = tokio::task::JoinSet::new();
         for (i, call) in calls.into_iter().enumerate() {
             let shared = self.shared.clone();
@@ -260,7 +286,7 @@ impl HttpExchange {
                 )
             });
         }
-        let policy = self.shared.policy.clone();
+        let policy = self.policy.clone();
         let mut decided = None;
         while let Some(joined) = set.join_next().await {
             let (i, answer) = match joined {
@@ -291,6 +317,15 @@ impl HttpExchange {
 fn record(shared: &Shared, r: &Record) {
     let output = r.direction == Direction::Response;
     shared.metrics.decision(r.decision, output);
+    if !output {
+        shared.metrics.policy_decision(&r.policy, r.decision);
+        if r.policy_refused.is_some() {
+            shared
+                .metrics
+                .policy_refused
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
     if let Some(c) = r.escalation {
         use std::sync::atomic::Ordering::Relaxed;
         shared
@@ -361,6 +396,66 @@ fn set_header(key: &str, value: &str) -> HeaderValueOption {
             ..HeaderValue::default()
         }),
         ..HeaderValueOption::default()
+    }
+}
+
+/// What ext_proc mode reads for policy selection: the request headers, the route's policy that
+/// Envoy sends as a request attribute (`request_attributes` in the ext_proc filter config), and
+/// the dynamic metadata namespaces it forwards (`metadata_options.forwarding_namespaces`).
+struct ExtProcFacts<'a> {
+    headers: &'a HttpHeaders,
+    msg: &'a ProcessingRequest,
+}
+
+impl RequestFacts for ExtProcFacts<'_> {
+    fn header(&self, name: &str) -> Option<String> {
+        header(self.headers, name)
+    }
+
+    fn route_metadata(&self, namespace: &str, key: &str) -> Option<String> {
+        // Envoy sends a message-valued attribute (`xds.route_metadata`) as protobuf text, so
+        // the ext_proc filter asks for the one value as a CEL expression,
+        // `xds.route_metadata.filter_metadata['parapet']['policy']` (envoy/ext_proc.yaml), and
+        // the attribute struct is keyed by that expression.
+        let wanted = format!("xds.route_metadata.filter_metadata['{namespace}']['{key}']");
+        self.msg.attributes.values().find_map(|attrs| {
+            attrs.fields.iter().find_map(|(expr, value)| {
+                let expr: String = expr
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .map(|c| if c == '"' { '\'' } else { c })
+                    .collect();
+                if expr != wanted {
+                    return None;
+                }
+                struct_path(value, &[])
+            })
+        })
+    }
+
+    fn dynamic_metadata(&self, namespace: &str, path: &[String]) -> Option<String> {
+        let md = self.msg.metadata_context.as_ref()?;
+        let ns = md.filter_metadata.get(namespace)?;
+        let first = ns.fields.get(path.first()?)?;
+        let rest: Vec<&str> = path[1..].iter().map(String::as_str).collect();
+        struct_path(first, &rest)
+    }
+}
+
+/// A string (or number, or bool, as text) at `path` inside a protobuf `Value`.
+fn struct_path(value: &envoy_types::pb::google::protobuf::Value, path: &[&str]) -> Option<String> {
+    let mut at = value;
+    for key in path {
+        let Some(Kind::StructValue(s)) = &at.kind else {
+            return None;
+        };
+        at = s.fields.get(*key)?;
+    }
+    match &at.kind {
+        Some(Kind::StringValue(s)) => Some(s.clone()),
+        Some(Kind::NumberValue(n)) => Some(n.to_string()),
+        Some(Kind::BoolValue(b)) => Some(b.to_string()),
+        _ => None,
     }
 }
 

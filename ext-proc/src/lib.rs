@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use parapet_core::Policy;
+use parapet_core::PolicySet;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 
@@ -36,7 +36,7 @@ use crate::metrics::Metrics;
 
 /// What every handler shares.
 pub struct Shared {
-    pub policy: Arc<Policy>,
+    pub policies: Arc<PolicySet>,
     pub heavy: Option<Arc<HeavyTier>>,
     pub metrics: Arc<Metrics>,
     inflight: Arc<Semaphore>,
@@ -45,9 +45,9 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(policy: Policy, heavy: Option<HeavyTier>, max_inflight: usize) -> Shared {
+    pub fn new(policies: PolicySet, heavy: Option<HeavyTier>, max_inflight: usize) -> Shared {
         Shared {
-            policy: Arc::new(policy),
+            policies: Arc::new(policies),
             heavy: heavy.map(Arc::new),
             metrics: Arc::new(Metrics::default()),
             inflight: Arc::new(Semaphore::new(max_inflight.max(1))),
@@ -78,17 +78,17 @@ impl Shared {
 
 /// Load everything a config names (policy, heavy models): the slow, fallible part of start-up.
 pub fn load(cfg: &ServiceConfig) -> anyhow::Result<Shared> {
-    let policy = cfg.load_policy()?;
+    let policies = cfg.load_policies()?;
     let heavy = match &cfg.heavy {
         Some(h) => Some(HeavyTier::load(h).context("heavy tier")?),
         None => None,
     };
-    if policy.escalates() && heavy.is_none() {
+    if policies.escalates() && heavy.is_none() {
         anyhow::bail!(
-            "the policy escalates to the heavy tier (`on_uncertain: escalate` or `similarity`), but the config has no `heavy:` section"
+            "a policy escalates to the heavy tier (`on_uncertain: escalate` or `similarity`), but the config has no `heavy:` section"
         );
     }
-    Ok(Shared::new(policy, heavy, cfg.max_inflight))
+    Ok(Shared::new(policies, heavy, cfg.max_inflight))
 }
 
 /// Serve until SIGTERM/SIGINT (or `shutdown` resolves), then drain.
@@ -226,8 +226,7 @@ mod tests {
 
     #[test]
     fn admission_is_bounded_and_refused_fast() {
-        let policy = Policy::default_policy().unwrap();
-        let shared = Shared::new(policy, None, 2);
+        let shared = Shared::new(PolicySet::default_policy().unwrap(), None, 2);
         let a = shared.admit().unwrap();
         let _b = shared.admit().unwrap();
         let refused = shared.admit().unwrap_err();

@@ -57,10 +57,16 @@ fn main() -> ExitCode {
     if args.check {
         return match parapet_ext_proc::load(&cfg) {
             Ok(s) => {
+                let guards: Vec<String> = s
+                    .policies
+                    .policies()
+                    .iter()
+                    .map(|p| format!("{}: {} guards", p.name, p.guards.len()))
+                    .collect();
                 println!(
-                    "{}: ok ({} guards, heavy tier {})",
+                    "{}: ok ({}, heavy tier {})",
                     args.config.display(),
-                    s.policy.guards.len(),
+                    guards.join("; "),
                     if s.heavy.is_some() { "loaded" } else { "off" }
                 );
                 ExitCode::SUCCESS

@@ -23,6 +23,10 @@ pub struct Metrics {
     /// ext_proc escalations that failed open / closed.
     pub failed_open: AtomicU64,
     pub failed_closed: AtomicU64,
+    /// Requests whose policy header named a policy they may not choose (ignored).
+    pub policy_refused: AtomicU64,
+    /// Request decisions by policy name.
+    pub by_policy: std::sync::Mutex<std::collections::BTreeMap<String, [u64; 5]>>,
 }
 
 fn model_index(m: HeavyModel) -> usize {
@@ -41,6 +45,20 @@ impl Metrics {
             &self.decisions
         };
         set[decision_index(d)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request decision made under `policy`.
+    pub fn policy_decision(&self, policy: &str, d: Decision) {
+        if let Ok(mut m) = self.by_policy.lock() {
+            match m.get_mut(policy) {
+                Some(counts) => counts[decision_index(d)] += 1,
+                None => {
+                    let mut counts = [0; 5];
+                    counts[decision_index(d)] = 1;
+                    m.insert(policy.to_string(), counts);
+                }
+            }
+        }
     }
 
     /// `outcome`: 0 flagged, 1 clear, 2 failed.
@@ -68,6 +86,25 @@ impl Metrics {
                 get(&self.output_decisions[i])
             );
         }
+        let _ = writeln!(out, "# TYPE parapet_policy_decisions_total counter");
+        if let Ok(m) = self.by_policy.lock() {
+            for (policy, counts) in m.iter() {
+                for (i, d) in Decision::ALL.iter().enumerate() {
+                    let _ = writeln!(
+                        out,
+                        "parapet_policy_decisions_total{{policy=\"{policy}\",decision=\"{}\"}} {}",
+                        d.as_str(),
+                        counts[i]
+                    );
+                }
+            }
+        }
+        let _ = writeln!(out, "# TYPE parapet_policy_refused_total counter");
+        let _ = writeln!(
+            out,
+            "parapet_policy_refused_total {}",
+            get(&self.policy_refused)
+        );
         let _ = writeln!(out, "# TYPE parapet_heavy_tasks_total counter");
         let _ = writeln!(out, "# TYPE parapet_heavy_task_seconds_total counter");
         for (i, m) in HeavyModel::ALL.iter().enumerate() {

@@ -78,6 +78,14 @@ pub fn request_header(name: &str) -> HostResult<Option<String>> {
         .map_err(err("get_map_value(request_headers)"))
 }
 
+/// A stream property (Envoy attribute) as a string, e.g. `["xds", "route_metadata",
+/// "filter_metadata", "parapet", "policy"]`; `None` when absent or not valid UTF-8.
+pub fn property_string(path: &[&str]) -> HostResult<Option<String>> {
+    hostcalls::get_property(path.to_vec())
+        .map(|v| v.and_then(|b| String::from_utf8(b).ok()))
+        .map_err(err("get_property"))
+}
+
 pub fn remove_request_header(name: &str) -> HostResult<()> {
     hostcalls::remove_map_value(MapType::HttpRequestHeaders, name)
         .map_err(err("remove_map_value(request_headers)"))

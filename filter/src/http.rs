@@ -22,11 +22,14 @@
 //! time and the reason.
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use parapet_core::escalation::{self, proto::ClassifyResponse};
 use parapet_core::exchange::{
     BodyMode, Direction, GuardedExchange, HeaderEdits, LocalReply, Record, Step,
 };
+use parapet_core::policies::RequestFacts;
+use parapet_core::Policy;
 use prost::Message as _;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, LogLevel};
@@ -36,6 +39,8 @@ use crate::{host, Active};
 /// The HTTP context.
 pub struct GuardedRequest {
     active: Option<Rc<Active>>,
+    /// The policy the machine chose for this request (the set's default until then).
+    policy: Option<Arc<Policy>>,
     machine: GuardedExchange,
     /// Classify calls in flight: (gRPC token, the machine's call index).
     calls: Vec<(u32, usize)>,
@@ -51,12 +56,20 @@ impl GuardedRequest {
     pub fn new(active: Option<Rc<Active>>) -> Self {
         GuardedRequest {
             active,
+            policy: None,
             machine: GuardedExchange::new(),
             calls: Vec::new(),
             escalation_started_us: 0,
             body_size: 0,
             escalated_scan_us: 0,
         }
+    }
+
+    /// The policy in force for this request.
+    fn policy(&self, active: &Active) -> Arc<Policy> {
+        self.policy
+            .clone()
+            .unwrap_or_else(|| active.policies.default_policy_ref().clone())
     }
 
     /// Carry out a request-side step; `size` is the body size the callback sees.
@@ -78,7 +91,8 @@ impl GuardedRequest {
                             .fail_closed(active, &format!("cannot rewrite request body: {e}"));
                     }
                 }
-                let e = &active.policy.escalation;
+                let policy = self.policy(active);
+                let e = &policy.escalation;
                 self.escalation_started_us = host::now_micros();
                 let mut decided = None;
                 for (i, call) in calls.iter().enumerate() {
@@ -95,11 +109,9 @@ impl GuardedRequest {
                                 LogLevel::Warn,
                                 &format!("escalation to cluster `{}` failed: {err}", e.cluster),
                             );
-                            decided = self.machine.escalation_answer(
-                                &active.policy,
-                                i,
-                                Err(err.to_string()),
-                            );
+                            decided =
+                                self.machine
+                                    .escalation_answer(&policy, i, Err(err.to_string()));
                         }
                     }
                 }
@@ -137,7 +149,8 @@ impl GuardedRequest {
 
     /// A host failure mid-request: refuse rather than forward something unscanned.
     fn fail_closed(&mut self, active: &Active, why: &str) -> Action {
-        let step = self.machine.fail_closed(&active.policy, why);
+        let policy = self.policy(active);
+        let step = self.machine.fail_closed(&policy, why);
         self.record_all(active, 0);
         match step {
             Step::Reply(r) => reply(&r),
@@ -147,8 +160,9 @@ impl GuardedRequest {
 
     /// Counters, histograms and log lines for the machine's new decisions.
     fn record_all(&mut self, active: &Active, elapsed_us: u64) {
+        let policy = self.policy(active);
         for r in self.machine.take_records() {
-            record(active, &r, elapsed_us, true);
+            record(active, &policy, &r, elapsed_us, true);
         }
     }
 }
@@ -216,31 +230,37 @@ fn apply_response_edits(edits: &HeaderEdits) {
 
 /// Stats and a log line for a decision; `elapsed_us`: the engine time of the call that made it,
 /// added to the scan histograms when `histogram` (streams record theirs per chunk).
-fn record(active: &Active, r: &Record, elapsed_us: u64, histogram: bool) {
+fn record(active: &Active, policy: &Policy, r: &Record, elapsed_us: u64, histogram: bool) {
+    let metrics = active.metrics_of(policy);
     let decision = r.decision;
     let id = match r.direction {
         Direction::Request => {
-            active.metrics.count_decision(decision);
-            active.metrics.scan_us
+            metrics.count_decision(decision);
+            metrics.scan_us
         }
         Direction::Response => {
-            active.metrics.count_output_decision(decision);
-            active.metrics.output_scan_us
+            metrics.count_output_decision(decision);
+            metrics.output_scan_us
         }
     };
     if let (true, true, Some(id)) = (r.scanned, histogram, id) {
         host::record(id, elapsed_us);
     }
     if let Some(counts) = r.escalation {
-        active.metrics.count_escalation(counts);
+        metrics.count_escalation(counts);
     }
     let mut fired: Vec<usize> = r.findings.iter().map(|f| f.guard_index).collect();
     fired.sort_unstable();
     fired.dedup();
     for g in &fired {
-        active.metrics.count_guard(*g, decision);
+        metrics.count_guard(*g, decision);
     }
     let scan_us = if r.scanned { elapsed_us } else { 0 };
+    if r.direction == Direction::Request && r.policy_refused.is_some() {
+        if let Some(id) = metrics.policy_refused {
+            host::increment(id);
+        }
+    }
     if let Some(line) = r.log_line(Some(scan_us)) {
         host::log(LogLevel::Info, &line);
     }
@@ -268,11 +288,12 @@ impl Context for GuardedRequest {
         if let Err(e) = &answer {
             host::log(LogLevel::Warn, &format!("escalation failed: {e}"));
         }
-        let Some(step) = self.machine.escalation_answer(&active.policy, call, answer) else {
+        let policy = self.policy(&active);
+        let Some(step) = self.machine.escalation_answer(&policy, call, answer) else {
             return; // other calls still out
         };
         let waited = host::now_micros().saturating_sub(self.escalation_started_us);
-        if let Some(id) = active.metrics.escalation_us {
+        if let Some(id) = active.metrics_of(&policy).escalation_us {
             host::record(id, waited);
         }
         self.record_all(&active, self.escalated_scan_us);
@@ -286,6 +307,28 @@ impl Context for GuardedRequest {
                 }
             }
         }
+    }
+}
+
+/// What the filter reads of a request for policy selection: headers, the route's metadata
+/// (`xds.route_metadata`) and the request's dynamic metadata (`metadata`), as Envoy attributes.
+struct EnvoyFacts;
+
+impl RequestFacts for EnvoyFacts {
+    fn header(&self, name: &str) -> Option<String> {
+        host::request_header(name).ok().flatten()
+    }
+
+    fn route_metadata(&self, namespace: &str, key: &str) -> Option<String> {
+        host::property_string(&["xds", "route_metadata", "filter_metadata", namespace, key])
+            .ok()
+            .flatten()
+    }
+
+    fn dynamic_metadata(&self, namespace: &str, path: &[String]) -> Option<String> {
+        let mut at = vec!["metadata", "filter_metadata", namespace];
+        at.extend(path.iter().map(String::as_str));
+        host::property_string(&at).ok().flatten()
     }
 }
 
@@ -308,10 +351,18 @@ impl HttpContext for GuardedRequest {
         let Some(active) = self.active.clone() else {
             return Action::Continue;
         };
+        let policy = match self.machine.select(&active.policies, &EnvoyFacts) {
+            Ok(policy) => policy,
+            Err(step) => {
+                self.record_all(&active, 0);
+                return self.carry_request(&active, step, 0);
+            }
+        };
+        self.policy = Some(policy.clone());
         let header = |name: &str| host::request_header(name).ok().flatten();
         let (edits, step) = self
             .machine
-            .request_headers(&active.policy, &header, end_of_stream);
+            .request_headers(&policy, &header, end_of_stream);
         if let Err(e) = apply_request_edits(&edits) {
             return self.fail_closed(&active, &e);
         }
@@ -323,12 +374,13 @@ impl HttpContext for GuardedRequest {
         let Some(active) = self.active.clone() else {
             return Action::Continue;
         };
+        let policy = self.policy(&active);
         self.body_size = body_size;
         let started = host::now_micros();
         let mut read_us = 0;
         let step = self
             .machine
-            .request_body(&active.policy, body_size, end_of_stream, &mut || {
+            .request_body(&policy, body_size, end_of_stream, &mut || {
                 timed_read(&mut read_us, || host::request_body(body_size))
             });
         let elapsed = engine_us(started, read_us);
@@ -341,10 +393,11 @@ impl HttpContext for GuardedRequest {
         let Some(active) = self.active.clone() else {
             return Action::Continue;
         };
+        let policy = self.policy(&active);
         let size = self.body_size;
         let started = host::now_micros();
         let mut read_us = 0;
-        let step = self.machine.request_trailers(&active.policy, &mut || {
+        let step = self.machine.request_trailers(&policy, &mut || {
             timed_read(&mut read_us, || host::request_body(size))
         });
         let elapsed = engine_us(started, read_us);
@@ -357,11 +410,12 @@ impl HttpContext for GuardedRequest {
         let Some(active) = self.active.clone() else {
             return Action::Continue;
         };
+        let policy = self.policy(&active);
         let header = |name: &str| host::response_header(name).ok().flatten();
         let started = host::now_micros();
         let (edits, step) = self
             .machine
-            .response_headers(&active.policy, &header, end_of_stream);
+            .response_headers(&policy, &header, end_of_stream);
         self.record_all(&active, host::now_micros().saturating_sub(started));
         if matches!(step, Step::Reply(_)) {
             return self.carry_response(step, 0);
@@ -374,22 +428,23 @@ impl HttpContext for GuardedRequest {
         let Some(active) = self.active.clone() else {
             return Action::Continue;
         };
+        let policy = self.policy(&active);
         let streamed = self.machine.body_mode() == BodyMode::Streamed;
         let started = host::now_micros();
         let mut read_us = 0;
-        let step =
-            self.machine
-                .response_body(&active.policy, body_size, end_of_stream, &mut || {
-                    timed_read(&mut read_us, || host::response_body(body_size))
-                });
+        let step = self
+            .machine
+            .response_body(&policy, body_size, end_of_stream, &mut || {
+                timed_read(&mut read_us, || host::response_body(body_size))
+            });
         let elapsed = engine_us(started, read_us);
         if streamed {
             // Streams: the engine time of every chunk (the record comes once, at the end).
-            if let Some(id) = active.metrics.output_scan_us {
+            if let Some(id) = active.metrics_of(&policy).output_scan_us {
                 host::record(id, elapsed);
             }
             for r in self.machine.take_records() {
-                record(&active, &r, elapsed, false);
+                record(&active, &policy, &r, elapsed, false);
             }
         } else {
             self.record_all(&active, elapsed);

@@ -16,16 +16,29 @@ mod wasi_shims;
 
 use std::rc::Rc;
 
-use parapet_core::Policy;
+use parapet_core::{Policy, PolicySet};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{ContextType, LogLevel};
 
 use crate::metrics::Metrics;
 
-/// A compiled policy and the metric ids defined for it.
+/// The compiled policies and the metric ids defined for each (same order).
 pub struct Active {
-    pub policy: Policy,
-    pub metrics: Metrics,
+    pub policies: PolicySet,
+    pub metrics: Vec<Metrics>,
+}
+
+impl Active {
+    /// The metric ids of a policy of this set.
+    pub fn metrics_of(&self, policy: &Policy) -> &Metrics {
+        let at = self
+            .policies
+            .policies()
+            .iter()
+            .position(|p| std::ptr::eq(&**p, policy))
+            .unwrap_or(0);
+        &self.metrics[at]
+    }
 }
 
 proxy_wasm::main! {{
@@ -57,22 +70,29 @@ impl RootContext for ParapetRoot {
             }
         };
         let compiled = if raw.iter().all(u8::is_ascii_whitespace) {
-            Policy::default_policy()
+            PolicySet::default_policy()
         } else {
-            Policy::from_json(&raw)
+            PolicySet::from_json(&raw)
         };
         match compiled {
-            Ok(policy) => {
-                host::log(
-                    LogLevel::Info,
-                    &format!(
-                        "policy loaded with {} guards: {}",
-                        policy.guards.len(),
-                        guard_list(&policy)
-                    ),
-                );
-                let metrics = Metrics::define(&policy);
-                self.active = Some(Rc::new(Active { policy, metrics }));
+            Ok(policies) => {
+                for policy in policies.policies() {
+                    host::log(
+                        LogLevel::Info,
+                        &format!(
+                            "policy `{}` loaded with {} guards: {}",
+                            policy.name,
+                            policy.guards.len(),
+                            guard_list(policy)
+                        ),
+                    );
+                }
+                let metrics = policies
+                    .policies()
+                    .iter()
+                    .map(|p| Metrics::define(p, policies.is_multi()))
+                    .collect();
+                self.active = Some(Rc::new(Active { policies, metrics }));
                 true
             }
             Err(errors) => {

@@ -9,6 +9,10 @@
 //! - `parapet.escalation.<flagged|clear|failed_open|failed_closed>`: texts sent to the heavy
 //!   tier, by how they ended (failures by the guard's `on_failure`);
 //! - `parapet.escalation_us` (histogram): time waiting for the heavy tier per request;
+//! - `parapet.policy.<name>.decision.<decision>`: requests by the policy that decided them
+//!   (configs with several named policies);
+//! - `parapet.policy_refused`: requests whose `x-parapet-policy` (or configured) header named a
+//!   policy they may not choose (ignored);
 //! - `parapet.config_rejected`: configurations refused (the last good one stays in force).
 
 use parapet_core::escalation::OutcomeCounts;
@@ -20,6 +24,9 @@ use crate::host;
 /// Metric ids for one compiled policy.
 pub struct Metrics {
     decisions: [Option<u32>; 5],
+    /// By policy (several named policies only).
+    policy_decisions: [Option<u32>; 5],
+    pub policy_refused: Option<u32>,
     output_decisions: [Option<u32>; 5],
     /// Per guard index, per decision.
     guards: Vec<[Option<u32>; 5]>,
@@ -48,7 +55,18 @@ fn define(kind: MetricType, name: &str) -> Option<u32> {
 }
 
 impl Metrics {
-    pub fn define(policy: &Policy) -> Metrics {
+    pub fn define(policy: &Policy, per_policy: bool) -> Metrics {
+        let policy_decisions = if per_policy {
+            Decision::ALL.map(|d| {
+                define(
+                    MetricType::Counter,
+                    &format!("parapet.policy.{}.decision.{}", policy.name, d.as_str()),
+                )
+            })
+        } else {
+            [None; 5]
+        };
+        let policy_refused = define(MetricType::Counter, "parapet.policy_refused");
         let decisions = Decision::ALL.map(|d| {
             define(
                 MetricType::Counter,
@@ -90,6 +108,8 @@ impl Metrics {
             ([None; 4], None)
         };
         Metrics {
+            policy_decisions,
+            policy_refused,
             escalations,
             escalation_us,
             decisions,
@@ -102,6 +122,9 @@ impl Metrics {
 
     pub fn count_decision(&self, d: Decision) {
         if let Some(id) = self.decisions[decision_index(d)] {
+            host::increment(id);
+        }
+        if let Some(id) = self.policy_decisions[decision_index(d)] {
             host::increment(id);
         }
     }

@@ -26,6 +26,7 @@ use crate::vocab::{FailureMode, Heavy, HeavyModel};
 
 /// The shipped models.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ShippedModel {
     /// Prompt injection / jailbreak (`models/injection`).
@@ -36,6 +37,7 @@ pub enum ShippedModel {
 
 /// What an uncertain score does.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OnUncertain {
     /// Fail open: no match.
@@ -49,6 +51,7 @@ pub enum OnUncertain {
 
 /// What a slot mostly written outside the Latin script does ([`OTHER_SCRIPT_SHARE`]).
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OtherScripts {
     /// Uncertain below `block_above`, whatever the score (follows `on_uncertain`). The default
@@ -90,6 +93,7 @@ pub fn other_script_share(text: &str) -> f32 {
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ModelOptions {
     pub model: ShippedModel,

@@ -12,6 +12,7 @@ use super::{Category, Detector, Match, ScanText};
 pub const MAX_REGEX_SIZE: usize = 1 << 20;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RegexOptions {
     /// At least one pattern.
@@ -19,6 +20,7 @@ pub struct RegexOptions {
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CustomPattern {
     /// Finding kind and mask placeholder (`employee_id` → `[EMPLOYEE_ID]`).

@@ -13,6 +13,7 @@ use super::{Category, Detector, Match, ScanText};
 use crate::vocab::{FailureMode, Heavy, HeavyModel};
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SimilarityOptions {
     /// What a failed escalation does (`open`, the default, or `closed`).

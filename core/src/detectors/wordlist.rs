@@ -23,6 +23,7 @@ pub const INFLECTIONS: [&str; 10] = ["s", "es", "ed", "ing", "in", "er", "ers", 
 
 /// How offensive a term is. Guards report terms at or above their `min_severity`.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Low,
@@ -52,6 +53,7 @@ impl Severity {
 
 /// A list entry: a bare string (severity `medium`) or `{term, severity}`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum TermEntry {
     Bare(String),
@@ -69,6 +71,7 @@ impl TermEntry {
 
 /// Options of the `profanity` detector.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProfanityOptions {
     /// Report terms at or above this severity. Default `medium`.
@@ -98,6 +101,7 @@ fn default_medium() -> Severity {
 
 /// Options of the `wordlist` detector (competitors, banned topics, internal code names).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WordlistOptions {
     /// The finding kind and mask placeholder (`competitor` → `[COMPETITOR]`). Default `wordlist`.

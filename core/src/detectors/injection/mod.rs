@@ -110,6 +110,7 @@ const BLOB_MIN_LEN: usize = 40;
 
 /// One extra rule from the config, matched case-insensitively on the normalised text.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WeightedPattern {
     /// A regex (Rust `regex` syntax) over the normalised, lowercased text.
@@ -127,6 +128,7 @@ fn default_extra_kind() -> String {
 
 /// Options of the `injection_heuristics` detector.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct InjectionOptions {
     /// Site-specific phrases added to the built-in rule table.

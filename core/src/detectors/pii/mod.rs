@@ -62,6 +62,7 @@ use national_id::IdFormats;
 /// The kinds of PII this detector recognises. The snake_case name is both the config value and
 /// the [`Match::kind`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PiiEntity {
     Email,
@@ -147,6 +148,7 @@ fn default_min_score() -> f32 {
 
 /// Configuration of the `pii` detector.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PiiOptions {
     /// Entities to detect; default: all.

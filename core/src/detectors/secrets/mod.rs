@@ -51,6 +51,7 @@ const CHECKSUM_SCORE: f32 = 1.0;
 
 /// Options of the `secrets` detector.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SecretsOptions {
     /// Minimum Shannon entropy (bits per char) for generic `key = value` assignments under
