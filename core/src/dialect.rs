@@ -135,6 +135,39 @@ impl Dialect {
             .or_else(|| Dialect::from_body(value))
     }
 
+    /// The dialect of an answer by its shape alone (for the verdict API's `llm_output`, which
+    /// has no request to go by): an OpenAI `chat.completion` / `text_completion` (or
+    /// `choices`), a Responses `response` (or `output`), an Anthropic `message`, Gemini
+    /// `candidates` (or a streamed JSON array of them).
+    pub fn of_response(value: &Value) -> Option<Dialect> {
+        let first = match value {
+            Value::Array(items) => items.first()?,
+            v => v,
+        };
+        let obj = first.as_object()?;
+        let object = obj.get("object").and_then(Value::as_str);
+        let kind = obj.get("type").and_then(Value::as_str);
+        if obj.contains_key("candidates") {
+            return Some(Dialect::Gemini);
+        }
+        if value.is_array() {
+            return None;
+        }
+        match (object, kind) {
+            (Some("chat.completion"), _) => Some(Dialect::OpenAiChat),
+            (Some("text_completion"), _) => Some(Dialect::Completions),
+            (Some("response"), _) => Some(Dialect::OpenAiResponses),
+            (_, Some("message")) if obj.contains_key("content") => Some(Dialect::AnthropicMessages),
+            _ if obj.get("choices").and_then(Value::as_array).is_some() => {
+                Some(Dialect::OpenAiChat)
+            }
+            _ if obj.get("output").and_then(Value::as_array).is_some() => {
+                Some(Dialect::OpenAiResponses)
+            }
+            _ => None,
+        }
+    }
+
     /// Does a request body have this API's top-level text fields?
     fn has_shape(self, value: &Value) -> bool {
         let has = |key: &str| value.get(key).is_some();

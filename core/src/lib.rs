@@ -30,6 +30,7 @@ pub mod reply;
 pub mod schema;
 pub mod sse;
 pub mod stream;
+pub mod verdict_api;
 pub mod vocab;
 
 pub use config::{Config, ConfigError};

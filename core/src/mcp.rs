@@ -48,6 +48,19 @@ fn messages(body: &Value) -> Vec<&Value> {
     }
 }
 
+/// The ids of the JSON-RPC responses in `body` that carry a `result` (a tool result posted to
+/// the verdict API without its request: all of them are read as `mcp_post_tool`).
+pub fn result_ids(body: &Value) -> Vec<Value> {
+    if !is_jsonrpc(body) {
+        return Vec::new();
+    }
+    messages(body)
+        .into_iter()
+        .filter(|m| m.get("result").is_some())
+        .filter_map(|m| m.get("id").cloned())
+        .collect()
+}
+
 /// The JSON-RPC ids of the requests in `body` whose method the policy reads, in order.
 /// Notifications (no `id`) are read but have no response to match.
 pub fn guarded_ids(body: &Value, methods: &[String]) -> Vec<Value> {

@@ -27,6 +27,13 @@ pub enum Hook {
 }
 
 impl Hook {
+    pub const ALL: [Hook; 4] = [
+        Hook::LlmInput,
+        Hook::LlmOutput,
+        Hook::McpPreTool,
+        Hook::McpPostTool,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Hook::LlmInput => "llm_input",

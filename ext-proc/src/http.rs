@@ -1,7 +1,8 @@
-//! The HTTP side API: `GET /healthz`, `GET /metrics` (Prometheus), and
+//! The HTTP side API: `GET /healthz`, `GET /metrics` (Prometheus),
 //! `POST /v1/classify` — `{"model": "injection", "text": "..."}` or
 //! `{"tasks": [{"model": ..., "text": ...}, ...]}` — answering the Classify results as JSON
-//! (score, flagged, windows, best matches for `similarity`).
+//! (score, flagged, windows, best matches for `similarity`), and the verdict APIs
+//! ([`crate::verdict`]): `POST /v1/guardrails/{hook}`, `POST /v1/filter`.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -18,10 +19,25 @@ use serde_json::{json, Value};
 use crate::Shared;
 
 pub fn router(shared: Arc<Shared>) -> Router {
+    // Bodies up to the largest policy's `limits.max_body_bytes` (plus JSON framing) are read;
+    // past it, 413 in JSON (the verdict APIs check each policy's own limit).
+    let limit = shared
+        .policies
+        .policies()
+        .iter()
+        .map(|p| p.limits.max_body_bytes)
+        .max()
+        .unwrap_or(parapet_core::config::DEFAULT_MAX_BODY_BYTES)
+        .saturating_add(64 * 1024);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/v1/classify", post(classify))
+        .route("/v1/guardrails/{hook}", post(crate::verdict::guardrails))
+        .route("/v1/filter", post(crate::verdict::filter))
+        // The prompt filter's own path, for clients written against it.
+        .route("/api/v1/filter", post(crate::verdict::filter))
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(shared)
 }
 

@@ -20,6 +20,7 @@ pub mod extproc;
 pub mod heavy;
 pub mod http;
 pub mod metrics;
+pub mod verdict;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

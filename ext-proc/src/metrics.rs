@@ -25,6 +25,8 @@ pub struct Metrics {
     pub failed_closed: AtomicU64,
     /// Requests whose policy header named a policy they may not choose (ignored).
     pub policy_refused: AtomicU64,
+    /// Verdict API decisions by (endpoint or hook, policy, decision index).
+    pub api: std::sync::Mutex<std::collections::BTreeMap<(String, String, usize), u64>>,
     /// Request decisions by policy name.
     pub by_policy: std::sync::Mutex<std::collections::BTreeMap<String, [u64; 5]>>,
 }
@@ -45,6 +47,14 @@ impl Metrics {
             &self.decisions
         };
         set[decision_index(d)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A verdict API decision (`what`: the hook, or `filter` per message).
+    pub fn api_decision(&self, what: &str, policy: &str, d: Decision) {
+        if let Ok(mut m) = self.api.lock() {
+            *m.entry((what.to_string(), policy.to_string(), decision_index(d)))
+                .or_default() += 1;
+        }
     }
 
     /// A request decision made under `policy`.
@@ -97,6 +107,16 @@ impl Metrics {
                         counts[i]
                     );
                 }
+            }
+        }
+        let _ = writeln!(out, "# TYPE parapet_api_decisions_total counter");
+        if let Ok(m) = self.api.lock() {
+            for ((what, policy, d), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "parapet_api_decisions_total{{api=\"{what}\",policy=\"{policy}\",decision=\"{}\"}} {n}",
+                    Decision::ALL[*d].as_str()
+                );
             }
         }
         let _ = writeln!(out, "# TYPE parapet_policy_refused_total counter");
