@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# The full test suite, exactly what CI runs (.ci/run): set-up and builds, formatting, clippy for
+# The full test suite, exactly what CI runs (.ci/run): set-up and builds (and Chromium for the
+# dashboard tests), formatting, clippy for
 # the native and wasm32-wasip1 targets, Rust tests, then end-to-end tests through a real Envoy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The dashboard is tested in headless Chromium (Debian package `chromium`).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing chromium (dashboard tests)" >&2
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+    || { $sudo_cmd apt-get update -q >/dev/null && \
+         $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+fi
 
 echo "== cargo fmt" >&2
 cargo fmt --all --check

@@ -16,6 +16,7 @@ use crate::config::{Action, Hook, Scope, UnscannablePolicy};
 use crate::detectors::{Category, Match, ScanText};
 use crate::dialect::Dialect;
 use crate::escalation::{Escalation, FailureMode, Outcome};
+pub use crate::mask::{mask_spans, placeholder};
 use crate::mcp;
 use crate::normalize::CompatFolded;
 use crate::payload::{self, Slot, SlotPath};
@@ -83,6 +84,16 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// The finding as an excerpt span ([`crate::excerpt::masked_excerpt`]).
+    pub fn excerpt_span(&self) -> crate::excerpt::Span<'_> {
+        crate::excerpt::Span {
+            start: self.start,
+            end: self.end,
+            kind: &self.kind,
+            category: self.category,
+        }
+    }
+
     /// `guard:kind` for logs; a model's finding adds the deciding tier and its score
     /// (`injection-model:injection_heavy@tier3(0.928)`). Never the matched text.
     pub fn summary(&self) -> String {
@@ -113,6 +124,9 @@ pub struct Verdict {
     /// Texts the heavy tier must settle before the verdict is final (request verdicts that do
     /// not already block): the adapter gets them scored and calls [`Policy::resolve`].
     pub pending: Vec<Escalation>,
+    /// For decisions other than allow: a short masked excerpt around the first finding, for
+    /// decision records ([`crate::excerpt::masked_excerpt`]).
+    pub excerpt: Option<String>,
 }
 
 impl Verdict {
@@ -125,6 +139,7 @@ impl Verdict {
             reason: None,
             exchange: Exchange::default(),
             pending: Vec::new(),
+            excerpt: None,
         }
     }
 }
@@ -640,7 +655,7 @@ impl Policy {
             } else {
                 e.action
             };
-            verdict.findings.push(Finding {
+            let finding = Finding {
                 guard: e.guard,
                 guard_index: e.guard_index,
                 detector: e.detector,
@@ -653,7 +668,12 @@ impl Policy {
                 start: 0,
                 end: e.text.len(),
                 score,
-            });
+            };
+            if verdict.excerpt.is_none() {
+                verdict.excerpt =
+                    crate::excerpt::masked_excerpt(&e.text, &[finding.excerpt_span()]);
+            }
+            verdict.findings.push(finding);
         }
         if !added {
             return verdict;
@@ -782,6 +802,17 @@ impl Policy {
         let findings = self.scan_slots_escalating(hook, slots, &mut pending);
         let masks = self.masked_texts(slots, &findings, restore);
         let mut verdict = self.decide(findings);
+        if let Some(first) = verdict.findings.first() {
+            if let Some(slot) = slots.iter().find(|s| s.path == first.slot) {
+                let here: Vec<crate::excerpt::Span<'_>> = verdict
+                    .findings
+                    .iter()
+                    .filter(|f| f.slot == slot.path)
+                    .map(Finding::excerpt_span)
+                    .collect();
+                verdict.excerpt = crate::excerpt::masked_excerpt(slot.text, &here);
+            }
+        }
         if verdict.decision != Decision::Block {
             // A verdict that already blocks has nothing for the heavy tier to settle.
             verdict.pending = pending;
@@ -915,11 +946,6 @@ fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> String {
     seen.join(", ")
 }
 
-/// The mask placeholder for a finding kind: `aws_access_key` → `[AWS_ACCESS_KEY]`.
-pub fn placeholder(kind: &str) -> String {
-    format!("[{}]", kind.to_ascii_uppercase())
-}
-
 /// The numbered placeholder of a reversibly masked value: reused if the value was seen in this
 /// request, else the next number for its kind.
 fn numbered_placeholder(kind: &str, original: &str, restore: &mut Vec<(String, String)>) -> String {
@@ -985,23 +1011,6 @@ pub fn restored_value(original: &str, json_text: bool) -> String {
         .get(1..quoted.len().saturating_sub(1))
         .unwrap_or(original)
         .to_string()
-}
-
-/// Replace each (start, end, replacement) span of `text` — sorted, disjoint, on char
-/// boundaries — with its replacement.
-pub fn mask_spans(text: &str, spans: &[(usize, usize, String)]) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    for (s, e, replacement) in spans {
-        let (Some(keep), true) = (text.get(at..*s), text.is_char_boundary(*e)) else {
-            continue;
-        };
-        out.push_str(keep);
-        out.push_str(replacement);
-        at = *e;
-    }
-    out.push_str(text.get(at..).unwrap_or(""));
-    out
 }
 
 #[cfg(test)]

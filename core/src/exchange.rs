@@ -98,6 +98,10 @@ pub struct Record {
     pub selected_by: SelectedBy,
     /// A policy the request asked for by header and may not have (ignored).
     pub policy_refused: Option<String>,
+    /// The similarity guard's best known attacks: (database id, cosine).
+    pub matches: Vec<(u32, f32)>,
+    /// A masked excerpt around the first finding (never a matched secret or PII value).
+    pub excerpt: Option<String>,
 }
 
 impl Record {
@@ -197,6 +201,8 @@ pub struct GuardedExchange {
     policy: Option<std::sync::Arc<str>>,
     selected_by: SelectedBy,
     policy_refused: Option<String>,
+    /// Best similarity matches from the heavy tier's answers, for the next record.
+    matches: Vec<(u32, f32)>,
 }
 
 impl Default for GuardedExchange {
@@ -222,6 +228,7 @@ impl GuardedExchange {
             policy: None,
             selected_by: SelectedBy::Default,
             policy_refused: None,
+            matches: Vec::new(),
         }
     }
 
@@ -388,7 +395,20 @@ impl GuardedExchange {
         let w = self.waiting.as_mut()?;
         let (first, n) = w.calls.get_mut(call)?.take()?;
         let outcomes = match answer {
-            Ok(resp) => Outcome::from_response(&resp, n),
+            Ok(resp) => {
+                for (r, task) in resp.results.iter().zip(first..first + n) {
+                    let similarity = w
+                        .verdict
+                        .pending
+                        .get(task)
+                        .is_some_and(|e| e.model == crate::escalation::HeavyModel::Similarity);
+                    if similarity {
+                        self.matches
+                            .extend(r.matches.iter().map(|m| (m.id, m.score)));
+                    }
+                }
+                Outcome::from_response(&resp, n)
+            }
             Err(_) => vec![Outcome::Failed; n],
         };
         for (slot, o) in w.outcomes.iter_mut().skip(first).take(n).zip(outcomes) {
@@ -709,6 +729,8 @@ impl GuardedExchange {
                 .unwrap_or_else(|| std::sync::Arc::from(crate::config::DEFAULT_POLICY_NAME)),
             selected_by: self.selected_by,
             policy_refused: self.policy_refused.clone(),
+            matches: std::mem::take(&mut self.matches),
+            excerpt: verdict.excerpt.clone(),
         });
     }
 }

@@ -15,11 +15,14 @@
 pub mod classifier;
 pub mod coding;
 pub mod config;
+pub mod decision_log;
 pub mod detectors;
 pub mod dialect;
 pub mod engine;
 pub mod escalation;
+pub mod excerpt;
 pub mod exchange;
+pub mod mask;
 pub mod mcp;
 pub mod normalize;
 pub mod payload;

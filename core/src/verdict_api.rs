@@ -17,9 +17,12 @@
 
 use serde_json::{json, Value};
 
+use crate::decision_log::DecisionLog;
 use crate::dialect::Dialect;
 use crate::engine::{Decision, Exchange, Verdict};
 use crate::escalation::{proto, Outcome};
+use crate::exchange::{Direction, Record};
+use crate::policies::SelectedBy;
 use crate::policy::Policy;
 use crate::vocab::Hook;
 
@@ -177,6 +180,50 @@ impl HookCall {
         }
         let verdict = std::mem::replace(&mut self.verdict, Verdict::new(Decision::Allow));
         self.verdict = policy.resolve(verdict, &self.body, &outcomes);
+    }
+
+    /// The call as a decision record (the same fields as the data path's, for the dashboard).
+    pub fn record(&self, policy: &Policy) -> Value {
+        let v = &self.verdict;
+        let record = Record {
+            direction: if self.hook.is_request_side() {
+                Direction::Request
+            } else {
+                Direction::Response
+            },
+            decision: v.decision,
+            findings: v.findings.clone(),
+            reason: v.reason.clone(),
+            escalation: None,
+            scanned: true,
+            policy: policy.name.clone(),
+            selected_by: SelectedBy::Default,
+            policy_refused: None,
+            matches: Vec::new(),
+            excerpt: v.excerpt.clone(),
+        };
+        let mut log = DecisionLog::new();
+        log.add(&record, None, None);
+        let mut out = log.to_json();
+        if !self.hook.is_request_side() {
+            // A response-side hook has no request decision: show its own at the top level.
+            if let Some(obj) = out.as_object_mut() {
+                let renamed: Vec<(String, Value)> = obj
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.strip_prefix("output_").unwrap_or(k).to_string(),
+                            v.clone(),
+                        )
+                    })
+                    .collect();
+                obj.clear();
+                obj.extend(renamed);
+                obj.insert("policy".into(), json!(&*policy.name));
+            }
+        }
+        out["hook"] = json!(self.hook.as_str());
+        out
     }
 
     /// The verdict contract's answer.

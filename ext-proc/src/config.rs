@@ -6,6 +6,7 @@
 //! policy: envoy/policies/tiered.yaml   # the filter's schema; absent: the shipped default
 //! max_inflight: 256              # gRPC calls in progress before new ones get RESOURCE_EXHAUSTED
 //! drain_seconds: 10              # on SIGTERM/SIGINT: time for calls in progress to finish
+//! decision_window: 10000         # recent decisions kept for /dashboard and /v1/decisions
 //! heavy:                         # optional: the heavy tier (tier 3)
 //!   models_dir: models/heavy      # encoder.onnx + use_table.u8 (pinned by encoder.json), heads, attacks
 //!   ort_dylib: .venv/parapet/libonnxruntime.so
@@ -38,6 +39,13 @@ pub struct ServiceConfig {
     pub drain_seconds: u64,
     #[serde(default)]
     pub heavy: Option<HeavyConfig>,
+    /// Recent decisions kept (from Envoy's access-log service and the verdict APIs).
+    #[serde(default = "default_decision_window")]
+    pub decision_window: usize,
+}
+
+fn default_decision_window() -> usize {
+    10_000
 }
 
 fn default_listen() -> SocketAddr {

@@ -33,7 +33,8 @@ use envoy_types::pb::envoy::service::ext_proc::v3::{
     HeadersResponse, HttpHeaders, ImmediateResponse, ProcessingRequest, ProcessingResponse,
     TrailersResponse,
 };
-use envoy_types::pb::google::protobuf::value::Kind;
+use envoy_types::pb::google::protobuf::{value::Kind, Struct};
+use parapet_core::decision_log::DecisionLog;
 use parapet_core::engine::Decision;
 use parapet_core::exchange::{
     BodyMode, Direction, GuardedExchange, HeaderEdits, LocalReply, Record, Step,
@@ -93,6 +94,13 @@ struct HttpExchange {
     machine: GuardedExchange,
     /// The policy the machine chose (the set's default until the request headers).
     policy: Arc<Policy>,
+    /// This exchange's decisions, sent to Envoy as dynamic metadata (namespace `parapet`).
+    log: DecisionLog,
+    /// New decisions not yet sent.
+    unsent: bool,
+    /// Engine and heavy-tier time of the decision being recorded.
+    scan_us: Option<u64>,
+    escalation_us: Option<u64>,
 }
 
 impl HttpExchange {
@@ -102,10 +110,33 @@ impl HttpExchange {
             shared,
             machine: GuardedExchange::new(),
             policy,
+            log: DecisionLog::new(),
+            unsent: false,
+            scan_us: None,
+            escalation_us: None,
         }
     }
 
+    /// One message's answer, carrying the decision record as dynamic metadata when a decision
+    /// was made (Envoy merges it into namespace `parapet`: access logs, tracing, the access-log
+    /// service).
     async fn handle(
+        &mut self,
+        req: processing_request::Request,
+        msg: &ProcessingRequest,
+    ) -> ProcessingResponse {
+        let mut resp = self.step(req, msg).await;
+        if std::mem::take(&mut self.unsent) {
+            resp.dynamic_metadata = Some(Struct {
+                fields: [("parapet".to_string(), to_proto_value(&self.log.to_json()))]
+                    .into_iter()
+                    .collect(),
+            });
+        }
+        resp
+    }
+
+    async fn step(
         &mut self,
         req: processing_request::Request,
         msg: &ProcessingRequest,
@@ -192,11 +223,13 @@ impl HttpExchange {
             R::ResponseBody(b) => {
                 let size = b.body.len();
                 let mut chunk = Some(b.body);
+                let started = std::time::Instant::now();
                 let step = self
                     .machine
                     .response_body(&policy, size, b.end_of_stream, &mut || {
                         Ok(chunk.take().unwrap_or_default())
                     });
+                self.scan_us = Some(started.elapsed().as_micros() as u64);
                 self.record_all();
                 let replaced = match step {
                     Step::Replace(body) => Some(body),
@@ -225,15 +258,17 @@ impl HttpExchange {
         let evaluated = tokio::task::spawn_blocking(move || {
             let size = body.len();
             let mut body = Some(body);
+            let started = std::time::Instant::now();
             let step = machine.request_body(&policy, size, true, &mut || {
                 Ok(body.take().unwrap_or_default())
             });
-            (machine, step)
+            (machine, step, started.elapsed())
         })
         .await;
         let step = match evaluated {
-            Ok((machine, step)) => {
+            Ok((machine, step, took)) => {
                 self.machine = machine;
+                self.scan_us = Some(took.as_micros() as u64);
                 step
             }
             Err(e) => {
@@ -243,7 +278,13 @@ impl HttpExchange {
             }
         };
         let (step, write) = match step {
-            Step::Escalate { write, calls } => (self.escalate(calls).await, write),
+            Step::Escalate { write, calls } => {
+                // The decision so far waits for the heavy tier; its record comes with it.
+                let started = std::time::Instant::now();
+                let step = self.escalate(calls).await;
+                self.escalation_us = Some(started.elapsed().as_micros() as u64);
+                (step, write)
+            }
             step => (step, None),
         };
         self.record_all();
@@ -306,10 +347,13 @@ impl HttpExchange {
         })
     }
 
-    /// Count and log the machine's new decisions.
+    /// Count and log the machine's new decisions and add them to the decision record.
     fn record_all(&mut self) {
+        let (scan_us, escalation_us) = (self.scan_us.take(), self.escalation_us.take());
         for r in self.machine.take_records() {
             record(&self.shared, &r);
+            self.log.add(&r, scan_us, escalation_us);
+            self.unsent = true;
         }
     }
 }
@@ -440,6 +484,27 @@ impl RequestFacts for ExtProcFacts<'_> {
         let rest: Vec<&str> = path[1..].iter().map(String::as_str).collect();
         struct_path(first, &rest)
     }
+}
+
+/// A JSON value as a protobuf `Value` (dynamic metadata).
+fn to_proto_value(v: &serde_json::Value) -> envoy_types::pb::google::protobuf::Value {
+    use serde_json::Value as J;
+    let kind = match v {
+        J::Null => Kind::NullValue(0),
+        J::Bool(b) => Kind::BoolValue(*b),
+        J::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
+        J::String(s) => Kind::StringValue(s.clone()),
+        J::Array(items) => Kind::ListValue(envoy_types::pb::google::protobuf::ListValue {
+            values: items.iter().map(to_proto_value).collect(),
+        }),
+        J::Object(map) => Kind::StructValue(Struct {
+            fields: map
+                .iter()
+                .map(|(k, v)| (k.clone(), to_proto_value(v)))
+                .collect(),
+        }),
+    };
+    envoy_types::pb::google::protobuf::Value { kind: Some(kind) }
 }
 
 /// A string (or number, or bool, as text) at `path` inside a protobuf `Value`.

@@ -33,12 +33,63 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/v1/classify", post(classify))
+        .route("/dashboard", get(dashboard))
+        .route("/v1/decisions", get(decisions))
+        .route("/v1/decisions/summary", get(summary))
         .route("/v1/guardrails/{hook}", post(crate::verdict::guardrails))
         .route("/v1/filter", post(crate::verdict::filter))
         // The prompt filter's own path, for clients written against it.
         .route("/api/v1/filter", post(crate::verdict::filter))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(shared)
+}
+
+/// The dashboard: one self-contained page (no CDN, no external fonts) that polls
+/// `/v1/decisions` and `/v1/decisions/summary`.
+async fn dashboard() -> impl IntoResponse {
+    (
+        [
+            ("content-type", "text/html; charset=utf-8"),
+            (
+                "content-security-policy",
+                "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'; img-src 'self' data:",
+            ),
+        ],
+        include_str!("dashboard.html"),
+    )
+}
+
+/// Recent decisions, newest first: `?policy=&guard=&decision=&tier=&since=&limit=` (limit
+/// default 100, at most 1000). Similarity matches get the known attack's text and source.
+async fn decisions(
+    State(s): State<Arc<Shared>>,
+    axum::extract::Query(f): axum::extract::Query<crate::decisions::Filter>,
+) -> Json<Value> {
+    let limit = f.limit.unwrap_or(100).min(1000);
+    let mut entries = serde_json::to_value(s.decisions.recent(&f, limit)).unwrap_or_default();
+    if let (Some(h), Some(list)) = (s.heavy.as_deref(), entries.as_array_mut()) {
+        for e in list {
+            let matches = e
+                .get_mut("record")
+                .and_then(|r| r.get_mut("matches"))
+                .and_then(Value::as_array_mut);
+            if let Some(ms) = matches {
+                for m in ms {
+                    let row = m["id"].as_u64().and_then(|id| h.attacks.row(id as u32));
+                    if let Some((text, source)) = row {
+                        m["text"] = json!(text);
+                        m["source"] = json!(source);
+                    }
+                }
+            }
+        }
+    }
+    Json(json!({"decisions": entries}))
+}
+
+/// Aggregates of the decision window.
+async fn summary(State(s): State<Arc<Shared>>) -> Json<Value> {
+    Json(s.decisions.summary())
 }
 
 async fn healthz(State(s): State<Arc<Shared>>) -> impl IntoResponse {

@@ -5,6 +5,8 @@
 //!   tier-2 models, heavy tier) for Envoy's `ext_proc` filter, for hosts that cannot load wasm;
 //! - `parapet.classify.v1.Classifier` ([`classify`]): what the wasm filter escalates its
 //!   uncertain texts to;
+//! - `envoy.service.accesslog.v3.AccessLogService` ([`decisions`]): Envoy's access logs, whose
+//!   Parapet decision records feed the dashboard;
 //! - `grpc.health.v1.Health`.
 //!
 //! and, optionally, a small HTTP API ([`http`]): `/healthz`, `/metrics`, `POST /v1/classify`.
@@ -16,6 +18,7 @@
 
 pub mod classify;
 pub mod config;
+pub mod decisions;
 pub mod extproc;
 pub mod heavy;
 pub mod http;
@@ -40,6 +43,8 @@ pub struct Shared {
     pub policies: Arc<PolicySet>,
     pub heavy: Option<Arc<HeavyTier>>,
     pub metrics: Arc<Metrics>,
+    /// Recent decisions (access-log service, verdict APIs) for the dashboard.
+    pub decisions: Arc<decisions::Decisions>,
     inflight: Arc<Semaphore>,
     max_inflight: usize,
     pub draining: AtomicBool,
@@ -51,6 +56,7 @@ impl Shared {
             policies: Arc::new(policies),
             heavy: heavy.map(Arc::new),
             metrics: Arc::new(Metrics::default()),
+            decisions: Arc::new(decisions::Decisions::new(10_000)),
             inflight: Arc::new(Semaphore::new(max_inflight.max(1))),
             max_inflight: max_inflight.max(1),
             draining: AtomicBool::new(false),
@@ -80,6 +86,7 @@ impl Shared {
 /// Load everything a config names (policy, heavy models): the slow, fallible part of start-up.
 pub fn load(cfg: &ServiceConfig) -> anyhow::Result<Shared> {
     let policies = cfg.load_policies()?;
+    parapet_core::excerpt::warm_up();
     let heavy = match &cfg.heavy {
         Some(h) => Some(HeavyTier::load(h).context("heavy tier")?),
         None => None,
@@ -89,7 +96,9 @@ pub fn load(cfg: &ServiceConfig) -> anyhow::Result<Shared> {
             "a policy escalates to the heavy tier (`on_uncertain: escalate` or `similarity`), but the config has no `heavy:` section"
         );
     }
-    Ok(Shared::new(policies, heavy, cfg.max_inflight))
+    let mut shared = Shared::new(policies, heavy, cfg.max_inflight);
+    shared.decisions = Arc::new(decisions::Decisions::new(cfg.decision_window));
+    Ok(shared)
 }
 
 /// Serve until SIGTERM/SIGINT (or `shutdown` resolves), then drain.
@@ -171,6 +180,13 @@ pub async fn serve(
         .add_service(ExternalProcessorServer::new(extproc::ExtProcService {
             shared: shared.clone(),
         }))
+        .add_service(
+            envoy_types::pb::envoy::service::accesslog::v3::access_log_service_server::AccessLogServiceServer::new(
+                decisions::AccessLogReceiver {
+                    decisions: shared.decisions.clone(),
+                },
+            ),
+        )
         .add_service(classify::pb::classifier_server::ClassifierServer::new(
             classify::ClassifierService {
                 shared: shared.clone(),

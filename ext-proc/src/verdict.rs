@@ -179,6 +179,14 @@ pub async fn guardrails(
     };
     s.metrics
         .api_decision(hook.as_str(), &policy.name, call.verdict.decision);
+    s.decisions.add(
+        "api",
+        "POST",
+        &format!("/v1/guardrails/{}", hook.as_str()),
+        "",
+        200,
+        call.record(&policy),
+    );
     (StatusCode::OK, Json(call.reply(&policy)))
 }
 
@@ -251,6 +259,13 @@ pub async fn filter(
             };
         s.metrics
             .api_decision("filter", &policy.name, call.verdict.decision);
+        let mut record = call.record(&policy);
+        record["matches"] = matches
+            .iter()
+            .map(|m| json!({"id": m["id"], "score": m["score"]}))
+            .collect();
+        s.decisions
+            .add("api", "POST", "/v1/filter", "", 200, record);
         entries.push(verdict_api::filtered_entry(&policy, m, &call, matches));
     }
     (

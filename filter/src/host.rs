@@ -86,6 +86,13 @@ pub fn property_string(path: &[&str]) -> HostResult<Option<String>> {
         .map_err(err("get_property"))
 }
 
+/// Write a stream property: Envoy keeps it as filter state `wasm.<name>` for the rest of the
+/// stream (access logs `%FILTER_STATE(wasm.<name>:PLAIN)%`, the gRPC access-log service's
+/// `filter_state_objects_to_log`).
+pub fn set_property(name: &str, value: &[u8]) -> HostResult<()> {
+    hostcalls::set_property(vec![name], Some(value)).map_err(err("set_property"))
+}
+
 pub fn remove_request_header(name: &str) -> HostResult<()> {
     hostcalls::remove_map_value(MapType::HttpRequestHeaders, name)
         .map_err(err("remove_map_value(request_headers)"))

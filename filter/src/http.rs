@@ -24,6 +24,7 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
+use parapet_core::decision_log::DecisionLog;
 use parapet_core::escalation::{self, proto::ClassifyResponse};
 use parapet_core::exchange::{
     BodyMode, Direction, GuardedExchange, HeaderEdits, LocalReply, Record, Step,
@@ -50,6 +51,10 @@ pub struct GuardedRequest {
     body_size: usize,
     /// Engine time of the scan whose verdict waits for the heavy tier (recorded with it).
     escalated_scan_us: u64,
+    /// Time the last escalation waited for the heavy tier (recorded with its decision).
+    escalation_us: Option<u64>,
+    /// This request's decisions, written as filter state `wasm.parapet` after each.
+    log: DecisionLog,
 }
 
 impl GuardedRequest {
@@ -62,6 +67,8 @@ impl GuardedRequest {
             escalation_started_us: 0,
             body_size: 0,
             escalated_scan_us: 0,
+            escalation_us: None,
+            log: DecisionLog::new(),
         }
     }
 
@@ -161,8 +168,27 @@ impl GuardedRequest {
     /// Counters, histograms and log lines for the machine's new decisions.
     fn record_all(&mut self, active: &Active, elapsed_us: u64) {
         let policy = self.policy(active);
-        for r in self.machine.take_records() {
-            record(active, &policy, &r, elapsed_us, true);
+        let records = self.machine.take_records();
+        for r in &records {
+            record(active, &policy, r, elapsed_us, true);
+        }
+        self.publish(&records, Some(elapsed_us));
+    }
+
+    /// Add decisions to this request's record and write it as filter state (`wasm.parapet`)
+    /// for access logs and the access-log service: Envoy gives Wasm no way to write dynamic
+    /// metadata.
+    fn publish(&mut self, records: &[Record], scan_us: Option<u64>) {
+        if records.is_empty() {
+            return;
+        }
+        let escalation_us = self.escalation_us.take();
+        for r in records {
+            self.log.add(r, scan_us, escalation_us);
+        }
+        let json = self.log.to_json().to_string();
+        if let Err(e) = host::set_property("parapet", json.as_bytes()) {
+            host::log(LogLevel::Warn, &format!("decision record: {e}"));
         }
     }
 }
@@ -296,6 +322,7 @@ impl Context for GuardedRequest {
         if let Some(id) = active.metrics_of(&policy).escalation_us {
             host::record(id, waited);
         }
+        self.escalation_us = Some(waited);
         self.record_all(&active, self.escalated_scan_us);
         match step {
             Step::Reply(r) => {
@@ -443,9 +470,11 @@ impl HttpContext for GuardedRequest {
             if let Some(id) = active.metrics_of(&policy).output_scan_us {
                 host::record(id, elapsed);
             }
-            for r in self.machine.take_records() {
-                record(&active, &policy, &r, elapsed, false);
+            let records = self.machine.take_records();
+            for r in &records {
+                record(&active, &policy, r, elapsed, false);
             }
+            self.publish(&records, None);
         } else {
             self.record_all(&active, elapsed);
         }

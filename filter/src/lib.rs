@@ -87,6 +87,7 @@ impl RootContext for ParapetRoot {
                         ),
                     );
                 }
+                parapet_core::excerpt::warm_up();
                 let metrics = policies
                     .policies()
                     .iter()

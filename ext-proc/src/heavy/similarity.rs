@@ -87,6 +87,14 @@ impl AttackDb {
         })
     }
 
+    /// A known attack's text and source by its id.
+    pub fn row(&self, id: u32) -> Option<(&str, &str)> {
+        self.rows
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| (r.text.as_str(), r.source.as_str()))
+    }
+
     pub fn len(&self) -> usize {
         self.rows.len()
     }
