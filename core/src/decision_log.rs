@@ -104,6 +104,36 @@ impl DecisionLog {
         }
     }
 
+    /// Trace span tags (`parapet.decision`, ...): the record's scalar fields as text, lists
+    /// joined with commas. Envoy's shipped tracing configs tag its spans with the same names.
+    pub fn span_tags(&self) -> Vec<(&'static str, String)> {
+        const TAGS: [(&str, &str); 8] = [
+            ("parapet.decision", "decision"),
+            ("parapet.policy", "policy"),
+            ("parapet.guards", "guards"),
+            ("parapet.kinds", "kinds"),
+            ("parapet.tier", "tier"),
+            ("parapet.scan_us", "scan_us"),
+            ("parapet.escalation_us", "escalation_us"),
+            ("parapet.output_decision", "output_decision"),
+        ];
+        TAGS.iter()
+            .filter_map(|(tag, field)| {
+                let v = self.fields.get(*field)?;
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Array(items) => items
+                        .iter()
+                        .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    other => other.to_string(),
+                };
+                Some((*tag, text))
+            })
+            .collect()
+    }
+
     /// The record as a JSON object.
     pub fn to_json(&self) -> Value {
         Value::Object(self.fields.clone())

@@ -8,6 +8,7 @@ use parapet_core::escalation::proto::{ClassifyRequest, ClassifyResponse, Task, T
 use parapet_core::escalation::HeavyModel;
 use tokio::task::JoinSet;
 use tonic::{Request, Response, Status};
+use tracing::Instrument as _;
 
 use crate::heavy::{ClassifyError, HeavyTier};
 use crate::Shared;
@@ -35,27 +36,31 @@ pub async fn score_tasks(shared: &Shared, tasks: Vec<Task>) -> Vec<TaskResult> {
     for (i, t) in tasks.into_iter().enumerate() {
         let heavy: Arc<HeavyTier> = heavy.clone();
         let metrics = shared.metrics.clone();
-        set.spawn(async move {
-            let Some(model) = HeavyModel::parse(&t.model) else {
-                return (i, error_result(&format!("unknown model `{}`", t.model)));
-            };
-            let started = Instant::now();
-            let r = heavy.classify(model, &t.text).await;
-            let us = started.elapsed().as_micros() as u64;
-            match r {
-                Ok(r) => {
-                    metrics.task(model, if r.flagged { 0 } else { 1 }, us);
-                    (i, r)
-                }
-                Err(e) => {
-                    metrics.task(model, 2, us);
-                    if !matches!(e, ClassifyError::Submit(_)) {
-                        tracing::warn!("classify {}: {e}", model.as_str());
+        let span = tracing::info_span!("heavy.inference", model = %t.model, chars = t.text.len());
+        set.spawn(
+            async move {
+                let Some(model) = HeavyModel::parse(&t.model) else {
+                    return (i, error_result(&format!("unknown model `{}`", t.model)));
+                };
+                let started = Instant::now();
+                let r = heavy.classify(model, &t.text).await;
+                let us = started.elapsed().as_micros() as u64;
+                match r {
+                    Ok(r) => {
+                        metrics.task(model, if r.flagged { 0 } else { 1 }, us);
+                        (i, r)
                     }
-                    (i, error_result(&e.to_string()))
+                    Err(e) => {
+                        metrics.task(model, 2, us);
+                        if !matches!(e, ClassifyError::Submit(_)) {
+                            tracing::warn!("classify {}: {e}", model.as_str());
+                        }
+                        (i, error_result(&e.to_string()))
+                    }
                 }
             }
-        });
+            .instrument(span),
+        );
     }
     let mut out: Vec<Option<TaskResult>> = vec![None; set.len()];
     while let Some(done) = set.join_next().await {
@@ -108,8 +113,15 @@ impl pb::classifier_server::Classifier for ClassifierService {
         &self,
         request: Request<ClassifyRequest>,
     ) -> Result<Response<ClassifyResponse>, Status> {
+        let span = tracing::info_span!(
+            "classify",
+            otel.kind = "server",
+            tasks = tracing::field::Empty
+        );
+        crate::telemetry::join(&span, request.metadata());
         let _permit = self.shared.admit()?;
         let req = request.into_inner();
+        span.record("tasks", req.tasks.len());
         if req.tasks.len() > MAX_TASKS {
             return Err(Status::invalid_argument(format!(
                 "{} tasks; at most {MAX_TASKS} per call",
@@ -121,7 +133,7 @@ impl pb::classifier_server::Classifier for ClassifierService {
                 "heavy tier not configured on this service (config `heavy:`)",
             ));
         }
-        let results = score_tasks(&self.shared, req.tasks).await;
+        let results = score_tasks(&self.shared, req.tasks).instrument(span).await;
         if results
             .iter()
             .any(|r| r.error.starts_with("heavy tier overloaded"))

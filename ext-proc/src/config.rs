@@ -7,6 +7,9 @@
 //! max_inflight: 256              # gRPC calls in progress before new ones get RESOURCE_EXHAUSTED
 //! drain_seconds: 10              # on SIGTERM/SIGINT: time for calls in progress to finish
 //! decision_window: 10000         # recent decisions kept for /dashboard and /v1/decisions
+//! otlp:                          # optional: export spans over OTLP/gRPC
+//!   endpoint: http://127.0.0.1:4317
+//!   service_name: parapet-ext-proc
 //! heavy:                         # optional: the heavy tier (tier 3)
 //!   models_dir: models/heavy      # encoder.onnx + use_table.u8 (pinned by encoder.json), heads, attacks
 //!   ort_dylib: .venv/parapet/libonnxruntime.so
@@ -39,6 +42,9 @@ pub struct ServiceConfig {
     pub drain_seconds: u64,
     #[serde(default)]
     pub heavy: Option<HeavyConfig>,
+    /// Trace export over OTLP/gRPC (optional).
+    #[serde(default)]
+    pub otlp: Option<crate::telemetry::OtlpConfig>,
     /// Recent decisions kept (from Envoy's access-log service and the verdict APIs).
     #[serde(default = "default_decision_window")]
     pub decision_window: usize,

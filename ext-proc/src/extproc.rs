@@ -45,6 +45,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
+use tracing::Instrument as _;
 
 use crate::Shared;
 
@@ -63,27 +64,46 @@ impl ExternalProcessor for ExtProcService {
         request: Request<Streaming<ProcessingRequest>>,
     ) -> Result<Response<Self::ProcessStream>, Status> {
         let permit = self.shared.admit()?;
+        // One span per exchange, a child of Envoy's request span (its context comes with the
+        // stream's metadata); the decision is recorded on it.
+        let span = tracing::info_span!(
+            "ext_proc",
+            otel.kind = "server",
+            parapet.decision = tracing::field::Empty,
+            parapet.policy = tracing::field::Empty,
+            parapet.guards = tracing::field::Empty,
+            parapet.kinds = tracing::field::Empty,
+            parapet.tier = tracing::field::Empty,
+            parapet.scan_us = tracing::field::Empty,
+            parapet.escalation_us = tracing::field::Empty,
+            parapet.output_decision = tracing::field::Empty,
+        );
+        crate::telemetry::join(&span, request.metadata());
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(8);
         let shared = self.shared.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let mut exchange = HttpExchange::new(shared);
-            loop {
-                let msg = match inbound.message().await {
-                    Ok(Some(m)) => m,
-                    // Envoy closed the stream (exchange over or reset).
-                    Ok(None) | Err(_) => break,
-                };
-                let Some(req) = msg.request.clone() else {
-                    continue;
-                };
-                let resp = exchange.handle(req, &msg).await;
-                if tx.send(Ok(resp)).await.is_err() {
-                    break;
+        let exchange_span = span.clone();
+        tokio::spawn(
+            async move {
+                let _permit = permit;
+                let mut exchange = HttpExchange::new(shared, exchange_span);
+                loop {
+                    let msg = match inbound.message().await {
+                        Ok(Some(m)) => m,
+                        // Envoy closed the stream (exchange over or reset).
+                        Ok(None) | Err(_) => break,
+                    };
+                    let Some(req) = msg.request.clone() else {
+                        continue;
+                    };
+                    let resp = exchange.handle(req, &msg).await;
+                    if tx.send(Ok(resp)).await.is_err() {
+                        break;
+                    }
                 }
             }
-        });
+            .instrument(span),
+        );
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 }
@@ -101,10 +121,12 @@ struct HttpExchange {
     /// Engine and heavy-tier time of the decision being recorded.
     scan_us: Option<u64>,
     escalation_us: Option<u64>,
+    /// The exchange's span (decision fields recorded on it).
+    span: tracing::Span,
 }
 
 impl HttpExchange {
-    fn new(shared: Arc<Shared>) -> Self {
+    fn new(shared: Arc<Shared>, span: tracing::Span) -> Self {
         let policy = shared.policies.default_policy_ref().clone();
         HttpExchange {
             shared,
@@ -114,6 +136,7 @@ impl HttpExchange {
             unsent: false,
             scan_us: None,
             escalation_us: None,
+            span,
         }
     }
 
@@ -125,7 +148,18 @@ impl HttpExchange {
         req: processing_request::Request,
         msg: &ProcessingRequest,
     ) -> ProcessingResponse {
-        let mut resp = self.step(req, msg).await;
+        let phase = match &req {
+            processing_request::Request::RequestHeaders(_) => "request_headers",
+            processing_request::Request::RequestBody(_) => "request_body",
+            processing_request::Request::RequestTrailers(_) => "request_trailers",
+            processing_request::Request::ResponseHeaders(_) => "response_headers",
+            processing_request::Request::ResponseBody(_) => "response_body",
+            processing_request::Request::ResponseTrailers(_) => "response_trailers",
+        };
+        let mut resp = self
+            .step(req, msg)
+            .instrument(tracing::info_span!("ext_proc.phase", phase))
+            .await;
         if std::mem::take(&mut self.unsent) {
             resp.dynamic_metadata = Some(Struct {
                 fields: [("parapet".to_string(), to_proto_value(&self.log.to_json()))]
@@ -281,7 +315,11 @@ impl HttpExchange {
             Step::Escalate { write, calls } => {
                 // The decision so far waits for the heavy tier; its record comes with it.
                 let started = std::time::Instant::now();
-                let step = self.escalate(calls).await;
+                let tasks: usize = calls.iter().map(|c| c.tasks.len()).sum();
+                let step = self
+                    .escalate(calls)
+                    .instrument(tracing::info_span!("escalation", tasks))
+                    .await;
                 self.escalation_us = Some(started.elapsed().as_micros() as u64);
                 (step, write)
             }
@@ -320,12 +358,15 @@ impl HttpExchange {
         let mut set = tokio::task::JoinSet::new();
         for (i, call) in calls.into_iter().enumerate() {
             let shared = self.shared.clone();
-            set.spawn(async move {
-                (
-                    i,
-                    crate::classify::answer_in_process(&shared, call, deadline).await,
-                )
-            });
+            set.spawn(
+                async move {
+                    (
+                        i,
+                        crate::classify::answer_in_process(&shared, call, deadline).await,
+                    )
+                }
+                .in_current_span(),
+            );
         }
         let policy = self.policy.clone();
         let mut decided = None;
@@ -354,6 +395,11 @@ impl HttpExchange {
             record(&self.shared, &r);
             self.log.add(&r, scan_us, escalation_us);
             self.unsent = true;
+        }
+        if self.unsent {
+            for (tag, value) in self.log.span_tags() {
+                self.span.record(tag, value.as_str());
+            }
         }
     }
 }

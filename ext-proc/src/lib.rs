@@ -23,6 +23,7 @@ pub mod extproc;
 pub mod heavy;
 pub mod http;
 pub mod metrics;
+pub mod telemetry;
 pub mod verdict;
 
 use std::sync::atomic::{AtomicBool, Ordering};

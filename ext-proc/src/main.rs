@@ -28,15 +28,6 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PARAPET_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_target(false)
-        // Colour only on a terminal: logs collected from files stay plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
     let args = Args::parse();
     let mut cfg = match ServiceConfig::load(&args.config) {
         Ok(c) => c,
@@ -87,7 +78,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(parapet_ext_proc::run(cfg)) {
+    let served = runtime.block_on(async {
+        // Logs, and traces when the config has `otlp:` (flushed when `_telemetry` drops).
+        let _telemetry = parapet_ext_proc::telemetry::init(cfg.otlp.as_ref())?;
+        parapet_ext_proc::run(cfg).await
+    });
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -27,6 +27,7 @@ use parapet_core::vocab::Hook;
 use parapet_core::Policy;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tracing::Instrument as _;
 
 use crate::Shared;
 
@@ -133,12 +134,15 @@ async fn futures_join(
     let mut set = tokio::task::JoinSet::new();
     for (i, call) in calls.iter().cloned().enumerate() {
         let s = s.clone();
-        set.spawn(async move {
-            (
-                i,
-                crate::classify::answer_in_process(&s, call, deadline).await,
-            )
-        });
+        set.spawn(
+            async move {
+                (
+                    i,
+                    crate::classify::answer_in_process(&s, call, deadline).await,
+                )
+            }
+            .in_current_span(),
+        );
     }
     let mut answers: Vec<Result<_, String>> = vec![Err("no answer".into()); calls.len()];
     while let Some(joined) = set.join_next().await {

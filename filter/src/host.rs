@@ -110,14 +110,17 @@ pub fn send_local_reply(status: u16, headers: Vec<(&str, &str)>, body: &[u8]) ->
 
 /// Start a unary gRPC call to `cluster` (an Envoy cluster name); its answer arrives in
 /// `on_grpc_call_response` of the calling context. Returns the call's token.
+/// A gRPC call with initial metadata (`metadata`: e.g. the request's `traceparent`, so the
+/// service's spans join the request's trace).
 pub fn dispatch_grpc(
     cluster: &str,
     service: &str,
     method: &str,
+    metadata: Vec<(&str, &[u8])>,
     message: &[u8],
     timeout: Duration,
 ) -> HostResult<u32> {
-    hostcalls::dispatch_grpc_call(cluster, service, method, vec![], Some(message), timeout)
+    hostcalls::dispatch_grpc_call(cluster, service, method, metadata, Some(message), timeout)
         .map_err(err("dispatch_grpc_call"))
 }
 

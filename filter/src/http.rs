@@ -55,6 +55,9 @@ pub struct GuardedRequest {
     escalation_us: Option<u64>,
     /// This request's decisions, written as filter state `wasm.parapet` after each.
     log: DecisionLog,
+    /// The request's W3C trace context (`traceparent`, `tracestate`), read with its headers
+    /// (request headers cannot be read once they went upstream) for the Classify calls.
+    trace: Vec<(String, String)>,
 }
 
 impl GuardedRequest {
@@ -69,6 +72,7 @@ impl GuardedRequest {
             escalated_scan_us: 0,
             escalation_us: None,
             log: DecisionLog::new(),
+            trace: Vec::new(),
         }
     }
 
@@ -103,10 +107,17 @@ impl GuardedRequest {
                 self.escalation_started_us = host::now_micros();
                 let mut decided = None;
                 for (i, call) in calls.iter().enumerate() {
+                    // The trace the request carries, so the heavy tier's spans join it.
+                    let metadata = self
+                        .trace
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_bytes()))
+                        .collect();
                     match host::dispatch_grpc(
                         &e.cluster,
                         escalation::SERVICE,
                         escalation::METHOD,
+                        metadata,
                         &call.encode_to_vec(),
                         std::time::Duration::from_millis(u64::from(e.timeout_ms)),
                     ) {
@@ -189,6 +200,11 @@ impl GuardedRequest {
         let json = self.log.to_json().to_string();
         if let Err(e) = host::set_property("parapet", json.as_bytes()) {
             host::log(LogLevel::Warn, &format!("decision record: {e}"));
+        }
+        // One filter-state value per span tag (`wasm.parapet.decision`, ...): what the shipped
+        // tracing configs put on Envoy's request span.
+        for (tag, value) in self.log.span_tags() {
+            let _ = host::set_property(tag, value.as_bytes());
         }
     }
 }
@@ -387,6 +403,12 @@ impl HttpContext for GuardedRequest {
         };
         self.policy = Some(policy.clone());
         let header = |name: &str| host::request_header(name).ok().flatten();
+        if policy.escalates() {
+            self.trace = ["traceparent", "tracestate"]
+                .into_iter()
+                .filter_map(|h| Some((h.to_string(), header(h)?)))
+                .collect();
+        }
         let (edits, step) = self
             .machine
             .request_headers(&policy, &header, end_of_stream);

@@ -117,7 +117,8 @@ def wasm_filters(cfg):
 class Envoy:
     """Envoy running a shipped config with test ports, the built .wasm and optionally a policy."""
 
-    def __init__(self, upstream_port, policy=None, config_name="parapet.yaml", mutate=None, heavy_port=None):
+    def __init__(self, upstream_port, policy=None, config_name="parapet.yaml", mutate=None, heavy_port=None,
+                 otel_port=None):
         cfg = copy.deepcopy(load_envoy_config(config_name))
         self.port = free_port()
         self.admin_port = free_port()
@@ -125,7 +126,11 @@ class Envoy:
         cfg["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] = self.port
         for cluster in cfg["static_resources"]["clusters"]:
             # parapet_heavy (Classify) and parapet_ext_proc (ext_proc) point at parapet-ext-proc.
-            port = heavy_port if cluster["name"].startswith("parapet_") else upstream_port
+            # otel_collector: the test's OTLP receiver, else a port nothing listens on.
+            if cluster["name"] == "otel_collector":
+                port = otel_port or free_port()
+            else:
+                port = heavy_port if cluster["name"].startswith("parapet_") else upstream_port
             for ep in cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]:
                 ep["endpoint"]["address"]["socket_address"]["port_value"] = port or free_port()
         for wf in wasm_filters(cfg):
