@@ -164,6 +164,8 @@ fn default_request_header() -> String {
 pub struct Document {
     /// The policies by name, in document order. The single form's policy is named `default`.
     pub policies: Vec<(String, Config)>,
+    /// Written in the named form (`policies: {...}`): errors name `policies.<name>.…`.
+    pub named: bool,
     pub default_policy: String,
     pub selection: SelectionConfig,
 }
@@ -196,6 +198,7 @@ impl Document {
             let config = Config::from_value(value)?;
             return Ok(Document {
                 policies: vec![(DEFAULT_POLICY_NAME.to_string(), config)],
+                named: false,
                 default_policy: DEFAULT_POLICY_NAME.to_string(),
                 selection: SelectionConfig::default(),
             });
@@ -257,6 +260,7 @@ impl Document {
         };
         Ok(Document {
             policies,
+            named: true,
             default_policy,
             selection: named.selection,
         })

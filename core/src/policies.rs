@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::config::{ConfigError, ConfigErrors, Document, MetadataPath, SelectionConfig};
+use crate::config::{ConfigError, ConfigErrors, Document, MetadataPath};
 use crate::policy::Policy;
 
 /// What a host can read of a request for policy selection.
@@ -96,9 +96,7 @@ impl PolicySet {
     /// Compile every policy and check the selection rules, collecting every error.
     pub fn compile(doc: &Document) -> Result<PolicySet, ConfigErrors> {
         let mut errors = Vec::new();
-        let single = doc.policies.len() == 1
-            && doc.default_policy == crate::config::DEFAULT_POLICY_NAME
-            && doc.selection == SelectionConfig::default();
+        let single = !doc.named;
         let mut policies = Vec::with_capacity(doc.policies.len());
         for (name, config) in &doc.policies {
             match Policy::compile(config) {
@@ -485,6 +483,9 @@ mod tests {
         let e = Document::from_json(br#"{"version": 1, "policies": {"a b": {"guards": []}}}"#)
             .unwrap_err();
         assert_eq!(e.path, "policies.a b");
+        // A named document with one policy called `default` still names it in errors.
+        let e = PolicySet::from_json(br#"{"version": 1, "policies": {"default": {"guards": [{"id": "a", "detector": {"type": "pii"}, "action": "mask", "threshold": 3}]}}}"#).unwrap_err();
+        assert_eq!(e.0[0].path, "policies.default.guards[0].threshold");
         // Several policies and no default named.
         let e = PolicySet::from_json(
             br#"{"version": 1, "policies": {"a": {"guards": []}, "b": {"guards": []}}}"#,

@@ -96,6 +96,8 @@ impl Decisions {
     ) {
         let Ok(mut g) = self.inner.lock() else { return };
         let ts_ms = now_ms();
+        // The query string may carry user data: the window keeps the path only.
+        let path = path.split(['?', '#']).next().unwrap_or_default();
         let decision = record["decision"].as_str().unwrap_or("allow").to_string();
         g.seq += 1;
         g.decisions += 1;
@@ -307,14 +309,13 @@ impl AccessLogReceiver {
         )
         .map(|m| m.as_str_name().to_string())
         .unwrap_or_default();
-        self.decisions.add(
-            "envoy",
-            &method,
-            &request.original_path.clone().max(request.path.clone()),
-            &common.route_name,
-            status,
-            record,
-        );
+        let path = if request.original_path.is_empty() {
+            &request.path
+        } else {
+            &request.original_path
+        };
+        self.decisions
+            .add("envoy", &method, path, &common.route_name, status, record);
     }
 }
 
