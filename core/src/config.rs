@@ -60,6 +60,9 @@ pub struct Config {
     /// Where and how uncertain texts go to the heavy tier (ext-proc's Classify service).
     #[serde(default)]
     pub escalation: EscalationConfig,
+    /// What the wasm filter writes about each decision for Envoy's access logs and traces.
+    #[serde(default)]
+    pub observability: ObservabilityConfig,
     /// The guards, evaluated in order; all run, and the strongest action wins
     /// (`block` > `mask` > `audit`).
     pub guards: Vec<GuardConfig>,
@@ -273,6 +276,34 @@ pub fn is_policy_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
+/// The wasm filter's decision record in Envoy (ext_proc mode always sends it as dynamic
+/// metadata `parapet`, which costs nothing extra there).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ObservabilityConfig {
+    /// Write each exchange's decision record as filter state `wasm.parapet` (JSON), for access
+    /// logs (`%FILTER_STATE(wasm.parapet:PLAIN)%`) and the gRPC access-log service. Default
+    /// true.
+    #[serde(default = "default_true")]
+    pub record: bool,
+    /// Also write each span tag as its own filter state `wasm.parapet.<field>` (`decision`,
+    /// `policy`, `guards`, `kinds`, `tier`, `scan_us`, `escalation_us`, `output_decision`), which
+    /// tracing `custom_tags` read. Default false: a few host calls per request that only a
+    /// tracing config uses (envoy/cascade.yaml's policy turns it on).
+    #[serde(default)]
+    pub trace_tags: bool,
+}
+
+impl Default for ObservabilityConfig {
+    fn default() -> Self {
+        ObservabilityConfig {
+            record: true,
+            trace_tags: false,
+        }
+    }
 }
 
 /// When the request-side guards (`llm_input`, `mcp_pre_tool`) run.

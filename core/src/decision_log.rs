@@ -134,6 +134,11 @@ impl DecisionLog {
             .collect()
     }
 
+    /// The record as JSON text (what the filter writes), without copying it first.
+    pub fn to_json_string(&self) -> String {
+        serde_json::to_string(&self.fields).unwrap_or_default()
+    }
+
     /// The record as a JSON object.
     pub fn to_json(&self) -> Value {
         Value::Object(self.fields.clone())

@@ -77,6 +77,8 @@ pub struct Policy {
     pub mcp_methods: Vec<String>,
     /// How the heavy tier is reached.
     pub escalation: EscalationConfig,
+    /// What the filter writes about decisions for Envoy's logs and traces.
+    pub observability: crate::config::ObservabilityConfig,
     /// Derived once from `guards`: an enabled guard escalates to the heavy tier.
     escalates: bool,
     /// Derived once from `guards`: an enabled request-side guard masks.
@@ -291,6 +293,7 @@ impl Policy {
             name: Arc::from(crate::config::DEFAULT_POLICY_NAME),
             escalates,
             escalation: config.escalation.clone(),
+            observability: config.observability,
             guards,
             rewrites_request,
             reads_output,

@@ -183,28 +183,33 @@ impl GuardedRequest {
         for r in &records {
             record(active, &policy, r, elapsed_us, true);
         }
-        self.publish(&records, Some(elapsed_us));
+        self.publish(active, &records, Some(elapsed_us));
     }
 
     /// Add decisions to this request's record and write it as filter state (`wasm.parapet`)
     /// for access logs and the access-log service: Envoy gives Wasm no way to write dynamic
     /// metadata.
-    fn publish(&mut self, records: &[Record], scan_us: Option<u64>) {
-        if records.is_empty() {
+    fn publish(&mut self, active: &Active, records: &[Record], scan_us: Option<u64>) {
+        let o = self.policy(active).observability;
+        if records.is_empty() || !(o.record || o.trace_tags) {
             return;
         }
         let escalation_us = self.escalation_us.take();
         for r in records {
             self.log.add(r, scan_us, escalation_us);
         }
-        let json = self.log.to_json().to_string();
-        if let Err(e) = host::set_property("parapet", json.as_bytes()) {
-            host::log(LogLevel::Warn, &format!("decision record: {e}"));
+        if o.record {
+            let json = self.log.to_json_string();
+            if let Err(e) = host::set_property("parapet", json.as_bytes()) {
+                host::log(LogLevel::Warn, &format!("decision record: {e}"));
+            }
         }
-        // One filter-state value per span tag (`wasm.parapet.decision`, ...): what the shipped
-        // tracing configs put on Envoy's request span.
-        for (tag, value) in self.log.span_tags() {
-            let _ = host::set_property(tag, value.as_bytes());
+        if o.trace_tags {
+            // One filter-state value per span tag (`wasm.parapet.decision`, ...): what the
+            // shipped tracing configs put on Envoy's request span.
+            for (tag, value) in self.log.span_tags() {
+                let _ = host::set_property(tag, value.as_bytes());
+            }
         }
     }
 }
@@ -496,7 +501,7 @@ impl HttpContext for GuardedRequest {
             for r in &records {
                 record(&active, &policy, r, elapsed, false);
             }
-            self.publish(&records, None);
+            self.publish(&active, &records, None);
         } else {
             self.record_all(&active, elapsed);
         }
