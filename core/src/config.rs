@@ -188,12 +188,37 @@ struct NamedPolicies {
 /// The name of the single form's policy, and of the named form's default when it sets none.
 pub const DEFAULT_POLICY_NAME: &str = "default";
 
+/// Parse JSON text for a config (syntax errors are reported at `config`).
+fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, ConfigError> {
+    serde_json::from_slice(bytes).map_err(|e| ConfigError::new("config", e.to_string()))
+}
+
+/// A path-tracked serde error as a config error naming the field.
+fn path_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> ConfigError {
+    let path = match e.path().to_string() {
+        p if p == "." => "config".to_string(),
+        p => p,
+    };
+    ConfigError::new(path, hint(&e.into_inner().to_string())).rooted()
+}
+
+/// Only [`SCHEMA_VERSION`] is read.
+fn check_version(version: u32) -> Result<(), ConfigError> {
+    if version != SCHEMA_VERSION {
+        return Err(ConfigError::new(
+            "version",
+            format!(
+                "unsupported schema version {version}; this build reads version {SCHEMA_VERSION}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl Document {
     /// Parse either form. Errors name the field (`policies.strict.guards[0].action: ...`).
     pub fn from_json(bytes: &[u8]) -> Result<Document, ConfigError> {
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| ConfigError::new("config", e.to_string()))?;
-        Document::from_value(value)
+        Document::from_value(parse_json(bytes)?)
     }
 
     pub fn from_value(value: serde_json::Value) -> Result<Document, ConfigError> {
@@ -206,22 +231,8 @@ impl Document {
                 selection: SelectionConfig::default(),
             });
         }
-        let named: NamedPolicies = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = match e.path().to_string() {
-                p if p == "." => "config".to_string(),
-                p => p,
-            };
-            ConfigError::new(path, hint(&e.into_inner().to_string())).rooted()
-        })?;
-        if named.version != SCHEMA_VERSION {
-            return Err(ConfigError::new(
-                "version",
-                format!(
-                    "unsupported schema version {}; this build reads version {SCHEMA_VERSION}",
-                    named.version
-                ),
-            ));
-        }
+        let named: NamedPolicies = serde_path_to_error::deserialize(value).map_err(path_error)?;
+        check_version(named.version)?;
         if named.policies.is_empty() {
             return Err(ConfigError::new(
                 "policies",
@@ -705,9 +716,7 @@ impl Config {
     pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
         // Through a `Value`, as every other config path goes: one deserializer for the config
         // types in the .wasm, not one per input kind.
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| ConfigError::new("config", e.to_string()))?;
-        Config::from_value(value)
+        Config::from_value(parse_json(bytes)?)
     }
 
     /// Parse a config already read into a JSON value (e.g. from YAML).
@@ -719,28 +728,9 @@ impl Config {
     fn checked<E: std::fmt::Display>(
         parsed: Result<Config, serde_path_to_error::Error<E>>,
     ) -> Result<Config, ConfigError> {
-        let config = parsed.map_err(|e| {
-            let path = match e.path().to_string() {
-                p if p == "." => "config".to_string(),
-                p => p,
-            };
-            ConfigError::new(path, hint(&e.into_inner().to_string())).rooted()
-        })?;
-        config.check_version()?;
+        let config = parsed.map_err(path_error)?;
+        check_version(config.version)?;
         Ok(config)
-    }
-
-    fn check_version(&self) -> Result<(), ConfigError> {
-        if self.version != SCHEMA_VERSION {
-            return Err(ConfigError::new(
-                "version",
-                format!(
-                    "unsupported schema version {}; this build reads version {SCHEMA_VERSION}",
-                    self.version
-                ),
-            ));
-        }
-        Ok(())
     }
 
     /// The shipped default policy: every detector on. Secrets and injection block; PII is

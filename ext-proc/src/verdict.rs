@@ -92,13 +92,20 @@ fn choose(s: &Shared, q: &PolicyQuery, headers: &HeaderMap) -> Result<Arc<Policy
     }
 }
 
-fn body_of(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Reply> {
-    body.map_err(|e| {
+/// The body and the policy a call is answered with.
+fn prepare(
+    s: &Shared,
+    q: &PolicyQuery,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Bytes, Arc<Policy>), Reply> {
+    let body = body.map_err(|e| {
         api_error(&ApiError {
             status: e.status().as_u16(),
             message: format!("cannot read the request body: {e}"),
         })
-    })
+    })?;
+    Ok((body, choose(s, q, headers)?))
 }
 
 /// Evaluate on a blocking thread (the guards are CPU work), then settle escalations with the
@@ -165,12 +172,8 @@ pub async fn guardrails(
         Ok(h) => h,
         Err(e) => return api_error(&e),
     };
-    let body = match body_of(body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let policy = match choose(&s, &q, &headers) {
-        Ok(p) => p,
+    let (body, policy) = match prepare(&s, &q, &headers, body) {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let _permit = match s.admit() {
@@ -201,12 +204,8 @@ pub async fn filter(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Reply {
-    let body = match body_of(body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let policy = match choose(&s, &q, &headers) {
-        Ok(p) => p,
+    let (body, policy) = match prepare(&s, &q, &headers, body) {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let messages = match verdict_api::filter_messages(&policy, &body) {
