@@ -53,14 +53,18 @@ impl DecisionLog {
                 f.insert("policy_refused".into(), json!(refused));
             }
         }
-        let mut guards: Vec<&str> = r.findings.iter().map(|x| &*x.guard).collect();
-        guards.dedup();
-        let mut kinds: Vec<String> = r
-            .findings
-            .iter()
-            .map(|x| format!("{}:{}", x.guard, x.kind))
-            .collect();
-        kinds.dedup();
+        // Each once, in the order first found (findings come slot by slot).
+        let mut guards: Vec<&str> = Vec::new();
+        let mut kinds: Vec<String> = Vec::new();
+        for x in &r.findings {
+            if !guards.contains(&&*x.guard) {
+                guards.push(&x.guard);
+            }
+            let kind = format!("{}:{}", x.guard, x.kind);
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
         if !r.findings.is_empty() {
             f.insert(format!("{p}guards"), json!(guards));
             f.insert(format!("{p}kinds"), json!(kinds));
@@ -155,4 +159,58 @@ impl DecisionLog {
 
 fn round(x: f32) -> f64 {
     (f64::from(x) * 10_000.0).round() / 10_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policies::SelectedBy;
+    use crate::Policy;
+
+    #[test]
+    fn guards_and_kinds_are_listed_once_in_order() {
+        let p = Policy::from_json(
+            br#"{"version": 1, "guards": [
+                {"id": "pii", "detector": {"type": "pii"}, "action": "mask"},
+                {"id": "secrets", "detector": {"type": "secrets"}, "action": "block"}]}"#,
+        )
+        .unwrap();
+        let body = br#"{"messages": [
+            {"role": "user", "content": "a@example.com and b@example.com"},
+            {"role": "user", "content": "key AKIAQX7MZT3KWJ5RLN2P"},
+            {"role": "user", "content": "c@example.com"}]}"#;
+        let v = p.evaluate_request(body);
+        let r = Record {
+            direction: Direction::Request,
+            decision: v.decision,
+            findings: v.findings,
+            reason: None,
+            escalation: None,
+            scanned: true,
+            policy: p.name.clone(),
+            selected_by: SelectedBy::Default,
+            policy_refused: None,
+            matches: vec![],
+            excerpt: v.excerpt,
+        };
+        let mut log = DecisionLog::new();
+        log.add(&r, Some(12), None);
+        let j = log.to_json();
+        assert_eq!(j["guards"], serde_json::json!(["pii", "secrets"]));
+        assert_eq!(
+            j["kinds"],
+            serde_json::json!(["pii:email", "secrets:aws_access_key"])
+        );
+        assert_eq!(
+            (
+                j["decision"].as_str(),
+                j["tier"].as_u64(),
+                j["scan_us"].as_u64()
+            ),
+            (Some("block"), Some(1), Some(12))
+        );
+        assert_eq!(log.to_json_string(), j.to_string());
+        let tags: Vec<&str> = log.span_tags().iter().map(|(t, _)| *t).collect();
+        assert!(tags.contains(&"parapet.guards"));
+    }
 }

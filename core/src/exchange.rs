@@ -729,10 +729,23 @@ impl GuardedExchange {
                 .unwrap_or_else(|| std::sync::Arc::from(crate::config::DEFAULT_POLICY_NAME)),
             selected_by: self.selected_by,
             policy_refused: self.policy_refused.clone(),
-            matches: std::mem::take(&mut self.matches),
+            matches: best_matches(std::mem::take(&mut self.matches)),
             excerpt: verdict.excerpt.clone(),
         });
     }
+}
+
+/// The best three similarity matches over all of an exchange's texts, each attack once.
+fn best_matches(mut m: Vec<(u32, f32)>) -> Vec<(u32, f32)> {
+    m.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut seen = Vec::new();
+    m.retain(|(id, _)| {
+        let new = !seen.contains(id);
+        seen.push(*id);
+        new
+    });
+    m.truncate(3);
+    m
 }
 
 /// A local reply with its content type and the decision header.
