@@ -328,7 +328,7 @@ pub fn filtered_entry(
         "matches": matches,
     });
     if v.decision == Decision::Block {
-        entry["message_reason"] = Value::String(block_message(policy, v));
+        entry["reason"] = Value::String(block_message(policy, v));
     }
     entry
 }

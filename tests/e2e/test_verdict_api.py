@@ -167,6 +167,7 @@ def test_filter_blocks_masks_and_matches_known_attacks(ext):
     e = r["filtered_messages"]
     assert [x["action"] for x in e] == ["block", "mask", "block", "allow"]
     assert e[1]["message"]["content"] == "mail [EMAIL] the report"
+    assert e[2]["reason"].startswith("secrets: ") and "reason" not in e[3]
     assert e[0]["matches"][0]["score"] > e[3]["matches"][0]["score"]
 
 
