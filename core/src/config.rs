@@ -289,15 +289,15 @@ pub fn is_policy_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
 }
 
-/// The wasm filter's decision record in Envoy (ext_proc mode always sends it as dynamic
-/// metadata `parapet`, which costs nothing extra there).
+/// The decision record each exchange leaves in Envoy (`core/src/decision_log.rs`): for access
+/// logs, the access-log service (and so the dashboard) and traces.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ObservabilityConfig {
-    /// Write each exchange's decision record as filter state `wasm.parapet` (JSON), for access
-    /// logs (`%FILTER_STATE(wasm.parapet:PLAIN)%`) and the gRPC access-log service. Default
-    /// true.
+    /// Write each exchange's decision record: the filter as filter state `wasm.parapet`
+    /// (JSON; `%FILTER_STATE(wasm.parapet:PLAIN)%`), ext_proc mode as dynamic metadata
+    /// `parapet`. Off, neither is written and no excerpt is made. Default true.
     #[serde(default = "default_true")]
     pub record: bool,
     /// Also write each span tag as its own filter state `wasm.parapet.<field>` (`decision`,

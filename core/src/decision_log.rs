@@ -147,14 +147,6 @@ impl DecisionLog {
     pub fn to_json(&self) -> Value {
         Value::Object(self.fields.clone())
     }
-
-    pub fn fields(&self) -> &Map<String, Value> {
-        &self.fields
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
-    }
 }
 
 fn round(x: f32) -> f64 {

@@ -669,7 +669,7 @@ impl Policy {
                 end: e.text.len(),
                 score,
             };
-            if verdict.excerpt.is_none() {
+            if verdict.excerpt.is_none() && self.observability.record {
                 verdict.excerpt =
                     crate::excerpt::masked_excerpt(&e.text, &[finding.excerpt_span()]);
             }
@@ -802,7 +802,11 @@ impl Policy {
         let findings = self.scan_slots_escalating(hook, slots, &mut pending);
         let masks = self.masked_texts(slots, &findings, restore);
         let mut verdict = self.decide(findings);
-        if let Some(first) = verdict.findings.first() {
+        let first = verdict
+            .findings
+            .first()
+            .filter(|_| self.observability.record);
+        if let Some(first) = first {
             if let Some(slot) = slots.iter().find(|s| s.path == first.slot) {
                 let here: Vec<crate::excerpt::Span<'_>> = verdict
                     .findings

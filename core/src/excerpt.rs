@@ -152,5 +152,13 @@ mod tests {
         assert!(e.contains("Ignore all previous instructions"), "{e}");
         assert!(e.chars().count() <= EXCERPT_CHARS + 2);
         assert!(masked_excerpt("x", &[]).is_none());
+        // No record, no excerpt: the work is skipped.
+        let off = Policy::from_json(
+            br#"{"version": 1, "observability": {"record": false}, "guards": [{"id": "inj", "detector": {"type": "injection_heuristics"}, "action": "block"}]}"#,
+        )
+        .unwrap();
+        let v = off.evaluate_text(&text);
+        assert_eq!(v.decision, Decision::Block);
+        assert!(v.excerpt.is_none());
     }
 }

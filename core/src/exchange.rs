@@ -256,15 +256,6 @@ impl GuardedExchange {
         }
     }
 
-    /// The policy in force: its name and how it was chosen.
-    pub fn policy(&self) -> (Option<&str>, SelectedBy, Option<&str>) {
-        (
-            self.policy.as_deref(),
-            self.selected_by,
-            self.policy_refused.as_deref(),
-        )
-    }
-
     /// The request's decision, once made.
     pub fn decision(&self) -> Option<Decision> {
         match self.phase {

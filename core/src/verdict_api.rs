@@ -185,12 +185,9 @@ impl HookCall {
     /// The call as a decision record (the same fields as the data path's, for the dashboard).
     pub fn record(&self, policy: &Policy) -> Value {
         let v = &self.verdict;
+        // The hook's own decision, at the top level whichever side it reads.
         let record = Record {
-            direction: if self.hook.is_request_side() {
-                Direction::Request
-            } else {
-                Direction::Response
-            },
+            direction: Direction::Request,
             decision: v.decision,
             findings: v.findings.clone(),
             reason: v.reason.clone(),
@@ -205,23 +202,6 @@ impl HookCall {
         let mut log = DecisionLog::new();
         log.add(&record, None, None);
         let mut out = log.to_json();
-        if !self.hook.is_request_side() {
-            // A response-side hook has no request decision: show its own at the top level.
-            if let Some(obj) = out.as_object_mut() {
-                let renamed: Vec<(String, Value)> = obj
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.strip_prefix("output_").unwrap_or(k).to_string(),
-                            v.clone(),
-                        )
-                    })
-                    .collect();
-                obj.clear();
-                obj.extend(renamed);
-                obj.insert("policy".into(), json!(&*policy.name));
-            }
-        }
         out["hook"] = json!(self.hook.as_str());
         out
     }

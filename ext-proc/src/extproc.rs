@@ -160,7 +160,7 @@ impl HttpExchange {
             .step(req, msg)
             .instrument(tracing::info_span!("ext_proc.phase", phase))
             .await;
-        if std::mem::take(&mut self.unsent) {
+        if std::mem::take(&mut self.unsent) && self.policy.observability.record {
             resp.dynamic_metadata = Some(Struct {
                 fields: [("parapet".to_string(), to_proto_value(&self.log.to_json()))]
                     .into_iter()
