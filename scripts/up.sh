@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Start Parapet locally: the LLM stand-in on 127.0.0.1:18000, parapet-ext-proc (the heavy tier;
-# gRPC 127.0.0.1:50051, HTTP API 127.0.0.1:50052) and Envoy on 127.0.0.1:10000 (admin and stats
+# Start Parapet locally: the LLM stand-in on 127.0.0.1:18000, three parapet-ext-proc instances
+# (the heavy tier; gRPC 127.0.0.1:50051/50061/50071, HTTP API and dashboard 127.0.0.1:50052,
+# the others on 50062/50072) and Envoy on 127.0.0.1:10000 (admin and stats
 # on 127.0.0.1:9901). Ctrl-C stops them all.
 #
 #   scripts/up.sh              the full cascade: the filter (rules + tiny models) escalating
@@ -29,11 +30,18 @@ trap cleanup EXIT INT TERM
 .venv/bin/python scripts/llm_standin.py --port 18000 &
 pids+=($!)
 if [ "$mode" != wasm ]; then
-  target/service/parapet-ext-proc --config ext-proc/parapet-ext-proc.yaml &
-  pids+=($!)
-  for _ in $(seq 300); do
-    curl -fsS http://127.0.0.1:50052/healthz >/dev/null 2>&1 && break
-    sleep 0.1
+  # The heavy tier as a small fleet: three instances (gRPC 50051/50061/50071, HTTP API
+  # 50052/50062/50072), health-checked and load-balanced by Envoy (the parapet_* clusters).
+  for port in 50051 50061 50071; do
+    target/service/parapet-ext-proc --config ext-proc/parapet-ext-proc.yaml \
+      --listen "127.0.0.1:$port" --http-listen "127.0.0.1:$((port + 1))" &
+    pids+=($!)
+  done
+  for port in 50052 50062 50072; do
+    for _ in $(seq 600); do
+      curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+      sleep 0.1
+    done
   done
 fi
 .venv/bin/envoy -c "$config" --disable-hot-restart --concurrency 2 -l warning --component-log-level wasm:info &

@@ -355,6 +355,17 @@ pub struct EscalationConfig {
     /// applies. Default 250.
     #[serde(default = "default_escalation_timeout")]
     pub timeout_ms: u32,
+    /// Retries of a Classify call (idempotent) on another host of the cluster, by Envoy, within
+    /// the same deadline, when the call could not be answered: connection refused or reset, a
+    /// host that is draining or overloaded (`UNAVAILABLE`, `RESOURCE_EXHAUSTED`). Default 1;
+    /// 0 sends each call once.
+    #[serde(default = "default_escalation_retries")]
+    #[cfg_attr(feature = "schema", schemars(range(max = 5)))]
+    pub retries: u32,
+}
+
+fn default_escalation_retries() -> u32 {
+    1
 }
 
 fn default_escalation_cluster() -> String {
@@ -370,6 +381,7 @@ impl Default for EscalationConfig {
         EscalationConfig {
             cluster: default_escalation_cluster(),
             timeout_ms: default_escalation_timeout(),
+            retries: default_escalation_retries(),
         }
     }
 }

@@ -130,6 +130,125 @@ pub const METHOD: &str = "Classify";
 
 /// The messages of `proto/parapet/classify/v1/classify.proto`, derived by hand so the wasm
 /// filter needs no protoc step.
+/// Most retries a policy may ask for (each one is another host's time within the same deadline).
+pub const MAX_RETRIES: u32 = 5;
+
+/// The gRPC target the wasm host passes to Envoy for each Classify call: a serialized
+/// `envoy.config.core.v3.GrpcService` (Envoy parses the proxy-wasm call's upstream argument as
+/// one, else takes it as a cluster name) naming the cluster, with a retry policy: on another
+/// host (`previous_hosts`), for answers that mean the call did not run — connection refused or
+/// reset, `UNAVAILABLE` (draining), `RESOURCE_EXHAUSTED` (overloaded) — with a short back-off,
+/// all within the call's own deadline. `retries: 0`: the bare cluster name.
+///
+/// The proxy-wasm SDK types that argument as `&str`, so the encoding is kept valid UTF-8 (the
+/// project has no `unsafe`): every field is ASCII or a length below 128, and the back-off's
+/// nanoseconds are a varint that happens to be a UTF-8 sequence (E1 80 80 05: 10.49 ms; Envoy
+/// makes the maximum ten times that). A cluster name too long for that is a config error.
+pub fn grpc_service(cfg: &crate::config::EscalationConfig) -> Result<String, String> {
+    use prost::Message as _;
+    if cfg.retries == 0 {
+        return Ok(cfg.cluster.clone());
+    }
+    let bytes = envoy::GrpcService {
+        envoy_grpc: Some(envoy::EnvoyGrpc {
+            cluster_name: cfg.cluster.clone(),
+        }),
+        retry_policy: Some(envoy::RetryPolicy {
+            retry_back_off: Some(envoy::BackoffStrategy {
+                base_interval: Some(envoy::Duration {
+                    seconds: 0,
+                    nanos: BACKOFF_NANOS,
+                }),
+            }),
+            num_retries: Some(envoy::UInt32Value { value: cfg.retries }),
+            retry_on: RETRY_ON.to_string(),
+            // Envoy finds the predicate by its config's type (the name is only a label; a bare
+            // name is not found and throws). The type URL keeps only the "/" before the type.
+            retry_host_predicate: vec![envoy::RetryHostPredicate {
+                name: "p".to_string(),
+                typed_config: Some(envoy::Any {
+                    type_url:
+                        "/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"
+                            .to_string(),
+                }),
+            }],
+        }),
+    }
+    .encode_to_vec();
+    String::from_utf8(bytes).map_err(|_| {
+        format!(
+            "cluster `{}` is too long to go with retries (at most 125 bytes; or set retries: 0)",
+            cfg.cluster
+        )
+    })
+}
+
+/// Retry back-off base: 5 × 2^21 + 97 ns, whose varint (E1 80 80 05) is valid UTF-8.
+pub const BACKOFF_NANOS: i32 = 5 * (1 << 21) + 97;
+
+/// When Envoy retries a Classify call (x-envoy-retry-on and x-envoy-retry-grpc-on names):
+/// `5xx` includes connection failures, resets and streams refused by a host that is closing;
+/// `unavailable` is a draining host, `resource-exhausted` an overloaded one.
+pub const RETRY_ON: &str = "5xx,unavailable,resource-exhausted";
+
+/// The few Envoy API messages [`grpc_service`] writes (field numbers from
+/// envoy/config/core/v3/grpc_service.proto and base.proto, google/protobuf).
+mod envoy {
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct GrpcService {
+        #[prost(message, optional, tag = "1")]
+        pub envoy_grpc: Option<EnvoyGrpc>,
+        #[prost(message, optional, tag = "6")]
+        pub retry_policy: Option<RetryPolicy>,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct EnvoyGrpc {
+        #[prost(string, tag = "1")]
+        pub cluster_name: String,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct RetryPolicy {
+        #[prost(message, optional, tag = "1")]
+        pub retry_back_off: Option<BackoffStrategy>,
+        #[prost(message, optional, tag = "2")]
+        pub num_retries: Option<UInt32Value>,
+        #[prost(string, tag = "3")]
+        pub retry_on: String,
+        #[prost(message, repeated, tag = "5")]
+        pub retry_host_predicate: Vec<RetryHostPredicate>,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct BackoffStrategy {
+        #[prost(message, optional, tag = "1")]
+        pub base_interval: Option<Duration>,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Duration {
+        #[prost(int64, tag = "1")]
+        pub seconds: i64,
+        #[prost(int32, tag = "2")]
+        pub nanos: i32,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct UInt32Value {
+        #[prost(uint32, tag = "1")]
+        pub value: u32,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct RetryHostPredicate {
+        #[prost(string, tag = "1")]
+        pub name: String,
+        #[prost(message, optional, tag = "2")]
+        pub typed_config: Option<Any>,
+    }
+    /// google.protobuf.Any with an empty value (the predicate has no settings).
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Any {
+        #[prost(string, tag = "1")]
+        pub type_url: String,
+    }
+}
+
 pub mod proto {
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct ClassifyRequest {

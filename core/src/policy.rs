@@ -77,6 +77,10 @@ pub struct Policy {
     pub mcp_methods: Vec<String>,
     /// How the heavy tier is reached.
     pub escalation: EscalationConfig,
+    /// What the wasm host names as the gRPC target of each Classify call: Envoy's
+    /// `config.core.v3.GrpcService` (the cluster and its retry policy), serialized once here
+    /// ([`crate::escalation::grpc_service`]).
+    pub escalation_target: String,
     /// What the filter writes about decisions for Envoy's logs and traces.
     pub observability: crate::config::ObservabilityConfig,
     /// Derived once from `guards`: an enabled guard escalates to the heavy tier.
@@ -280,6 +284,17 @@ impl Policy {
                 "cluster must be non-empty and timeout_ms at least 1",
             ));
         }
+        if config.escalation.retries > crate::escalation::MAX_RETRIES {
+            errors.push(ConfigError::new(
+                "escalation.retries",
+                format!("at most {}", crate::escalation::MAX_RETRIES),
+            ));
+        }
+        let escalation_target =
+            crate::escalation::grpc_service(&config.escalation).unwrap_or_else(|e| {
+                errors.push(ConfigError::new("escalation.cluster", e));
+                String::new()
+            });
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
@@ -292,6 +307,7 @@ impl Policy {
         Ok(Policy {
             name: Arc::from(crate::config::DEFAULT_POLICY_NAME),
             escalates,
+            escalation_target,
             escalation: config.escalation.clone(),
             observability: config.observability,
             guards,

@@ -1,4 +1,4 @@
-//! The HTTP side API: `GET /healthz`, `GET /metrics` (Prometheus),
+//! The HTTP side API: `GET /healthz` (liveness), `GET /readyz` (readiness), `GET /metrics` (Prometheus),
 //! `POST /v1/classify` — `{"model": "injection", "text": "..."}` or
 //! `{"tasks": [{"model": ..., "text": ...}, ...]}` — answering the Classify results as JSON
 //! (score, flagged, windows, best matches for `similarity`), and the verdict APIs
@@ -19,18 +19,24 @@ use serde_json::{json, Value};
 use crate::Shared;
 
 pub fn router(shared: Arc<Shared>) -> Router {
-    // Bodies up to the largest policy's `limits.max_body_bytes` (plus JSON framing) are read;
-    // past it, 413 in JSON (the verdict APIs check each policy's own limit).
-    let limit = shared
-        .policies
-        .policies()
-        .iter()
-        .map(|p| p.limits.max_body_bytes)
-        .max()
-        .unwrap_or(parapet_core::config::DEFAULT_MAX_BODY_BYTES)
-        .saturating_add(64 * 1024);
-    Router::new()
+    // Bodies up to `http_max_body_bytes`, else the largest policy's `limits.max_body_bytes`
+    // (plus JSON framing) are read; past it, 413 in JSON (the verdict APIs check each policy's
+    // own limit).
+    let limit = shared.http_max_body.unwrap_or_else(|| {
+        shared
+            .policies
+            .policies()
+            .iter()
+            .map(|p| p.limits.max_body_bytes)
+            .max()
+            .unwrap_or(parapet_core::config::DEFAULT_MAX_BODY_BYTES)
+            .saturating_add(64 * 1024)
+    });
+    // The probes answer without the token (kubelet and load balancers have none).
+    let probes = Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz));
+    let guarded = Router::new()
         .route("/metrics", get(metrics))
         .route("/v1/classify", post(classify))
         .route("/dashboard", get(dashboard))
@@ -40,8 +46,47 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/filter", post(crate::verdict::filter))
         // The prompt filter's own path, for clients written against it.
         .route("/api/v1/filter", post(crate::verdict::filter))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            require_token,
+        ));
+    probes
+        .merge(guarded)
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(shared)
+}
+
+/// With `http_token_file` set: `Authorization: Bearer <token>` or 401 (compared in constant
+/// time). The dashboard page itself asks for the token and sends it with its requests.
+async fn require_token(
+    State(s): State<Arc<Shared>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let Some(want) = s.http_token.as_deref() else {
+        return next.run(req).await;
+    };
+    let given = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let ok = {
+        use subtle::ConstantTimeEq;
+        given.len() == want.len() && bool::from(given.as_bytes().ct_eq(want.as_bytes()))
+    };
+    // The dashboard's HTML carries no data; it asks for the token and then calls the API.
+    if ok || (req.uri().path() == "/dashboard" && req.method() == axum::http::Method::GET) {
+        return next.run(req).await;
+    }
+    s.metrics.http_unauthorized.fetch_add(1, Ordering::Relaxed);
+    (
+        StatusCode::UNAUTHORIZED,
+        [("www-authenticate", "Bearer realm=\"parapet\"")],
+        Json(json!({"error": {"message": "missing or wrong bearer token (Authorization: Bearer <token>)", "type": "authentication_error"}})),
+    )
+        .into_response()
 }
 
 /// The dashboard: one self-contained page (no CDN, no external fonts) that polls
@@ -92,19 +137,30 @@ async fn summary(State(s): State<Arc<Shared>>) -> Json<Value> {
     Json(s.decisions.summary())
 }
 
-async fn healthz(State(s): State<Arc<Shared>>) -> impl IntoResponse {
-    if s.draining.load(Ordering::Relaxed) {
-        (StatusCode::SERVICE_UNAVAILABLE, "draining\n")
-    } else {
-        (StatusCode::OK, "ok\n")
+/// Liveness: the process runs and answers (also while it drains).
+async fn healthz() -> impl IntoResponse {
+    (StatusCode::OK, "ok\n")
+}
+
+/// Readiness: models loaded (the service only listens after loading), not saturated, not
+/// shutting down.
+async fn readyz(State(s): State<Arc<Shared>>) -> impl IntoResponse {
+    match s.not_ready.load(Ordering::Relaxed) {
+        0 => (StatusCode::OK, "ready\n"),
+        crate::NOT_READY_SATURATED => (StatusCode::SERVICE_UNAVAILABLE, "saturated\n"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
     }
 }
 
 async fn metrics(State(s): State<Arc<Shared>>) -> impl IntoResponse {
     let mut body = s.metrics.render(s.heavy.as_deref());
     body.push_str(&format!(
-        "# TYPE parapet_ext_proc_inflight gauge\nparapet_ext_proc_inflight {}\n",
-        s.inflight()
+        "# TYPE parapet_ext_proc_inflight gauge\nparapet_ext_proc_inflight {}\n\
+         # TYPE parapet_ext_proc_load gauge\nparapet_ext_proc_load {:.3}\n\
+         # TYPE parapet_ext_proc_ready gauge\nparapet_ext_proc_ready {}\n",
+        s.inflight(),
+        s.load_fraction(),
+        u8::from(s.ready())
     ));
     ([("content-type", "text/plain; version=0.0.4")], body)
 }
@@ -133,11 +189,20 @@ async fn classify(
     State(s): State<Arc<Shared>>,
     body: Result<Json<ClassifyBody>, axum::extract::rejection::JsonRejection>,
 ) -> (StatusCode, Json<Value>) {
-    let Ok(Json(body)) = body else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "expected {\"model\", \"text\"} or {\"tasks\": [{\"model\", \"text\"}]}",
-        );
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body larger than this service reads (http_max_body_bytes)",
+            )
+        }
+        Err(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "expected {\"model\", \"text\"} or {\"tasks\": [{\"model\", \"text\"}]}",
+            )
+        }
     };
     let _permit = match s.admit() {
         Ok(p) => p,

@@ -20,6 +20,8 @@ pub struct Metrics {
     pub task_us: [AtomicU64; 3],
     /// gRPC calls refused because `max_inflight` were in progress.
     pub overloaded: AtomicU64,
+    /// HTTP API requests refused for a missing or wrong bearer token.
+    pub http_unauthorized: AtomicU64,
     /// ext_proc escalations that failed open / closed.
     pub failed_open: AtomicU64,
     pub failed_closed: AtomicU64,
@@ -148,6 +150,12 @@ impl Metrics {
             out,
             "parapet_ext_proc_overloaded_total {}",
             get(&self.overloaded)
+        );
+        let _ = writeln!(out, "# TYPE parapet_http_unauthorized_total counter");
+        let _ = writeln!(
+            out,
+            "parapet_http_unauthorized_total {}",
+            get(&self.http_unauthorized)
         );
         let _ = writeln!(out, "# TYPE parapet_escalations_failed_total counter");
         let _ = writeln!(

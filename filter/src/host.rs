@@ -112,15 +112,19 @@ pub fn send_local_reply(status: u16, headers: Vec<(&str, &str)>, body: &[u8]) ->
 /// `on_grpc_call_response` of the calling context. Returns the call's token.
 /// A gRPC call with initial metadata (`metadata`: e.g. the request's `traceparent`, so the
 /// service's spans join the request's trace).
+///
+/// `target` is what Envoy takes as the call's upstream: a cluster name, or a serialized
+/// `config.core.v3.GrpcService` (cluster plus retry policy; see
+/// `parapet_core::escalation::grpc_service`).
 pub fn dispatch_grpc(
-    cluster: &str,
+    target: &str,
     service: &str,
     method: &str,
     metadata: Vec<(&str, &[u8])>,
     message: &[u8],
     timeout: Duration,
 ) -> HostResult<u32> {
-    hostcalls::dispatch_grpc_call(cluster, service, method, metadata, Some(message), timeout)
+    hostcalls::dispatch_grpc_call(target, service, method, metadata, Some(message), timeout)
         .map_err(err("dispatch_grpc_call"))
 }
 

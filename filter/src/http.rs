@@ -114,7 +114,7 @@ impl GuardedRequest {
                         .map(|(k, v)| (k.as_str(), v.as_bytes()))
                         .collect();
                     match host::dispatch_grpc(
-                        &e.cluster,
+                        &policy.escalation_target,
                         escalation::SERVICE,
                         escalation::METHOD,
                         metadata,

@@ -127,12 +127,14 @@ class Envoy:
         for cluster in cfg["static_resources"]["clusters"]:
             # parapet_heavy (Classify) and parapet_ext_proc (ext_proc) point at parapet-ext-proc.
             # otel_collector: the test's OTLP receiver, else a port nothing listens on.
+            # heavy_port: one port for every endpoint, or a list (a fleet), one per endpoint.
             if cluster["name"] == "otel_collector":
                 port = otel_port or free_port()
             else:
                 port = heavy_port if cluster["name"].startswith("parapet_") else upstream_port
-            for ep in cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]:
-                ep["endpoint"]["address"]["socket_address"]["port_value"] = port or free_port()
+            for i, ep in enumerate(cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]):
+                p = port[i % len(port)] if isinstance(port, (list, tuple)) else port
+                ep["endpoint"]["address"]["socket_address"]["port_value"] = p or free_port()
         for wf in wasm_filters(cfg):
             wf["vm_config"]["code"]["local"]["filename"] = str(WASM)
             if policy is not None:
@@ -211,12 +213,16 @@ class ExtProc:
     `heavy=False` drops the heavy tier; `overrides` are merged into the config.
     """
 
-    def __init__(self, policy=None, heavy=True, overrides=None, port=None):
+    def __init__(self, policy=None, heavy=True, overrides=None, port=None, lame_duck=0):
         cfg = yaml.safe_load((ROOT / "ext-proc" / "parapet-ext-proc.yaml").read_text())
         self.port = port or free_port()
         self.http_port = free_port()
         cfg["listen"] = f"127.0.0.1:{self.port}"
         cfg["http_listen"] = f"127.0.0.1:{self.http_port}"
+        # Tests stop instances nobody routes to: no lame duck unless the test is about it
+        # (lame_duck=None keeps the shipped config's).
+        if lame_duck is not None:
+            cfg["lame_duck_seconds"] = lame_duck
         self.dir = Path(tempfile.mkdtemp(prefix="parapet-ext-proc-"))
         if policy is not None:
             (self.dir / "policy.json").write_text(json.dumps(policy))
@@ -282,6 +288,12 @@ class ExtProc:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self.log.close()
+
+    def readyz(self):
+        try:
+            return http("GET", self.url("/readyz"), timeout=1)[0]
+        except OSError:
+            return None
 
 
 class BlackHole:

@@ -6,7 +6,7 @@
 //! `max_batch`, and hands each job its embeddings. A full queue refuses a job at once
 //! ([`SubmitError::Overloaded`]) instead of letting latency grow without bound.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +23,8 @@ pub struct BatchStats {
     pub jobs: AtomicU64,
     pub overloaded: AtomicU64,
     pub encoder_us: AtomicU64,
+    /// Jobs waiting on the queue now (for readiness: a nearly full queue is saturation).
+    pub queued: AtomicUsize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,7 @@ struct Job {
 pub struct Batcher {
     tx: SyncSender<Job>,
     pub stats: Arc<BatchStats>,
+    pub max_queue: usize,
 }
 
 impl Batcher {
@@ -67,19 +70,28 @@ impl Batcher {
                 tracing::error!("cannot start batch worker: {e}");
             }
         }
-        Batcher { tx, stats }
+        Batcher {
+            tx,
+            stats,
+            max_queue: max_queue.max(1),
+        }
     }
 
     /// Embed one text's windows, batched with whatever else is waiting.
     pub async fn embed(&self, windows: Vec<Window>) -> Result<Vec<Vec<f32>>, SubmitError> {
         let (reply, rx) = oneshot::channel();
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
         match self.tx.try_send(Job { windows, reply }) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
+                self.stats.queued.fetch_sub(1, Ordering::Relaxed);
                 self.stats.overloaded.fetch_add(1, Ordering::Relaxed);
                 return Err(SubmitError::Overloaded);
             }
-            Err(TrySendError::Disconnected(_)) => return Err(SubmitError::Stopped),
+            Err(TrySendError::Disconnected(_)) => {
+                self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+                return Err(SubmitError::Stopped);
+            }
         }
         rx.await.unwrap_or(Err(SubmitError::Stopped))
     }
@@ -97,6 +109,7 @@ fn worker(
         let jobs = {
             let Ok(rx) = rx.lock() else { return };
             let Ok(first) = rx.recv() else { return };
+            stats.queued.fetch_sub(1, Ordering::Relaxed);
             let deadline = Instant::now() + max_wait;
             let mut n = first.windows.len();
             let mut jobs = vec![first];
@@ -104,6 +117,7 @@ fn worker(
                 let left = deadline.saturating_duration_since(Instant::now());
                 match rx.recv_timeout(left) {
                     Ok(j) => {
+                        stats.queued.fetch_sub(1, Ordering::Relaxed);
                         n += j.windows.len();
                         jobs.push(j);
                     }
