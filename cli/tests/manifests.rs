@@ -94,3 +94,42 @@ fn istio_per_workload_and_route_policies_compile() {
     }
     assert_eq!(patches, 1);
 }
+
+#[allow(clippy::unwrap_used, clippy::panic)] // test support: a bad manifest fails the test
+fn deploy_doc(path: &str) -> serde_json::Value {
+    let raw = std::fs::read_to_string(repo(path)).unwrap();
+    serde_yaml_ng::from_str(&raw).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// deploy/istio/wasmplugin.yaml: the cascade policy, escalating to Istio's outbound cluster for
+/// the ext-proc Service (deploy/kubernetes/service.yaml); tests/e2e/test_deploy.py checks the
+/// rest equals envoy/policies/cascade.yaml and the image pin.
+#[test]
+fn deploy_istio_wasmplugin_plugin_config_compiles() {
+    let manifest = deploy_doc("deploy/istio/wasmplugin.yaml");
+    assert_eq!(manifest["kind"], "WasmPlugin");
+    let plugin_config = manifest["spec"]["pluginConfig"].clone();
+    // Istio serialises pluginConfig to JSON for the filter; do the same.
+    let json = serde_json::to_vec(&plugin_config).unwrap();
+    let policy = Policy::from_json(&json).unwrap_or_else(|e| panic!("pluginConfig: {e}"));
+    assert!(policy.escalates());
+    assert_eq!(
+        Config::from_value(plugin_config)
+            .unwrap()
+            .escalation
+            .cluster,
+        "outbound|50051||parapet-ext-proc.parapet.svc.cluster.local"
+    );
+}
+
+/// deploy/kubernetes/configmap.yaml: the policy ext-proc enforces in ext_proc mode (policy.yaml)
+/// loads as ext-proc loads it (ServiceConfig::load_policies: YAML → PolicySet::from_value).
+#[test]
+fn deploy_kubernetes_configmap_policy_compiles() {
+    let manifest = deploy_doc("deploy/kubernetes/configmap.yaml");
+    assert_eq!(manifest["kind"], "ConfigMap");
+    let raw = manifest["data"]["policy.yaml"].as_str().unwrap();
+    let value: serde_json::Value = serde_yaml_ng::from_str(raw).unwrap();
+    let set = PolicySet::from_value(value).unwrap_or_else(|e| panic!("policy.yaml: {e}"));
+    assert!(!set.is_multi() && set.escalates());
+}
