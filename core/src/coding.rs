@@ -98,7 +98,7 @@ impl Coding {
                 while !rest.is_empty() {
                     let mut d = ruzstd::decoding::StreamingDecoder::new(&mut rest)
                         .map_err(|e| DecodeError::Invalid(format!("zstd body: {e}")))?;
-                    let room = (limit + 1).saturating_sub(out.len());
+                    let room = limit.saturating_add(1).saturating_sub(out.len());
                     let mut frame = Vec::new();
                     (&mut d)
                         .take(room as u64)
@@ -163,7 +163,9 @@ fn is_zlib(bytes: &[u8]) -> bool {
 }
 
 fn read_bounded(r: impl Read, limit: usize, out: &mut Vec<u8>) -> std::io::Result<()> {
-    r.take(limit as u64 + 1).read_to_end(out).map(|_| ())
+    r.take((limit as u64).saturating_add(1))
+        .read_to_end(out)
+        .map(|_| ())
 }
 
 /// Incremental decoding of a streamed body (SSE): bytes in, decoded bytes out, bounded in total.
@@ -303,6 +305,29 @@ mod tests {
         Coding::Br,
         Coding::Zstd,
     ];
+
+    /// Fuzz regression (exchange target): an unbounded decode (`usize::MAX`, as the exchange
+    /// keeps an escalated request's body) wrapped the bound to 0 and decoded every body to
+    /// nothing (zstd: overflowed).
+    #[test]
+    fn unbounded_decode_keeps_the_body() {
+        let text = br#"{"model":"m","prompt":["say hi"]}"#;
+        for c in ALL {
+            assert_eq!(
+                c.decode(&c.encode(text), usize::MAX).as_deref(),
+                Ok(&text[..]),
+                "{c:?}"
+            );
+        }
+        // zlib, stored block, as the fuzzer found it.
+        let zlib = [
+            120, 1, 1, 5, 0, 250, 255, 104, 101, 108, 108, 111, 6, 44, 2, 21,
+        ];
+        assert_eq!(
+            Coding::Deflate.decode(&zlib, usize::MAX).as_deref(),
+            Ok(&b"hello"[..])
+        );
+    }
 
     #[test]
     fn round_trips_whole_and_streamed() {

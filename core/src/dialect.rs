@@ -483,8 +483,9 @@ fn chat_response<'a>(body: &'a Value, s: &mut SlotSink<'a>) {
 }
 
 /// Turn every choice of a chat or completions response into a content-filter refusal: the
-/// message content becomes `message`, tool calls are dropped, `finish_reason` is
-/// `"content_filter"` (what OpenAI and Azure OpenAI return for filtered output).
+/// message content becomes `message`, tool calls and the model's own `refusal` are dropped,
+/// `finish_reason` is `"content_filter"` (what OpenAI and Azure OpenAI return for filtered
+/// output).
 pub fn refuse_choices(body: &mut Value, message: &str) {
     let Some(choices) = body.get_mut("choices").and_then(Value::as_array_mut) else {
         return;
@@ -498,6 +499,7 @@ pub fn refuse_choices(body: &mut Value, message: &str) {
             m.insert("content".into(), Value::String(message.to_string()));
             m.remove("tool_calls");
             m.remove("function_call");
+            m.remove("refusal");
         }
         c.insert(
             "finish_reason".into(),
@@ -702,6 +704,23 @@ fn gemini_call<'a>(part: &'a Map<String, Value>, s: &mut SlotSink<'a>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fuzz regression (response_body): a chat answer's `message.refusal` is read by the
+    /// output guards but was kept in the refusal of a blocked answer, secret and all.
+    #[test]
+    fn a_refused_chat_answer_keeps_no_text_the_guards_read() {
+        let mut body: Value = serde_json::from_slice(
+            br#"{"choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":"key AKIAQX7MZT3KWJ5RLN2P"}}]}"#,
+        )
+        .unwrap();
+        Dialect::OpenAiChat.refuse_response(&mut body, "withheld");
+        let texts: Vec<&str> = Dialect::OpenAiChat
+            .response_slots(&body)
+            .iter()
+            .map(|s| s.text)
+            .collect();
+        assert_eq!(texts, ["withheld"]);
+    }
 
     fn read(d: Dialect, body: &Value, response: bool) -> Vec<(Scope, String, String)> {
         let slots = if response {
