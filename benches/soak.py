@@ -112,6 +112,14 @@ def run_wrk(port, conns, seconds, pause_ms, threads=2):
                              capture_output=True, text=True, timeout=seconds + 60).stdout
     finally:
         os.unlink(script)
+    res = parse_wrk(out)
+    if "requests" not in res:
+        raise RuntimeError("wrk said:\n" + out)
+    return res
+
+
+def parse_wrk(out):
+    """What the Lua script's done() printed: statuses and decisions, latency, errors, rate."""
     res = {}
     for line in out.splitlines():
         if line.startswith("COUNTS "):
@@ -120,13 +128,11 @@ def run_wrk(port, conns, seconds, pause_ms, threads=2):
             p50, p90, p99, mx = map(int, line.split()[1:])
             res["latency_ms"] = {"p50": p50 / 1000, "p90": p90 / 1000, "p99": p99 / 1000, "max": mx / 1000}
         elif line.startswith("ERR "):
-            c, r, w, s, t = map(int, line.split()[1:])
+            c, r, w, _status, t = map(int, line.split()[1:])
             res["socket_errors"] = {"connect": c, "read": r, "write": w, "timeout": t}
         elif line.startswith("REQ "):
             n, us = map(int, line.split()[1:])
             res["requests"], res["rate"] = n, round(n / (us / 1e6), 1)
-    if "requests" not in res:
-        raise RuntimeError("wrk said:\n" + out)
     return res
 
 
@@ -199,19 +205,7 @@ def main():
             time.sleep(10)
         out = wrk.stdout.read()
         os.unlink(script)
-        res = {}
-        for line in out.splitlines():
-            if line.startswith("COUNTS "):
-                res["counts"] = json.loads(line[7:])
-            elif line.startswith("LAT "):
-                p50, p90, p99, mx = map(int, line.split()[1:])
-                res["latency_ms"] = {"p50": p50 / 1000, "p90": p90 / 1000, "p99": p99 / 1000, "max": mx / 1000}
-            elif line.startswith("ERR "):
-                c, r, w, s, t = map(int, line.split()[1:])
-                res["socket_errors"] = {"connect": c, "read": r, "write": w, "timeout": t}
-            elif line.startswith("REQ "):
-                n, us = map(int, line.split()[1:])
-                res["requests"], res["rate"] = n, round(n / (us / 1e6), 1)
+        res = parse_wrk(out)
         res["fraction_of_max"] = round(res["rate"] / peak["rate"], 3)
         res["unexpected"] = {"statuses": unexpected(res["counts"]),
                              "socket_errors": sum(res["socket_errors"].values())}
