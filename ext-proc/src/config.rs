@@ -94,10 +94,8 @@ impl ServiceConfig {
             .with_context(|| format!("{}: invalid config", path.display()))
     }
 
-    /// Checks across fields, and the admin token: `Some(token)` when the HTTP API wants one.
-    /// The HTTP API shows decisions and answers classifications, so it is not exposed beyond
-    /// this host without a token unless the config says so in as many words.
-    pub fn http_token(&self) -> anyhow::Result<Option<String>> {
+    /// Checks across fields.
+    pub fn validate(&self) -> anyhow::Result<()> {
         if !(self.lame_duck_seconds >= 0.0 && self.lame_duck_seconds <= self.drain_seconds as f64) {
             anyhow::bail!(
                 "lame_duck_seconds ({}) must be between 0 and drain_seconds ({})",
@@ -105,6 +103,13 @@ impl ServiceConfig {
                 self.drain_seconds
             );
         }
+        Ok(())
+    }
+
+    /// The admin token: `Some(token)` when the HTTP API wants one. The HTTP API shows decisions
+    /// and answers classifications, so it is not exposed beyond this host without a token unless
+    /// the config says so in as many words.
+    pub fn http_token(&self) -> anyhow::Result<Option<String>> {
         let token = match &self.http_token_file {
             Some(p) => {
                 let raw = std::fs::read_to_string(p)

@@ -121,6 +121,7 @@ impl Shared {
 
 /// Load everything a config names (policy, heavy models): the slow, fallible part of start-up.
 pub fn load(cfg: &ServiceConfig) -> anyhow::Result<Shared> {
+    cfg.validate()?;
     let policies = cfg.load_policies()?;
     parapet_core::excerpt::warm_up();
     let heavy = match &cfg.heavy {

@@ -148,3 +148,8 @@ def test_no_raw_secret_or_pii_reaches_logs_decisions_or_metrics(standin):
     finally:
         e.stop()
         x.stop()
+
+
+def test_lame_duck_longer_than_the_drain_is_refused():
+    r = check(["--check"], {"drain_seconds": 5, "lame_duck_seconds": 8})
+    assert r.returncode != 0 and "lame_duck_seconds" in r.stderr, r.stderr
