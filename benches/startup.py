@@ -100,7 +100,7 @@ def main():
         "full module, cascade policy (tier 2)": config(FULL, cascade),
     }
     times = {k: [] for k in configs}
-    for _ in range(a.rounds):
+    for _ in range(a.rounds):  # alternating
         for name, cfg in configs.items():
             times[name].append(time_to_ready(copy.deepcopy(cfg)))
     plain = statistics.median(times["plain Envoy"])

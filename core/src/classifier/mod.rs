@@ -2,47 +2,106 @@
 //! the [`Classifier`] trait.
 //!
 //! The shipped models (`models/injection`, `models/toxicity`) are hashed n-gram models in ONNX
-//! (Gather → mean pooling → dense → sigmoid) over the `phash-v1` featurizer ([`featurizer`]).
-//! [`TractClassifier`] loads one with `tract-onnx` and optimises it once, at configure time;
-//! per request only `run` is called. A text is never truncated: it is scored in windows of
-//! `window_tokens` tokens with `window_stride` overlap, and its score is the maximum over
-//! windows ([`ModelScorer::score_text`]).
+//! (Gather → mean pooling → bias → sigmoid) over the `phash-v1` featurizer ([`featurizer`]).
+//! [`TractClassifier`] reads the ONNX file's weights with a minimal reader ([`onnx`]: only this
+//! graph's four operators are accepted) and builds the same graph with `tract-core` directly —
+//! no ONNX framework, so the filter's module carries only the operators the models use — then
+//! optimises it once, at configure time; per request only `run` is called. A text is never
+//! truncated: it is scored in windows of `window_tokens` tokens with `window_stride` overlap,
+//! and its score is the maximum over windows ([`ModelScorer::score_text`]).
 
 pub mod featurizer;
+pub mod onnx;
 
-use std::io::Cursor;
-
-use tract_onnx::prelude::*;
+use tract_core::internal::*;
+use tract_core::ops::array::Gather;
+use tract_core::ops::einsum::EinSum;
+use tract_core::ops::nn::{Reduce, Reducer};
 
 /// A model that scores one window of featurizer ids: the probability of its positive class.
 pub trait Classifier: Send + Sync {
     fn score_ids(&self, ids: &[i64]) -> Result<f32, String>;
 }
 
-/// An ONNX classifier run by tract. Input `ids` int64 `[N]`, output float32 `[1]`.
+/// A hashed n-gram classifier run by tract: `sigmoid(layers(mean(table[ids])))`. Inputs:
+/// `ids` int64 `[N]` and `1/N` (the mean's divisor) float32 `[1, 1]`; output float32 `[1, 1]`.
 pub struct TractClassifier {
     plan: std::sync::Arc<TypedSimplePlan>,
 }
 
 impl TractClassifier {
-    /// Load and optimise an ONNX model (once, at configure time).
+    /// Read the weights of the ONNX model and build its plan (once, at configure time).
     pub fn from_onnx(bytes: &[u8]) -> Result<TractClassifier, String> {
-        let plan = tract_onnx::onnx()
-            .with_ignore_value_info(true)
-            .model_for_read(&mut Cursor::new(bytes))
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
-            .map_err(|e| format!("cannot load ONNX model: {e:#}"))?;
+        let w = onnx::read_pooled(bytes)?;
+        Self::build(w).map_err(|e| format!("cannot build the model: {e:#}"))
+    }
+
+    fn build(w: onnx::PooledModel) -> TractResult<TractClassifier> {
+        let mut model = TypedModel::default();
+        let n = model.symbols.sym("N");
+        let ids = model.add_source("ids", i64::fact([n.to_dim()]))?;
+        let inv_n = model.add_source("inv_n", f32::fact([1, 1]))?;
+        let table = model.add_const(
+            "table",
+            Tensor::from_shape(&[w.rows, w.dim], &w.table)?.into_arc_tensor(),
+        )?;
+        let rows = model.wire_node("rows", Gather::new(0), &[table, ids])?;
+        let sum = model.wire_node(
+            "sum",
+            Reduce {
+                axes: tvec![0],
+                reducer: Reducer::Sum,
+            },
+            &rows,
+        )?;
+        let mut x = model.wire_node("mean", tract_core::ops::math::mul(), &[sum[0], inv_n])?[0];
+        for (i, layer) in w.layers.iter().enumerate() {
+            x = match layer {
+                onnx::Layer::MatMul { input, output, w } => {
+                    let w = model.add_const(
+                        format!("w{i}"),
+                        Tensor::from_shape(&[*input, *output], w)?.into_arc_tensor(),
+                    )?;
+                    let axes: AxesMapping = "mk,kn->mn".parse()?;
+                    model.wire_node(
+                        format!("matmul{i}"),
+                        EinSum::new(axes, f32::datum_type()),
+                        &[x, w],
+                    )?[0]
+                }
+                onnx::Layer::Bias(b) => {
+                    let b = model.add_const(
+                        format!("b{i}"),
+                        Tensor::from_shape(&[1, b.len()], b)?.into_arc_tensor(),
+                    )?;
+                    model.wire_node(format!("bias{i}"), tract_core::ops::math::add(), &[x, b])?[0]
+                }
+                onnx::Layer::Relu => {
+                    let zero = model
+                        .add_const(format!("zero{i}"), tensor2(&[[0f32]]).into_arc_tensor())?;
+                    model.wire_node(format!("relu{i}"), tract_core::ops::math::max(), &[x, zero])?
+                        [0]
+                }
+            };
+        }
+        let score = model.wire_node("score", tract_core::ops::nn::sigmoid(), &[x])?;
+        model.select_output_outlets(&score)?;
+        let plan = model.into_optimized()?.into_runnable()?;
         Ok(TractClassifier { plan })
     }
 }
 
 impl Classifier for TractClassifier {
     fn score_ids(&self, ids: &[i64]) -> Result<f32, String> {
+        if ids.is_empty() {
+            return Err("no ids to score".into());
+        }
         let input = Tensor::from_shape(&[ids.len()], ids).map_err(|e| format!("{e:#}"))?;
+        let inv_n = Tensor::from_shape(&[1, 1], &[1.0f32 / ids.len() as f32])
+            .map_err(|e| format!("{e:#}"))?;
         let out = self
             .plan
-            .run(tvec!(input.into()))
+            .run(tvec!(input.into(), inv_n.into()))
             .map_err(|e| format!("model run failed: {e:#}"))?;
         let first = out.first().ok_or("model returned no output")?;
         let view = first
