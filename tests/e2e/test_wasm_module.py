@@ -65,9 +65,10 @@ def test_imports_are_portable():
 
 
 def test_module_size_is_stated():
-    # Rules + tier 2 (tract with the ONNX op set, and 3.1 MB of model weights) + the content
-    # codings (flate2, brotli, ruzstd; ~1.4 MB): ~16.4 MB with tract built for size
-    # (Cargo.toml). V8 compiles it in ~5 s per VM on the 2-core CI machine.
+    # Rules + tier 2 (tract-core with the models' graphs rebuilt from their ONNX weights, no ONNX
+    # framework; 3.1 MB of model weights) + the content codings (flate2, brotli, ruzstd): 11.4 MB,
+    # 6.7 MB of it code (benches/RESULTS.md, "time to ready"). V8 compiles the code on Envoy's main
+    # thread at start-up, about 0.8 s per MB here: the bound keeps regressions visible.
     size = WASM.stat().st_size
     print(f"parapet_filter.wasm: {size} bytes")
-    assert size < 16 * 1024 * 1024
+    assert size < 12 * 1024 * 1024
