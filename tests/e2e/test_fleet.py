@@ -290,3 +290,26 @@ def test_retries_to_an_unknown_cluster_follow_the_failure_mode(make_envoy, upstr
     assert (status, decision) == (200, "allow")  # injection-model: on_failure open
     assert e.proc.poll() is None
     assert e.stats("wasmcustom.parapet.escalation")["wasmcustom.parapet.escalation.failed_open"] == 1
+
+
+def test_readiness_turns_not_serving_when_saturated():
+    """At 90% of max_inflight, readiness says NOT_SERVING (load balancers send elsewhere) while
+    liveness stays SERVING; back to ready once the calls finish."""
+    x = ExtProc(overrides={"max_inflight": 2})
+    try:
+        long_text = " ".join([UNCERTAIN_BENIGN] * 3000)  # over a second of encoder time on CPU
+        threads = [threading.Thread(target=lambda: x.classify("injection", long_text, timeout=120))
+                   for _ in range(2)]
+        for t in threads:
+            t.start()
+        wait_for(lambda: x.readyz() == 503, timeout=10, what="readiness 503 while saturated")
+        assert http("GET", x.url("/readyz"))[2] == b"saturated\n"
+        assert http("GET", x.url("/healthz"))[0] == 200
+        metrics = x.metrics()
+        assert metrics["parapet_ext_proc_ready"] == 0
+        for t in threads:
+            t.join(timeout=120)
+        wait_for(lambda: x.readyz() == 200, timeout=10, what="ready again")
+        assert "saturated: readiness NOT_SERVING" in x.logs() and "ready again" in x.logs()
+    finally:
+        x.stop()
