@@ -177,23 +177,63 @@ pub struct StreamDecoder {
 
 enum Inner {
     Identity,
-    Gzip(flate2::write::MultiGzDecoder<Vec<u8>>),
+    Gzip(flate2::write::MultiGzDecoder<Capped>),
     /// Undecided until the first two bytes say zlib or raw deflate.
     Deflate(Vec<u8>),
-    Zlib(flate2::write::ZlibDecoder<Vec<u8>>),
-    RawDeflate(flate2::write::DeflateDecoder<Vec<u8>>),
-    Br(Box<brotli::DecompressorWriter<Vec<u8>>>),
+    Zlib(flate2::write::ZlibDecoder<Capped>),
+    RawDeflate(flate2::write::DeflateDecoder<Capped>),
+    Br(Box<brotli::DecompressorWriter<Capped>>),
     /// Held whole, decoded at the end.
     Zstd(Vec<u8>),
+}
+
+/// The decoders' sink: refuses to hold more than the stream's limit in total, so a chunk that
+/// inflates enormously (a decompression bomb) fails as it is written, never after it was
+/// decoded whole into memory.
+struct Capped {
+    buf: Vec<u8>,
+    written: usize,
+    limit: usize,
+    over: bool,
+}
+
+impl Capped {
+    fn new(limit: usize) -> Capped {
+        Capped {
+            buf: Vec::new(),
+            written: 0,
+            limit,
+            over: false,
+        }
+    }
+}
+
+impl Write for Capped {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.written.saturating_add(data.len()) > self.limit {
+            self.over = true;
+            return Err(std::io::Error::other("decoded stream over its limit"));
+        }
+        self.written += data.len();
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl StreamDecoder {
     pub fn new(coding: Coding, limit: usize) -> Self {
         let inner = match coding {
             Coding::Identity => Inner::Identity,
-            Coding::Gzip => Inner::Gzip(flate2::write::MultiGzDecoder::new(Vec::new())),
+            Coding::Gzip => Inner::Gzip(flate2::write::MultiGzDecoder::new(Capped::new(limit))),
             Coding::Deflate => Inner::Deflate(Vec::new()),
-            Coding::Br => Inner::Br(Box::new(brotli::DecompressorWriter::new(Vec::new(), 4096))),
+            Coding::Br => Inner::Br(Box::new(brotli::DecompressorWriter::new(
+                Capped::new(limit),
+                4096,
+            ))),
             Coding::Zstd => Inner::Zstd(Vec::new()),
         };
         StreamDecoder {
@@ -205,13 +245,34 @@ impl StreamDecoder {
 
     /// Feed compressed bytes; get what they decode to so far.
     pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
+        let out = self.decode_step(bytes);
+        let out = self.over_limit(out)?;
+        self.count(out)
+    }
+
+    /// A sink error because the limit was reached is `TooLarge`, whatever the decoder made of it.
+    fn over_limit(&self, r: Result<Vec<u8>, DecodeError>) -> Result<Vec<u8>, DecodeError> {
+        let over = match &self.inner {
+            Inner::Gzip(d) => d.get_ref().over,
+            Inner::Zlib(d) => d.get_ref().over,
+            Inner::RawDeflate(d) => d.get_ref().over,
+            Inner::Br(d) => d.get_ref().over,
+            _ => false,
+        };
+        if over {
+            return Err(DecodeError::TooLarge(self.limit));
+        }
+        r
+    }
+
+    fn decode_step(&mut self, bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
         let io = |e: std::io::Error| DecodeError::Invalid(format!("encoded stream: {e}"));
         let out = match &mut self.inner {
             Inner::Identity => bytes.to_vec(),
             Inner::Gzip(d) => {
                 d.write_all(bytes).map_err(io)?;
                 d.flush().map_err(io)?;
-                std::mem::take(d.get_mut())
+                std::mem::take(&mut d.get_mut().buf)
             }
             Inner::Deflate(head) => {
                 head.extend_from_slice(bytes);
@@ -220,26 +281,26 @@ impl StreamDecoder {
                 }
                 let head = std::mem::take(head);
                 self.inner = if is_zlib(&head) {
-                    Inner::Zlib(flate2::write::ZlibDecoder::new(Vec::new()))
+                    Inner::Zlib(flate2::write::ZlibDecoder::new(Capped::new(self.limit)))
                 } else {
-                    Inner::RawDeflate(flate2::write::DeflateDecoder::new(Vec::new()))
+                    Inner::RawDeflate(flate2::write::DeflateDecoder::new(Capped::new(self.limit)))
                 };
-                return self.push(&head);
+                return self.decode_step(&head);
             }
             Inner::Zlib(d) => {
                 d.write_all(bytes).map_err(io)?;
                 d.flush().map_err(io)?;
-                std::mem::take(d.get_mut())
+                std::mem::take(&mut d.get_mut().buf)
             }
             Inner::RawDeflate(d) => {
                 d.write_all(bytes).map_err(io)?;
                 d.flush().map_err(io)?;
-                std::mem::take(d.get_mut())
+                std::mem::take(&mut d.get_mut().buf)
             }
             Inner::Br(d) => {
                 d.write_all(bytes).map_err(io)?;
                 d.flush().map_err(io)?;
-                std::mem::take(d.get_mut())
+                std::mem::take(&mut d.get_mut().buf)
             }
             Inner::Zstd(held) => {
                 held.extend_from_slice(bytes);
@@ -249,17 +310,23 @@ impl StreamDecoder {
                 Vec::new()
             }
         };
-        self.count(out)
+        Ok(out)
     }
 
     /// The stream ended: whatever is still to be decoded.
     pub fn finish(&mut self) -> Result<Vec<u8>, DecodeError> {
+        let out = self.finish_step();
+        let out = self.over_limit(out)?;
+        self.count(out)
+    }
+
+    fn finish_step(&mut self) -> Result<Vec<u8>, DecodeError> {
         let io = |e: std::io::Error| DecodeError::Invalid(format!("encoded stream: {e}"));
         let out = match &mut self.inner {
             Inner::Identity => Vec::new(),
             Inner::Gzip(d) => {
                 d.try_finish().map_err(io)?;
-                std::mem::take(d.get_mut())
+                std::mem::take(&mut d.get_mut().buf)
             }
             Inner::Deflate(head) => {
                 let head = std::mem::take(head);
@@ -267,22 +334,22 @@ impl StreamDecoder {
             }
             Inner::Zlib(d) => {
                 d.try_finish().map_err(io)?;
-                std::mem::take(d.get_mut())
+                std::mem::take(&mut d.get_mut().buf)
             }
             Inner::RawDeflate(d) => {
                 d.try_finish().map_err(io)?;
-                std::mem::take(d.get_mut())
+                std::mem::take(&mut d.get_mut().buf)
             }
             Inner::Br(d) => {
                 d.flush().map_err(io)?;
-                std::mem::take(d.get_mut())
+                std::mem::take(&mut d.get_mut().buf)
             }
             Inner::Zstd(held) => {
                 let held = std::mem::take(held);
                 Coding::Zstd.decode(&held, self.limit)?
             }
         };
-        self.count(out)
+        Ok(out)
     }
 
     fn count(&mut self, out: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
@@ -327,6 +394,44 @@ mod tests {
             Coding::Deflate.decode(&zlib, usize::MAX).as_deref(),
             Ok(&b"hello"[..])
         );
+    }
+
+    /// Fuzz finding: a streamed chunk was inflated whole before the limit was checked (one
+    /// 255 KB gzip chunk of a bomb took ~550 MB). The sink now refuses past the limit as it
+    /// is written: every coding's bomb fails with TooLarge and nothing held exceeds the limit.
+    #[test]
+    fn a_streamed_decompression_bomb_is_refused_as_it_inflates() {
+        let bomb = vec![b'a'; 64 << 20];
+        let limit = 1 << 20;
+        for c in [Coding::Gzip, Coding::Deflate, Coding::Br] {
+            let encoded = c.encode(&bomb);
+            assert!(encoded.len() < 1 << 20, "{c:?}: {}", encoded.len());
+            let mut d = StreamDecoder::new(c, limit);
+            let mut out = 0;
+            let mut refused = false;
+            for chunk in encoded.chunks(256 << 10) {
+                match d.push(chunk) {
+                    Ok(o) => out += o.len(),
+                    Err(DecodeError::TooLarge(l)) => {
+                        assert_eq!(l, limit);
+                        refused = true;
+                        break;
+                    }
+                    Err(e) => panic!("{c:?}: {e}"),
+                }
+                assert!(out <= limit);
+            }
+            assert!(refused, "{c:?}: bomb not refused ({out} bytes out)");
+            // What the decoder's sink ever held: at most the limit, not the chunk's inflation.
+            let held = match &d.inner {
+                Inner::Gzip(x) => x.get_ref().written,
+                Inner::Zlib(x) => x.get_ref().written,
+                Inner::RawDeflate(x) => x.get_ref().written,
+                Inner::Br(x) => x.get_ref().written,
+                _ => unreachable!("{c:?}"),
+            };
+            assert!(held <= limit, "{c:?}: held {held}");
+        }
     }
 
     #[test]
