@@ -709,17 +709,19 @@ mod tests {
     /// output guards but was kept in the refusal of a blocked answer, secret and all.
     #[test]
     fn a_refused_chat_answer_keeps_no_text_the_guards_read() {
-        let mut body: Value = serde_json::from_slice(
+        let bodies: [&[u8]; 2] = [
             br#"{"choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":"key AKIAQX7MZT3KWJ5RLN2P"}}]}"#,
-        )
-        .unwrap();
-        Dialect::OpenAiChat.refuse_response(&mut body, "withheld");
-        let texts: Vec<&str> = Dialect::OpenAiChat
-            .response_slots(&body)
-            .iter()
-            .map(|s| s.text)
-            .collect();
-        assert_eq!(texts, ["withheld"]);
+            // As `cargo fuzz tmin` left it.
+            br#"{"choices":[{"message":{"refusal":"key=ZT3KLN2P"}}]}"#,
+        ];
+        for body in bodies {
+            for d in [Dialect::OpenAiChat, Dialect::Completions] {
+                let mut body: Value = serde_json::from_slice(body).unwrap();
+                d.refuse_response(&mut body, "withheld");
+                let texts: Vec<&str> = d.response_slots(&body).iter().map(|s| s.text).collect();
+                assert_eq!(texts, ["withheld"], "{d:?}");
+            }
+        }
     }
 
     fn read(d: Dialect, body: &Value, response: bool) -> Vec<(Scope, String, String)> {
