@@ -32,14 +32,15 @@ pub fn router(shared: Arc<Shared>) -> Router {
             .unwrap_or(parapet_core::config::DEFAULT_MAX_BODY_BYTES)
             .saturating_add(64 * 1024)
     });
-    // The probes answer without the token (kubelet and load balancers have none).
-    let probes = Router::new()
+    // Without the token: the probes (kubelet and load balancers have none) and the dashboard
+    // page, which carries no data (it asks for the token and calls the API with it).
+    let open = Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .route("/dashboard", get(dashboard));
     let guarded = Router::new()
         .route("/metrics", get(metrics))
         .route("/v1/classify", post(classify))
-        .route("/dashboard", get(dashboard))
         .route("/v1/decisions", get(decisions))
         .route("/v1/decisions/summary", get(summary))
         .route("/v1/guardrails/{hook}", post(crate::verdict::guardrails))
@@ -50,14 +51,13 @@ pub fn router(shared: Arc<Shared>) -> Router {
             shared.clone(),
             require_token,
         ));
-    probes
-        .merge(guarded)
+    open.merge(guarded)
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(shared)
 }
 
 /// With `http_token_file` set: `Authorization: Bearer <token>` or 401 (compared in constant
-/// time). The dashboard page itself asks for the token and sends it with its requests.
+/// time).
 async fn require_token(
     State(s): State<Arc<Shared>>,
     req: axum::extract::Request,
@@ -76,8 +76,7 @@ async fn require_token(
         use subtle::ConstantTimeEq;
         given.len() == want.len() && bool::from(given.as_bytes().ct_eq(want.as_bytes()))
     };
-    // The dashboard's HTML carries no data; it asks for the token and then calls the API.
-    if ok || (req.uri().path() == "/dashboard" && req.method() == axum::http::Method::GET) {
+    if ok {
         return next.run(req).await;
     }
     s.metrics.http_unauthorized.fetch_add(1, Ordering::Relaxed);

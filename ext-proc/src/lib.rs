@@ -176,36 +176,34 @@ pub async fn serve(
             let mut tick = tokio::time::interval(Duration::from_millis(100));
             loop {
                 tick.tick().await;
-                if shared.not_ready.load(Ordering::Relaxed) == NOT_READY_SHUTTING_DOWN {
+                let was = shared.not_ready.load(Ordering::Relaxed);
+                if was == NOT_READY_SHUTTING_DOWN {
                     return;
                 }
                 let load = shared.load_fraction();
-                let saturated = shared.not_ready.load(Ordering::Relaxed) == NOT_READY_SATURATED;
-                let now = if saturated { load >= 0.7 } else { load >= 0.9 };
-                if now != saturated {
-                    let to = if now { NOT_READY_SATURATED } else { 0 };
-                    // Shutdown may have started meanwhile; it wins.
-                    if shared
+                let saturated = if was == NOT_READY_SATURATED {
+                    load >= 0.7
+                } else {
+                    load >= 0.9
+                };
+                let now = if saturated { NOT_READY_SATURATED } else { 0 };
+                // Shutdown may start meanwhile; it wins (the exchange then fails).
+                if now != was
+                    && shared
                         .not_ready
-                        .compare_exchange(
-                            if saturated { NOT_READY_SATURATED } else { 0 },
-                            to,
-                            Ordering::Relaxed,
-                            Ordering::Relaxed,
-                        )
+                        .compare_exchange(was, now, Ordering::Relaxed, Ordering::Relaxed)
                         .is_ok()
-                    {
-                        tracing::warn!(
-                            "{} (load {:.0}%)",
-                            if now {
-                                "saturated: readiness NOT_SERVING"
-                            } else {
-                                "ready again"
-                            },
-                            load * 100.0
-                        );
-                        set_readiness(&health, !now).await;
-                    }
+                {
+                    tracing::warn!(
+                        "{} (load {:.0}%)",
+                        if saturated {
+                            "saturated: readiness NOT_SERVING"
+                        } else {
+                            "ready again"
+                        },
+                        load * 100.0
+                    );
+                    set_readiness(&health, !saturated).await;
                 }
             }
         })

@@ -104,7 +104,7 @@ def test_access_log_lines_carry_the_decision_record(deployment, ext, upstream):
 def test_escalated_decisions_record_the_heavy_tier(deployment, ext):
     _, envoy, log = deployment
     before = len(log.read_text().splitlines())
-    from test_tier3 import UNCERTAIN_ATTACK
+    from harness import UNCERTAIN_ATTACK
     assert envoy.post(chat(UNCERTAIN_ATTACK))[0] == 400
     _, rec = access_records(log, before + 1)[before]
     assert rec["tier"] == 3 and rec["escalations"]["flagged"] == 1 and rec["escalation_us"] > 0

@@ -7,9 +7,8 @@ import time
 
 import pytest
 
-from harness import Envoy, ExtProc, chat
+from harness import UNCERTAIN_ATTACK, Envoy, ExtProc, chat
 from otlp_receiver import OtlpReceiver
-from test_tier3 import UNCERTAIN_ATTACK
 
 # A client-side trace per deployment: Envoy continues it, and every span below belongs to it.
 TRACES = {"ext_proc.yaml": "4bf92f3577b34da6a3ce929d0e0e4736", "cascade.yaml": "5cf92f3577b34da6a3ce929d0e0e4737"}

@@ -12,8 +12,7 @@ import json
 import pytest
 import yaml
 
-from harness import ROOT, ExtProc, http
-from test_tier3 import UNCERTAIN_ATTACK
+from harness import ROOT, UNCERTAIN_ATTACK, ExtProc, http
 
 CASCADE = yaml.safe_load((ROOT / "envoy" / "policies" / "cascade.yaml").read_text())
 AUDIT = {"decision_header": "x-parapet-decision",
