@@ -3,15 +3,18 @@
 //! Several PII shapes are ambiguous alone: nine bare digits may be an SSN, a passport number, a
 //! phone number or a quantity. A word in a short window before (and, for identifiers, after)
 //! the candidate settles it. The window is searched only when a candidate needs it, with one
-//! ASCII-case-insensitive Aho-Corasick automaton over every keyword, so text without candidates
-//! never pays for context.
+//! ASCII-case-insensitive Aho-Corasick automaton (a DFA) over every keyword, so text without
+//! candidates never pays for context. Text packed with candidates (tables, logs, prose full of
+//! figures) would search overlapping windows again and again; after
+//! [`LOOKUPS_BEFORE_TEXT_PASS`] lookups the whole text is searched once and every later window
+//! is answered from that pass's keyword positions.
 //!
 //! A keyword counts only as a whole word: it must not follow a letter ("hotel" is not "tel"),
 //! and unless it is marked as a prefix it must not be followed by one ("string" is not "ring").
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 /// Bytes before a candidate searched for context words.
 pub(crate) const WINDOW_BEFORE: usize = 48;
@@ -281,6 +284,8 @@ impl ContextMatcher {
         let ac = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            // A full DFA: one table lookup per byte; the keyword set is small.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(KEYWORDS.iter().map(|k| k.text))
             .ok();
         ContextMatcher { ac }
@@ -288,11 +293,18 @@ impl ContextMatcher {
 
     /// Classes of the keywords that occur as words in `text[from..to]`.
     pub(crate) fn classes(&self, text: &[u8], from: usize, to: usize) -> u64 {
-        let Some(ac) = &self.ac else { return 0 };
-        let Some(hay) = text.get(from..to) else {
-            return 0;
-        };
         let mut found = 0;
+        self.each_hit(text, from, to, |_, _, class| found |= class);
+        found
+    }
+
+    /// Every keyword that occurs as a word in `text[from..to]`: `f(start, end, class)`, in
+    /// order.
+    fn each_hit(&self, text: &[u8], from: usize, to: usize, mut f: impl FnMut(usize, usize, u64)) {
+        let Some(ac) = &self.ac else { return };
+        let Some(hay) = text.get(from..to) else {
+            return;
+        };
         for m in ac.find_iter(hay) {
             let Some(k) = KEYWORDS.get(m.pattern().as_usize()) else {
                 continue;
@@ -311,26 +323,33 @@ impl ContextMatcher {
             {
                 continue;
             }
-            found |= k.class;
+            f(s, e, k.class);
         }
-        found
     }
 }
 
 /// Window lookups one text may make before the whole text is searched once for keywords.
 ///
 /// A window lookup is cheap, but text packed with number-like tokens (tables, logs, ID lists)
-/// would make thousands. After this many, one pass over the whole text tells which keyword
-/// classes occur at all; when none does, later lookups return at once.
+/// would make thousands, over windows that overlap. After this many, one pass over the whole
+/// text records every keyword's position; later lookups read the windows from that record.
 pub(crate) const LOOKUPS_BEFORE_TEXT_PASS: u32 = 32;
+
+/// The whole-text keyword pass: every keyword word, by start.
+struct TextHits {
+    /// `(start, end, class)` in text order.
+    hits: Vec<(usize, usize, u64)>,
+    /// Classes anywhere in the text.
+    present: u64,
+}
 
 /// Context state shared by every candidate of one text.
 pub(crate) struct TextContext<'a> {
     matcher: &'a ContextMatcher,
     text: &'a [u8],
     lookups: Cell<u32>,
-    /// Keyword classes anywhere in the text, once computed.
-    present: Cell<Option<u64>>,
+    /// The whole-text pass, once made.
+    pass: OnceCell<TextHits>,
 }
 
 impl<'a> TextContext<'a> {
@@ -339,31 +358,58 @@ impl<'a> TextContext<'a> {
             matcher,
             text,
             lookups: Cell::new(0),
-            present: Cell::new(None),
+            pass: OnceCell::new(),
         }
+    }
+
+    /// The whole-text pass, if this text has made enough lookups to want it.
+    fn pass(&self) -> Option<&TextHits> {
+        if let Some(p) = self.pass.get() {
+            return Some(p);
+        }
+        let n = self.lookups.get().saturating_add(1);
+        self.lookups.set(n);
+        if n <= LOOKUPS_BEFORE_TEXT_PASS {
+            return None;
+        }
+        Some(self.pass.get_or_init(|| {
+            let mut pass = TextHits {
+                hits: Vec::new(),
+                present: 0,
+            };
+            self.matcher
+                .each_hit(self.text, 0, self.text.len(), |s, e, class| {
+                    pass.hits.push((s, e, class));
+                    pass.present |= class;
+                });
+            pass
+        }))
     }
 
     /// Whether keywords of any class in `wanted` may occur in the text. Always true until the
     /// whole-text pass has run.
     fn may_contain(&self, wanted: u64) -> bool {
-        match self.present.get() {
-            Some(p) => p & wanted != 0,
-            None => {
-                let n = self.lookups.get().saturating_add(1);
-                self.lookups.set(n);
-                if n <= LOOKUPS_BEFORE_TEXT_PASS {
-                    return true;
-                }
-                let p = self.matcher.classes(self.text, 0, self.text.len());
-                self.present.set(Some(p));
-                p & wanted != 0
-            }
-        }
+        self.pass().is_none_or(|p| p.present & wanted != 0)
     }
 
     /// Keyword classes in `text[from..to]`.
     fn classes(&self, from: usize, to: usize) -> u64 {
-        self.matcher.classes(self.text, from, to)
+        let Some(pass) = self.pass.get() else {
+            return self.matcher.classes(self.text, from, to);
+        };
+        // Hits are in text order: those inside the window start at or after `from`, before
+        // `to`, and end by `to`.
+        let first = pass.hits.partition_point(|&(s, _, _)| s < from);
+        let mut found = 0;
+        for &(s, e, class) in pass.hits.get(first..).unwrap_or(&[]) {
+            if s >= to {
+                break;
+            }
+            if e <= to {
+                found |= class;
+            }
+        }
+        found
     }
 }
 
@@ -503,7 +549,7 @@ mod tests {
             let mut ctx = LazyContext::new(&tc, i as usize, i as usize + 1);
             assert_eq!(ctx.around(u64::MAX), 0);
         }
-        assert_eq!(tc.present.get(), Some(0));
+        assert_eq!(tc.pass.get().map(|p| p.present), Some(0));
 
         let mut busy = quiet.clone();
         busy.extend_from_slice(b" call 555");
@@ -511,10 +557,42 @@ mod tests {
         for _ in 0..LOOKUPS_BEFORE_TEXT_PASS + 5 {
             assert_eq!(LazyContext::new(&tc, 10, 12).before(u64::MAX), 0);
         }
-        assert_eq!(tc.present.get(), Some(PHONE));
+        assert_eq!(tc.pass.get().map(|p| p.present), Some(PHONE));
         let end = busy.len();
         assert_eq!(LazyContext::new(&tc, end - 3, end).before(PHONE), PHONE);
         assert!(!tc.may_contain(SSN));
+    }
+
+    /// Windows answered from the whole-text pass say what searching the window itself says,
+    /// except where the window's end cuts a keyword the pass saw whole (`Tel.` cut to `Tel`):
+    /// the pass then counts the whole word only.
+    #[test]
+    fn pass_answers_like_window_search() {
+        let m = ContextMatcher::new();
+        let text = b"Call my phone: 555 0100. SSN 123-45-6789, passport no. X123, account \
+            number 42, order #7, driver's license D1234 (DL), Tel.+44, TFN 123 and version 2.1 \
+            of the build; telephone, hotel, recall, string. Social Security Number: 078-05-1120"
+            .repeat(3);
+        let tc = TextContext::new(&m, &text);
+        for _ in 0..=LOOKUPS_BEFORE_TEXT_PASS {
+            LazyContext::new(&tc, 0, 1).before(u64::MAX);
+        }
+        assert!(tc.pass.get().is_some());
+        for from in 0..text.len() {
+            for width in [WINDOW_BEFORE, WINDOW_AFTER] {
+                let to = (from + width).min(text.len());
+                let pass = tc.pass.get().map_or(&[][..], |p| &p.hits[..]);
+                if pass.iter().any(|&(s, e, _)| s < to && to < e) {
+                    continue;
+                }
+                assert_eq!(
+                    tc.classes(from, to),
+                    m.classes(&text, from, to),
+                    "window {from}..{to}: {:?}",
+                    String::from_utf8_lossy(&text[from..to])
+                );
+            }
+        }
     }
 
     #[test]

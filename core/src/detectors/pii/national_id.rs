@@ -174,11 +174,20 @@ impl IdFormats {
     /// The identity number starting at the token `ts` (or at a short capital-letter group just
     /// before it), given the digit run at `d`, when a word for it precedes it.
     pub(crate) fn find(&self, b: &[u8], ts: usize, ctx: &mut LazyContext<'_>) -> Option<Candidate> {
+        let mut starts = [Some(ts), lead_letters(b, ts)];
+        // Most digit runs (years, prices, list numbers) are too short for any format: settle
+        // them before looking for context words.
+        if !starts
+            .iter()
+            .flatten()
+            .any(|&s| shape_chars(b, s) >= MIN_ID_CHARS)
+        {
+            return None;
+        }
         let wanted = ctx.before(ID_CLASSES);
         if wanted == 0 {
             return None;
         }
-        let mut starts = [Some(ts), lead_letters(b, ts)];
         starts.sort_by_key(|s| s.map(|v| usize::MAX - v));
         for start in starts.into_iter().flatten().rev() {
             if !left_ok(b, start) {
@@ -211,6 +220,23 @@ impl IdFormats {
         }
         None
     }
+}
+
+/// Fewest letters and digits in any format (a passport number: 6).
+const MIN_ID_CHARS: usize = 6;
+
+/// Capitals and digits at the start of `b[s..]`, through the separators the shapes allow
+/// between them (` `, `-`, `.`, `/`), within [`MAX_ID_SPAN`] bytes. Shapes are capitals,
+/// digits and those separators (a Medicare number's optional last digit aside, which follows
+/// ten others), so no shape matches at `s` with fewer than [`MIN_ID_CHARS`] of them.
+fn shape_chars(b: &[u8], s: usize) -> usize {
+    let hay = b.get(s..(s + MAX_ID_SPAN).min(b.len())).unwrap_or(&[]);
+    hay.iter()
+        .take_while(|c| {
+            c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, b' ' | b'-' | b'.' | b'/')
+        })
+        .filter(|c| c.is_ascii_alphanumeric())
+        .count()
 }
 
 /// Start of a group of up to [`MAX_LEAD_LETTERS`] capitals written one space or dash before
