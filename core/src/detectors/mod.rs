@@ -9,6 +9,7 @@
 //! spans back through [`crate::normalize::Normalized::original_span`].
 
 pub mod injection;
+pub mod literals;
 #[cfg(feature = "models")]
 pub mod model;
 pub mod pii;
@@ -82,6 +83,7 @@ impl Match {
 pub struct ScanText<'a> {
     original: &'a str,
     normalized: std::cell::OnceCell<Normalized>,
+    folded_hits: std::cell::OnceCell<Vec<literals::Hit>>,
 }
 
 impl<'a> ScanText<'a> {
@@ -89,7 +91,15 @@ impl<'a> ScanText<'a> {
         ScanText {
             original,
             normalized: std::cell::OnceCell::new(),
+            folded_hits: std::cell::OnceCell::new(),
         }
+    }
+
+    /// Every occurrence of the built-in folded-text literals ([`literals`]) in
+    /// [`ScanText::normalized`], searched at most once per slot for all guards.
+    pub fn folded_hits(&self) -> &[literals::Hit] {
+        self.folded_hits
+            .get_or_init(|| literals::folded_literals().hits(self.normalized().text()))
     }
 
     /// The exact slot text; spans in [`Match`] index into this.

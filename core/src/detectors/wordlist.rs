@@ -7,7 +7,9 @@
 //! inflections allowed ([`INFLECTIONS`]: `cunts`, `bitched`). Terms marked as stems (only in
 //! the shipped profanity list) match inside any word — `fucktard`, `pigfukker` — and report
 //! the whole word. All terms of a list go into one Aho-Corasick automaton, so cost does not
-//! grow with the list's size.
+//! grow with the list's size; the shipped list (without `extra_terms`) reads its occurrences
+//! from the pass over the folded text that it shares with the injection rules
+//! ([`super::literals`]).
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::{Deserialize, Serialize};
@@ -129,14 +131,21 @@ struct Term {
     stem: bool,
 }
 
+/// Where a list's occurrences come from.
+enum Matcher {
+    /// The list's own automaton, with the severity and stem flag of each pattern by id.
+    Own(AhoCorasick, Vec<(Severity, bool)>),
+    /// The shared folded-text pass ([`super::literals`]): severity and stem flag by shared
+    /// pattern id, `None` for literals not on this list.
+    Shared(Vec<Option<(Severity, bool)>>),
+}
+
 /// A compiled word list.
 pub struct WordlistDetector {
     name: &'static str,
     category: Category,
     kind: std::borrow::Cow<'static, str>,
-    automaton: AhoCorasick,
-    /// Severity and stem flag of each automaton pattern, by pattern id.
-    terms: Vec<(Severity, bool)>,
+    matcher: Matcher,
     min_severity: Severity,
 }
 
@@ -176,6 +185,7 @@ impl WordlistDetector {
             "profanity".into(),
             terms,
             opts.min_severity,
+            opts.extra_terms.is_empty(),
         )
     }
 
@@ -199,6 +209,7 @@ impl WordlistDetector {
             opts.kind.to_ascii_lowercase().into(),
             terms.collect(),
             opts.min_severity,
+            false,
         )
     }
 
@@ -208,6 +219,7 @@ impl WordlistDetector {
         kind: std::borrow::Cow<'static, str>,
         terms: Vec<Term>,
         min_severity: Severity,
+        shared: bool,
     ) -> Result<Self, String> {
         // Fold every term the way text is folded; keep the highest severity of duplicates.
         let mut folded: std::collections::BTreeMap<String, (Severity, bool)> = Default::default();
@@ -222,6 +234,26 @@ impl WordlistDetector {
             let e = folded.entry(f).or_insert((t.severity, t.stem));
             *e = (e.0.max(t.severity), e.1 || t.stem);
         }
+        if shared {
+            let literals = super::literals::folded_literals();
+            let meta: Vec<Option<(Severity, bool)>> = (0..literals.len())
+                .map(|p| {
+                    let text = std::str::from_utf8(literals.text(p as u32)).unwrap_or("");
+                    folded.get(text).copied()
+                })
+                .collect();
+            // Every term must be a shared literal, or the shared pass would miss it.
+            let covered = meta.iter().filter(|m| m.is_some()).count();
+            if covered == folded.len() {
+                return Ok(WordlistDetector {
+                    name,
+                    category,
+                    kind,
+                    matcher: Matcher::Shared(meta),
+                    min_severity,
+                });
+            }
+        }
         let (patterns, meta): (Vec<String>, Vec<(Severity, bool)>) = folded.into_iter().unzip();
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
@@ -234,11 +266,25 @@ impl WordlistDetector {
             name,
             category,
             kind,
-            automaton,
-            terms: meta,
+            matcher: Matcher::Own(automaton, meta),
             min_severity,
         })
     }
+}
+
+/// The shipped profanity list's terms, folded (each once): the list's part of the shared
+/// folded-text literals ([`super::literals`]).
+pub(crate) fn builtin_profanity_terms() -> Vec<String> {
+    let mut terms: Vec<String> = PROFANITY_TSV
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split('\t').next())
+        .map(fold_term)
+        .filter(|t| !t.is_empty())
+        .collect();
+    terms.sort_unstable();
+    terms.dedup();
+    terms
 }
 
 /// Fold a list term exactly as scanned text is folded.
@@ -286,33 +332,51 @@ impl Detector for WordlistDetector {
     fn scan(&self, text: &ScanText<'_>, out: &mut Vec<Match>) {
         let norm = text.normalized();
         let hay = norm.text();
-        // Overlapping search, then keep whole-word hits; of hits that overlap keep the longest.
+        // Every occurrence (overlapping), then keep whole-word hits; of hits that overlap keep
+        // the longest.
+        let occurrences: Box<dyn Iterator<Item = (usize, usize, (Severity, bool))>> =
+            match &self.matcher {
+                Matcher::Own(automaton, terms) => {
+                    Box::new(automaton.find_overlapping_iter(hay).map(|m| {
+                        let meta = terms
+                            .get(m.pattern().as_usize())
+                            .copied()
+                            .unwrap_or((Severity::Low, false));
+                        (m.start(), m.end(), meta)
+                    }))
+                }
+                Matcher::Shared(meta) => Box::new(text.folded_hits().iter().filter_map(|h| {
+                    let m = meta
+                        .get(usize::try_from(h.pattern).ok()?)
+                        .copied()
+                        .flatten()?;
+                    Some((
+                        usize::try_from(h.start).ok()?,
+                        usize::try_from(h.end).ok()?,
+                        m,
+                    ))
+                })),
+            };
         let mut last_end = 0usize;
         let mut pending: Option<(usize, usize, Severity)> = None;
-        for m in self.automaton.find_overlapping_iter(hay) {
-            let (sev, stem) = self
-                .terms
-                .get(m.pattern().as_usize())
-                .copied()
-                .unwrap_or((Severity::Low, false));
+        for (m_start, m_end, (sev, stem)) in occurrences {
             if sev < self.min_severity {
                 continue;
             }
-            let Some((start, end)) = word_span(hay, m.start(), m.end(), stem) else {
+            let Some((start, end)) = word_span(hay, m_start, m_end, stem) else {
                 continue;
             };
-            let m = aho_corasick::Match::new(m.pattern(), start..end);
             match pending {
-                Some((s, e, ps)) if m.start() < e => {
-                    if m.end() - m.start() > e - s {
-                        pending = Some((m.start(), m.end(), sev.max(ps)));
+                Some((s, e, ps)) if start < e => {
+                    if end - start > e - s {
+                        pending = Some((start, end, sev.max(ps)));
                     }
                 }
                 _ => {
                     if let Some(p) = pending.take() {
                         self.emit(norm, p, &mut last_end, out);
                     }
-                    pending = Some((m.start(), m.end(), sev));
+                    pending = Some((start, end, sev));
                 }
             }
         }

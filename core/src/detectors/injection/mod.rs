@@ -39,6 +39,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
+use super::literals::Hit;
 use super::{Category, Detector, Match, ScanText};
 use patterns::{At, Surface, OBFUSCATION, RULES};
 
@@ -326,7 +327,12 @@ impl InjectionHeuristics {
                 usize::from(u16::MAX) - extra_start
             ));
         }
-        let folded = build_index(Surface::Folded)?;
+        // The folded surface's anchors are found by the shared folded-text pass.
+        let folded = AnchorIndex {
+            scanner: None,
+            anchors: anchor_table(Surface::Folded)?.1,
+        };
+        let _ = super::literals::folded_literals();
         let original = build_index(Surface::Original)?;
         let blob = Regex::new(&format!("[A-Za-z0-9+/]{{{BLOB_MIN_LEN},}}={{0,2}}"))
             .map_err(|e| format!("blob regex: {e}"))?;
@@ -376,7 +382,25 @@ fn compile_extra(i: usize, extra: &WeightedPattern) -> Result<CompiledRule, Stri
 }
 
 /// Collect the anchors of every rule on `surface` into one scanner.
+/// The folded surface's anchor texts, by anchor id: its part of the shared folded-text
+/// literals ([`super::literals`]).
+pub(crate) fn folded_anchor_texts() -> Vec<Vec<u8>> {
+    anchor_table(Surface::Folded).map_or_else(|_| Vec::new(), |(texts, _)| texts)
+}
+
+/// The prefilter of one surface with its own scanner (the original text's anchors).
 fn build_index(surface: Surface) -> Result<AnchorIndex, String> {
+    let (texts, anchors) = anchor_table(surface)?;
+    let scanner = if texts.is_empty() {
+        None
+    } else {
+        Some(LiteralScanner::build(&texts)?)
+    };
+    Ok(AnchorIndex { scanner, anchors })
+}
+
+/// The anchors of one surface: their texts and what each triggers, by anchor id.
+fn anchor_table(surface: Surface) -> Result<(Vec<Vec<u8>>, Vec<Anchor>), String> {
     let mut texts: Vec<Vec<u8>> = Vec::new();
     let mut anchors: Vec<Anchor> = Vec::new();
     let mut by_text: HashMap<(Vec<u8>, bool), usize> = HashMap::new();
@@ -452,15 +476,7 @@ fn build_index(surface: Surface) -> Result<AnchorIndex, String> {
         anchor.rules.sort_unstable();
         anchor.rules.dedup();
     }
-    let scanner = if texts.is_empty() {
-        None
-    } else {
-        Some(LiteralScanner::build(&texts)?)
-    };
-    Ok(AnchorIndex {
-        scanner,
-        anchors: closed,
-    })
+    Ok((texts, closed))
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -597,17 +613,15 @@ impl InjectionHeuristics {
         index: &AnchorIndex,
         text: &str,
         to_original: impl Fn(usize, usize) -> Option<(usize, usize)>,
+        shared: Option<&[Hit]>,
         tally: &mut Tally,
         signals: &mut Signals,
     ) {
-        let Some(scanner) = &index.scanner else {
-            return;
-        };
         let bytes = text.as_bytes();
         let per_length = u32::try_from(text.len() / ANCHORED_CHECK_BYTES).unwrap_or(u32::MAX);
         let budget = ANCHORED_CHECK_BUDGET.saturating_add(per_length);
         let mut windows: Vec<(u16, usize, usize)> = Vec::new();
-        scanner.for_each(bytes, |id, hit_start, hit_end| {
+        let mut on_hit = |id: usize, hit_start: usize, hit_end: usize| {
             // Where an anchored regex starts reading: at the occurrence for `At::Start`, a
             // window's length before it for `At::End` (the regex then ends at its word's end).
             let slice_from = |at: At| match at {
@@ -672,7 +686,19 @@ impl InjectionHeuristics {
                     }
                 }
             }
-        });
+        };
+        match (shared, &index.scanner) {
+            (Some(hits), _) => {
+                let literals = super::literals::folded_literals();
+                for h in hits {
+                    for &id in literals.injection_anchors(h.pattern) {
+                        on_hit(id as usize, h.start as usize, h.end as usize);
+                    }
+                }
+            }
+            (None, Some(scanner)) => scanner.for_each(bytes, on_hit),
+            (None, None) => return,
+        }
         if windows.is_empty() {
             return;
         }
@@ -844,6 +870,7 @@ impl Detector for InjectionHeuristics {
             &self.original,
             original,
             |s, e| Some((s, e)),
+            None,
             &mut tally,
             &mut signals,
         );
@@ -854,6 +881,7 @@ impl Detector for InjectionHeuristics {
             &self.folded,
             folded,
             |s, e| normalized.original_span(s, e),
+            Some(text.folded_hits()),
             &mut tally,
             &mut signals,
         );
