@@ -3,6 +3,8 @@
 //! extraction, every guard) and the text-only path; then each default guard alone on 64 KB,
 //! and the normaliser alone.
 //!
+//! Then the stream guard on a chat stream, fed per event and in 16 KB chunks.
+//!
 //! `cargo bench -p parapet-core --bench scan`. Results and the target (≥ 300 MB/s per core) are
 //! recorded in benches/RESULTS.md.
 
@@ -89,9 +91,57 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// A chat-completion stream of `n` one-word `chat.completion.chunk` events of the sample text.
+fn chat_stream(n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, word) in SAMPLE.split_inclusive(' ').cycle().take(n).enumerate() {
+        let v = serde_json::json!({"id": "c", "object": "chat.completion.chunk", "created": 1,
+            "model": "m", "choices": [{"index": 0, "delta": {"content": word},
+            "finish_reason": null}], "n": i});
+        out.extend_from_slice(format!("data: {v}\n\n").as_bytes());
+    }
+    out.extend_from_slice(b"data: [DONE]\n\n");
+    out
+}
+
+/// The stream guard (default policy's output guards) on a 2,000-event chat stream: fed one
+/// event per push (a model writing token by token) and in 16 KB chunks (a fast upstream).
+/// Throughput is of the SSE bytes.
+fn bench_stream(c: &mut Criterion) {
+    let policy = Policy::default_policy().unwrap();
+    let body = chat_stream(2000);
+    let events: Vec<&[u8]> = {
+        let mut v = Vec::new();
+        let mut rest = &body[..];
+        while let Some(i) = rest.windows(2).position(|w| w == b"\n\n") {
+            v.push(&rest[..i + 2]);
+            rest = &rest[i + 2..];
+        }
+        v
+    };
+    let mut group = c.benchmark_group("stream");
+    group.throughput(Throughput::Bytes(body.len() as u64));
+    for (name, chunks) in [
+        ("per_event", events.clone()),
+        ("chunks_16k", body.chunks(16 * 1024).collect::<Vec<_>>()),
+    ] {
+        group.bench_with_input(BenchmarkId::new(name, 2000), &chunks, |b, chunks| {
+            b.iter(|| {
+                let mut guard = parapet_core::stream::StreamGuard::new();
+                let mut n = 0;
+                for chunk in chunks {
+                    n += guard.push(&policy, chunk).len();
+                }
+                n + guard.finish(&policy).len()
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(4));
-    targets = bench
+    targets = bench, bench_stream
 }
 criterion_main!(benches);

@@ -16,10 +16,12 @@
 //! - Gemini `streamGenerateContent?alt=sse`: each candidate's `parts[].text`; a `functionCall`
 //!   (which arrives whole) is read as the JSON text of its `args`.
 //!
-//! After every event the `llm_output` guards re-read a bounded window of each channel that grew
-//! (the new text plus [`CONTEXT_BYTES`] already released, for context words), as scope
-//! `assistant` or `tool_call_arguments`. An event is released only when all its text lies
-//! before its channel's *safe point*:
+//! Once per upstream chunk, after all its events are taken in, the `llm_output` guards re-read
+//! a bounded window of each channel that grew (the unreleased text plus [`CONTEXT_BYTES`]
+//! already released, for context words), as scope `assistant` or `tool_call_arguments`: a
+//! chunk of a hundred small deltas costs one scan per channel. No text is released before it
+//! is read; events ahead of a chunk's first text leave at once. An event is released only when
+//! all its text lies before its channel's *safe point*:
 //!
 //! - the last `stream.hold_back_bytes` (default [`HOLD_BACK_BYTES`]) of the text are always
 //!   held (multi-token values such as phone numbers or `key = value` pairs complete within it);
@@ -355,12 +357,22 @@ impl StreamGuard {
             return Vec::new();
         }
         let mut out = Vec::new();
+        // Every event of this chunk is taken in first, then each channel that grew is read
+        // once: a chunk carrying a hundred small deltas costs one window scan per channel, not
+        // a hundred overlapping ones. No text of the chunk is released before that scan; events
+        // ahead of its first text (`message_start`, `content_block_start`, a role chunk) leave
+        // at once, as they would alone.
+        let mut touched = Vec::new();
         for event in self.decoder.push(bytes) {
-            self.accept(policy, event, false, &mut out);
+            self.accept(policy, event, &mut touched, &mut out);
             if self.blocked {
-                break;
+                return out;
+            }
+            if touched.is_empty() {
+                self.release(false, &mut out);
             }
         }
+        self.settle(policy, &touched, false, &mut out);
         out
     }
 
@@ -370,17 +382,14 @@ impl StreamGuard {
             return Vec::new();
         }
         let mut out = Vec::new();
-        match self.decoder.finish() {
-            Some(event) => self.accept(policy, event, true, &mut out),
-            None => {
-                self.final_scan(policy);
-                if self.blocked {
-                    self.terminate(&mut out);
-                } else {
-                    self.release(true, &mut out);
-                }
+        let mut touched = Vec::new();
+        if let Some(event) = self.decoder.finish() {
+            self.accept(policy, event, &mut touched, &mut out);
+            if self.blocked {
+                return out;
             }
         }
+        self.settle(policy, &touched, true, &mut out);
         out
     }
 
@@ -399,7 +408,16 @@ impl StreamGuard {
         &self.findings
     }
 
-    fn accept(&mut self, policy: &Policy, event: SseEvent, at_end: bool, out: &mut Vec<u8>) {
+    /// Take in one event: hold it, add its text to its channels (listed in `touched` for
+    /// [`StreamGuard::settle`]). A snapshot that differs from its channel is read at once; if
+    /// that blocks, the stream is terminated here.
+    fn accept(
+        &mut self,
+        policy: &Policy,
+        event: SseEvent,
+        touched: &mut Vec<Channel>,
+        out: &mut Vec<u8>,
+    ) {
         self.hold = (
             policy.stream.hold_back_bytes,
             policy.stream.max_token_hold_bytes,
@@ -409,7 +427,34 @@ impl StreamGuard {
             json: None,
             content: Vec::new(),
         };
-        let mut touched: Vec<Channel> = Vec::new();
+        // Chat and completions chunks after the first: their text is read straight from the
+        // event without building a JSON tree (built later only if a mask rewrites the event).
+        let chat_like = matches!(self.dialect, Dialect::OpenAiChat | Dialect::Completions);
+        if chat_like && self.header.is_some() {
+            if let Some(pieces) = held
+                .event
+                .data
+                .as_deref()
+                .filter(|d| d.starts_with('{'))
+                .and_then(chat_pieces_fast)
+            {
+                for ((channel, pointer, carry), piece) in pieces {
+                    let text = self
+                        .channels
+                        .entry(channel)
+                        .or_insert_with(|| ChannelText::new(channel));
+                    let start = text.text.len();
+                    text.text.push_str(&piece);
+                    held.content
+                        .push((channel, start, text.text.len(), pointer, carry));
+                    if !touched.contains(&channel) {
+                        touched.push(channel);
+                    }
+                }
+                self.held.push_back(held);
+                return;
+            }
+        }
         if let Some(json) = held
             .event
             .data
@@ -458,7 +503,12 @@ impl StreamGuard {
             held.json = Some(json);
         }
         self.held.push_back(held);
-        for channel in touched {
+    }
+
+    /// Read each channel in `touched` once, then (at the end: everything once more) release
+    /// what is safe, or terminate on a block.
+    fn settle(&mut self, policy: &Policy, touched: &[Channel], at_end: bool, out: &mut Vec<u8>) {
+        for &channel in touched {
             self.scan_channel(policy, channel);
             if self.blocked {
                 self.terminate(out);
@@ -684,7 +734,7 @@ impl StreamGuard {
     fn render(&mut self, held: Held, out: &mut Vec<u8>) {
         let Held {
             event,
-            json,
+            mut json,
             content,
         } = held;
         if let Some(j) = &json {
@@ -697,6 +747,22 @@ impl StreamGuard {
                 .is_some_and(|t| !t.all_masks.is_empty()),
             _ => self.masked(*c, *s, *e),
         });
+        if rewrite && json.is_none() {
+            // Read without a tree ([`chat_pieces_fast`]): build it now to rewrite the event.
+            json = event
+                .data
+                .as_deref()
+                .and_then(|d| serde_json::from_str::<Value>(d).ok());
+            if json.is_none() {
+                // Cannot happen (the event was read as JSON); never send its text unmasked.
+                for (c, _, e, _, _) in &content {
+                    if let Some(text) = self.channels.get_mut(c) {
+                        text.released = text.released.max(*e);
+                    }
+                }
+                return;
+            }
+        }
         let mut json = match json {
             Some(j) if rewrite => j,
             _ => {
@@ -900,6 +966,100 @@ impl ResponseStream for StreamGuard {
 
 /// Chat completions: each choice's `delta.content` and `delta.tool_calls[].function.arguments`;
 /// legacy completions: `choices[].text`.
+/// A chat or completions chunk, as far as [`chat_pieces`] reads it; other fields are skipped
+/// unread.
+#[derive(serde::Deserialize)]
+struct FastChunk<'a> {
+    #[serde(borrow, default)]
+    choices: Option<Vec<FastChoice<'a>>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FastChoice<'a> {
+    #[serde(default)]
+    index: Option<u64>,
+    #[serde(borrow, default)]
+    text: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    delta: Option<FastDelta<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FastDelta<'a> {
+    #[serde(borrow, default)]
+    content: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    refusal: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tool_calls: Option<Vec<FastCall<'a>>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FastCall<'a> {
+    #[serde(default)]
+    index: Option<u64>,
+    #[serde(borrow, default)]
+    function: Option<FastFunction<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FastFunction<'a> {
+    #[serde(borrow, default)]
+    arguments: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// [`chat_pieces`] with each piece's text, read without a JSON tree; `None` when the event
+/// does not have the plain shape (a field of another type, a duplicate key), and then the
+/// tree reader decides.
+fn chat_pieces_fast(data: &str) -> Option<Vec<(Piece, std::borrow::Cow<'_, str>)>> {
+    let chunk: FastChunk<'_> = serde_json::from_str(data).ok()?;
+    let mut out = Vec::new();
+    for (k, c) in chunk.choices.into_iter().flatten().enumerate() {
+        let Some(choice) = c.index else {
+            continue;
+        };
+        if let Some(text) = c.text {
+            out.push((
+                (
+                    Channel::text(choice, 0),
+                    Loc::Choice { k, key: "text" },
+                    Carry::Delta,
+                ),
+                text,
+            ));
+        }
+        let Some(delta) = c.delta else {
+            continue;
+        };
+        for (key, value) in [("content", delta.content), ("refusal", delta.refusal)] {
+            if let Some(text) = value {
+                let sub = u64::from(key == "refusal") << 32;
+                out.push((
+                    (
+                        Channel::text(choice, sub),
+                        Loc::Choice { k, key },
+                        Carry::Delta,
+                    ),
+                    text,
+                ));
+            }
+        }
+        for (j, call) in delta.tool_calls.into_iter().flatten().enumerate() {
+            if let (Some(n), Some(args)) = (call.index, call.function.and_then(|f| f.arguments)) {
+                out.push((
+                    (
+                        Channel::args(choice, n),
+                        Loc::ToolCall { k, j },
+                        Carry::Delta,
+                    ),
+                    args,
+                ));
+            }
+        }
+    }
+    Some(out)
+}
+
 fn chat_pieces(json: &Value, out: &mut Vec<Piece>) {
     let Some(choices) = json.get("choices").and_then(Value::as_array) else {
         return;
@@ -1297,6 +1457,47 @@ mod tests {
             i += n;
         }
         out
+    }
+
+    /// The tree-free chat reader finds the same pieces, at the same places, with the same
+    /// text as the tree reader; shapes it does not take are left to the tree reader.
+    #[test]
+    fn fast_chat_reader_agrees_with_the_tree_reader() {
+        let same = [
+            r#"{"id":"c","choices":[{"index":0,"delta":{"content":"Hi \"there\"\n\u00e9"}}]}"#,
+            r#"{"choices":[{"index":1,"delta":{"refusal":"no","content":null}},{"index":0,"delta":{}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":3,"function":{"arguments":"{\"a\":"}},{"index":4,"function":{"name":"f"}}]}}]}"#,
+            r#"{"choices":[{"index":0,"text":"legacy","logprobs":null,"finish_reason":null}]}"#,
+            r#"{"choices":[{"delta":{"content":"no index"}},{"index":2,"delta":null}]}"#,
+            r#"{"usage":{"total_tokens":3},"choices":[]}"#,
+            r#"{"object":"chat.completion.chunk"}"#,
+        ];
+        for data in same {
+            let json: Value = serde_json::from_str(data).unwrap();
+            let mut tree = Vec::new();
+            chat_pieces(&json, &mut tree);
+            let fast = chat_pieces_fast(data).expect(data);
+            assert_eq!(tree.len(), fast.len(), "{data}");
+            for ((channel, loc, carry), ((f_channel, f_loc, f_carry), text)) in
+                tree.iter().zip(&fast)
+            {
+                assert_eq!((channel, carry), (f_channel, f_carry), "{data}");
+                assert_eq!(loc.get(&json), f_loc.get(&json), "{data}");
+                assert_eq!(
+                    loc.get(&json).and_then(Value::as_str),
+                    Some(&**text),
+                    "{data}"
+                );
+            }
+        }
+        for data in [
+            r#"{"choices":[{"index":0,"delta":{"content":5}}]}"#,
+            r#"{"choices":[{"index":"0","delta":{"content":"x"}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"content":"a","content":"b"}}]}"#,
+            r#"{"choices":{"index":0}}"#,
+        ] {
+            assert!(chat_pieces_fast(data).is_none(), "{data}");
+        }
     }
 
     #[test]
