@@ -63,6 +63,21 @@ def wait_ready(port, timeout=30):
     raise RuntimeError(f"envoy admin {port} not ready")
 
 
+def with_policy(policy_file, tmp):
+    """envoy/bench.yaml with the guarded listener's policy replaced by `policy_file` (YAML or
+    JSON, e.g. envoy/policies/cascade.yaml: tier 2 on); returns the new config's path."""
+    import yaml  # PyYAML, in the test venv
+    policy = yaml.safe_load(Path(policy_file).read_text())
+    text = (ROOT / "envoy" / "bench.yaml").read_text()
+    line = re.search(r"^( +value: )'(\{\"version\".*)'$", text, re.M)
+    if not line:
+        raise RuntimeError("bench.yaml: no policy value line")
+    value = json.dumps(policy, separators=(",", ":")).replace("'", "''")
+    out = Path(tmp) / "bench.yaml"
+    out.write_text(text[: line.start()] + line.group(1) + "'" + value + "'" + text[line.end():])
+    return out
+
+
 def start(config, cpu, log):
     cmd = ["taskset", "-c", str(cpu), ENVOY, "-c", str(ROOT / "envoy" / config), "--concurrency", "1",
            "--disable-hot-restart", "-l", "error"]
@@ -110,14 +125,19 @@ def main():
     ap.add_argument("--conns", type=int, default=16)
     ap.add_argument("--sizes", default="2048,65536")
     ap.add_argument("--out", default=str(ROOT / "benches" / "results" / "load.json"))
+    ap.add_argument("--policy", help="guarded listener's policy instead of the default (YAML or JSON "
+                    "file, e.g. envoy/policies/cascade.yaml; its escalation cluster does not exist "
+                    "here, so an escalation would fail and follow on_failure)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk not found: apt-get install wrk")
     tmp = tempfile.mkdtemp(prefix="parapet-load-")
     log = open(Path(tmp) / "envoy.log", "w")
+    bench = str(with_policy(args.policy, tmp)) if args.policy else "bench.yaml"
     upstream = start("bench-upstream.yaml", 1, log)
-    proxy = start("bench.yaml", 0, log)
-    results = {"command": "benches/load.py " + " ".join(sys.argv[1:]), "cpu": os.cpu_count(), "sizes": {}}
+    proxy = start(bench, 0, log)
+    results = {"command": "benches/load.py " + " ".join(sys.argv[1:]), "cpu": os.cpu_count(),
+               "policy": args.policy or "default", "sizes": {}}
     try:
         wait_ready(UPSTREAM_ADMIN)
         wait_ready(ADMIN)
@@ -151,7 +171,7 @@ def main():
             print(json.dumps({size: r}, indent=1), flush=True)
             # Reset the histogram between sizes by restarting the proxy.
             proxy.terminate(); proxy.wait()
-            proxy = start("bench.yaml", 0, log)
+            proxy = start(bench, 0, log)
             wait_ready(ADMIN)
     finally:
         proxy.terminate(); upstream.terminate()
