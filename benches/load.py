@@ -63,16 +63,30 @@ def wait_ready(port, timeout=30):
     raise RuntimeError(f"envoy admin {port} not ready")
 
 
-def with_policy(policy_file, tmp):
+NOOP = ROOT / "benches" / "noop-filter"
+
+
+def with_policy(policy_file, tmp, module="parapet"):
     """envoy/bench.yaml with the guarded listener's policy replaced by `policy_file` (YAML or
-    JSON, e.g. envoy/policies/cascade.yaml: tier 2 on); returns the new config's path."""
-    import yaml  # PyYAML, in the test venv
-    policy = yaml.safe_load(Path(policy_file).read_text())
+    JSON, e.g. envoy/policies/cascade.yaml: tier 2 on), or with the filter replaced by the
+    pass-through module of benches/noop-filter (`noop`; `noop-body` also reads the request body
+    into the VM); returns the new config's path."""
     text = (ROOT / "envoy" / "bench.yaml").read_text()
     line = re.search(r"^( +value: )'(\{\"version\".*)'$", text, re.M)
     if not line:
         raise RuntimeError("bench.yaml: no policy value line")
-    value = json.dumps(policy, separators=(",", ":")).replace("'", "''")
+    if module == "parapet":
+        import yaml  # PyYAML, in the test venv
+        value = json.dumps(yaml.safe_load(Path(policy_file).read_text()), separators=(",", ":"))
+    else:
+        subprocess.run(["cargo", "build", "--quiet", "--release", "--target", "wasm32-wasip1"],
+                       cwd=str(NOOP), check=True)
+        value = "body" if module == "noop-body" else ""
+        wasm = NOOP / "target" / "wasm32-wasip1" / "release" / "noop_filter.wasm"
+        text = text.replace("filename: target/wasm32-wasip1/release/parapet_filter.wasm",
+                            f"filename: {wasm}")
+        line = re.search(r"^( +value: )'(\{\"version\".*)'$", text, re.M)
+    value = value.replace("'", "''")
     out = Path(tmp) / "bench.yaml"
     out.write_text(text[: line.start()] + line.group(1) + "'" + value + "'" + text[line.end():])
     return out
@@ -128,16 +142,21 @@ def main():
     ap.add_argument("--policy", help="guarded listener's policy instead of the default (YAML or JSON "
                     "file, e.g. envoy/policies/cascade.yaml; its escalation cluster does not exist "
                     "here, so an escalation would fail and follow on_failure)")
+    ap.add_argument("--module", choices=["parapet", "noop", "noop-body"], default="parapet",
+                    help="noop: the guarded listener runs benches/noop-filter instead, a pass-through "
+                    "Wasm filter (the floor any Wasm filter pays); noop-body: it also reads the "
+                    "request body into the VM")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk not found: apt-get install wrk")
     tmp = tempfile.mkdtemp(prefix="parapet-load-")
     log = open(Path(tmp) / "envoy.log", "w")
-    bench = str(with_policy(args.policy, tmp)) if args.policy else "bench.yaml"
+    custom = args.policy or args.module != "parapet"
+    bench = str(with_policy(args.policy, tmp, args.module)) if custom else "bench.yaml"
     upstream = start("bench-upstream.yaml", 1, log)
     proxy = start(bench, 0, log)
     results = {"command": "benches/load.py " + " ".join(sys.argv[1:]), "cpu": os.cpu_count(),
-               "policy": args.policy or "default", "sizes": {}}
+               "policy": args.policy or "default", "module": args.module, "sizes": {}}
     try:
         wait_ready(UPSTREAM_ADMIN)
         wait_ready(ADMIN)
