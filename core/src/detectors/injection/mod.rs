@@ -332,6 +332,7 @@ impl InjectionHeuristics {
             scanner: None,
             anchors: anchor_table(Surface::Folded)?.1,
         };
+        // Build the shared set now, at policy compilation, not on the first request.
         let _ = super::literals::folded_literals();
         let original = build_index(Surface::Original)?;
         let blob = Regex::new(&format!("[A-Za-z0-9+/]{{{BLOB_MIN_LEN},}}={{0,2}}"))
@@ -381,14 +382,14 @@ fn compile_extra(i: usize, extra: &WeightedPattern) -> Result<CompiledRule, Stri
     })
 }
 
-/// Collect the anchors of every rule on `surface` into one scanner.
 /// The folded surface's anchor texts, by anchor id: its part of the shared folded-text
 /// literals ([`super::literals`]).
 pub(crate) fn folded_anchor_texts() -> Vec<Vec<u8>> {
     anchor_table(Surface::Folded).map_or_else(|_| Vec::new(), |(texts, _)| texts)
 }
 
-/// The prefilter of one surface with its own scanner (the original text's anchors).
+/// The prefilter of one surface with its own scanner: the anchors of every rule on `surface`
+/// (used for the original text's anchors).
 fn build_index(surface: Surface) -> Result<AnchorIndex, String> {
     let (texts, anchors) = anchor_table(surface)?;
     let scanner = if texts.is_empty() {
