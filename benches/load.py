@@ -72,9 +72,6 @@ def with_policy(policy_file, tmp, module="parapet"):
     pass-through module of benches/noop-filter (`noop`; `noop-body` also reads the request body
     into the VM); returns the new config's path."""
     text = (ROOT / "envoy" / "bench.yaml").read_text()
-    line = re.search(r"^( +value: )'(\{\"version\".*)'$", text, re.M)
-    if not line:
-        raise RuntimeError("bench.yaml: no policy value line")
     if module == "parapet":
         import yaml  # PyYAML, in the test venv
         value = json.dumps(yaml.safe_load(Path(policy_file).read_text()), separators=(",", ":"))
@@ -85,7 +82,9 @@ def with_policy(policy_file, tmp, module="parapet"):
         wasm = NOOP / "target" / "wasm32-wasip1" / "release" / "noop_filter.wasm"
         text = text.replace("filename: target/wasm32-wasip1/release/parapet_filter.wasm",
                             f"filename: {wasm}")
-        line = re.search(r"^( +value: )'(\{\"version\".*)'$", text, re.M)
+    line = re.search(r"^( +value: )'(\{\"version\".*)'$", text, re.M)
+    if not line:
+        raise RuntimeError("bench.yaml: no policy value line")
     value = value.replace("'", "''")
     out = Path(tmp) / "bench.yaml"
     out.write_text(text[: line.start()] + line.group(1) + "'" + value + "'" + text[line.end():])

@@ -331,32 +331,38 @@ impl Detector for WordlistDetector {
 
     fn scan(&self, text: &ScanText<'_>, out: &mut Vec<Match>) {
         let norm = text.normalized();
-        let hay = norm.text();
-        // Every occurrence (overlapping), then keep whole-word hits; of hits that overlap keep
-        // the longest.
-        let occurrences: Box<dyn Iterator<Item = (usize, usize, (Severity, bool))>> =
-            match &self.matcher {
-                Matcher::Own(automaton, terms) => {
-                    Box::new(automaton.find_overlapping_iter(hay).map(|m| {
-                        let meta = terms
-                            .get(m.pattern().as_usize())
-                            .copied()
-                            .unwrap_or((Severity::Low, false));
-                        (m.start(), m.end(), meta)
-                    }))
-                }
-                Matcher::Shared(meta) => Box::new(text.folded_hits().iter().filter_map(|h| {
-                    let m = meta
-                        .get(usize::try_from(h.pattern).ok()?)
+        match &self.matcher {
+            Matcher::Own(automaton, terms) => {
+                let hits = automaton.find_overlapping_iter(norm.text()).map(|m| {
+                    let meta = terms
+                        .get(m.pattern().as_usize())
                         .copied()
-                        .flatten()?;
-                    Some((
-                        usize::try_from(h.start).ok()?,
-                        usize::try_from(h.end).ok()?,
-                        m,
-                    ))
-                })),
-            };
+                        .unwrap_or((Severity::Low, false));
+                    (m.start(), m.end(), meta)
+                });
+                self.keep_words(norm, hits, out);
+            }
+            Matcher::Shared(meta) => {
+                let hits = text.folded_hits().iter().filter_map(|h| {
+                    let m = meta.get(h.pattern as usize).copied().flatten()?;
+                    Some((h.start as usize, h.end as usize, m))
+                });
+                self.keep_words(norm, hits, out);
+            }
+        }
+    }
+}
+
+impl WordlistDetector {
+    /// Of every occurrence (overlapping, in the automaton's order), keep the whole-word hits at
+    /// or above the minimum severity; of hits that overlap keep the longest.
+    fn keep_words(
+        &self,
+        norm: &Normalized,
+        occurrences: impl Iterator<Item = (usize, usize, (Severity, bool))>,
+        out: &mut Vec<Match>,
+    ) {
+        let hay = norm.text();
         let mut last_end = 0usize;
         let mut pending: Option<(usize, usize, Severity)> = None;
         for (m_start, m_end, (sev, stem)) in occurrences {
@@ -384,9 +390,7 @@ impl Detector for WordlistDetector {
             self.emit(norm, p, &mut last_end, out);
         }
     }
-}
 
-impl WordlistDetector {
     fn emit(
         &self,
         norm: &Normalized,

@@ -458,10 +458,13 @@ fn anchor_table(surface: Surface) -> Result<(Vec<Vec<u8>>, Vec<Anchor>), String>
             a.blob_cue = true;
         }
     }
-    // Leftmost-longest search reports `jailbroken` but not a shorter anchor inside it, so an
-    // anchor also triggers everything its substrings trigger.
+    // The original text's leftmost-longest scanner reports `jailbroken` but not a shorter
+    // anchor inside it, so there an anchor also triggers everything its substrings trigger. The
+    // folded text's anchors come from the shared overlapping pass, which reports the inner
+    // anchors themselves.
     let mut closed = anchors.clone();
-    for (i, outer) in texts.iter().enumerate() {
+    let nested = surface == Surface::Original;
+    for (i, outer) in texts.iter().enumerate().filter(|_| nested) {
         for (j, inner) in texts.iter().enumerate() {
             if i == j || !contains(outer, inner) {
                 continue;
