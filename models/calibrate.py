@@ -16,7 +16,7 @@ one that spends the block budget most (`choose`). The budgets are the models' ow
 the rule tier's injection heuristics (tier 1, the real engine's verdicts) run first: what they
 block is blocked and never escalated, and the reported rates include them.
 
-and writes them into models/{injection,toxicity}/manifest.json (`allow_below`, `block_above`)
+It writes them into models/{injection,toxicity}/manifest.json (`allow_below`, `block_above`)
 and models/heavy/{injection,toxicity}_head.json (`block_above`). Run after the trainers:
 
     nice -n 10 python models/injection/train.py && nice -n 10 python models/toxicity/train.py
@@ -104,12 +104,12 @@ def catch_se(caught: np.ndarray, groups: list[str]) -> float:
 def choose(s2, sh, y, groups, other=None, rules=None, tie="budget"):
     """The operating point: of the grid points within both budgets, those whose balanced catch
     rate is within one standard error of the best (indistinguishable on the calibration
-    attacks), and of these the one that spends the block budget most (then: the least
-    escalation, which costs latency and heavy-tier capacity). The calibration attack sources are ones every model trained on, so their catch rate
-    saturates and many points tie; an unseen source's attacks score lower, and the lower
-    thresholds of the point that uses the accepted benign cost are what catch them. (The rule
-    before, the lowest benign rates among the ties, left most of the budget unused; both rules
-    on the cross-source folds: heavy/MODEL_CARD.md.)"""
+    attacks), and of these the one that spends the block budget most, then escalates least
+    (escalation costs latency and heavy-tier capacity). The calibration attack sources are ones
+    every model trained on, so their catch rate saturates and many points tie; an unseen source's
+    attacks score lower, and the lower thresholds of a point that uses the accepted benign cost
+    are what can still catch them. `tie="lowest"` is the rule before: the most caught, ties to the
+    lowest benign rates. Both on the cross-source folds: heavy/MODEL_CARD.md (chosen there)."""
     neg, pos = y == 0, y == 1
     gneg = [g for g, n in zip(groups, neg) if n]
     gpos = [g for g, p in zip(groups, pos) if p]

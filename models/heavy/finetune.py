@@ -37,7 +37,9 @@ service loads; `models/calibrate.py` then sets the cascade's operating point.
 `--holdout SOURCE` (repeatable) runs the cross-source folds instead: the encoder is fine-tuned
 again without that source, a tier-2 model is trained without it too, the fold's operating point
 is chosen on its own calibration rows, and the held-out source is measured (heavy head alone
-and the whole cascade) -> models/heavy/crossval.json. Shipped folds (the language groups hold
+and the whole cascade, tier 1 included) -> models/heavy/crossval.json. Every score behind a
+fold's cascade figures is cached (~/.cache/parapet-train/crossval-scores/); `--rescore`
+recomputes the cascade figures from that cache after a change to calibrate.py's rule. Shipped folds (the language groups hold
 out the contrastive rows of those languages):
 
     nice -n 10 python models/heavy/finetune.py --holdout neuralchemy --holdout s-labs \
