@@ -15,20 +15,15 @@
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use super::dfa_scan::LiteralDfa;
 
-/// One occurrence of a shared literal in the folded text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Hit {
-    /// Index into [`FoldedLiterals::texts`].
-    pub pattern: u32,
-    pub start: u32,
-    pub end: u32,
-}
+/// One occurrence of a shared literal in the folded text; `pattern` indexes
+/// [`FoldedLiterals::text`].
+pub use super::dfa_scan::RawHit as Hit;
 
 /// The shared literal set and its automaton.
 pub struct FoldedLiterals {
-    automaton: Option<AhoCorasick>,
+    automaton: Option<LiteralDfa>,
     /// Every literal, by pattern id.
     texts: Vec<Vec<u8>>,
     /// For each pattern id: the injection folded-surface anchor ids with that text.
@@ -56,12 +51,8 @@ impl FoldedLiterals {
         for t in super::wordlist::builtin_profanity_terms() {
             slot(t.as_bytes(), &mut texts, &mut injection);
         }
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            // One table lookup per byte; nearly all text matches nothing.
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&texts)
-            .ok();
+        // One table lookup per byte, two chains at once; nearly all text matches nothing.
+        let automaton = LiteralDfa::new(&texts).ok();
         FoldedLiterals {
             automaton,
             texts,
@@ -76,20 +67,7 @@ impl FoldedLiterals {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for m in ac.find_overlapping_iter(folded) {
-            let (Ok(pattern), Ok(start), Ok(end)) = (
-                u32::try_from(m.pattern().as_usize()),
-                u32::try_from(m.start()),
-                u32::try_from(m.end()),
-            ) else {
-                break; // slot texts are far below 4 GiB
-            };
-            out.push(Hit {
-                pattern,
-                start,
-                end,
-            });
-        }
+        ac.find_all(folded.as_bytes(), &mut out);
         out
     }
 

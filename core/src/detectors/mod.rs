@@ -8,6 +8,7 @@
 //! mask exactly the bytes that matched. Detectors that match on the normalised form map their
 //! spans back through [`crate::normalize::Normalized::original_span`].
 
+pub mod dfa_scan;
 pub mod injection;
 pub mod literals;
 #[cfg(feature = "models")]

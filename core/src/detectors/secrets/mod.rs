@@ -23,7 +23,7 @@ mod generic;
 mod rules;
 mod vendor_rules;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
+use super::dfa_scan::{LiteralDfa, RawHit};
 use regex::Regex;
 use serde::Deserialize;
 
@@ -112,7 +112,7 @@ const PEM_ANCHORS: &[&str] = &["-----BEGIN"];
 
 /// The compiled secrets detector.
 pub struct SecretsDetector {
-    automaton: AhoCorasick,
+    automaton: LiteralDfa,
     /// Actions per automaton pattern id, each with the offset of the anchor it belongs to inside
     /// the matched pattern and that anchor's length (see [`SecretsDetector::new`]).
     actions: Vec<Vec<(Action, usize, usize)>>,
@@ -201,10 +201,9 @@ impl SecretsDetector {
         for a in JWK_ANCHORS {
             add(a, Action::Jwk);
         }
-        // The scan asks the automaton for the leftmost-longest hit at or after each position
-        // (much faster than overlapping search, which cannot use the prefilter), so only the
-        // longest of several anchors starting at one position is reported: a hit also carries
-        // the actions of every anchor that is a prefix of it (`eyJrIjoi` → also `eyJ`).
+        // The scan reads, for each position where anchors start, the longest of them (what a
+        // leftmost-longest search restarted after each hit's start reports), so a hit also
+        // carries the actions of every anchor that is a prefix of it (`eyJrIjoi` → also `eyJ`).
         let mut expanded: Vec<Vec<(Action, usize, usize)>> = Vec::with_capacity(patterns.len());
         for p in &patterns {
             let mut acts = Vec::new();
@@ -216,11 +215,8 @@ impl SecretsDetector {
             expanded.push(acts);
         }
         let actions = expanded;
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&patterns)
-            .map_err(|e| format!("internal: anchor automaton: {e}"))?;
+        let automaton =
+            LiteralDfa::new(&patterns).map_err(|e| format!("internal: anchor automaton: {e}"))?;
 
         let mut regexes = Vec::with_capacity(rules.len());
         for r in &rules {
@@ -471,19 +467,25 @@ impl Detector for SecretsDetector {
         let mut found: Vec<Match> = Vec::new();
         let mut kw_state = generic::KeywordState::default();
         let b = hay.as_bytes();
-        let mut pos = 0;
         // ends of regions already covered by a PEM block / searched for JWK members
         let (mut pem_until, mut jwk_until) = (0, 0);
         let mut skip = [0usize; RULE_COUNT];
-        while let Some(m) = self.automaton.find(Input::new(hay).range(pos..)) {
-            // next search from the byte after this hit's start, so anchors overlapping it
-            // (`:AA` then `AAAA…`) are still seen
-            pos = m.start() + 1;
-            let Some(acts) = self.actions.get(m.pattern().as_usize()) else {
+        // Every anchor occurrence (one two-chain DFA walk), then per start position the
+        // longest: anchors overlapping an earlier hit (`:AA` then `AAAA…`) are still seen.
+        let mut hits: Vec<RawHit> = Vec::new();
+        self.automaton.find_all(b, &mut hits);
+        hits.sort_unstable_by_key(|h| (h.start, std::cmp::Reverse(h.end)));
+        hits.dedup_by_key(|h| h.start);
+        for h in hits {
+            let (Ok(start), Ok(pattern)) = (usize::try_from(h.start), usize::try_from(h.pattern))
+            else {
+                continue;
+            };
+            let Some(acts) = self.actions.get(pattern) else {
                 continue;
             };
             for &(act, off, len) in acts {
-                let (s, e) = (m.start() + off, m.start() + off + len);
+                let (s, e) = (start + off, start + off + len);
                 match act {
                     Action::Rule(i) => self.apply_rule(i, hay, (s, e), &mut skip, &mut found),
                     Action::Keyword => generic::keyword_assignment(
