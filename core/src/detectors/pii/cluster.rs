@@ -173,6 +173,14 @@ impl<'a> Cluster<'a> {
     }
 }
 
+/// Whether the digit run `[d, e)` stands alone (no separator and digit after it) and is too
+/// short for any recognizer: what [`Cluster::worth_classifying`] would answer for the cluster
+/// starting at `d`, without building it. Most digit runs in prose (years, counts, prices) end
+/// here.
+pub(crate) fn lone_short_run(text: &[u8], d: usize, e: usize) -> bool {
+    e.saturating_sub(d) < MIN_DIGITS && separator_end(text, e).is_none()
+}
+
 /// If a valid separator starts at `i` and a digit follows it, the index of that digit.
 fn separator_end(text: &[u8], i: usize) -> Option<usize> {
     let mut punct = 0;
@@ -448,5 +456,21 @@ mod tests {
         assert_eq!(num(b"078"), 78);
         assert_eq!(num(b""), 0);
         assert_eq!(num(b"999999999"), 999_999_999);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_lone_short_run_is_never_worth_classifying(text in "[0-9 .\\-/()a+]{1,40}") {
+            let b = text.as_bytes();
+            for d in 0..b.len() {
+                if !b[d].is_ascii_digit() || (d > 0 && b[d - 1].is_ascii_digit()) {
+                    continue;
+                }
+                let e = super::super::run_end(b, d);
+                if lone_short_run(b, d, e) {
+                    proptest::prop_assert!(!Cluster::build(b, d).worth_classifying(), "{text:?} at {d}");
+                }
+            }
+        }
     }
 }

@@ -307,6 +307,9 @@ impl PiiDetector {
             return te.max(e);
         }
 
+        if cluster::lone_short_run(b, d, e) {
+            return e;
+        }
         let cl = Cluster::build(b, d);
         if !cl.worth_classifying() {
             return e;
