@@ -2,11 +2,13 @@
 //! the [`Classifier`] trait.
 //!
 //! The shipped models (`models/injection`, `models/toxicity`) are hashed n-gram models in ONNX
-//! (Gather → mean pooling → bias → sigmoid) over the `phash-v1` featurizer ([`featurizer`]).
+//! (Gather → mean pooling → layers → sigmoid) over the `phash-v1` featurizer ([`featurizer`]).
 //! [`TractClassifier`] reads the ONNX file's weights with a minimal reader ([`onnx`]: only this
-//! graph's four operators are accepted) and builds the same graph with `tract-core` directly —
-//! no ONNX framework, so the filter's module carries only the operators the models use — then
-//! optimises it once, at configure time; per request only `run` is called. A text is never
+//! graph's operators are accepted). The pooling (an embedding bag: the mean of the table rows
+//! the ids name) is summed in Rust straight from the table, one pass without materialising the
+//! `[N, dim]` rows; the layers after it and the sigmoid are a `tract-core` graph built directly
+//! — no ONNX framework, so the filter's module carries only the operators the models use —
+//! optimised once, at configure time; per request only `run` is called. A text is never
 //! truncated: it is scored in windows of `window_tokens` tokens with `window_stride` overlap,
 //! and its score is the maximum over windows ([`ModelScorer::score_text`]).
 
@@ -14,19 +16,22 @@ pub mod featurizer;
 pub mod onnx;
 
 use tract_core::internal::*;
-use tract_core::ops::array::Gather;
 use tract_core::ops::einsum::EinSum;
-use tract_core::ops::nn::{Reduce, Reducer};
 
 /// A model that scores one window of featurizer ids: the probability of its positive class.
 pub trait Classifier: Send + Sync {
     fn score_ids(&self, ids: &[i64]) -> Result<f32, String>;
 }
 
-/// A hashed n-gram classifier run by tract: `sigmoid(layers(mean(table[ids])))`. Inputs:
-/// `ids` int64 `[N]` and `1/N` (the mean's divisor) float32 `[1, 1]`; output float32 `[1, 1]`.
+/// A hashed n-gram classifier: `sigmoid(layers(mean(table[ids])))`, the mean pooled in Rust
+/// from the table, the layers run by tract (input: the pooled row, float32 `[1, dim]`; output
+/// float32 `[1, 1]`).
 pub struct TractClassifier {
     plan: std::sync::Arc<TypedSimplePlan>,
+    /// The embedding table, `rows × dim` row-major.
+    table: Vec<f32>,
+    rows: usize,
+    dim: usize,
 }
 
 impl TractClassifier {
@@ -37,24 +42,16 @@ impl TractClassifier {
     }
 
     fn build(w: onnx::PooledModel) -> TractResult<TractClassifier> {
+        if w.dim == 0 || w.table.len() != w.rows * w.dim {
+            bail!(
+                "table of {} values is not {} × {}",
+                w.table.len(),
+                w.rows,
+                w.dim
+            );
+        }
         let mut model = TypedModel::default();
-        let n = model.symbols.sym("N");
-        let ids = model.add_source("ids", i64::fact([n.to_dim()]))?;
-        let inv_n = model.add_source("inv_n", f32::fact([1, 1]))?;
-        let table = model.add_const(
-            "table",
-            Tensor::from_shape(&[w.rows, w.dim], &w.table)?.into_arc_tensor(),
-        )?;
-        let rows = model.wire_node("rows", Gather::new(0), &[table, ids])?;
-        let sum = model.wire_node(
-            "sum",
-            Reduce {
-                axes: tvec![0],
-                reducer: Reducer::Sum,
-            },
-            &rows,
-        )?;
-        let mut x = model.wire_node("mean", tract_core::ops::math::mul(), &[sum[0], inv_n])?[0];
+        let mut x = model.add_source("mean", f32::fact([1, w.dim]))?;
         for (i, layer) in w.layers.iter().enumerate() {
             x = match layer {
                 onnx::Layer::MatMul { input, output, w } => {
@@ -87,7 +84,33 @@ impl TractClassifier {
         let score = model.wire_node("score", tract_core::ops::nn::sigmoid(), &[x])?;
         model.select_output_outlets(&score)?;
         let plan = model.into_optimized()?.into_runnable()?;
-        Ok(TractClassifier { plan })
+        Ok(TractClassifier {
+            plan,
+            table: w.table,
+            rows: w.rows,
+            dim: w.dim,
+        })
+    }
+
+    /// The mean of the table rows `ids` name (an id outside the table is an error, as
+    /// Gather's).
+    fn pooled(&self, ids: &[i64]) -> Result<Vec<f32>, String> {
+        let mut acc = vec![0f32; self.dim];
+        for &id in ids {
+            let row = usize::try_from(id)
+                .ok()
+                .filter(|r| *r < self.rows)
+                .and_then(|r| self.table.get(r * self.dim..(r + 1) * self.dim))
+                .ok_or_else(|| format!("id {id} is outside the table of {} rows", self.rows))?;
+            for (a, w) in acc.iter_mut().zip(row) {
+                *a += w;
+            }
+        }
+        let inv_n = 1.0f32 / ids.len() as f32;
+        for a in &mut acc {
+            *a *= inv_n;
+        }
+        Ok(acc)
     }
 }
 
@@ -96,12 +119,11 @@ impl Classifier for TractClassifier {
         if ids.is_empty() {
             return Err("no ids to score".into());
         }
-        let input = Tensor::from_shape(&[ids.len()], ids).map_err(|e| format!("{e:#}"))?;
-        let inv_n = Tensor::from_shape(&[1, 1], &[1.0f32 / ids.len() as f32])
-            .map_err(|e| format!("{e:#}"))?;
+        let mean =
+            Tensor::from_shape(&[1, self.dim], &self.pooled(ids)?).map_err(|e| format!("{e:#}"))?;
         let out = self
             .plan
-            .run(tvec!(input.into(), inv_n.into()))
+            .run(tvec!(mean.into()))
             .map_err(|e| format!("model run failed: {e:#}"))?;
         let first = out.first().ok_or("model returned no output")?;
         let view = first
