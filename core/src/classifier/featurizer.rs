@@ -42,6 +42,10 @@ const SEPARATORS: [(u32, u32); 16] = [
 
 /// Section 1: NFKC, then each character lowercased on its own.
 pub fn normalize(text: &str) -> String {
+    // ASCII is NFKC-stable and lowercases byte for byte: skip the decomposition machinery.
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     text.nfkc().flat_map(char::to_lowercase).collect()
 }
 
@@ -163,6 +167,14 @@ pub fn window_ids(tokens: &[&str], buckets: u32, out: &mut Vec<i64>) {
 mod tests {
     use super::*;
     use serde_json::Value;
+
+    proptest::proptest! {
+        #[test]
+        fn the_ascii_shortcut_is_nfkc_lowercase(text in "[\\x00-\\x7f]{0,200}") {
+            let full: String = text.nfkc().flat_map(char::to_lowercase).collect();
+            proptest::prop_assert_eq!(normalize(&text), full);
+        }
+    }
 
     fn vectors() -> Value {
         let raw = std::fs::read_to_string(concat!(
