@@ -51,7 +51,7 @@ impl FoldedLiterals {
         for t in super::wordlist::builtin_profanity_terms() {
             slot(t.as_bytes(), &mut texts, &mut injection);
         }
-        // One table lookup per byte, two chains at once; nearly all text matches nothing.
+        // One table lookup per byte, four chains at once; nearly all text matches nothing.
         let automaton = LiteralDfa::new(&texts).ok();
         FoldedLiterals {
             automaton,

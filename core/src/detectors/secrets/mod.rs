@@ -470,7 +470,7 @@ impl Detector for SecretsDetector {
         // ends of regions already covered by a PEM block / searched for JWK members
         let (mut pem_until, mut jwk_until) = (0, 0);
         let mut skip = [0usize; RULE_COUNT];
-        // Every anchor occurrence (one two-chain DFA walk), then per start position the
+        // Every anchor occurrence (one DFA walk, four chains), then per start position the
         // longest: anchors overlapping an earlier hit (`:AA` then `AAAA…`) are still seen.
         let mut hits: Vec<RawHit> = Vec::new();
         self.automaton.find_all(b, &mut hits);
