@@ -35,7 +35,7 @@ pub struct RawHit {
 #[derive(Debug, Clone)]
 pub struct LiteralDfa {
     dfa: DFA,
-    start: aho_corasick::automaton::StateID,
+    start: StateID,
 }
 
 impl LiteralDfa {

@@ -477,11 +477,9 @@ impl Detector for SecretsDetector {
         hits.sort_unstable_by_key(|h| (h.start, std::cmp::Reverse(h.end)));
         hits.dedup_by_key(|h| h.start);
         for h in hits {
-            let (Ok(start), Ok(pattern)) = (usize::try_from(h.start), usize::try_from(h.pattern))
-            else {
-                continue;
-            };
-            let Some(acts) = self.actions.get(pattern) else {
+            // u32 → usize is lossless on every target (wasm32 included)
+            let start = h.start as usize;
+            let Some(acts) = self.actions.get(h.pattern as usize) else {
                 continue;
             };
             for &(act, off, len) in acts {
