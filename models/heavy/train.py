@@ -682,6 +682,51 @@ def write_json(name, obj, indent=None):
     (HERE / name).write_text(json.dumps(obj, ensure_ascii=False, indent=indent) + "\n", encoding="utf-8")
 
 
+# The cross-source figures of the release before the changes described in `release_changes`
+# (models/heavy/crossval.json at commit 4c63aca): fold -> (heavy AUC, cascade caught, benign blocked).
+PREVIOUS_FOLDS = {
+    "neuralchemy|injection": (0.9604, 0.354, 0.0087), "s-labs|injection": (0.9415, 0.4426, 0.004),
+    "yanismiraoui|injection": (0.9753, 0.4246, 0.0073), "NVIDIA/garak|injection": (0.9734, 0.838, 0.0047),
+    "contrastive|injection": (0.9676, 0.7705, 0.0327), "contrastive|toxicity": (0.9595, 0.1444, 0.0),
+    "t-davidson/hate-speech-and-offensive-language|toxicity": (0.7876, None, None),
+    "leolee99/InjecGuard|injection": (None, None, 0.0803), "surge-ai/toxicity|toxicity": (0.8865, 0.126, 0.002),
+    "lang:latin|injection": (0.9907, 0.6649, 0.0247), "lang:cyrillic|injection": (0.9953, 1.0, 0.0026),
+    "lang:cjk|injection": (0.9841, 0.7907, 0.0017), "lang:arabic+devanagari|injection": (0.9812, 0.875, 0.0017),
+}
+
+
+def release_changes(cv: dict) -> list[str]:
+    """The card's account of the changes made after reading the folds' misses, with each fold's
+    figures before (PREVIOUS_FOLDS) and now."""
+    out = ["", "**Changes made after reading what the folds missed** (so the figures of the sources they address",
+           "carry that selection; the reserved sources judge them independently):", "",
+           "1. Tier 1: a word that mixes Latin letters with Cyrillic or Greek look-alikes (`bypαss`, `sуstem`) is",
+           "   obfuscation and blocks on its own (core/src/detectors/injection, TR39's mixed-script check), written",
+           "   after neuralchemy's missed rows showed homoglyph-obfuscated commands. Default policy, tier 1 alone:",
+           "   neuralchemy attacks blocked 12.9% -> 27.9%; no new block on ~40k benign rows of the other corpora.",
+           "2. Contrastive goal hijacking (`models/data/contrastive.py`: drop the task and emit a fixed string, also",
+           "   split or spelled out, next to the same surface forms asked for legitimately), written after neuralchemy's",
+           "   missed output-hijack rows, a style no training source had; the templates use other strings than the corpus.",
+           "3. Contrastive social-media insults (terms of the shipped profanity list) next to the same posts with a",
+           "   harmless noun and everyday posts, the network's frame (reposts, mentions, hashtags, links) on both sides,",
+           "   written after t-davidson's held-out tweets showed the model reading tweet style as toxic.", "",
+           "| held-out source | task | heavy AUC before -> now | cascade caught before -> now | benign blocked before -> now |",
+           "|---|---|---|---|---|"]
+    fmt = lambda v, auc=False: "–" if v is None else (f"{v:.3f}" if auc else f"{100 * v:.1f}%")  # noqa: E731
+    for g, r in cv.items():
+        for task in ("injection", "toxicity"):
+            key = f"{g.split(' ')[0]}|{task}"
+            if task not in r or key not in PREVIOUS_FOLDS:
+                continue
+            a0, c0, b0 = PREVIOUS_FOLDS[key]
+            m, c = r[task]["held_out"], r[task].get("cascade", {})
+            ok = c.get("operating_point", {}).get("within_budget", True)
+            c1, b1 = (c.get("attacks_caught"), c.get("benign_blocked")) if ok else (None, None)
+            out.append(f"| {g} | {task} | {fmt(a0, True)} -> {fmt(m.get('roc_auc'), True)} | {fmt(c0)} -> {fmt(c1)} | "
+                       f"{fmt(b0)} -> {fmt(b1)} |")
+    return out
+
+
 def write_manifest():
     files = {}
     for p in sorted(HERE.iterdir()):
@@ -927,6 +972,7 @@ Rows drawn per source group: {", ".join(f"{k} {v}" for k, v in sorted(src.items(
                         "every source (neuralchemy: fewer). The rule was chosen on the same folds it is reported on, so these",
                         "figures carry that selection; the reserved sources judge it independently. Counting tier 1's benign",
                         "blocks inside the models' budget lowers the benign block rate and the catch rate (last column)."]
+                out += release_changes(cv)
             dist = [(g, r["injection"]["cascade"], r["injection"]["cascade_distilled"]) for g, r in cv.items()
                     if "cascade_distilled" in r.get("injection", {})]
             if dist:

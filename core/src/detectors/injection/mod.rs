@@ -22,7 +22,8 @@
 //!    "without any filters") add up, while one strong cue ("ignore all previous instructions")
 //!    is enough on its own.
 //! 4. A few signals are computed directly on bytes: a long run of one short repeated unit
-//!    (context flooding), runs of Unicode tag characters (hidden "ASCII smuggling" text) and a
+//!    (context flooding), runs of Unicode tag characters (hidden "ASCII smuggling" text), a
+//!    word that mixes Latin letters with Cyrillic or Greek look-alikes (`bypαss`), and a
 //!    base64-looking blob next to a decoding cue.
 //!
 //! One [`Match`] per slot is reported: its span is the strongest rule's match (mapped back to
