@@ -543,7 +543,6 @@ SOCIAL_FRAMES = ["RT @{u}: {x}", "@{u} {x}", "{x} #{tag}", "{x} http://t.co/{lin
 SOCIAL_TAGS = ["MondayMotivation", "GameDay", "NBA", "tbt", "weekend", "news", "fail", "truth"]
 
 
-
 # EVALUATION ONLY (never trained on, `eval_rows()`): other templates about the same groups, to
 # measure how often a model flags a neutral statement because it names a group.
 EVAL_NEUTRAL = [
