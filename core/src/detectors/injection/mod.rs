@@ -41,6 +41,7 @@ use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use super::literals::Hit;
+use super::model::is_latin_letter;
 use super::{Category, Detector, Match, ScanText};
 use patterns::{At, Surface, OBFUSCATION, RULES};
 
@@ -820,14 +821,12 @@ enum Script {
     Other,
 }
 
-/// The script of a word character, for [`mixed_script_word`]: Latin (ASCII and the Latin-1,
-/// Latin Extended-A/B and Latin Extended Additional letters), Cyrillic (with its Supplement),
-/// Greek (with Greek Extended).
+/// The script of a word character, for [`mixed_script_word`]: Latin as the tier-2 script rule
+/// reads it ([`is_latin_letter`]), Cyrillic (with its Supplement), Greek (with Greek Extended).
 fn script(c: char) -> Script {
     match c {
-        'a'..='z' | 'A'..='Z' => Script::Latin,
-        _ if c.is_ascii() || !c.is_alphabetic() => Script::Other,
-        '\u{C0}'..='\u{24F}' | '\u{1E00}'..='\u{1EFF}' => Script::Latin,
+        _ if !c.is_alphabetic() => Script::Other,
+        _ if is_latin_letter(c) => Script::Latin,
         '\u{400}'..='\u{52F}' => Script::Cyrillic,
         '\u{370}'..='\u{3FF}' | '\u{1F00}'..='\u{1FFF}' => Script::Greek,
         _ => Script::Other,
