@@ -21,6 +21,8 @@ echo "== cargo clippy (native)" >&2
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 echo "== cargo clippy (wasm32-wasip1)" >&2
 cargo clippy --quiet -p parapet-core -p parapet-filter --target wasm32-wasip1 -- -D warnings
+echo "== cargo clippy (wasm32-wasip1, rules-only module: --no-default-features)" >&2
+cargo clippy --quiet -p parapet-core -p parapet-filter --target wasm32-wasip1 --no-default-features -- -D warnings
 echo "== cargo test" >&2
 # The filter crate links against the proxy-wasm host ABI; it is tested inside Envoy below.
 # The `service` profile reuses what scripts/setup.sh compiled for parapet-ext-proc.

@@ -531,6 +531,16 @@ fn spaced_letter_separators<T: Unit>(chars: &[T]) -> Option<Vec<bool>> {
     drop
 }
 
+/// Whether a letter (an alphabetic character) is in the Latin script: ASCII letters, `ª` `º`,
+/// Latin-1 and Latin Extended-A/B, the phonetic extensions, Latin Extended Additional/C/D/E and
+/// the full-width forms (`models/featurizer/script_rule.py` lists the same ranges).
+pub fn is_latin_letter(c: char) -> bool {
+    c.is_ascii_alphabetic()
+        || matches!(u32::from(c),
+            0xAA | 0xBA | 0xC0..=0x24F | 0x1D00..=0x1DBF | 0x1E00..=0x1EFF | 0x2C60..=0x2C7F
+            | 0xA720..=0xA7FF | 0xAB30..=0xAB6F | 0xFF21..=0xFF3A | 0xFF41..=0xFF5A)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

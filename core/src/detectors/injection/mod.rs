@@ -41,8 +41,8 @@ use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use super::literals::Hit;
-use super::model::is_latin_letter;
 use super::{Category, Detector, Match, ScanText};
+use crate::normalize::is_latin_letter;
 use patterns::{At, Surface, OBFUSCATION, RULES};
 
 /// The detector's name as written in the config.
