@@ -10,6 +10,7 @@
 
 pub mod dfa_scan;
 pub mod injection;
+pub mod lazy_regex;
 pub mod literals;
 #[cfg(feature = "models")]
 pub mod model;

@@ -34,12 +34,14 @@ mod patterns;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use regex::{Regex, RegexBuilder};
+use regex::Regex;
 use serde::Deserialize;
 
+use super::lazy_regex::LazyRegex;
 use super::literals::Hit;
 use super::{Category, Detector, Match, ScanText};
 use crate::normalize::is_latin_letter;
@@ -149,11 +151,11 @@ pub struct InjectionOptions {
 struct CompiledRule {
     kind: Cow<'static, str>,
     weight: f32,
-    regex: Regex,
+    regex: LazyRegex,
     /// Where the rule's anchors sit, and for [`At::Start`] and [`At::End`] the same regex
     /// anchored at the start or the end of the haystack.
     at: At,
-    anchored: Option<Regex>,
+    anchored: Option<LazyRegex>,
 }
 
 /// The prefilter of one surface: anchors and what each one triggers.
@@ -289,52 +291,52 @@ impl Anchor {
 /// The compiled detector; see the module docs.
 #[derive(Debug)]
 pub struct InjectionHeuristics {
+    builtin: &'static Builtin,
+    /// The config's extra patterns (rule ids after the built-in ones), run on the whole
+    /// folded text.
+    extra: Vec<CompiledRule>,
+}
+
+/// What every injection guard of a process (or Wasm VM) shares: the built-in rules (their
+/// regexes compiled on first use), the anchor indexes, the blob regex. Built once.
+#[derive(Debug)]
+struct Builtin {
     rules: Vec<CompiledRule>,
     folded: AnchorIndex,
     original: AnchorIndex,
-    /// `rules[extra_start..]` are the config's extra patterns, run on the whole folded text.
-    extra_start: usize,
     blob: Regex,
 }
 
-impl InjectionHeuristics {
-    /// Compile the built-in rules plus `opts.extra_patterns`. The error names the bad option,
-    /// e.g. `extra_patterns[1].pattern: invalid regex: …`.
-    pub fn new(opts: &InjectionOptions) -> Result<Self, String> {
-        let mut rules = Vec::with_capacity(RULES.len() + opts.extra_patterns.len());
-        for (i, rule) in RULES.iter().enumerate() {
-            let expanded = expand_template(rule.pattern);
-            let build = |pattern: &str| {
-                RegexBuilder::new(pattern)
-                    .case_insensitive(rule.surface == Surface::Original)
-                    .size_limit(REGEX_SIZE_LIMIT)
-                    .build()
-                    .map_err(|e| format!("built-in injection rule {i}: invalid regex: {e}"))
-            };
-            let regex = build(&expanded)?;
-            let anchored = match rule.at {
-                At::Start => Some(build(&format!("^(?:{expanded})"))?),
-                At::End => Some(build(&format!("(?:{expanded})$"))?),
-                At::Inside => None,
-            };
-            rules.push(CompiledRule {
-                kind: Cow::Borrowed(rule.kind),
-                weight: rule.weight,
-                regex,
-                at: rule.at,
-                anchored,
-            });
-        }
-        let extra_start = rules.len();
-        for (i, extra) in opts.extra_patterns.iter().enumerate() {
-            rules.push(compile_extra(i, extra)?);
-        }
-        if rules.len() > usize::from(u16::MAX) {
-            return Err(format!(
-                "extra_patterns: at most {} patterns",
-                usize::from(u16::MAX) - extra_start
-            ));
-        }
+impl Builtin {
+    fn get() -> Result<&'static Builtin, String> {
+        static BUILTIN: OnceLock<Result<Builtin, String>> = OnceLock::new();
+        BUILTIN
+            .get_or_init(Builtin::build)
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn build() -> Result<Builtin, String> {
+        let rules = RULES
+            .iter()
+            .map(|rule| {
+                let expanded = expand_template(rule.pattern);
+                let case_insensitive = rule.surface == Surface::Original;
+                let anchored = match rule.at {
+                    At::Start => Some(format!("^(?:{expanded})")),
+                    At::End => Some(format!("(?:{expanded})$")),
+                    At::Inside => None,
+                };
+                CompiledRule {
+                    kind: Cow::Borrowed(rule.kind),
+                    weight: rule.weight,
+                    regex: LazyRegex::new(expanded, case_insensitive, REGEX_SIZE_LIMIT),
+                    at: rule.at,
+                    anchored: anchored
+                        .map(|p| LazyRegex::new(p, case_insensitive, REGEX_SIZE_LIMIT)),
+                }
+            })
+            .collect();
         // The folded surface's anchors are found by the shared folded-text pass.
         let folded = AnchorIndex {
             scanner: None,
@@ -345,13 +347,39 @@ impl InjectionHeuristics {
         let original = build_index(Surface::Original)?;
         let blob = Regex::new(&format!("[A-Za-z0-9+/]{{{BLOB_MIN_LEN},}}={{0,2}}"))
             .map_err(|e| format!("blob regex: {e}"))?;
-        Ok(InjectionHeuristics {
+        Ok(Builtin {
             rules,
             folded,
             original,
-            extra_start,
             blob,
         })
+    }
+}
+
+impl InjectionHeuristics {
+    /// The built-in rules (shared, see [`Builtin`]) plus `opts.extra_patterns`, compiled
+    /// now. The error names the bad option, e.g. `extra_patterns[1].pattern: invalid regex: …`.
+    pub fn new(opts: &InjectionOptions) -> Result<Self, String> {
+        let builtin = Builtin::get()?;
+        let extra = opts
+            .extra_patterns
+            .iter()
+            .enumerate()
+            .map(|(i, extra)| compile_extra(i, extra))
+            .collect::<Result<Vec<_>, _>>()?;
+        let max_extra = usize::from(u16::MAX) - builtin.rules.len();
+        if extra.len() > max_extra {
+            return Err(format!("extra_patterns: at most {max_extra} patterns"));
+        }
+        Ok(InjectionHeuristics { builtin, extra })
+    }
+
+    /// Rule `r`: built-in ids first, then the extra patterns.
+    fn rule(&self, r: usize) -> Option<&CompiledRule> {
+        match r.checked_sub(self.builtin.rules.len()) {
+            None => self.builtin.rules.get(r),
+            Some(e) => self.extra.get(e),
+        }
     }
 }
 
@@ -376,10 +404,7 @@ fn compile_extra(i: usize, extra: &WeightedPattern) -> Result<CompiledRule, Stri
     if extra.pattern.is_empty() {
         return Err(format!("extra_patterns[{i}].pattern: must not be empty"));
     }
-    let regex = RegexBuilder::new(&extra.pattern)
-        .case_insensitive(true)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
+    let regex = LazyRegex::eager(extra.pattern.clone(), true, REGEX_SIZE_LIMIT)
         .map_err(|e| format!("extra_patterns[{i}].pattern: invalid regex: {e}"))?;
     Ok(CompiledRule {
         kind: Cow::Owned(extra.kind.clone()),
@@ -664,7 +689,7 @@ impl InjectionHeuristics {
                 if tally.seen(r_index) {
                     continue;
                 }
-                let Some(compiled) = self.rules.get(r_index) else {
+                let Some(compiled) = self.rule(r_index) else {
                     continue;
                 };
                 let (Some(anchored), Some(offset)) = (&compiled.anchored, slice_from(compiled.at))
@@ -692,7 +717,7 @@ impl InjectionHeuristics {
                 let Some(haystack) = text.get(offset..haystack_end) else {
                     continue;
                 };
-                if let Some(m) = anchored.find(haystack) {
+                if let Some(m) = anchored.get().and_then(|re| re.find(haystack)) {
                     if let Some(span) = to_original(offset + m.start(), offset + m.end()) {
                         tally.add_rule(r_index, compiled, span);
                     }
@@ -729,10 +754,14 @@ impl InjectionHeuristics {
             if tally.seen(r) {
                 continue;
             }
-            let (Some(compiled), Some(haystack)) = (self.rules.get(r), text.get(..end)) else {
+            let (Some(compiled), Some(haystack)) = (self.rule(r), text.get(..end)) else {
                 continue;
             };
-            if let Some(m) = compiled.regex.find_at(haystack, start) {
+            if let Some(m) = compiled
+                .regex
+                .get()
+                .and_then(|re| re.find_at(haystack, start))
+            {
                 if let Some(span) = to_original(m.start(), m.end()) {
                     tally.add_rule(r, compiled, span);
                 }
@@ -956,10 +985,10 @@ impl Detector for InjectionHeuristics {
         if original.is_empty() {
             return;
         }
-        let mut tally = Tally::new(self.rules.len());
+        let mut tally = Tally::new(self.builtin.rules.len() + self.extra.len());
         let mut signals = Signals::default();
         self.scan_surface(
-            &self.original,
+            &self.builtin.original,
             original,
             |s, e| Some((s, e)),
             None,
@@ -970,15 +999,16 @@ impl Detector for InjectionHeuristics {
         let normalized = text.normalized();
         let folded = normalized.text();
         self.scan_surface(
-            &self.folded,
+            &self.builtin.folded,
             folded,
             |s, e| normalized.original_span(s, e),
             Some(text.folded_hits()),
             &mut tally,
             &mut signals,
         );
-        for (r, compiled) in self.rules.iter().enumerate().skip(self.extra_start) {
-            if let Some(m) = compiled.regex.find(folded) {
+        let extra_ids = self.builtin.rules.len()..;
+        for (r, compiled) in extra_ids.zip(&self.extra) {
+            if let Some(m) = compiled.regex.get().and_then(|re| re.find(folded)) {
                 if let Some(span) = normalized.original_span(m.start(), m.end()) {
                     tally.add_rule(r, compiled, span);
                 }
@@ -992,6 +1022,7 @@ impl Detector for InjectionHeuristics {
         }
         if signals.blob_cue {
             if let Some(m) = self
+                .builtin
                 .blob
                 .find_iter(original)
                 .find(|m| looks_encoded(m.as_str()))
@@ -1033,6 +1064,44 @@ mod tests {
     use super::*;
     use crate::normalize::Normalized;
     use proptest::prelude::*;
+    use regex::RegexBuilder;
+
+    /// Built-in regexes compile on first use ([`LazyRegex`]): every one of them, and every
+    /// anchored variant, must compile (a rule whose regex did not would silently never match).
+    #[test]
+    fn every_builtin_rule_compiles() {
+        let builtin = Builtin::get().unwrap();
+        assert_eq!(builtin.rules.len(), RULES.len());
+        for (i, rule) in builtin.rules.iter().enumerate() {
+            assert!(
+                rule.regex.get().is_some(),
+                "rule {i}: {}",
+                rule.regex.as_str()
+            );
+            if let Some(anchored) = &rule.anchored {
+                assert!(anchored.get().is_some(), "rule {i}: {}", anchored.as_str());
+            }
+            assert_eq!(rule.anchored.is_some(), rule.at != At::Inside, "rule {i}");
+        }
+    }
+
+    /// Guards with the same built-in table share it; extra patterns stay per guard and are
+    /// compiled (and refused) at load.
+    #[test]
+    fn guards_share_the_builtin_table() {
+        let a = InjectionHeuristics::new(&InjectionOptions::default()).unwrap();
+        let b = InjectionHeuristics::new(&InjectionOptions {
+            extra_patterns: vec![WeightedPattern {
+                kind: "site_phrase".into(),
+                pattern: "open sesame".into(),
+                weight: 0.9,
+            }],
+        })
+        .unwrap();
+        assert!(std::ptr::eq(a.builtin, b.builtin));
+        assert!(a.extra.is_empty());
+        assert!(b.extra[0].regex.compiled_now());
+    }
 
     /// Compiling the rule table is slow in debug builds; share one detector.
     fn detector() -> &'static InjectionHeuristics {

@@ -23,7 +23,10 @@ mod generic;
 mod rules;
 mod vendor_rules;
 
+use std::sync::OnceLock;
+
 use super::dfa_scan::{LiteralDfa, RawHit};
+use super::lazy_regex::LazyRegex;
 use regex::Regex;
 use serde::Deserialize;
 
@@ -112,20 +115,27 @@ const PEM_ANCHORS: &[&str] = &["-----BEGIN"];
 
 /// The compiled secrets detector.
 pub struct SecretsDetector {
+    shared: &'static Shared,
+    entropy_threshold: f32,
+    /// If set, only these kinds are reported.
+    allowed: Option<Vec<&'static str>>,
+}
+
+/// What every secrets guard of a process (or Wasm VM) shares, whatever its options: the anchor
+/// automaton and the rules. Built once; the rules' regexes compile on first use
+/// ([`LazyRegex`]).
+struct Shared {
     automaton: LiteralDfa,
     /// Actions per automaton pattern id, each with the offset of the anchor it belongs to inside
     /// the matched pattern and that anchor's length (see [`SecretsDetector::new`]).
     actions: Vec<Vec<(Action, usize, usize)>>,
     /// Every structured rule ([`rules::all`]), in scan order.
     rules: Vec<&'static Rule>,
-    /// Compiled regex per rule (same index as `rules`).
-    regexes: Vec<Regex>,
+    /// Regex per rule (same index as `rules`).
+    regexes: Vec<LazyRegex>,
     pem_begin: Regex,
     pem_end: Regex,
     jwk: Regex,
-    entropy_threshold: f32,
-    /// If set, only these kinds are reported.
-    allowed: Option<Vec<&'static str>>,
 }
 
 impl SecretsDetector {
@@ -156,7 +166,24 @@ impl SecretsDetector {
                 Some(allowed)
             }
         };
+        Ok(SecretsDetector {
+            shared: Shared::get()?,
+            entropy_threshold: t,
+            allowed,
+        })
+    }
+}
 
+impl Shared {
+    fn get() -> Result<&'static Shared, String> {
+        static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
+        SHARED
+            .get_or_init(Shared::build)
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn build() -> Result<Shared, String> {
         let mut patterns: Vec<String> = Vec::new();
         let mut actions: Vec<Vec<Action>> = Vec::new();
         let mut add = |anchor: &str, action: Action| {
@@ -218,21 +245,17 @@ impl SecretsDetector {
         let automaton =
             LiteralDfa::new(&patterns).map_err(|e| format!("internal: anchor automaton: {e}"))?;
 
-        let mut regexes = Vec::with_capacity(rules.len());
-        for r in &rules {
-            let re = regex::RegexBuilder::new(r.pattern)
-                .size_limit(MAX_RULE_REGEX_SIZE)
-                .build()
-                .map_err(|e| format!("internal: rule `{}`: {e}", r.kind))?;
-            regexes.push(re);
-        }
+        let regexes = rules
+            .iter()
+            .map(|r| LazyRegex::new(r.pattern.to_owned(), false, MAX_RULE_REGEX_SIZE))
+            .collect();
         let pem_begin = Regex::new(r"^-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----")
             .map_err(|e| format!("internal: pem: {e}"))?;
         let pem_end = Regex::new(r"-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----")
             .map_err(|e| format!("internal: pem: {e}"))?;
         let jwk = Regex::new(r#""(?:d|p|q|dp|dq|qi|k)"[ \t]*:[ \t]*"([A-Za-z0-9_-]{16,})""#)
             .map_err(|e| format!("internal: jwk: {e}"))?;
-        Ok(SecretsDetector {
+        Ok(Shared {
             automaton,
             actions,
             rules,
@@ -240,11 +263,11 @@ impl SecretsDetector {
             pem_begin,
             pem_end,
             jwk,
-            entropy_threshold: t,
-            allowed,
         })
     }
+}
 
+impl SecretsDetector {
     /// Every kind this detector can report.
     pub fn kinds() -> impl Iterator<Item = &'static str> {
         let mut all: Vec<&'static str> = Vec::new();
@@ -271,8 +294,8 @@ impl SecretsDetector {
         out: &mut Vec<Match>,
     ) {
         let (Some(rule), Some(re), Some(skip)) = (
-            self.rules.get(idx),
-            self.regexes.get(idx),
+            self.shared.rules.get(idx),
+            self.shared.regexes.get(idx).and_then(LazyRegex::get),
             skip.get_mut(idx),
         ) else {
             return;
@@ -473,13 +496,13 @@ impl Detector for SecretsDetector {
         // Every anchor occurrence (one DFA walk, four chains), then per start position the
         // longest: anchors overlapping an earlier hit (`:AA` then `AAAA…`) are still seen.
         let mut hits: Vec<RawHit> = Vec::new();
-        self.automaton.find_all(b, &mut hits);
+        self.shared.automaton.find_all(b, &mut hits);
         hits.sort_unstable_by_key(|h| (h.start, std::cmp::Reverse(h.end)));
         hits.dedup_by_key(|h| h.start);
         for h in hits {
             // u32 → usize is lossless on every target (wasm32 included)
             let start = h.start as usize;
-            let Some(acts) = self.actions.get(h.pattern as usize) else {
+            let Some(acts) = self.shared.actions.get(h.pattern as usize) else {
                 continue;
             };
             for &(act, off, len) in acts {
@@ -503,14 +526,18 @@ impl Detector for SecretsDetector {
                     }
                     Action::CliPassword => generic::cli_password(hay, e, &mut found),
                     Action::Pem if s >= pem_until => {
-                        if let Some(end) =
-                            generic::pem_block(hay, s, &self.pem_begin, &self.pem_end, &mut found)
-                        {
+                        if let Some(end) = generic::pem_block(
+                            hay,
+                            s,
+                            &self.shared.pem_begin,
+                            &self.shared.pem_end,
+                            &mut found,
+                        ) {
                             pem_until = end;
                         }
                     }
                     Action::Jwk if s >= jwk_until => {
-                        jwk_until = generic::jwk_private(hay, s, &self.jwk, &mut found);
+                        jwk_until = generic::jwk_private(hay, s, &self.shared.jwk, &mut found);
                     }
                     Action::Pem | Action::Jwk => {}
                 }

@@ -7,6 +7,23 @@ fn detector() -> SecretsDetector {
     SecretsDetector::new(&SecretsOptions::default()).unwrap()
 }
 
+/// The rules' regexes compile on first use ([`LazyRegex`]): every one must compile (a rule
+/// whose regex did not would silently never match), and all guards share one table.
+#[test]
+fn every_rule_regex_compiles_and_guards_share_them() {
+    let d = detector();
+    assert_eq!(d.shared.regexes.len(), d.shared.rules.len());
+    for (rule, re) in d.shared.rules.iter().zip(&d.shared.regexes) {
+        assert!(re.get().is_some(), "rule `{}`: {}", rule.kind, re.as_str());
+    }
+    let other = SecretsDetector::new(&SecretsOptions {
+        entropy_threshold: 4.0,
+        kinds: Some(vec!["github_token".into()]),
+    })
+    .unwrap();
+    assert!(std::ptr::eq(d.shared, other.shared));
+}
+
 fn scan_with(d: &SecretsDetector, text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     d.scan(&ScanText::new(text), &mut out);
