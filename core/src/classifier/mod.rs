@@ -6,17 +6,23 @@
 //! [`TractClassifier`] reads the ONNX file's weights with a minimal reader ([`onnx`]: only this
 //! graph's operators are accepted). The pooling (an embedding bag: the mean of the table rows
 //! the ids name) is summed in Rust straight from the table, one pass without materialising the
-//! `[N, dim]` rows; the layers after it and the sigmoid are a `tract-core` graph built directly
-//! — no ONNX framework, so the filter's module carries only the operators the models use —
-//! optimised once, at configure time; per request only `run` is called. A text is never
-//! truncated: it is scored in windows of `window_tokens` tokens with `window_stride` overlap,
-//! and its score is the maximum over windows ([`ModelScorer::score_text`]).
+//! `[N, dim]` rows; the layers after it run on tract's kernels (`tract-linalg`) directly: each
+//! `MatMul` is one matrix-multiplication kernel call with its weights packed once at configure
+//! time and the `Add` (bias) and `Relu` that follow it fused into the same call; a bias or ReLU
+//! with no `MatMul` before it is tract's binary kernel, and the final sigmoid tract's sigmoid
+//! kernel. No graph framework (`tract-core`: its optimiser and every operator it can rewrite
+//! to) is in the filter's module: that was two thirds of its code and most of V8's compile time
+//! at Envoy start-up, for a graph of at most five operators. A text is never truncated: it is
+//! scored in windows of `window_tokens` tokens with `window_stride` overlap, and its score is
+//! the maximum over windows ([`ModelScorer::score_text`]).
 
 pub mod featurizer;
 pub mod onnx;
 
-use tract_core::internal::*;
-use tract_core::ops::einsum::EinSum;
+use tract_data::internal::*;
+use tract_linalg::element_wise::ElementWise;
+use tract_linalg::mmm::{AsInputValue, FusedSpec, MMMInputValue, MatMatMul, MmmDispatch, Query};
+use tract_linalg::{BinFn, BinOp, Func};
 
 /// A model that scores one window of featurizer ids: the probability of its positive class.
 pub trait Classifier: Send + Sync {
@@ -24,18 +30,109 @@ pub trait Classifier: Send + Sync {
 }
 
 /// A hashed n-gram classifier: `sigmoid(layers(mean(table[ids])))`, the mean pooled in Rust
-/// from the table, the layers run by tract (input: the pooled row, float32 `[1, dim]`; output
-/// float32 `[1, 1]`).
+/// from the table, the layers and the sigmoid run by tract-linalg kernels.
 pub struct TractClassifier {
-    plan: std::sync::Arc<TypedSimplePlan>,
+    steps: Vec<Step>,
+    sigmoid: Box<dyn ElementWise<f32>>,
     /// The embedding table, `rows × dim` row-major.
     table: Vec<f32>,
     rows: usize,
     dim: usize,
 }
 
+/// One step of the layers after the pooling, on a row of `width` values.
+enum Step {
+    /// `x · w`, then the bias and ReLU that follow it in the graph, in one kernel call.
+    Dense(Dense),
+    /// `x + b` with no `MatMul` before it (the injection model: pooled table plus a bias).
+    Bias { add: Box<BinFn>, b: Tensor },
+    /// `max(x, 0)` with no `MatMul` before it.
+    Relu { max: Box<BinFn>, zero: Tensor },
+}
+
+/// A `[1, input] · [input, output]` product as tract-linalg computes it: `C = A · B` with `A`
+/// the weights (`m = output` rows, `k = input`), packed once for the kernel, and `B` the row
+/// (`n = 1`), packed per call.
+struct Dense {
+    kernel: Box<dyn MatMatMul>,
+    packing: usize,
+    weights: Box<dyn MMMInputValue>,
+    input: usize,
+    output: usize,
+    bias: Option<Tensor>,
+    relu: Option<Tensor>,
+}
+
+impl Dense {
+    fn new(input: usize, output: usize, w: &[f32]) -> TractResult<Dense> {
+        let query = Query {
+            allow_extractor: false,
+            ..Query::plain(f32::datum_type(), Some(output), Some(input), Some(1))
+        };
+        let Some((kernel, packing, None)) = MmmDispatch::native().pick(&query) else {
+            bail!("no f32 matrix-multiplication kernel for {output}×{input}·{input}×1");
+        };
+        let Some((pack_a, _)) = kernel.packings().get(packing) else {
+            bail!("kernel {} has no packing {packing}", kernel.name());
+        };
+        // `w` is `[input, output]`: k on axis 0, m on axis 1.
+        let weights = pack_a.prepare_one(&Tensor::from_shape(&[input, output], w)?, 0, 1)?;
+        Ok(Dense {
+            kernel,
+            packing,
+            weights,
+            input,
+            output,
+            bias: None,
+            relu: None,
+        })
+    }
+
+    fn run(&self, x: &[f32]) -> TractResult<Vec<f32>> {
+        if x.len() != self.input {
+            bail!(
+                "a row of {} values for a {}-wide layer",
+                x.len(),
+                self.input
+            );
+        }
+        let Some((_, pack_b)) = self.kernel.packings().get(self.packing) else {
+            bail!(
+                "kernel {} has no packing {}",
+                self.kernel.name(),
+                self.packing
+            );
+        };
+        let row = pack_b.prepare_one(&Tensor::from_shape(&[self.input, 1], x)?, 0, 1)?;
+        let mut c = Tensor::zero::<f32>(&[self.output, 1])?;
+        let mut specs = vec![FusedSpec::AddMatMul {
+            a: AsInputValue::Borrowed(&*self.weights),
+            b: AsInputValue::Borrowed(&*row),
+            packing: self.packing,
+        }];
+        if let Some(b) = &self.bias {
+            specs.push(FusedSpec::BinPerRow(b.view(), BinOp::Add));
+        }
+        if let Some(zero) = &self.relu {
+            specs.push(FusedSpec::BinScalar(zero, BinOp::Max));
+        }
+        // SAFETY: what the kernel reads and writes is sized by this struct alone: `weights` was
+        // packed by this kernel's own `packing` format from an `input × output` tensor, `row`
+        // by the same packing's `B` format from `input × 1`; `c` is `output × 1` f32, the
+        // kernel's accumulator type, and its store spec comes from this kernel; the bias has
+        // `output` values (checked when the step was built); `m = output`, `n = 1`.
+        #[allow(unsafe_code)]
+        unsafe {
+            let store = self.kernel.c_view(Some(0), Some(1)).wrap(&c.view_mut());
+            specs.push(FusedSpec::Store(store));
+            self.kernel.run(self.output, 1, &specs)?;
+        }
+        Ok(c.try_as_plain_ram()?.as_slice::<f32>()?.to_vec())
+    }
+}
+
 impl TractClassifier {
-    /// Read the weights of the ONNX model and build its plan (once, at configure time).
+    /// Read the weights of the ONNX model and prepare its kernels (once, at configure time).
     pub fn from_onnx(bytes: &[u8]) -> Result<TractClassifier, String> {
         let w = onnx::read_pooled(bytes)?;
         Self::build(w).map_err(|e| format!("cannot build the model: {e:#}"))
@@ -50,42 +147,47 @@ impl TractClassifier {
                 w.dim
             );
         }
-        let mut model = TypedModel::default();
-        let mut x = model.add_source("mean", f32::fact([1, w.dim]))?;
-        for (i, layer) in w.layers.iter().enumerate() {
-            x = match layer {
-                onnx::Layer::MatMul { input, output, w } => {
-                    let w = model.add_const(
-                        format!("w{i}"),
-                        Tensor::from_shape(&[*input, *output], w)?.into_arc_tensor(),
-                    )?;
-                    let axes: AxesMapping = "mk,kn->mn".parse()?;
-                    model.wire_node(
-                        format!("matmul{i}"),
-                        EinSum::new(axes, f32::datum_type()),
-                        &[x, w],
-                    )?[0]
+        let mut steps: Vec<Step> = Vec::new();
+        let mut width = w.dim;
+        for layer in &w.layers {
+            match (layer, steps.last_mut()) {
+                (onnx::Layer::MatMul { input, output, w }, _) => {
+                    if *input != width || w.len() != input * output {
+                        bail!("a {input}×{output} MatMul after a {width}-wide row");
+                    }
+                    steps.push(Step::Dense(Dense::new(*input, *output, w)?));
+                    width = *output;
                 }
-                onnx::Layer::Bias(b) => {
-                    let b = model.add_const(
-                        format!("b{i}"),
-                        Tensor::from_shape(&[1, b.len()], b)?.into_arc_tensor(),
-                    )?;
-                    model.wire_node(format!("bias{i}"), tract_core::ops::math::add(), &[x, b])?[0]
+                (onnx::Layer::Bias(b), last) => {
+                    if b.len() != width {
+                        bail!("a bias of {} values on a {width}-wide row", b.len());
+                    }
+                    let b = Tensor::from_shape(&[width], b)?;
+                    match last {
+                        Some(Step::Dense(d)) if d.bias.is_none() && d.relu.is_none() => {
+                            d.bias = Some(b);
+                        }
+                        _ => steps.push(Step::Bias {
+                            add: binary(Func::BinUnicast(BinOp::Add))?,
+                            b,
+                        }),
+                    }
                 }
-                onnx::Layer::Relu => {
-                    let zero = model
-                        .add_const(format!("zero{i}"), tensor2(&[[0f32]]).into_arc_tensor())?;
-                    model.wire_node(format!("relu{i}"), tract_core::ops::math::max(), &[x, zero])?
-                        [0]
-                }
-            };
+                (onnx::Layer::Relu, last) => match last {
+                    Some(Step::Dense(d)) if d.relu.is_none() => d.relu = Some(tensor0(0f32)),
+                    _ => steps.push(Step::Relu {
+                        max: binary(Func::BinByScalar(BinOp::Max))?,
+                        zero: tensor0(0f32),
+                    }),
+                },
+            }
         }
-        let score = model.wire_node("score", tract_core::ops::nn::sigmoid(), &[x])?;
-        model.select_output_outlets(&score)?;
-        let plan = model.into_optimized()?.into_runnable()?;
+        if width != 1 {
+            bail!("the layers end on {width} values, not one score");
+        }
         Ok(TractClassifier {
-            plan,
+            steps,
+            sigmoid: Func::Sigmoid.ew_f32()?,
             table: w.table,
             rows: w.rows,
             dim: w.dim,
@@ -112,6 +214,36 @@ impl TractClassifier {
         }
         Ok(acc)
     }
+
+    fn layers(&self, pooled: Vec<f32>) -> TractResult<f32> {
+        let mut x = pooled;
+        for step in &self.steps {
+            match step {
+                Step::Dense(d) => x = d.run(&x)?,
+                Step::Bias { add, b } => {
+                    let mut t = Tensor::from_shape(&[x.len()], &x)?;
+                    add(&mut t.view_mut(), &b.view())?;
+                    x = t.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
+                }
+                Step::Relu { max, zero } => {
+                    let mut t = Tensor::from_shape(&[x.len()], &x)?;
+                    max(&mut t.view_mut(), &zero.view())?;
+                    x = t.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
+                }
+            }
+        }
+        self.sigmoid.run(&mut x)?;
+        match x.as_slice() {
+            [score] => Ok(*score),
+            _ => bail!("{} scores, not one", x.len()),
+        }
+    }
+}
+
+/// tract-linalg's binary kernel for `func` on f32.
+fn binary(func: Func) -> TractResult<Box<BinFn>> {
+    func.bin(f32::datum_type())
+        .with_context(|| format!("no f32 {} kernel", func.name()))
 }
 
 impl Classifier for TractClassifier {
@@ -119,23 +251,8 @@ impl Classifier for TractClassifier {
         if ids.is_empty() {
             return Err("no ids to score".into());
         }
-        let mean =
-            Tensor::from_shape(&[1, self.dim], &self.pooled(ids)?).map_err(|e| format!("{e:#}"))?;
-        let out = self
-            .plan
-            .run(tvec!(mean.into()))
-            .map_err(|e| format!("model run failed: {e:#}"))?;
-        let first = out.first().ok_or("model returned no output")?;
-        let view = first
-            .try_as_plain_ram()
-            .map_err(|e| format!("unexpected model output: {e:#}"))?;
-        let values = view
-            .as_slice::<f32>()
-            .map_err(|e| format!("unexpected model output: {e:#}"))?;
-        values
-            .first()
-            .copied()
-            .ok_or_else(|| "empty model output".to_string())
+        self.layers(self.pooled(ids)?)
+            .map_err(|e| format!("model run failed: {e:#}"))
     }
 }
 
