@@ -114,24 +114,92 @@ pub fn hashes(tokens: &[&str], out: &mut Vec<u32>) {
                 t.as_bytes(),
             ]));
         }
-        padded.clear();
-        padded.push(b'<');
-        padded.extend_from_slice(t.as_bytes());
-        padded.push(b'>');
-        // Char boundaries of `<t>` (code points), plus the end.
-        bounds.clear();
-        bounds.push(0);
-        bounds.extend(t.char_indices().map(|(j, _)| j + 1));
-        bounds.push(t.len() + 1);
-        bounds.push(t.len() + 2);
-        let chars = bounds.len() - 1;
-        for n in 3..=5 {
-            if chars < n {
+        char_grams(t, &mut padded, &mut bounds, out);
+    }
+}
+
+/// A text's features, computed once per slot and read by every model that scores it (the
+/// models differ only in their bucket count, applied in [`Features::window_ids`]): its tokens'
+/// feature hashes, per token in [`hashes`] order — unigram, bigram with the token before
+/// (emitted only when that token is in the same window), char 3–5-grams. The ids of a window
+/// are exactly [`window_ids`] of its tokens (a test checks every window).
+#[derive(Debug, Clone, Default)]
+pub struct Features {
+    /// Per token, the range of its hashes in `hashes`.
+    spans: Vec<(u32, u32)>,
+    hashes: Vec<u32>,
+}
+
+impl Features {
+    /// Normalise, tokenise and hash `text` (sections 1–3).
+    pub fn new(text: &str) -> Features {
+        let norm = normalize(text);
+        let toks = tokens(&norm);
+        let mut hashes = Vec::with_capacity(toks.len() * 16);
+        let mut spans = Vec::with_capacity(toks.len());
+        let mut padded: Vec<u8> = Vec::new();
+        let mut bounds: Vec<usize> = Vec::new();
+        for (i, t) in toks.iter().enumerate() {
+            let start = hashes.len();
+            hashes.push(fnv1a(&[&[0x01], t.as_bytes()]));
+            if let Some(prev) = i.checked_sub(1).and_then(|p| toks.get(p)) {
+                hashes.push(fnv1a(&[&[0x02], prev.as_bytes(), b" ", t.as_bytes()]));
+            }
+            char_grams(t, &mut padded, &mut bounds, &mut hashes);
+            // A text of 4 G hashes cannot be held; the offsets saturate rather than wrap.
+            let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+            spans.push((at(start), at(hashes.len())));
+        }
+        Features { spans, hashes }
+    }
+
+    /// How many tokens the text has.
+    pub fn tokens(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Section 4 for the window of tokens `[start, end)`: `BOS_COUNT` BOS ids, then each hash
+    /// mod `buckets`, into `out`.
+    pub fn window_ids(&self, (start, end): (usize, usize), buckets: u32, out: &mut Vec<i64>) {
+        out.clear();
+        out.extend(std::iter::repeat_n(i64::from(buckets), BOS_COUNT));
+        let Some(spans) = self.spans.get(start..end) else {
+            return;
+        };
+        for (k, &(a, b)) in spans.iter().enumerate() {
+            let Some(hs) = self.hashes.get(a as usize..b as usize) else {
                 continue;
+            };
+            // The window's first token has no bigram with a token outside the window.
+            let skip_bigram = k == 0 && start > 0;
+            for (j, h) in hs.iter().enumerate() {
+                if !(skip_bigram && j == 1) {
+                    out.push(i64::from(h % buckets));
+                }
             }
-            for j in 0..=chars - n {
-                out.push(fnv1a(&[&[0x03], &padded[bounds[j]..bounds[j + n]]]));
-            }
+        }
+    }
+}
+
+/// The char 3–5-gram hashes of `<token>`, appended to `out` (`padded` and `bounds` are scratch).
+fn char_grams(t: &str, padded: &mut Vec<u8>, bounds: &mut Vec<usize>, out: &mut Vec<u32>) {
+    padded.clear();
+    padded.push(b'<');
+    padded.extend_from_slice(t.as_bytes());
+    padded.push(b'>');
+    // Char boundaries of `<t>` (code points), plus the end.
+    bounds.clear();
+    bounds.push(0);
+    bounds.extend(t.char_indices().map(|(j, _)| j + 1));
+    bounds.push(t.len() + 1);
+    bounds.push(t.len() + 2);
+    let chars = bounds.len() - 1;
+    for n in 3..=5 {
+        if chars < n {
+            continue;
+        }
+        for j in 0..=chars - n {
+            out.push(fnv1a(&[&[0x03], &padded[bounds[j]..bounds[j + n]]]));
         }
     }
 }
@@ -233,6 +301,27 @@ mod tests {
                 .map(|h| h.as_i64().unwrap())
                 .collect();
             assert_eq!(ids, want, "ids of {text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The shared features give every window exactly the ids section 4 defines.
+        #[test]
+        fn features_give_each_window_its_reference_ids(
+            text in "([a-z]{1,9}|[0-9]{1,4}|ü|Ж|日本|[ .,!]){0,300}",
+            window in 1usize..20,
+            stride in 1usize..20,
+        ) {
+            let norm = normalize(&text);
+            let toks = tokens(&norm);
+            let f = Features::new(&text);
+            proptest::prop_assert_eq!(f.tokens(), toks.len());
+            let (mut got, mut want) = (Vec::new(), Vec::new());
+            for (s, e) in windows(toks.len(), window, stride) {
+                f.window_ids((s, e), 1 << 16, &mut got);
+                window_ids(&toks[s..e], 1 << 16, &mut want);
+                proptest::prop_assert_eq!(&got, &want);
+            }
         }
     }
 

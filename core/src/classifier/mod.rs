@@ -276,22 +276,23 @@ pub struct TextScore {
 impl ModelScorer {
     /// Score a whole text: every window, never truncated; the maximum wins.
     pub fn score_text(&self, text: &str) -> Result<TextScore, String> {
-        let norm = featurizer::normalize(text);
-        self.score_tokens(&featurizer::tokens(&norm))
+        self.score_features(&featurizer::Features::new(text))
     }
 
-    /// Score an already tokenised text (see [`featurizer::tokens`]).
-    pub fn score_tokens(&self, toks: &[&str]) -> Result<TextScore, String> {
-        let windows = featurizer::windows(toks.len(), self.window_tokens, self.window_stride);
+    /// Score a text's features (see [`featurizer::Features`]), shared with the other models
+    /// reading the same text.
+    pub fn score_features(&self, features: &featurizer::Features) -> Result<TextScore, String> {
+        let windows =
+            featurizer::windows(features.tokens(), self.window_tokens, self.window_stride);
         let mut ids = Vec::new();
         let mut best = f32::NEG_INFINITY;
-        for (s, e) in &windows {
-            featurizer::window_ids(&toks[*s..*e], self.buckets, &mut ids);
+        for w in &windows {
+            features.window_ids(*w, self.buckets, &mut ids);
             best = best.max(self.classifier.score_ids(&ids)?);
         }
         Ok(TextScore {
             score: best,
-            tokens: toks.len(),
+            tokens: features.tokens(),
             windows: windows.len(),
         })
     }

@@ -86,6 +86,8 @@ pub struct ScanText<'a> {
     original: &'a str,
     normalized: std::cell::OnceCell<Normalized>,
     folded_hits: std::cell::OnceCell<Vec<literals::Hit>>,
+    #[cfg(feature = "models")]
+    features: std::cell::OnceCell<crate::classifier::featurizer::Features>,
 }
 
 impl<'a> ScanText<'a> {
@@ -94,7 +96,17 @@ impl<'a> ScanText<'a> {
             original,
             normalized: std::cell::OnceCell::new(),
             folded_hits: std::cell::OnceCell::new(),
+            #[cfg(feature = "models")]
+            features: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The tier-2 featurizer's view of the original text (tokens and feature hashes), computed
+    /// at most once per slot for every model guard.
+    #[cfg(feature = "models")]
+    pub fn features(&self) -> &crate::classifier::featurizer::Features {
+        self.features
+            .get_or_init(|| crate::classifier::featurizer::Features::new(self.original))
     }
 
     /// Every occurrence of the built-in folded-text literals ([`literals`]) in

@@ -227,12 +227,20 @@ impl ModelDetector {
 
     /// The model's score for a text (`None` over the token budget or on a model failure).
     pub fn score_text(&self, text: &str) -> Option<f32> {
-        let norm = featurizer::normalize(text);
-        let toks = featurizer::tokens(&norm);
-        if toks.len() > self.max_tokens {
+        self.score(&ScanText::new(text))
+    }
+
+    /// [`Self::score_text`] on a slot's shared features.
+    fn score(&self, text: &ScanText<'_>) -> Option<f32> {
+        let features = text.features();
+        if features.tokens() > self.max_tokens {
             return None;
         }
-        self.loaded.scorer.score_tokens(&toks).ok().map(|s| s.score)
+        self.loaded
+            .scorer
+            .score_features(features)
+            .ok()
+            .map(|s| s.score)
     }
 
     /// Whether `text` is mostly in scripts this model does not read and `other_scripts` makes
@@ -269,7 +277,7 @@ impl Detector for ModelDetector {
         if original.trim().is_empty() {
             return;
         }
-        let (score, uncertain) = match self.score_text(original) {
+        let (score, uncertain) = match self.score(text) {
             Some(s) if s >= self.block_above => (s, false),
             Some(s) if s < self.allow_below && !self.unread(original) => return,
             Some(s) => (s, true),
@@ -300,8 +308,7 @@ impl Detector for ModelDetector {
     }
 
     fn model_score(&self, text: &ScanText<'_>) -> Option<(&'static str, f32)> {
-        self.score_text(text.original())
-            .map(|s| (self.kind(false), s))
+        self.score(text).map(|s| (self.kind(false), s))
     }
 }
 

@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use parapet_core::classifier::featurizer;
 use parapet_core::detectors::model::{LoadedModel, ShippedModel};
 use parapet_core::escalation::proto::{SimilarMatch, TaskResult};
 use parapet_core::escalation::HeavyModel;
@@ -255,11 +254,9 @@ impl HeavyTier {
 /// The tier-2 model's whole-text score (the maximum over its windows), as the heads were
 /// trained with it.
 fn tier2_score(model: &LoadedModel, text: &str) -> f32 {
-    let norm = featurizer::normalize(text);
-    let toks = featurizer::tokens(&norm);
     model
         .scorer
-        .score_tokens(&toks)
+        .score_text(text)
         .map(|s| s.score)
         .unwrap_or(0.5)
 }
