@@ -28,6 +28,9 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+from harness import wasm_sections  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 ENVOY = str(ROOT / ".venv" / "bin" / "envoy")
 FULL = ROOT / "target" / "wasm32-wasip1" / "release" / "parapet_filter.wasm"
@@ -59,22 +62,7 @@ def config(module, policy):
 
 def code_section(path):
     """Bytes of the module's code section: what V8 compiles before Envoy is ready."""
-    data = path.read_bytes()
-    i = 8
-    while i < len(data):
-        section, i = data[i], i + 1
-        size = shift = 0
-        while True:
-            b = data[i]
-            i += 1
-            size |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        if section == 10:
-            return size
-        i += size
-    return 0
+    return sum(end - start for section, start, end in wasm_sections(path) if section == 10)
 
 
 def time_to_ready(cfg):

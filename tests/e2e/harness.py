@@ -33,6 +33,32 @@ def envoy_binary() -> str:
     return found
 
 
+def wasm_sections(path):
+    """A Wasm module's sections in order, as (id, start, end) byte offsets of their contents."""
+    data = path.read_bytes()
+    assert data[:4] == b"\0asm", path
+    i = 8
+    out = []
+    while i < len(data):
+        section, i = data[i], i + 1
+        size, i = leb128(data, i)
+        out.append((section, i, i + size))
+        i += size
+    return out
+
+
+def leb128(data, i):
+    """The unsigned LEB128 number at `data[i:]` and the offset after it."""
+    result = shift = 0
+    while True:
+        b = data[i]
+        i += 1
+        result |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return result, i
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

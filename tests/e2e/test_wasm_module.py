@@ -4,7 +4,7 @@ Older Envoy hosts (before about 2025) lack some WASI calls that std or dependenc
 a module importing them fails to load there. This keeps the import list to the proxy-wasm ABI
 (module `env`) and the WASI calls every supported host has.
 """
-from harness import WASM
+from harness import WASM, leb128, wasm_sections
 
 # WASI preview1 calls present in every Envoy with proxy-wasm ABI 0.2.1 support.
 PORTABLE_WASI = {
@@ -14,43 +14,26 @@ PORTABLE_WASI = {
 }
 
 
-def leb128(data, i):
-    result = shift = 0
-    while True:
-        b = data[i]
-        i += 1
-        result |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return result, i
-
-
 def imports(path):
     data = path.read_bytes()
-    assert data[:4] == b"\0asm"
-    i = 8
     out = []
-    while i < len(data):
-        section, i = data[i], i + 1
-        size, i = leb128(data, i)
-        end = i + size
-        if section == 2:
-            count, i = leb128(data, i)
-            for _ in range(count):
-                n, i = leb128(data, i)
-                module = data[i:i + n].decode()
-                i += n
-                n, i = leb128(data, i)
-                name = data[i:i + n].decode()
-                i += n
-                kind, i = data[i], i + 1
-                if kind == 0:
-                    _, i = leb128(data, i)
-                else:
-                    raise AssertionError(f"unexpected import kind {kind} for {module}.{name}")
-                out.append((module, name))
-            return out
-        i = end
+    for section, i, _ in wasm_sections(path):
+        if section != 2:
+            continue
+        count, i = leb128(data, i)
+        for _ in range(count):
+            n, i = leb128(data, i)
+            module = data[i:i + n].decode()
+            i += n
+            n, i = leb128(data, i)
+            name = data[i:i + n].decode()
+            i += n
+            kind, i = data[i], i + 1
+            if kind == 0:
+                _, i = leb128(data, i)
+            else:
+                raise AssertionError(f"unexpected import kind {kind} for {module}.{name}")
+            out.append((module, name))
     return out
 
 
@@ -64,20 +47,6 @@ def test_imports_are_portable():
     assert all(n.startswith("proxy_") for n in env), env
 
 
-def sections(path):
-    """Section id -> total bytes."""
-    data = path.read_bytes()
-    assert data[:4] == b"\0asm"
-    i = 8
-    out = {}
-    while i < len(data):
-        section, i = data[i], i + 1
-        size, i = leb128(data, i)
-        out[section] = out.get(section, 0) + size
-        i += size
-    return out
-
-
 def test_module_size_is_stated():
     # Rules + tier 2 (the models' layers on tract-linalg kernels, weights read from their ONNX
     # files: 3.1 MB of model weights as data) + the content codings (flate2, brotli, ruzstd):
@@ -86,7 +55,7 @@ def test_module_size_is_stated():
     # benchmark VM, so the code section has its own bound: a dependency that brings back a graph
     # framework (tract-core was 3.6 MB of code, 3 s of start-up) fails here.
     size = WASM.stat().st_size
-    code = sections(WASM)[10]
+    code = sum(end - start for section, start, end in wasm_sections(WASM) if section == 10)
     print(f"parapet_filter.wasm: {size} bytes, code section {code} bytes")
     assert size < 8 * 1024 * 1024
     assert code < 3_300_000
