@@ -344,6 +344,100 @@ mod tests {
         }
     }
 
+    /// Every layer arrangement the ONNX reader accepts runs as written: a `MatMul` with its
+    /// bias and ReLU fused, a ReLU before a bias (not fused past it), and a bias or ReLU with
+    /// no `MatMul` before it — against the arithmetic done by hand.
+    #[test]
+    fn layer_chains_compute_what_they_say() {
+        use onnx::Layer::*;
+        let table: Vec<f32> = (0..12).map(|v| (v as f32 - 5.5) / 4.0).collect();
+        let w1: Vec<f32> = (0..12).map(|v| ((v * 7 % 11) as f32 - 5.0) / 8.0).collect();
+        let w2: Vec<f32> = (0..4).map(|v| (v as f32 - 1.5) / 2.0).collect();
+        let chains = vec![
+            vec![
+                MatMul {
+                    input: 3,
+                    output: 4,
+                    w: w1.clone(),
+                },
+                Bias(vec![0.1, -0.2, 0.3, -0.4]),
+                Relu,
+                MatMul {
+                    input: 4,
+                    output: 1,
+                    w: w2.clone(),
+                },
+                Bias(vec![0.05]),
+            ],
+            vec![
+                MatMul {
+                    input: 3,
+                    output: 4,
+                    w: w1.clone(),
+                },
+                Relu,
+                Bias(vec![-0.3, 0.2, -0.1, 0.0]),
+                Relu,
+                MatMul {
+                    input: 4,
+                    output: 1,
+                    w: w2.clone(),
+                },
+            ],
+            vec![
+                Bias(vec![0.5, -0.5, 0.25]),
+                Relu,
+                MatMul {
+                    input: 3,
+                    output: 1,
+                    w: vec![1.0, -2.0, 0.5],
+                },
+            ],
+        ];
+        let by_hand = |layers: &[onnx::Layer], mut x: Vec<f32>| {
+            for l in layers {
+                x = match l {
+                    MatMul { input, output, w } => (0..*output)
+                        .map(|o| (0..*input).map(|i| x[i] * w[i * output + o]).sum())
+                        .collect(),
+                    Bias(b) => x.iter().zip(b).map(|(a, b)| a + b).collect(),
+                    Relu => x.iter().map(|a| a.max(0.0)).collect(),
+                };
+            }
+            1.0 / (1.0 + (-x[0]).exp())
+        };
+        for layers in chains {
+            let c = TractClassifier::build(onnx::PooledModel {
+                rows: 4,
+                dim: 3,
+                table: table.clone(),
+                layers: layers.clone(),
+            })
+            .unwrap();
+            for ids in [vec![0i64], vec![1, 3], vec![2, 2, 0, 3]] {
+                let pooled = c.pooled(&ids).unwrap();
+                let want = by_hand(&layers, pooled);
+                let got = c.score_ids(&ids).unwrap();
+                assert!(
+                    (got - want).abs() < 1e-5,
+                    "{layers:?} {ids:?}: {got} vs {want}"
+                );
+            }
+            assert!(c.score_ids(&[4]).is_err(), "an id outside the table");
+        }
+        let wrong = TractClassifier::build(onnx::PooledModel {
+            rows: 4,
+            dim: 3,
+            table,
+            layers: vec![MatMul {
+                input: 3,
+                output: 2,
+                w: vec![0.0; 6],
+            }],
+        });
+        assert!(wrong.is_err(), "layers ending on two values");
+    }
+
     #[test]
     fn injection_model_matches_reference_outputs() {
         check("injection");
