@@ -46,7 +46,7 @@ impl SseDecoder {
         while let Some(rel) = self
             .pending
             .get(self.cursor..)
-            .and_then(|r| r.iter().position(|b| *b == b'\n' || *b == b'\r'))
+            .and_then(|r| memchr::memchr2(b'\n', b'\r', r))
         {
             let j = self.cursor + rel;
             let term = if self.pending[j] == b'\r' {
@@ -125,7 +125,14 @@ fn parse_event(raw: &[u8]) -> SseEvent {
     let mut event = None;
     let mut data: Option<String> = None;
     if let Ok(text) = std::str::from_utf8(raw) {
-        for line in text.split(['\n', '\r']) {
+        // Lines end at LF or CR (a CRLF leaves an empty line between, skipped like any other).
+        let mut start = 0;
+        while start < text.len() {
+            let end = memchr::memchr2(b'\n', b'\r', raw.get(start..).unwrap_or_default())
+                .map_or(text.len(), |p| start + p);
+            // Both ends sit on ASCII bytes or the end, so on char boundaries.
+            let line = text.get(start..end).unwrap_or_default();
+            start = end + 1;
             if line.is_empty() || line.starts_with(':') {
                 continue;
             }
