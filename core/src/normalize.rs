@@ -419,7 +419,11 @@ fn next_leet(bytes: &[u8], from: usize) -> Option<usize> {
     let mut at = from;
     for block in bytes.get(from..)?.chunks(BLOCK) {
         // An integer OR reduction: LLVM vectorises it, where a `bool` fold stayed byte by byte.
-        if block.iter().fold(0u8, |acc, &b| acc | u8::from(maybe_leet(b))) != 0 {
+        if block
+            .iter()
+            .fold(0u8, |acc, &b| acc | u8::from(maybe_leet(b)))
+            != 0
+        {
             if let Some(k) = block
                 .iter()
                 .position(|b| CLASS[usize::from(*b)] & C_LEET != 0)
