@@ -119,43 +119,83 @@ pub fn hashes(tokens: &[&str], out: &mut Vec<u32>) {
 }
 
 /// A text's features, computed once per slot and read by every model that scores it (the
-/// models differ only in their bucket count, applied in [`Features::window_ids`]): its tokens'
-/// feature hashes, per token in [`hashes`] order — unigram, bigram with the token before
-/// (emitted only when that token is in the same window), char 3–5-grams. The ids of a window
-/// are exactly [`window_ids`] of its tokens (a test checks every window).
+/// models differ only in their bucket count, applied in [`Features::window_ids`]): its tokens,
+/// and — on the first window read, so a slot over a model's token budget costs only its
+/// tokenisation — their feature hashes, per token in [`hashes`] order: unigram, bigram with the
+/// token before (emitted only when that token is in the same window), char 3–5-grams. The ids
+/// of a window are exactly [`window_ids`] of its tokens (a test checks every window).
 #[derive(Debug, Clone, Default)]
 pub struct Features {
+    normalized: String,
+    /// Byte range of each token in `normalized`.
+    tokens: Vec<(u32, u32)>,
+    hashed: std::cell::OnceCell<Hashed>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Hashed {
     /// Per token, the range of its hashes in `hashes`.
     spans: Vec<(u32, u32)>,
     hashes: Vec<u32>,
 }
 
+/// A byte offset as stored; a text of 4 GiB cannot reach here, so this saturates, never wraps.
+fn offset(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 impl Features {
-    /// Normalise, tokenise and hash `text` (sections 1–3).
+    /// Normalise and tokenise `text` (sections 1–2).
     pub fn new(text: &str) -> Features {
-        let norm = normalize(text);
-        let toks = tokens(&norm);
-        let mut hashes = Vec::with_capacity(toks.len() * 16);
-        let mut spans = Vec::with_capacity(toks.len());
-        let mut padded: Vec<u8> = Vec::new();
-        let mut bounds: Vec<usize> = Vec::new();
-        for (i, t) in toks.iter().enumerate() {
-            let start = hashes.len();
-            hashes.push(fnv1a(&[&[0x01], t.as_bytes()]));
-            if let Some(prev) = i.checked_sub(1).and_then(|p| toks.get(p)) {
-                hashes.push(fnv1a(&[&[0x02], prev.as_bytes(), b" ", t.as_bytes()]));
-            }
-            char_grams(t, &mut padded, &mut bounds, &mut hashes);
-            // A text of 4 G hashes cannot be held; the offsets saturate rather than wrap.
-            let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-            spans.push((at(start), at(hashes.len())));
+        let normalized = normalize(text);
+        // Each token is a subslice of `normalized`; keep its byte range.
+        let base = normalized.as_ptr() as usize;
+        let tokens = tokens(&normalized)
+            .iter()
+            .map(|t| {
+                let start = (t.as_ptr() as usize).saturating_sub(base);
+                (offset(start), offset(start + t.len()))
+            })
+            .collect();
+        Features {
+            normalized,
+            tokens,
+            hashed: std::cell::OnceCell::new(),
         }
-        Features { spans, hashes }
     }
 
     /// How many tokens the text has.
     pub fn tokens(&self) -> usize {
-        self.spans.len()
+        self.tokens.len()
+    }
+
+    fn token(&self, i: usize) -> &str {
+        self.tokens
+            .get(i)
+            .and_then(|&(a, b)| self.normalized.get(a as usize..b as usize))
+            .unwrap_or_default()
+    }
+
+    /// Section 3, once: every token's hashes.
+    fn hashed(&self) -> &Hashed {
+        self.hashed.get_or_init(|| {
+            let mut hashes = Vec::with_capacity(self.tokens.len() * 16);
+            let mut spans = Vec::with_capacity(self.tokens.len());
+            let mut padded: Vec<u8> = Vec::new();
+            let mut bounds: Vec<usize> = Vec::new();
+            for i in 0..self.tokens.len() {
+                let t = self.token(i);
+                let start = hashes.len();
+                hashes.push(fnv1a(&[&[0x01], t.as_bytes()]));
+                if i >= 1 {
+                    let prev = self.token(i - 1);
+                    hashes.push(fnv1a(&[&[0x02], prev.as_bytes(), b" ", t.as_bytes()]));
+                }
+                char_grams(t, &mut padded, &mut bounds, &mut hashes);
+                spans.push((offset(start), offset(hashes.len())));
+            }
+            Hashed { spans, hashes }
+        })
     }
 
     /// Section 4 for the window of tokens `[start, end)`: `BOS_COUNT` BOS ids, then each hash
@@ -163,11 +203,12 @@ impl Features {
     pub fn window_ids(&self, (start, end): (usize, usize), buckets: u32, out: &mut Vec<i64>) {
         out.clear();
         out.extend(std::iter::repeat_n(i64::from(buckets), BOS_COUNT));
-        let Some(spans) = self.spans.get(start..end) else {
+        let hashed = self.hashed();
+        let Some(spans) = hashed.spans.get(start..end) else {
             return;
         };
         for (k, &(a, b)) in spans.iter().enumerate() {
-            let Some(hs) = self.hashes.get(a as usize..b as usize) else {
+            let Some(hs) = hashed.hashes.get(a as usize..b as usize) else {
                 continue;
             };
             // The window's first token has no bigram with a token outside the window.
@@ -323,6 +364,19 @@ mod tests {
                 proptest::prop_assert_eq!(&got, &want);
             }
         }
+    }
+
+    /// Tokenising does not hash: a slot over a model's token budget costs only its tokens.
+    #[test]
+    fn features_hash_on_the_first_window_read() {
+        let f = Features::new("Ignore the previous instructions, please");
+        assert_eq!(f.tokens(), 5);
+        assert_eq!(f.token(1), "the");
+        assert!(f.hashed.get().is_none());
+        let mut ids = Vec::new();
+        f.window_ids((0, 5), 1 << 16, &mut ids);
+        assert!(f.hashed.get().is_some());
+        assert_eq!(ids.len(), BOS_COUNT + f.hashed().hashes.len());
     }
 
     #[test]
