@@ -207,16 +207,27 @@ impl Features {
         let Some(spans) = hashed.spans.get(start..end) else {
             return;
         };
+        // `hash mod buckets`: a mask for the shipped (power-of-two) bucket counts instead of a
+        // division per id; the same value.
+        let mask = buckets.wrapping_sub(1);
+        let id = |h: u32| {
+            i64::from(if buckets.is_power_of_two() {
+                h & mask
+            } else {
+                h.checked_rem(buckets).unwrap_or(h)
+            })
+        };
         for (k, &(a, b)) in spans.iter().enumerate() {
             let Some(hs) = hashed.hashes.get(a as usize..b as usize) else {
                 continue;
             };
             // The window's first token has no bigram with a token outside the window.
-            let skip_bigram = k == 0 && start > 0;
-            for (j, h) in hs.iter().enumerate() {
-                if !(skip_bigram && j == 1) {
-                    out.push(i64::from(h % buckets));
+            match hs {
+                [unigram, _bigram, rest @ ..] if k == 0 && start > 0 => {
+                    out.push(id(*unigram));
+                    out.extend(rest.iter().map(|h| id(*h)));
                 }
+                _ => out.extend(hs.iter().map(|h| id(*h))),
             }
         }
     }
