@@ -102,19 +102,48 @@ fn fnv1a(parts: &[&[u8]]) -> u32 {
 
 /// Section 3: the feature hashes of a token sequence, in emission order.
 pub fn hashes(tokens: &[&str], out: &mut Vec<u32>) {
-    let mut padded: Vec<u8> = Vec::new();
-    let mut bounds: Vec<usize> = Vec::new();
-    for (i, t) in tokens.iter().enumerate() {
+    let mut hasher = TokenHasher::default();
+    let mut prev = None;
+    for t in tokens {
+        hasher.push(prev, t, out);
+        prev = Some(*t);
+    }
+}
+
+/// Section 3 for one token: its unigram, its bigram with `prev` (the token before it, if any),
+/// then the char 3–5-grams of `<token>`. Keeps its scratch buffers between tokens.
+#[derive(Default)]
+struct TokenHasher {
+    padded: Vec<u8>,
+    bounds: Vec<usize>,
+}
+
+impl TokenHasher {
+    fn push(&mut self, prev: Option<&str>, t: &str, out: &mut Vec<u32>) {
         out.push(fnv1a(&[&[0x01], t.as_bytes()]));
-        if i >= 1 {
-            out.push(fnv1a(&[
-                &[0x02],
-                tokens[i - 1].as_bytes(),
-                b" ",
-                t.as_bytes(),
-            ]));
+        if let Some(prev) = prev {
+            out.push(fnv1a(&[&[0x02], prev.as_bytes(), b" ", t.as_bytes()]));
         }
-        char_grams(t, &mut padded, &mut bounds, out);
+        let (padded, bounds) = (&mut self.padded, &mut self.bounds);
+        padded.clear();
+        padded.push(b'<');
+        padded.extend_from_slice(t.as_bytes());
+        padded.push(b'>');
+        // Char boundaries of `<t>` (code points), plus the end.
+        bounds.clear();
+        bounds.push(0);
+        bounds.extend(t.char_indices().map(|(j, _)| j + 1));
+        bounds.push(t.len() + 1);
+        bounds.push(t.len() + 2);
+        let chars = bounds.len() - 1;
+        for n in 3..=5 {
+            if chars < n {
+                continue;
+            }
+            for j in 0..=chars - n {
+                out.push(fnv1a(&[&[0x03], &padded[bounds[j]..bounds[j + n]]]));
+            }
+        }
     }
 }
 
@@ -181,17 +210,11 @@ impl Features {
         self.hashed.get_or_init(|| {
             let mut hashes = Vec::with_capacity(self.tokens.len() * 16);
             let mut spans = Vec::with_capacity(self.tokens.len());
-            let mut padded: Vec<u8> = Vec::new();
-            let mut bounds: Vec<usize> = Vec::new();
+            let mut hasher = TokenHasher::default();
             for i in 0..self.tokens.len() {
-                let t = self.token(i);
                 let start = hashes.len();
-                hashes.push(fnv1a(&[&[0x01], t.as_bytes()]));
-                if i >= 1 {
-                    let prev = self.token(i - 1);
-                    hashes.push(fnv1a(&[&[0x02], prev.as_bytes(), b" ", t.as_bytes()]));
-                }
-                char_grams(t, &mut padded, &mut bounds, &mut hashes);
+                let prev = i.checked_sub(1).map(|p| self.token(p));
+                hasher.push(prev, self.token(i), &mut hashes);
                 spans.push((offset(start), offset(hashes.len())));
             }
             Hashed { spans, hashes }
@@ -209,9 +232,9 @@ impl Features {
         };
         // `hash mod buckets`: a mask for the shipped (power-of-two) bucket counts instead of a
         // division per id; the same value.
-        let mask = buckets.wrapping_sub(1);
+        let (pow2, mask) = (buckets.is_power_of_two(), buckets.wrapping_sub(1));
         let id = |h: u32| {
-            i64::from(if buckets.is_power_of_two() {
+            i64::from(if pow2 {
                 h & mask
             } else {
                 h.checked_rem(buckets).unwrap_or(h)
@@ -229,29 +252,6 @@ impl Features {
                 }
                 _ => out.extend(hs.iter().map(|h| id(*h))),
             }
-        }
-    }
-}
-
-/// The char 3–5-gram hashes of `<token>`, appended to `out` (`padded` and `bounds` are scratch).
-fn char_grams(t: &str, padded: &mut Vec<u8>, bounds: &mut Vec<usize>, out: &mut Vec<u32>) {
-    padded.clear();
-    padded.push(b'<');
-    padded.extend_from_slice(t.as_bytes());
-    padded.push(b'>');
-    // Char boundaries of `<t>` (code points), plus the end.
-    bounds.clear();
-    bounds.push(0);
-    bounds.extend(t.char_indices().map(|(j, _)| j + 1));
-    bounds.push(t.len() + 1);
-    bounds.push(t.len() + 2);
-    let chars = bounds.len() - 1;
-    for n in 3..=5 {
-        if chars < n {
-            continue;
-        }
-        for j in 0..=chars - n {
-            out.push(fnv1a(&[&[0x03], &padded[bounds[j]..bounds[j + n]]]));
         }
     }
 }
