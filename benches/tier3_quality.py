@@ -50,7 +50,7 @@ sys.dont_write_bytecode = True  # importing tier2_quality must not leave benches
 sys.path.insert(0, str(ROOT / "benches"))
 import tier2_quality as T2  # noqa: E402  (held-out definition: T2.trained_on, T2.load)
 sys.path.insert(0, str(ROOT / "models" / "featurizer"))
-from script_rule import other_script  # noqa: E402  (tier 2's other_scripts rule, as core/src/detectors/model.rs)
+from script_rule import unread  # noqa: E402  (tier 2's other_scripts / other_languages rules, as core/src/detectors/model.rs)
 
 PARAPET = ROOT / "target" / "service" / "parapet"
 EXTPROC = ROOT / "target" / "service" / "parapet-ext-proc"
@@ -150,7 +150,7 @@ def tier12(rows, verdicts, thr):
         if r["text"].strip():
             for m, s in (("injection", r["inj_s"]), ("toxicity", r["tox_s"])):
                 al, ba = thr[m]
-                if s is None or al <= s < ba or (m == "injection" and s < ba and other_script(r["text"])):
+                if s is None or al <= s < ba or (m == "injection" and s < ba and unread(r["text"])):
                     band.append(m)
         r["band"] = band  # uncertain at tier 2, whatever tier 1 said
         derived = [] if v["decision"] == "block" else list(band)

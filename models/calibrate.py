@@ -79,8 +79,8 @@ def balanced(values: np.ndarray, groups: list[str]) -> float:
 
 
 def cascade(s2, sh, a2, b2, bh, other=None, rules=None):
-    """Blocked / escalated per text. `other`: texts mostly in scripts tier 2 does not read
-    (trainlib.other_script), which escalate whatever their tier-2 score below b2. `rules`: texts
+    """Blocked / escalated per text. `other`: texts in what tier 2 does not read (trainlib.unread:
+    other scripts, other Latin-script languages), which escalate whatever their tier-2 score below b2. `rules`: texts
     the rule tier blocks (trainlib.rule_tier_blocks); they never reach the models."""
     escalated = (s2 >= a2) & (s2 < b2)
     if other is not None:
@@ -172,8 +172,9 @@ def main():
         groups = pool_groups([x[2] for x in calib])
         s2 = t2.scores(texts)
         sh = H.head_scores(head, enc.embed(texts), s2 if head["input"] != "embedding" else None)
-        # the injection detector's `other_scripts: uncertain` (core/src/detectors/model.rs); toxicity scores them
-        script_rule = T.other_script if task == "injection" else (lambda tx: None)
+        # the injection detector's `other_scripts` and `other_languages: uncertain`
+        # (core/src/detectors/model.rs); toxicity scores them
+        script_rule = T.unread if task == "injection" else (lambda tx: None)
         other = script_rule(texts)
         # tier 1 blocks before the models and counts in every figure below; the budgets are the
         # models' own (tier 1's precision is its own report, benches/QUALITY.md), so it is not

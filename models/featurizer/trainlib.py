@@ -584,9 +584,10 @@ def sha256_file(p: Path) -> str:
 
 
 
-def other_script(texts) -> np.ndarray:
-    """Per text: is it mostly written in scripts tier 2 does not read (script_rule.py)?"""
-    return np.array([script_rule.other_script(t) for t in texts], dtype=bool)
+def unread(texts) -> np.ndarray:
+    """Per text: is it written in what tier 2 does not read — mostly other scripts, or a window in
+    another Latin-script language (script_rule.py's `unread`, the injection model's defaults)?"""
+    return np.array([script_rule.unread(t) for t in texts], dtype=bool)
 
 
 REPO = Path(__file__).resolve().parents[2]

@@ -367,9 +367,11 @@ def fold_cascades(d: dict, variants: bool = True) -> dict:
 
 def rescore():
     """Recompute every fold's cascade figures in crossval.json from the cached fold scores
-    (after a change to calibrate.py's rule; no fine-tuning)."""
+    (after a change to calibrate.py's rule or to the unread rule; no fine-tuning)."""
     path = Path(os.environ.get("PARAPET_CROSSVAL_OUT", HERE / "crossval.json"))
     out = json.loads(path.read_text())
+    D = H.data()
+    specs = {"injection": CV.task_spec("injection"), "toxicity": CV.task_spec("toxicity")}
     for g, r in out["heavy_finetuned"].items():
         for task in ("injection", "toxicity"):
             f = SCORES / f"{fold_file(g)}-{task}.npz"
@@ -378,11 +380,38 @@ def rescore():
             if not f.exists():
                 sys.exit(f"{f}: missing; run the fold again (finetune.py --holdout {g.split(' ')[0]})")
             d = {k: v for k, v in np.load(f).items()}
+            if task == "injection":  # the unread rule as it is now (it needs no model)
+                test, calib = fold_rows_of(D, task, specs[task]["pool"], fold_holdout(g)[1])
+                assert len(test) == len(d["test_y"]) and len(calib) == len(d["calib_y"]), g
+                d["calib_other"], d["test_other"] = T.unread([x[0] for x in calib]), T.unread([x[0] for x in test])
+                if "pool_t2" in d:
+                    d["pool_other"] = T.unread(specs[task]["benign_pool"])
+                np.savez_compressed(f, **d)
             for k in [k for k in r[task] if k.startswith("cascade") and not k.startswith("cascade_distilled")]:
                 del r[task][k]
             r[task] |= fold_cascades(d)
             log("rescored", g, task, json.dumps({k: v.get("attacks_caught") for k, v in r[task].items() if k.startswith("cascade")}))
     path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def fold_holdout(g: str):
+    """A fold's full name and its test for a pool row (crossval.py's `task_spec` rows): a source,
+    or (`lang:…`) the contrastive rows of a language group, every task."""
+    if g.startswith("lang:"):
+        g = next(k for k in CV.SCRIPT_GROUPS if k.split(" ")[0] == g.split(" ")[0])
+        langs = CV.SCRIPT_GROUPS[g]
+        return g, (lambda x: x[3] in langs)
+    return g, (lambda x: x[2] == g)
+
+
+def fold_rows_of(D, task, pool, held):
+    """A fold's held-out rows and calibration rows (the other sources' calibration split, and for
+    injection the everyday calibration negatives, as train.py)."""
+    test = [x for x in pool if held(x)]
+    calib = [x for x in pool if x[4] == "calib" and not held(x)]
+    if task == "injection":
+        calib += [(t, 0, src, "en", "calib", src) for t, _, src in D["inj"]["everyday"]["calib"]]
+    return test, calib
 
 
 def crossval(D, rows, groups, n_rows, threads):
@@ -394,13 +423,11 @@ def crossval(D, rows, groups, n_rows, threads):
     lang_of = {r["text"]: r["lang"] for r in T.contrastive_rows("injection") + T.contrastive_rows("toxicity")}
     for g in groups:
         t0 = time.time()
+        g, held = fold_holdout(g)
         if g.startswith("lang:"):  # a language group: its contrastive rows, every task
-            g = next(k for k in CV.SCRIPT_GROUPS if k.split(" ")[0] == g.split(" ")[0])
             langs = CV.SCRIPT_GROUPS[g]
-            held = lambda x: x[3] in langs  # noqa: E731  (a pool row)
             fold_rows = [r for r in rows if lang_of.get(r["text"], "en") not in langs]
         else:
-            held = lambda x: x[2] == g  # noqa: E731
             fold_rows = [r for r in rows if source_group(r["source"]) != g]
         log("fold", g, "training texts", len(fold_rows), "of", len(rows))
         enc, heads, tok, info = train(fold_rows, n_rows, threads, log_every=100)
@@ -408,12 +435,9 @@ def crossval(D, rows, groups, n_rows, threads):
         for j, task in enumerate(("injection", "toxicity")):
             spec = specs[task]
             pool = spec["pool"]
-            test = [x for x in pool if held(x)]
+            test, calib = fold_rows_of(D, task, pool, held)
             if not test:
                 continue
-            calib = [x for x in pool if x[4] == "calib" and not held(x)]
-            if task == "injection":  # everyday calibration negatives, as train.py
-                calib += [(t, 0, src, "en", "calib", src) for t, _, src in D["inj"]["everyday"]["calib"]]
             cz = score_texts(enc, heads, tok, [x[0] for x in calib])[:, j]
             # tier 1 (the real engine's rule guard for the task; None if it has none), before the models
             rules_c, rules_t = T.rule_tier_blocks([x[0] for x in calib], task), T.rule_tier_blocks([x[0] for x in test], task)
@@ -438,8 +462,8 @@ def crossval(D, rows, groups, n_rows, threads):
             # operating point chosen jointly on the fold's calibration pool (calibrate.py's rule).
             feats = CV.Features(spec["buckets"])
             cal_groups = CAL.pool_groups([x[2] for x in calib])
-            # the injection detector's `other_scripts: uncertain` (core/src/detectors/model.rs)
-            script_rule = T.other_script if task == "injection" else (lambda tx: None)
+            # the injection detector's `other_scripts` / `other_languages: uncertain` (core/src/detectors/model.rs)
+            script_rule = T.unread if task == "injection" else (lambda tx: None)
             t2_plain = [x for x in pool if x[4] == "train" and not held(x)]
             t2_calib = [x for x in pool if x[4] == "calib" and not held(x)]
             tier2 = [("cascade", None)]

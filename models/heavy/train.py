@@ -709,7 +709,16 @@ def release_changes(cv: dict) -> list[str]:
            "   missed output-hijack rows, a style no training source had; the templates use other strings than the corpus.",
            "3. Contrastive social-media insults (terms of the shipped profanity list) next to the same posts with a",
            "   harmless noun and everyday posts, the network's frame (reposts, mentions, hashtags, links) on both sides,",
-           "   written after t-davidson's held-out tweets showed the model reading tweet style as toxic.", "",
+           "   written after t-davidson's held-out tweets showed the model reading tweet style as toxic.",
+           "4. Tier 2's `other_languages: uncertain` (core/src/classifier/function_words.rs): a tier-2 window written",
+           "   mostly in function words of a Latin-script language other than English (core/data/function_words.tsv,",
+           "   12 languages) is uncertain below `block_above`, so the multilingual heavy tier decides, as for other",
+           "   scripts. Written after yanismiraoui's held-out rows showed tier 2 passing attacks in French, German,",
+           "   Italian, Portuguese and Romanian below `allow_below` (31.8% caught); no model changed, the folds'",
+           "   cached scores were re-scored with the rule (`finetune.py --rescore`) and the operating point re-chosen.",
+           "   The rule's parameters (3 words, twice the English ones, the model's own windows) were chosen on these",
+           "   folds (2 words escalated more benign rows for the same catch). Its cost: ordinary prompts in those",
+           "   languages are escalated (lang:latin's own benign rows: 42% escalated, 1.2% blocked, as before).", "",
            "| held-out source | task | heavy AUC before -> now | cascade caught before -> now | benign blocked before -> now |",
            "|---|---|---|---|---|"]
     fmt = lambda v, auc=False: "–" if v is None else (f"{v:.3f}" if auc else f"{100 * v:.1f}%")  # noqa: E731

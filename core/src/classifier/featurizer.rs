@@ -100,6 +100,11 @@ fn fnv1a(parts: &[&[u8]]) -> u32 {
     h
 }
 
+/// Section 3's unigram feature hash of one token (the first hash [`hashes`] emits for it).
+pub fn unigram_hash(token: &str) -> u32 {
+    fnv1a(&[&[0x01], token.as_bytes()])
+}
+
 /// Section 3: the feature hashes of a token sequence, in emission order.
 pub fn hashes(tokens: &[&str], out: &mut Vec<u32>) {
     let mut hasher = TokenHasher::default();
@@ -120,7 +125,7 @@ struct TokenHasher {
 
 impl TokenHasher {
     fn push(&mut self, prev: Option<&str>, t: &str, out: &mut Vec<u32>) {
-        out.push(fnv1a(&[&[0x01], t.as_bytes()]));
+        out.push(unigram_hash(t));
         if let Some(prev) = prev {
             out.push(fnv1a(&[&[0x02], prev.as_bytes(), b" ", t.as_bytes()]));
         }
@@ -196,6 +201,16 @@ impl Features {
     /// How many tokens the text has.
     pub fn tokens(&self) -> usize {
         self.tokens.len()
+    }
+
+    /// Each token's unigram hash ([`unigram_hash`]), in order (hashing the text if no window
+    /// was read yet).
+    pub fn unigram_hashes(&self) -> impl Iterator<Item = u32> + '_ {
+        let hashed = self.hashed();
+        hashed
+            .spans
+            .iter()
+            .map(|&(a, _)| hashed.hashes.get(a as usize).copied().unwrap_or(0))
     }
 
     fn token(&self, i: usize) -> &str {

@@ -17,6 +17,7 @@
 //! the maximum over windows ([`ModelScorer::score_text`]).
 
 pub mod featurizer;
+pub mod function_words;
 pub mod onnx;
 
 use tract_data::internal::*;

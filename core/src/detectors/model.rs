@@ -14,14 +14,17 @@
 //! `lang:` folds: no Cyrillic, CJK or Arabic/Devanagari attack of a held-out group reached
 //! `allow_below`). So, for the injection model by default (`other_scripts: uncertain`), a slot
 //! whose letters are at least [`OTHER_SCRIPT_SHARE`] outside the Latin script is uncertain below
-//! `block_above` whatever its score: with `escalate`, the multilingual heavy tier decides.
+//! `block_above` whatever its score: with `escalate`, the multilingual heavy tier decides. The
+//! same holds for Latin-script languages other than English (`other_languages: uncertain`, the
+//! injection model's default): a slot with a window written mostly in Spanish, German,
+//! Vietnamese… ([`function_words`]) is uncertain below `block_above` too.
 
 use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 
 use super::{Category, Detector, Match, ScanText};
-use crate::classifier::{featurizer, ModelScorer, TractClassifier};
+use crate::classifier::{featurizer, function_words, ModelScorer, TractClassifier};
 use crate::normalize::is_latin_letter;
 use crate::vocab::{FailureMode, Heavy, HeavyModel};
 
@@ -61,6 +64,22 @@ pub enum OtherScripts {
     /// Scored like any other slot. The default for the toxicity model: there is no labelled
     /// non-English toxicity data to calibrate the heavy tier on, so escalating would add cost
     /// without measured benefit.
+    Score,
+}
+
+/// What a slot with a window written in a Latin-script language other than English does
+/// ([`function_words`]).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OtherLanguages {
+    /// Uncertain below `block_above`, whatever the score (follows `on_uncertain`). The default
+    /// for the injection model: on the held-out folds (`models/heavy/MODEL_CARD.md`) it takes
+    /// the multilingual attacks the cascade catches from 32% to 71%. Traffic mostly in one of
+    /// these languages is then mostly escalated, as text in other scripts is.
+    Uncertain,
+    /// Scored like any other slot. The default for the toxicity model (no labelled non-English
+    /// toxicity data to calibrate on, as for `other_scripts`).
     Score,
 }
 
@@ -111,6 +130,10 @@ pub struct ModelOptions {
     /// the injection model, `score` for toxicity.
     #[serde(default)]
     pub other_scripts: Option<OtherScripts>,
+    /// A slot with a window in a Latin-script language other than English: `uncertain` or
+    /// `score`. Default: `uncertain` for the injection model, `score` for toxicity.
+    #[serde(default)]
+    pub other_languages: Option<OtherLanguages>,
     /// Per-slot token budget (featurizer tokens). Default 16384.
     #[serde(default = "default_max_tokens")]
     pub max_tokens: usize,
@@ -194,6 +217,7 @@ pub struct ModelDetector {
     on_uncertain: OnUncertain,
     on_failure: FailureMode,
     other_scripts: OtherScripts,
+    other_languages: OtherLanguages,
     max_tokens: usize,
 }
 
@@ -221,6 +245,10 @@ impl ModelDetector {
                 ShippedModel::Injection => OtherScripts::Uncertain,
                 ShippedModel::Toxicity => OtherScripts::Score,
             }),
+            other_languages: opts.other_languages.unwrap_or(match opts.model {
+                ShippedModel::Injection => OtherLanguages::Uncertain,
+                ShippedModel::Toxicity => OtherLanguages::Score,
+            }),
             max_tokens: opts.max_tokens,
         })
     }
@@ -243,11 +271,18 @@ impl ModelDetector {
             .map(|s| s.score)
     }
 
-    /// Whether `text` is mostly in scripts this model does not read and `other_scripts` makes
-    /// that uncertain.
-    fn unread(&self, text: &str) -> bool {
-        self.other_scripts == OtherScripts::Uncertain
-            && other_script_share(text) >= OTHER_SCRIPT_SHARE
+    /// Whether `text` is written in what this model does not read — mostly other scripts, or a
+    /// window in another Latin-script language — and `other_scripts` / `other_languages` make
+    /// that uncertain. (`models/featurizer/script_rule.py`'s `unread` is the same rule.)
+    fn unread(&self, text: &ScanText<'_>) -> bool {
+        (self.other_scripts == OtherScripts::Uncertain
+            && other_script_share(text.original()) >= OTHER_SCRIPT_SHARE)
+            || (self.other_languages == OtherLanguages::Uncertain
+                && function_words::other_language(
+                    text.features(),
+                    self.loaded.scorer.window_tokens,
+                    self.loaded.scorer.window_stride,
+                ))
     }
 
     fn kind(&self, uncertain: bool) -> &'static str {
@@ -279,7 +314,7 @@ impl Detector for ModelDetector {
         }
         let (score, uncertain) = match self.score(text) {
             Some(s) if s >= self.block_above => (s, false),
-            Some(s) if s < self.allow_below && !self.unread(original) => return,
+            Some(s) if s < self.allow_below && !self.unread(text) => return,
             Some(s) => (s, true),
             None => (1.0, true),
         };
@@ -416,5 +451,69 @@ mod tests {
         assert!(scan(&d, "What is the capital of France and its population, 你好").is_empty());
         // With the default `pass`, nothing changes for the caller.
         assert!(scan(&detector("injection", ""), ru).is_empty());
+    }
+
+    #[test]
+    fn the_unread_rules_answer_as_their_python_twin() {
+        // models/featurizer/script_rule.py --vectors
+        let vectors: Vec<serde_json::Value> = serde_json::from_str(include_str!(
+            "../../../models/featurizer/unread_vectors.json"
+        ))
+        .unwrap();
+        assert!(vectors.len() >= 20);
+        let (window, stride) = (64, 48);
+        for v in &vectors {
+            let text = v["text"].as_str().unwrap();
+            assert_eq!(
+                other_script_share(text) >= OTHER_SCRIPT_SHARE,
+                v["other_script"].as_bool().unwrap(),
+                "{text}"
+            );
+            let features = featurizer::Features::new(text);
+            assert_eq!(
+                function_words::other_language(&features, window, stride),
+                v["other_language"].as_bool().unwrap(),
+                "{text}"
+            );
+        }
+        let d = detector("injection", "");
+        assert_eq!(
+            (d.loaded.scorer.window_tokens, d.loaded.scorer.window_stride),
+            (window, stride),
+            "the windows featurizer.py's twin uses"
+        );
+    }
+
+    #[test]
+    fn text_in_other_latin_script_languages_is_uncertain_for_the_injection_model() {
+        let d = detector("injection", r#", "on_uncertain": "escalate""#);
+        let es = "¿Cuál es la mejor manera de aprender a tocar la guitarra en casa?";
+        assert!(
+            d.score_text(es).unwrap() < d.allow_below,
+            "tier 2 reads it as benign"
+        );
+        let m = scan(&d, es);
+        assert_eq!(m.len(), 1);
+        assert!(m[0].escalate);
+        assert_eq!(m[0].kind, "injection_model_uncertain");
+        // English at the same score passes; the same sentence opted out is scored.
+        assert!(scan(
+            &d,
+            "What is the best way to learn to play the guitar at home?"
+        )
+        .is_empty());
+        let scored = detector(
+            "injection",
+            r#", "on_uncertain": "escalate", "other_languages": "score""#,
+        );
+        assert!(scan(&scored, es).is_empty());
+        assert_eq!(
+            detector("toxicity", "").other_languages,
+            OtherLanguages::Score
+        );
+        assert_eq!(
+            detector("injection", "").other_languages,
+            OtherLanguages::Uncertain
+        );
     }
 }
