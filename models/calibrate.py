@@ -195,7 +195,7 @@ def main():
                                ("other scripts", T.script_rule.other_script)):
                 tx = [t for t, _ in ex if keep(t)]
                 ev[f"spaCy example sentences, {name} (MIT, eval only)"] = (tx, [0] * len(tx))
-        if task == "injection":  # the held-out dev rows, one set per source
+            # the held-out dev rows, one set per source
             d = D["inj"]
             for src in sorted({x[2] for x in d["ev_pos"] + d["ev_neg"]}):
                 p_ = [x[0] for x in d["ev_pos"] if x[2] == src]
