@@ -326,22 +326,42 @@ def fold_file(g: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in g.split(" ")[0])
 
 
+def stacked_scores(d: dict) -> tuple[dict, float]:
+    """The fold's scores with the heavy head stacked on tier 2, as train.py can ship it: a
+    class-balanced logistic regression on [heavy logit, tier-2 logit] (train.py's `fit_logistic`),
+    fitted on the fold's calibration rows; and the stacked score's AUC on the held-out rows (the
+    same negatives as `held_out`: the source's own benign rows, or the benign pool)."""
+    z = lambda p: H.tier2_logit(p)  # noqa: E731  (clipped logit)
+    beta = H.fit_logistic(np.c_[z(d["calib_heavy"]), z(d["calib_t2"])], d["calib_y"])
+    out = dict(d)
+    for k in ("calib", "test", "pool"):
+        if f"{k}_heavy" in d:
+            out[f"{k}_heavy"] = T.sigmoid(beta[0] * z(d[f"{k}_heavy"]) + beta[1] * z(d[f"{k}_t2"]) + beta[2])
+    lt = beta[0] * z(d["test_heavy"]) + beta[1] * z(d["test_t2"])
+    y = d["test_y"]
+    neg = lt[y == 0] if "pool_heavy" not in d else beta[0] * z(d["pool_heavy"]) + beta[1] * z(d["pool_t2"])
+    auc = T.roc_auc(lt[y == 1], neg) if (y == 1).any() and len(neg) else float("nan")
+    return out, auc
+
+
 def fold_cascades(d: dict, variants: bool = True) -> dict:
     """A fold's cascade figures from its scores (`d`: what crossval caches per fold and task):
     tier 1 (if the task has one) blocks first; the models' operating point is chosen on the fold's
     calibration rows by calibrate.py's rule, without tier 1 (as the shipped calibrate.py does: the
     budgets are the models'); the figures count tier 1's blocks too. With `variants`, also: tiers
-    2-3 alone (`cascade_models_only`), the tie rule before this one (`cascade_lowest_rates_rule`)
-    and tier 1 inside the models' block budget (`cascade_tier1_in_budget`)."""
+    2-3 alone (`cascade_models_only`), the tie rule before this one (`cascade_lowest_rates_rule`),
+    tier 1 inside the models' block budget (`cascade_tier1_in_budget`) and the heavy head stacked
+    on tier 2 (`cascade_stacked`, with its held-out AUC: train.py's stack / no-stack decision)."""
     rules = {k: d.get(f"{k}_rules") for k in ("calib", "test", "pool")}
     specs = [("cascade", False, True, "budget")]
     if variants:
-        specs += [("cascade_lowest_rates_rule", False, True, "lowest")]
+        specs += [("cascade_lowest_rates_rule", False, True, "lowest"), ("cascade_stacked", False, True, "budget")]
         if rules["test"] is not None:
             specs += [("cascade_models_only", False, False, "budget"), ("cascade_tier1_in_budget", True, True, "budget")]
     y = d["test_y"]
-    out = {}
+    plain, out = d, {}
     for key, in_budget, count_rules, tie in specs:
+        d, stacked_auc = stacked_scores(plain) if key == "cascade_stacked" else (plain, None)
         op = CAL.choose(d["calib_t2"], d["calib_heavy"], d["calib_y"], list(d["calib_groups"]), d.get("calib_other"),
                         rules["calib"] if in_budget else None, tie)
         at = (op["allow_below"], op["block_above"], op["heavy_block_above"])
@@ -362,6 +382,8 @@ def fold_cascades(d: dict, variants: bool = True) -> dict:
             bb, be = CAL.cascade(d["pool_t2"], d["pool_heavy"], *at, d.get("pool_other"), rules["pool"] if count_rules else None)
             casc["benign_blocked"] = round(float(bb.mean()), 4)
             casc["benign_escalated"] = round(float(be.mean()), 4)
+        if stacked_auc is not None:
+            casc["heavy_roc_auc"] = round(float(stacked_auc), 4)
         out[key] = casc | {"operating_point": {k: (round(float(v), 6) if not isinstance(v, bool) else v) for k, v in op.items()}}
     return out
 

