@@ -742,7 +742,8 @@ def release_changes(cv: dict) -> list[str]:
            "   requests wrapped in role-play or fiction) showed the heavy tier reading the frame itself as a jailbreak.",
            "   Every model re-trained; all 12 folds re-run. InjecGuard's benign prompts blocked 9.6% -> 6.9%; mean caught",
            "   over held-out attack sources 69.7% -> 71.0%; it moved the toxicity folds too (same encoder): t-davidson's",
-           "   heavy AUC 0.854 -> 0.843 (seed-to-seed spread of that fold below); the language folds' own benign rows",
+           "   heavy AUC 0.854 -> 0.843, within that fold's seed-to-seed spread (below: mean 0.858 -> 0.856 over three",
+           "   seeds); the language folds' own benign rows",
            "   were blocked more often (lang:latin 1 -> 3 of 81, lang:cyrillic 0 of 14 -> 2 of 13) and the Arabic/",
            "   Devanagari fold's heavy AUC fell 0.863 -> 0.732 (caught unchanged, 54.2%). The shipped cascade still",
            "   blocks none of spaCy's never-trained sentences in other languages (`models/CALIBRATION.md`).", "",
@@ -751,11 +752,11 @@ def release_changes(cv: dict) -> list[str]:
     spread = HERE / "selection" / "seed_spread.json"
     if spread.exists():
         sp = json.loads(spread.read_text())
-        vals = list(sp["by_seed"].values())
-        out[-2:-2] = [f"Seed-to-seed spread ({sp['fold']} fold, {sp['metric']}; `selection/seed_spread.json`): "
-                      + ", ".join(f"seed {k} {v:.3f}" for k, v in sp["by_seed"].items())
-                      + f" (mean {sum(vals) / len(vals):.3f}): fold figures move by about this much from the "
-                      "random draw alone, so a difference of a point between two runs is not evidence.", ""]
+        runs = "; ".join(f"{name}: " + ", ".join(f"seed {k} {v:.3f}" for k, v in by_seed.items())
+                         + f" (mean {sum(by_seed.values()) / len(by_seed):.3f})" for name, by_seed in sp["runs"].items())
+        out[-2:-2] = [f"Seed-to-seed spread ({sp['fold']} fold, {sp['metric']}; `selection/seed_spread.json`): {runs}. "
+                      "Fold figures move by about this much from the random draw alone, so a difference of a point "
+                      "between two runs is not evidence.", ""]
     fmt = lambda v, auc=False: "–" if v is None else (f"{v:.3f}" if auc else f"{100 * v:.1f}%")  # noqa: E731
     for g, r in cv.items():
         for task in ("injection", "toxicity"):
