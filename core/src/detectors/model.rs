@@ -428,14 +428,7 @@ mod tests {
 
         let d = detector("injection", r#", "on_uncertain": "escalate""#);
         let ru = "Какая погода будет завтра в Москве?";
-        assert!(
-            d.score_text(ru).unwrap() < d.allow_below,
-            "tier 2 reads it as benign"
-        );
-        let m = scan(&d, ru);
-        assert_eq!(m.len(), 1);
-        assert!(m[0].escalate);
-        assert_eq!(m[0].kind, "injection_model_uncertain");
+        assert_unread_and_escalated(&d, ru);
         // Opted out: scored like Latin text.
         let scored = detector(
             "injection",
@@ -451,6 +444,19 @@ mod tests {
         assert!(scan(&d, "What is the capital of France and its population, 你好").is_empty());
         // With the default `pass`, nothing changes for the caller.
         assert!(scan(&detector("injection", ""), ru).is_empty());
+    }
+
+    /// Tier 2 alone reads `text` as benign (below `allow_below`), yet the slot is escalated as
+    /// unread: the one finding is the uncertain one.
+    fn assert_unread_and_escalated(d: &ModelDetector, text: &str) {
+        assert!(
+            d.score_text(text).unwrap() < d.allow_below,
+            "tier 2 reads it as benign: {text}"
+        );
+        let m = scan(d, text);
+        assert_eq!(m.len(), 1, "{text}");
+        assert!(m[0].escalate);
+        assert_eq!(m[0].kind, "injection_model_uncertain");
     }
 
     #[test]
@@ -488,14 +494,7 @@ mod tests {
     fn text_in_other_latin_script_languages_is_uncertain_for_the_injection_model() {
         let d = detector("injection", r#", "on_uncertain": "escalate""#);
         let es = "¿Cuál es la mejor manera de aprender a tocar la guitarra en casa?";
-        assert!(
-            d.score_text(es).unwrap() < d.allow_below,
-            "tier 2 reads it as benign"
-        );
-        let m = scan(&d, es);
-        assert_eq!(m.len(), 1);
-        assert!(m[0].escalate);
-        assert_eq!(m[0].kind, "injection_model_uncertain");
+        assert_unread_and_escalated(&d, es);
         // English at the same score passes; the same sentence opted out is scored.
         assert!(scan(
             &d,
