@@ -70,7 +70,8 @@ def with_policy(policy_file, tmp, module="parapet"):
     """envoy/bench.yaml with the guarded listener's policy replaced by `policy_file` (YAML or
     JSON, e.g. envoy/policies/cascade.yaml: tier 2 on), or with the filter replaced by the
     pass-through module of benches/noop-filter (`noop`; `noop-body` also reads the request body
-    into the VM); returns the new config's path."""
+    into the VM; `noop-stream` reads each response body chunk into the VM and writes it back);
+    returns the new config's path."""
     text = (ROOT / "envoy" / "bench.yaml").read_text()
     if module == "parapet":
         import yaml  # PyYAML, in the test venv
@@ -78,7 +79,7 @@ def with_policy(policy_file, tmp, module="parapet"):
     else:
         subprocess.run(["cargo", "build", "--quiet", "--release", "--target", "wasm32-wasip1"],
                        cwd=str(NOOP), check=True)
-        value = "body" if module == "noop-body" else ""
+        value = {"noop": "", "noop-body": "body", "noop-stream": "stream"}[module]
         wasm = NOOP / "target" / "wasm32-wasip1" / "release" / "noop_filter.wasm"
         text = text.replace("filename: target/wasm32-wasip1/release/parapet_filter.wasm",
                             f"filename: {wasm}")

@@ -25,8 +25,12 @@ prefix of the transcript). So, with no cross-run drift:
 Whole-stream throughput: the upstream sends BULK_EVENTS events as fast as it can; MB/s through
 each listener (median of ROUNDS), and the ratio guarded/plain.
 
+`--module noop-stream` puts benches/noop-filter on the guarded listener instead, copying each
+response body chunk into the VM and back (what any proxy-wasm stream guard pays before reading a
+byte): the floor of the bulk ratio in this Envoy.
+
 Usage: benches/stream.py [--rounds 5] [--events 200] [--interval-ms 5] [--bulk-events 20000]
-                         [--out benches/results/stream.json]
+                         [--module parapet|noop|noop-stream] [--out benches/results/stream.json]
 Needs: scripts/setup.sh (builds the .wasm and the CLI, installs Envoy).
 """
 import argparse
@@ -42,7 +46,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from load import wait_ready  # benches/load.py: same admin /ready poll
+from load import wait_ready, with_policy  # benches/load.py: admin /ready poll, listener swap
 
 ROOT = Path(__file__).resolve().parents[1]
 ENVOY = str(ROOT / ".venv" / "bin" / "envoy")
@@ -230,13 +234,19 @@ def main():
     ap.add_argument("--interval-ms", type=float, default=5.0)
     ap.add_argument("--bulk-events", type=int, default=20000)
     ap.add_argument("--out", default=str(ROOT / "benches" / "results" / "stream.json"))
+    ap.add_argument("--module", choices=["parapet", "noop", "noop-stream"], default="parapet",
+                    help="noop: the guarded listener runs benches/noop-filter instead, a pass-through "
+                    "Wasm filter; noop-stream: it also copies every response body chunk into the VM "
+                    "and back, as any stream guard must (the floor of the bulk ratio)")
     args = ap.parse_args()
+    noop = args.module != "parapet"
 
     upstream = subprocess.Popen(["taskset", "-c", "1", sys.executable, __file__, "--serve-upstream"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     tmp = tempfile.mkdtemp(prefix="parapet-stream-bench-")
     log = open(os.path.join(tmp, "envoy.log"), "w")
-    envoy = start(str(ROOT / "envoy" / "bench.yaml"), 0, log)
+    config = with_policy(None, tmp, args.module) if noop else ROOT / "envoy" / "bench.yaml"
+    envoy = start(str(config), 0, log)
     os.sched_setaffinity(0, {1})
     try:
         wait_ready(ADMIN)
@@ -246,7 +256,8 @@ def main():
                 break
             except OSError:
                 time.sleep(0.1)
-        trig = triggers_native(args.events)
+        # A pass-through module holds nothing back: each event releases itself.
+        trig = list(range(1, args.events + 1)) if noop else triggers_native(args.events)
         paced = f"paced:{args.events}:{args.interval_ms}"
         for port in (PLAIN, GUARDED):  # warm-up
             stream_once(port, "paced:20:1")
@@ -290,6 +301,7 @@ def main():
         bulk_hist = output_scan_hist()
         result = {
             "command": " ".join(["benches/stream.py"] + sys.argv[1:]),
+            "module": args.module,
             "paced": {"events": args.events, "interval_ms": args.interval_ms, "rounds": args.rounds,
                       "first_content_released_by_content_event": trig[0] - 1,
                       "events_released_only_at_end": sum(1 for t in trig if t is None or t > args.events),

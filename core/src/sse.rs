@@ -11,17 +11,83 @@
 /// held without bound.
 pub const MAX_EVENT_BYTES: usize = 1 << 20;
 
-/// One complete event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One complete event: its exact raw bytes, and its `event` and `data` fields read from them
+/// (a field of one line is kept as a span of the raw text, not copied).
+#[derive(Debug, Clone)]
 pub struct SseEvent {
+    raw: Raw,
+    event: Option<Field>,
+    data: Option<Field>,
+}
+
+/// An event's bytes: as text when they are UTF-8 (only then are its fields read).
+#[derive(Debug, Clone)]
+enum Raw {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+/// A field's value: a span of the raw text, or (several `data` lines) their join.
+#[derive(Debug, Clone)]
+enum Field {
+    Span(usize, usize),
+    Joined(String),
+}
+
+impl SseEvent {
+    /// An event released as-is, its fields unread.
+    fn unparsed(raw: Vec<u8>) -> Self {
+        SseEvent {
+            raw: Raw::Bytes(raw),
+            event: None,
+            data: None,
+        }
+    }
+
     /// The exact bytes of the event, including its terminating blank line.
-    pub raw: Vec<u8>,
+    pub fn raw(&self) -> &[u8] {
+        match &self.raw {
+            Raw::Text(t) => t.as_bytes(),
+            Raw::Bytes(b) => b,
+        }
+    }
+
+    /// The raw bytes, owned.
+    pub fn into_raw(self) -> Vec<u8> {
+        match self.raw {
+            Raw::Text(t) => t.into_bytes(),
+            Raw::Bytes(b) => b,
+        }
+    }
+
+    fn field<'a>(&'a self, f: Option<&'a Field>) -> Option<&'a str> {
+        match (f?, &self.raw) {
+            (Field::Joined(s), _) => Some(s),
+            (Field::Span(a, b), Raw::Text(t)) => t.get(*a..*b),
+            (Field::Span(..), Raw::Bytes(_)) => None,
+        }
+    }
+
     /// The `event:` field, if any.
-    pub event: Option<String>,
+    pub fn event(&self) -> Option<&str> {
+        self.field(self.event.as_ref())
+    }
+
     /// The `data:` lines joined with `\n`; `None` if the event had no data line (or was not
     /// valid UTF-8, or was too large to parse).
-    pub data: Option<String>,
+    pub fn data(&self) -> Option<&str> {
+        self.field(self.data.as_ref())
+    }
 }
+
+/// Events are equal when their bytes and fields are (however the fields are held).
+impl PartialEq for SseEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw() == other.raw() && self.event() == other.event() && self.data() == other.data()
+    }
+}
+
+impl Eq for SseEvent {}
 
 /// The decoder's state between chunks.
 #[derive(Debug, Default)]
@@ -69,11 +135,7 @@ impl SseDecoder {
         self.pending.drain(..event_start);
         self.cursor -= event_start;
         if self.pending.len() > MAX_EVENT_BYTES {
-            events.push(SseEvent {
-                raw: std::mem::take(&mut self.pending),
-                event: None,
-                data: None,
-            });
+            events.push(SseEvent::unparsed(std::mem::take(&mut self.pending)));
             self.cursor = 0;
         }
         events
@@ -122,39 +184,57 @@ pub fn with_data(raw: &[u8], data: &[u8]) -> Vec<u8> {
 
 /// Parse the fields of one event's raw bytes.
 fn parse_event(raw: &[u8]) -> SseEvent {
+    let text = match String::from_utf8(raw.to_vec()) {
+        Ok(text) => text,
+        Err(e) => return SseEvent::unparsed(e.into_bytes()),
+    };
     let mut event = None;
-    let mut data: Option<String> = None;
-    if let Ok(text) = std::str::from_utf8(raw) {
-        // Lines end at LF or CR (a CRLF leaves an empty line between, skipped like any other).
-        let mut start = 0;
-        while start < text.len() {
-            let end = memchr::memchr2(b'\n', b'\r', raw.get(start..).unwrap_or_default())
-                .map_or(text.len(), |p| start + p);
-            // Both ends sit on ASCII bytes or the end, so on char boundaries.
-            let line = text.get(start..end).unwrap_or_default();
-            start = end + 1;
-            if line.is_empty() || line.starts_with(':') {
-                continue;
+    let mut data: Option<Field> = None;
+    // Lines end at LF or CR (a CRLF leaves an empty line between, skipped like any other).
+    let mut start = 0;
+    while start < text.len() {
+        let end = memchr::memchr2(
+            b'\n',
+            b'\r',
+            text.as_bytes().get(start..).unwrap_or_default(),
+        )
+        .map_or(text.len(), |p| start + p);
+        // Both ends sit on ASCII bytes or the end, so on char boundaries.
+        let line = text.get(start..end).unwrap_or_default();
+        let line_start = start;
+        start = end + 1;
+        if line.is_empty() || line.starts_with(':') {
+            continue;
+        }
+        let (field, value_at) = match line.find(':') {
+            Some(c) => {
+                let v = c + 1 + usize::from(line.as_bytes().get(c + 1) == Some(&b' '));
+                (&line[..c], line_start + v)
             }
-            let (field, value) = match line.split_once(':') {
-                Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
-                None => (line, ""),
-            };
-            match field {
-                "data" => match &mut data {
-                    Some(d) => {
-                        d.push('\n');
-                        d.push_str(value);
+            None => (line, end),
+        };
+        let value = Field::Span(value_at, end);
+        match field {
+            "data" => {
+                data = Some(match data {
+                    None => value,
+                    Some(before) => {
+                        let mut joined = match before {
+                            Field::Joined(j) => j,
+                            Field::Span(a, b) => text.get(a..b).unwrap_or_default().to_string(),
+                        };
+                        joined.push('\n');
+                        joined.push_str(text.get(value_at..end).unwrap_or_default());
+                        Field::Joined(joined)
                     }
-                    None => data = Some(value.to_string()),
-                },
-                "event" => event = Some(value.to_string()),
-                _ => {}
+                })
             }
+            "event" => event = Some(value),
+            _ => {}
         }
     }
     SseEvent {
-        raw: raw.to_vec(),
+        raw: Raw::Text(text),
         event,
         data,
     }
@@ -188,10 +268,10 @@ mod tests {
         let body =
             b"data: a\n\ndata: b1\ndata: b2\r\n\r\n: comment\nevent: x\ndata:c\r\rdata: [DONE]\n\n";
         let events = decode_all(&[body]);
-        let data: Vec<_> = events.iter().filter_map(|e| e.data.clone()).collect();
+        let data: Vec<_> = events.iter().filter_map(SseEvent::data).collect();
         assert_eq!(data, ["a", "b1\nb2", "c", "[DONE]"]);
-        assert_eq!(events[2].event.as_deref(), Some("x"));
-        let raw: Vec<u8> = events.iter().flat_map(|e| e.raw.clone()).collect();
+        assert_eq!(events[2].event(), Some("x"));
+        let raw: Vec<u8> = events.iter().flat_map(|e| e.raw().to_vec()).collect();
         assert_eq!(raw, body);
     }
 
@@ -199,7 +279,7 @@ mod tests {
     fn unterminated_tail_is_flushed_at_finish() {
         let events = decode_all(&[b"data: a\n\ndata: partial"]);
         assert_eq!(events.len(), 2);
-        assert_eq!(events[1].data.as_deref(), Some("partial"));
+        assert_eq!(events[1].data(), Some("partial"));
     }
 
     proptest::proptest! {
@@ -216,7 +296,7 @@ mod tests {
             pieces.push(&body[at..]);
             let split = decode_all(&pieces);
             proptest::prop_assert_eq!(&split, &whole);
-            let raw: Vec<u8> = split.iter().flat_map(|e| e.raw.clone()).collect();
+            let raw: Vec<u8> = split.iter().flat_map(|e| e.raw().to_vec()).collect();
             proptest::prop_assert_eq!(raw, body.to_vec());
         }
 
@@ -224,7 +304,7 @@ mod tests {
         fn arbitrary_bytes_never_panic_and_are_conserved(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), cut in 0usize..300) {
             let cut = cut.min(body.len());
             let events = decode_all(&[&body[..cut], &body[cut..]]);
-            let raw: Vec<u8> = events.iter().flat_map(|e| e.raw.clone()).collect();
+            let raw: Vec<u8> = events.iter().flat_map(|e| e.raw().to_vec()).collect();
             proptest::prop_assert_eq!(raw, body);
         }
     }

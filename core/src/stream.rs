@@ -431,34 +431,33 @@ impl StreamGuard {
         // event without building a JSON tree (built later only if a mask rewrites the event).
         let chat_like = matches!(self.dialect, Dialect::OpenAiChat | Dialect::Completions);
         if chat_like && self.header.is_some() {
-            if let Some(pieces) = held
+            let channels = &mut self.channels;
+            let content = &mut held.content;
+            let read = held
                 .event
-                .data
-                .as_deref()
+                .data()
                 .filter(|d| d.starts_with('{'))
-                .and_then(chat_pieces_fast)
-            {
-                for ((channel, pointer, carry), piece) in pieces {
-                    let text = self
-                        .channels
-                        .entry(channel)
-                        .or_insert_with(|| ChannelText::new(channel));
-                    let start = text.text.len();
-                    text.text.push_str(&piece);
-                    held.content
-                        .push((channel, start, text.text.len(), pointer, carry));
-                    if !touched.contains(&channel) {
-                        touched.push(channel);
-                    }
-                }
+                .is_some_and(|d| {
+                    chat_pieces_fast(d, &mut |(channel, pointer, carry), piece| {
+                        let text = channels
+                            .entry(channel)
+                            .or_insert_with(|| ChannelText::new(channel));
+                        let start = text.text.len();
+                        text.text.push_str(&piece);
+                        content.push((channel, start, text.text.len(), pointer, carry));
+                        if !touched.contains(&channel) {
+                            touched.push(channel);
+                        }
+                    })
+                });
+            if read {
                 self.held.push_back(held);
                 return;
             }
         }
         if let Some(json) = held
             .event
-            .data
-            .as_deref()
+            .data()
             .filter(|d| d.starts_with('{'))
             .and_then(|d| serde_json::from_str::<Value>(d).ok())
         {
@@ -750,8 +749,7 @@ impl StreamGuard {
         if rewrite && json.is_none() {
             // Read without a tree ([`chat_pieces_fast`]): build it now to rewrite the event.
             json = event
-                .data
-                .as_deref()
+                .data()
                 .and_then(|d| serde_json::from_str::<Value>(d).ok());
             if json.is_none() {
                 // Cannot happen (the event was read as JSON); never send its text unmasked.
@@ -774,7 +772,7 @@ impl StreamGuard {
                         text.released = text.released.max(*e);
                     }
                 }
-                out.extend_from_slice(&event.raw);
+                out.extend_from_slice(event.raw());
                 return;
             }
         };
@@ -802,7 +800,7 @@ impl StreamGuard {
             };
         }
         out.extend_from_slice(&crate::sse::with_data(
-            &event.raw,
+            event.raw(),
             json.to_string().as_bytes(),
         ));
     }
@@ -1008,25 +1006,23 @@ struct FastFunction<'a> {
     arguments: Option<std::borrow::Cow<'a, str>>,
 }
 
-/// [`chat_pieces`] with each piece's text, read without a JSON tree; `None` when the event
-/// does not have the plain shape (a field of another type, a duplicate key), and then the
-/// tree reader decides.
-fn chat_pieces_fast(data: &str) -> Option<Vec<(Piece, std::borrow::Cow<'_, str>)>> {
-    let chunk: FastChunk<'_> = serde_json::from_str(data).ok()?;
-    let mut out = Vec::new();
+/// [`chat_pieces`] with each piece's text, read without a JSON tree and handed to `each` in
+/// order; `false` (and nothing handed) when the event does not have the plain shape (a field of
+/// another type, a duplicate key), and then the tree reader decides.
+fn chat_pieces_fast<'a>(
+    data: &'a str,
+    each: &mut dyn FnMut(Piece, std::borrow::Cow<'a, str>),
+) -> bool {
+    let Ok(chunk) = serde_json::from_str::<FastChunk<'a>>(data) else {
+        return false;
+    };
     for (k, c) in chunk.choices.into_iter().flatten().enumerate() {
         let Some(choice) = c.index else {
             continue;
         };
         if let Some(text) = c.text {
-            out.push((
-                (
-                    Channel::text(choice, 0),
-                    Loc::Choice { k, key: "text" },
-                    Carry::Delta,
-                ),
-                text,
-            ));
+            let loc = Loc::Choice { k, key: "text" };
+            each((Channel::text(choice, 0), loc, Carry::Delta), text);
         }
         let Some(delta) = c.delta else {
             continue;
@@ -1034,30 +1030,18 @@ fn chat_pieces_fast(data: &str) -> Option<Vec<(Piece, std::borrow::Cow<'_, str>)
         for (key, value) in [("content", delta.content), ("refusal", delta.refusal)] {
             if let Some(text) = value {
                 let sub = u64::from(key == "refusal") << 32;
-                out.push((
-                    (
-                        Channel::text(choice, sub),
-                        Loc::Choice { k, key },
-                        Carry::Delta,
-                    ),
-                    text,
-                ));
+                let loc = Loc::Choice { k, key };
+                each((Channel::text(choice, sub), loc, Carry::Delta), text);
             }
         }
         for (j, call) in delta.tool_calls.into_iter().flatten().enumerate() {
             if let (Some(n), Some(args)) = (call.index, call.function.and_then(|f| f.arguments)) {
-                out.push((
-                    (
-                        Channel::args(choice, n),
-                        Loc::ToolCall { k, j },
-                        Carry::Delta,
-                    ),
-                    args,
-                ));
+                let loc = Loc::ToolCall { k, j };
+                each((Channel::args(choice, n), loc, Carry::Delta), args);
             }
         }
     }
-    Some(out)
+    true
 }
 
 fn chat_pieces(json: &Value, out: &mut Vec<Piece>) {
@@ -1310,13 +1294,12 @@ impl McpStream {
 
     fn render(&mut self, policy: &Policy, event: SseEvent, out: &mut Vec<u8>) {
         let Some(mut json) = event
-            .data
-            .as_deref()
+            .data()
             .filter(|d| d.starts_with('{') || d.starts_with('['))
             .and_then(|d| serde_json::from_str::<Value>(d).ok())
             .filter(crate::mcp::is_jsonrpc)
         else {
-            out.extend_from_slice(&event.raw);
+            out.extend_from_slice(event.raw());
             return;
         };
         let verdict = policy.evaluate_response_value(&mut json, &self.exchange);
@@ -1331,8 +1314,8 @@ impl McpStream {
         }
         self.findings.extend(verdict.findings);
         match verdict.body {
-            Some(body) => out.extend_from_slice(&crate::sse::with_data(&event.raw, &body)),
-            None => out.extend_from_slice(&event.raw),
+            Some(body) => out.extend_from_slice(&crate::sse::with_data(event.raw(), &body)),
+            None => out.extend_from_slice(event.raw()),
         }
     }
 }
@@ -1425,7 +1408,7 @@ mod tests {
         let mut finish = None;
         let mut done = false;
         for e in events {
-            match e.data.as_deref() {
+            match e.data() {
                 Some("[DONE]") => done = true,
                 Some(data) => {
                     let v: Value = serde_json::from_str(data).expect("every data line is JSON");
@@ -1476,7 +1459,11 @@ mod tests {
             let json: Value = serde_json::from_str(data).unwrap();
             let mut tree = Vec::new();
             chat_pieces(&json, &mut tree);
-            let fast = chat_pieces_fast(data).expect(data);
+            let mut fast = Vec::new();
+            assert!(
+                chat_pieces_fast(data, &mut |p, t| fast.push((p, t))),
+                "{data}"
+            );
             assert_eq!(tree.len(), fast.len(), "{data}");
             for ((channel, loc, carry), ((f_channel, f_loc, f_carry), text)) in
                 tree.iter().zip(&fast)
@@ -1496,7 +1483,7 @@ mod tests {
             r#"{"choices":[{"index":0,"delta":{"content":"a","content":"b"}}]}"#,
             r#"{"choices":{"index":0}}"#,
         ] {
-            assert!(chat_pieces_fast(data).is_none(), "{data}");
+            assert!(!chat_pieces_fast(data, &mut |_, _| {}), "{data}");
         }
     }
 
@@ -1559,10 +1546,10 @@ mod tests {
         events.extend(d.finish());
         let mut args = String::new();
         for e in events {
-            let Some(data) = e.data.filter(|d| d.starts_with('{')) else {
+            let Some(data) = e.data().filter(|d| d.starts_with('{')) else {
                 continue;
             };
-            let v: Value = serde_json::from_str(&data).unwrap();
+            let v: Value = serde_json::from_str(data).unwrap();
             for call in v["choices"][0]["delta"]["tool_calls"]
                 .as_array()
                 .into_iter()

@@ -363,8 +363,8 @@ fn events(out: &[u8]) -> Vec<(Option<String>, Value)> {
     evs.extend(d.finish());
     evs.into_iter()
         .filter_map(|e| {
-            let data = e.data?;
-            serde_json::from_str(&data).ok().map(|v| (e.event, v))
+            let v = serde_json::from_str(e.data()?).ok()?;
+            Some((e.event().map(str::to_string), v))
         })
         .collect()
 }

@@ -1,0 +1,248 @@
+//! The filter's engine alone in a WebAssembly VM: the default policy's request scan (the
+//! `cargo bench -p parapet-core --bench scan` inputs: 2 KB, 4 KB and 64 KB chat requests), each
+//! default guard alone and the normaliser on 64 KB, and the stream guard on a chat stream in
+//! 16 KB chunks, timed inside the VM. Built for `wasm32-wasip1` and run by
+//! `benches/engine_v8.mjs` in Node's V8 (the engine Envoy embeds), so the engine's cost in V8 can
+//! be set beside the native figures and profiled (`node --cpu-prof`) without Envoy around it.
+//!
+//! Prints one JSON object: per case the median µs per call over `ROUNDS` batches, and MiB/s.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Instant;
+
+use parapet_core::decision_log::DecisionLog;
+use parapet_core::exchange::GuardedExchange;
+use parapet_core::policies::RequestFacts;
+use parapet_core::Policy;
+
+const SAMPLE: &str = include_str!("../../core/benches/data/prompt_sample.txt");
+const ROUNDS: usize = 15;
+
+fn text_of_size(size: usize) -> String {
+    let mut s = String::with_capacity(size + SAMPLE.len());
+    while s.len() < size {
+        s.push_str(SAMPLE);
+        s.push('\n');
+    }
+    let mut cut = size;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
+    s
+}
+
+fn chat_body(text: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "model": "gpt-4o-mini",
+        "messages": [
+            {"role": "system", "content": "You are a helpful assistant."},
+            {"role": "user", "content": text}
+        ],
+        "temperature": 0.2
+    }))
+    .unwrap()
+}
+
+/// Median µs per call of `f`, in batches sized to ~20 ms (or, with `ENGINE_BENCH_ITERS=n`,
+/// exactly `n` calls in one batch: a fixed workload for `perf stat -e instructions`).
+fn time<R>(mut f: impl FnMut() -> R) -> f64 {
+    if let Some(n) = std::env::var("ENGINE_BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let t = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(f());
+        }
+        return t.elapsed().as_secs_f64() * 1e6 / n.max(1) as f64;
+    }
+    let t = Instant::now();
+    std::hint::black_box(f());
+    let once = t.elapsed().as_secs_f64().max(1e-7);
+    let batch = ((0.02 / once) as usize).clamp(1, 100_000);
+    let mut per = Vec::with_capacity(ROUNDS);
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        for _ in 0..batch {
+            std::hint::black_box(f());
+        }
+        per.push(t.elapsed().as_secs_f64() * 1e6 / batch as f64);
+    }
+    per.sort_by(f64::total_cmp);
+    per[ROUNDS / 2]
+}
+
+fn case(out: &mut Vec<String>, name: &str, bytes: usize, us: f64) {
+    let mib_s = bytes as f64 / (us / 1e6) / (1024.0 * 1024.0);
+    eprintln!("{name:<40} {us:>10.1} µs  {mib_s:>8.1} MiB/s");
+    out.push(format!(
+        "\"{name}\": {{\"us\": {us:.2}, \"bytes\": {bytes}, \"mib_per_s\": {mib_s:.1}}}"
+    ));
+}
+
+/// A request with no route metadata or tenant: the set's default policy.
+struct NoFacts;
+
+impl RequestFacts for NoFacts {
+    fn header(&self, _name: &str) -> Option<String> {
+        None
+    }
+    fn route_metadata(&self, _namespace: &str, _key: &str) -> Option<String> {
+        None
+    }
+    fn dynamic_metadata(&self, _namespace: &str, _path: &[String]) -> Option<String> {
+        None
+    }
+}
+
+fn chat_stream(n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, word) in SAMPLE.split_inclusive(' ').cycle().take(n).enumerate() {
+        let v = serde_json::json!({"id": "c", "object": "chat.completion.chunk", "created": 1,
+            "model": "m", "choices": [{"index": 0, "delta": {"content": word},
+            "finish_reason": null}], "n": i});
+        out.extend_from_slice(format!("data: {v}\n\n").as_bytes());
+    }
+    out.extend_from_slice(b"data: [DONE]\n\n");
+    out
+}
+
+fn main() {
+    let only = std::env::args().nth(1).unwrap_or_default();
+    let want = |name: &str| only.is_empty() || name.starts_with(&only);
+    let policy = Policy::default_policy().unwrap();
+    let mut out = Vec::new();
+    for size in [2 * 1024, 4 * 1024, 64 * 1024] {
+        let body = chat_body(&text_of_size(size));
+        assert_eq!(
+            policy.evaluate_request(&body).decision,
+            parapet_core::Decision::Allow
+        );
+        let name = format!("default_policy/request/{size}");
+        if want(&name) {
+            case(
+                &mut out,
+                &name,
+                body.len(),
+                time(|| policy.evaluate_request(&body)),
+            );
+        }
+        // The same with the caches cooled between calls, as a proxy's own work between two
+        // requests does (a 2 MiB buffer walked before each call; that walk alone subtracted).
+        let name = format!("default_policy/request_cold/{size}");
+        if want(&name) {
+            let mut junk = vec![0u8; 2 << 20];
+            let cool = |j: &mut Vec<u8>| {
+                for (i, b) in j.iter_mut().enumerate().step_by(64) {
+                    *b = b.wrapping_add(i as u8);
+                }
+            };
+            let walk = time(|| cool(&mut junk));
+            let both = time(|| {
+                cool(&mut junk);
+                policy.evaluate_request(&body)
+            });
+            case(&mut out, &name, body.len(), both - walk);
+        }
+    }
+    // Everything the filter runs in the VM for one request of `benches/load.py` (envoy/bench.yaml's
+    // default policy, its upstream's fixed chat completion), host calls aside: policy
+    // selection, request headers and body, the response headers and body, the decision records
+    // and their filter-state JSON.
+    let set = parapet_core::PolicySet::default_policy().unwrap();
+    const REPLY: &[u8] = br#"{"id":"chatcmpl-bench","object":"chat.completion","created":0,"model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}"#;
+    for size in [2 * 1024, 64 * 1024] {
+        let name = format!("filter_path/{size}");
+        if !want(&name) {
+            continue;
+        }
+        let body = chat_body(&text_of_size(size));
+        let len = body.len().to_string();
+        let request_header = |name: &str| match name {
+            ":path" => Some("/v1/chat/completions".to_string()),
+            "content-type" => Some("application/json".to_string()),
+            "content-length" => Some(len.clone()),
+            _ => None,
+        };
+        let response_header = |name: &str| match name {
+            "content-type" => Some("application/json".to_string()),
+            _ => None,
+        };
+        let us = time(|| {
+            let mut machine = GuardedExchange::new();
+            let mut log = DecisionLog::new();
+            let publish = |machine: &mut GuardedExchange, log: &mut DecisionLog| {
+                let records = machine.take_records();
+                for r in &records {
+                    std::hint::black_box(r.log_line(Some(1)));
+                    log.add(r, Some(1), None);
+                }
+                if !records.is_empty() {
+                    std::hint::black_box(log.to_json_string());
+                }
+            };
+            let policy = machine.select(&set, &NoFacts).unwrap();
+            let (edits, _) = machine.request_headers(&policy, &request_header, false);
+            std::hint::black_box(edits);
+            publish(&mut machine, &mut log);
+            let step = machine.request_body(&policy, body.len(), true, &mut || Ok(body.clone()));
+            std::hint::black_box(step);
+            publish(&mut machine, &mut log);
+            let (edits, _) = machine.response_headers(&policy, &response_header, false);
+            std::hint::black_box(edits);
+            publish(&mut machine, &mut log);
+            let step =
+                machine.response_body(&policy, REPLY.len(), true, &mut || Ok(REPLY.to_vec()));
+            std::hint::black_box(step);
+            publish(&mut machine, &mut log);
+        });
+        case(&mut out, &name, body.len(), us);
+    }
+
+    let config = parapet_core::Config::default_policy().unwrap();
+    let text = text_of_size(64 * 1024);
+    for guard in config
+        .guards
+        .iter()
+        .filter(|g| g.hook == parapet_core::config::Hook::LlmInput)
+    {
+        let name = format!("guard_alone/{}/65536", guard.id);
+        if !want(&name) {
+            continue;
+        }
+        let single = parapet_core::Config {
+            guards: vec![guard.clone()],
+            ..config.clone()
+        };
+        let p = Policy::compile(&single).unwrap();
+        case(&mut out, &name, text.len(), time(|| p.evaluate_text(&text)));
+    }
+    if want("guard_alone/normalize_only") {
+        case(
+            &mut out,
+            "guard_alone/normalize_only/65536",
+            text.len(),
+            time(|| parapet_core::normalize::Normalized::new(&text)),
+        );
+    }
+    if want("stream") {
+        let body = chat_stream(2000);
+        let chunks: Vec<&[u8]> = body.chunks(16 * 1024).collect();
+        case(
+            &mut out,
+            "stream/chunks_16k/2000",
+            body.len(),
+            time(|| {
+                let mut guard = parapet_core::stream::StreamGuard::new();
+                let mut n = 0;
+                for chunk in &chunks {
+                    n += guard.push(&policy, chunk).len();
+                }
+                n + guard.finish(&policy).len()
+            }),
+        );
+    }
+    println!("{{{}}}", out.join(", "));
+}
