@@ -252,6 +252,8 @@ enum Loc {
         j: usize,
     },
     Pointer(String),
+    /// A fixed JSON pointer (the fast readers' delta fields).
+    Static(&'static str),
 }
 
 impl Loc {
@@ -268,6 +270,7 @@ impl Loc {
                 .get("function")?
                 .get("arguments"),
             Loc::Pointer(p) => v.pointer(p),
+            Loc::Static(p) => v.pointer(p),
         }
     }
 
@@ -288,6 +291,7 @@ impl Loc {
                 .get_mut("function")?
                 .get_mut("arguments"),
             Loc::Pointer(p) => v.pointer_mut(p),
+            Loc::Static(p) => v.pointer_mut(p),
         }
     }
 }
@@ -427,28 +431,37 @@ impl StreamGuard {
             json: None,
             content: Vec::new(),
         };
-        // Chat and completions chunks after the first: their text is read straight from the
-        // event without building a JSON tree (built later only if a mask rewrites the event).
+        // The events nearly every stream is made of (chat and completions chunks after the
+        // first, Anthropic `content_block_delta`, Responses `*.delta`): their text is read
+        // straight from the event without building a JSON tree (built later only if a mask
+        // rewrites the event).
         let chat_like = matches!(self.dialect, Dialect::OpenAiChat | Dialect::Completions);
-        if chat_like && self.header.is_some() {
+        if !chat_like || self.header.is_some() {
+            let dialect = self.dialect;
             let channels = &mut self.channels;
             let content = &mut held.content;
+            let sequence = &mut self.sequence;
             let read = held
                 .event
                 .data()
                 .filter(|d| d.starts_with('{'))
                 .is_some_and(|d| {
-                    chat_pieces_fast(d, &mut |(channel, pointer, carry), piece| {
-                        let text = channels
-                            .entry(channel)
-                            .or_insert_with(|| ChannelText::new(channel));
-                        let start = text.text.len();
-                        text.text.push_str(&piece);
-                        content.push((channel, start, text.text.len(), pointer, carry));
-                        if !touched.contains(&channel) {
-                            touched.push(channel);
-                        }
-                    })
+                    fast_pieces(
+                        dialect,
+                        d,
+                        sequence,
+                        &mut |(channel, pointer, carry), piece| {
+                            let text = channels
+                                .entry(channel)
+                                .or_insert_with(|| ChannelText::new(channel));
+                            let start = text.text.len();
+                            text.text.push_str(&piece);
+                            content.push((channel, start, text.text.len(), pointer, carry));
+                            if !touched.contains(&channel) {
+                                touched.push(channel);
+                            }
+                        },
+                    )
                 });
             if read {
                 self.held.push_back(held);
@@ -1044,6 +1057,126 @@ fn chat_pieces_fast<'a>(
     true
 }
 
+/// The pieces of an event read without a JSON tree, for the shapes nearly every event of a
+/// stream has in `dialect` (handed to `each` in order, with their text); `false` (and nothing
+/// handed) for any other event, and then the tree reader decides. Responses: the event's
+/// `sequence_number` is noted in `sequence`, as the tree reader's header would.
+fn fast_pieces<'a>(
+    dialect: Dialect,
+    data: &'a str,
+    sequence: &mut u64,
+    each: &mut dyn FnMut(Piece, std::borrow::Cow<'a, str>),
+) -> bool {
+    match dialect {
+        Dialect::OpenAiChat | Dialect::Completions => chat_pieces_fast(data, each),
+        Dialect::AnthropicMessages => anthropic_pieces_fast(data, each),
+        Dialect::OpenAiResponses => responses_pieces_fast(data, sequence, each),
+        _ => false,
+    }
+}
+
+/// An Anthropic event, as far as [`anthropic_pieces`] reads a `content_block_delta`.
+#[derive(serde::Deserialize)]
+struct FastBlockEvent<'a> {
+    #[serde(borrow, rename = "type", default)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    index: Option<u64>,
+    #[serde(borrow, default)]
+    delta: Option<FastBlockDelta<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FastBlockDelta<'a> {
+    #[serde(borrow, rename = "type", default)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    text: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    partial_json: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    thinking: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// [`anthropic_pieces`] of a `content_block_delta` without a tree; `false` for any other
+/// event or shape.
+fn anthropic_pieces_fast<'a>(
+    data: &'a str,
+    each: &mut dyn FnMut(Piece, std::borrow::Cow<'a, str>),
+) -> bool {
+    let Ok(e) = serde_json::from_str::<FastBlockEvent<'a>>(data) else {
+        return false;
+    };
+    if e.kind.as_deref() != Some("content_block_delta") {
+        return false;
+    }
+    let index = e.index.unwrap_or(0);
+    let Some(delta) = e.delta else {
+        return true;
+    };
+    let (piece, pointer, args) = match delta.kind.as_deref() {
+        Some("input_json_delta") => (delta.partial_json, "/delta/partial_json", true),
+        Some("thinking_delta") => (delta.thinking, "/delta/thinking", false),
+        _ => (delta.text, "/delta/text", false),
+    };
+    if let Some(text) = piece {
+        let channel = Channel {
+            index,
+            sub: 0,
+            args,
+        };
+        each((channel, Loc::Static(pointer), Carry::Delta), text);
+    }
+    true
+}
+
+/// A Responses event, as far as [`responses_pieces`] reads its `*.delta` kinds.
+#[derive(serde::Deserialize)]
+struct FastResponsesEvent<'a> {
+    #[serde(borrow, rename = "type", default)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    output_index: Option<u64>,
+    #[serde(default)]
+    content_index: Option<u64>,
+    #[serde(default)]
+    summary_index: Option<u64>,
+    #[serde(default)]
+    sequence_number: Option<u64>,
+    #[serde(borrow, default)]
+    delta: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// [`responses_pieces`] of the text and argument deltas without a tree; `false` for every
+/// other event (snapshots, item and response events) or shape.
+fn responses_pieces_fast<'a>(
+    data: &'a str,
+    sequence: &mut u64,
+    each: &mut dyn FnMut(Piece, std::borrow::Cow<'a, str>),
+) -> bool {
+    let Ok(e) = serde_json::from_str::<FastResponsesEvent<'a>>(data) else {
+        return false;
+    };
+    let (item, part) = (e.output_index.unwrap_or(0), e.content_index.unwrap_or(0));
+    let channel = match e.kind.as_deref() {
+        Some("response.output_text.delta" | "response.refusal.delta") => Channel::text(item, part),
+        Some(
+            "response.function_call_arguments.delta" | "response.custom_tool_call_input.delta",
+        ) => Channel::args(item, 0),
+        Some("response.reasoning_summary_text.delta") => {
+            Channel::text(item, (1u64 << 32) + e.summary_index.unwrap_or(0))
+        }
+        _ => return false,
+    };
+    if let Some(n) = e.sequence_number {
+        *sequence = (*sequence).max(n);
+    }
+    if let Some(text) = e.delta {
+        each((channel, Loc::Static("/delta"), Carry::Delta), text);
+    }
+    true
+}
+
 fn chat_pieces(json: &Value, out: &mut Vec<Piece>) {
     let Some(choices) = json.get("choices").and_then(Value::as_array) else {
         return;
@@ -1442,11 +1575,43 @@ mod tests {
         out
     }
 
-    /// The tree-free chat reader finds the same pieces, at the same places, with the same
-    /// text as the tree reader; shapes it does not take are left to the tree reader.
+    /// `fast_pieces` in `dialect` takes `data` and finds the same pieces, at the same places,
+    /// with the same text, as the dialect's tree reader.
+    fn assert_fast_agrees(dialect: Dialect, data: &str) {
+        let json: Value = serde_json::from_str(data).unwrap();
+        let mut tree = Vec::new();
+        match dialect {
+            Dialect::AnthropicMessages => anthropic_pieces(&json, &mut tree),
+            Dialect::OpenAiResponses => responses_pieces(&json, &mut tree),
+            _ => chat_pieces(&json, &mut tree),
+        }
+        // The tree reader lists a piece whatever its type; the event's text is its strings.
+        tree.retain(|(_, loc, _)| loc.get(&json).is_some_and(Value::is_string));
+        let mut fast = Vec::new();
+        let mut sequence = 0;
+        assert!(
+            fast_pieces(dialect, data, &mut sequence, &mut |p, t| fast.push((p, t))),
+            "{data}"
+        );
+        assert_eq!(tree.len(), fast.len(), "{data}");
+        for ((channel, loc, carry), ((f_channel, f_loc, f_carry), text)) in tree.iter().zip(&fast) {
+            assert_eq!((channel, carry), (f_channel, f_carry), "{data}");
+            assert_eq!(loc.get(&json), f_loc.get(&json), "{data}");
+            assert_eq!(
+                loc.get(&json).and_then(Value::as_str),
+                Some(&**text),
+                "{data}"
+            );
+        }
+        let tree_sequence = json.get("sequence_number").and_then(Value::as_u64);
+        assert_eq!(sequence, tree_sequence.unwrap_or(0), "{data}");
+    }
+
+    /// The tree-free readers find the same pieces, at the same places, with the same text as
+    /// the tree readers; shapes and events they do not take are left to the tree readers.
     #[test]
-    fn fast_chat_reader_agrees_with_the_tree_reader() {
-        let same = [
+    fn fast_readers_agree_with_the_tree_readers() {
+        let chat = [
             r#"{"id":"c","choices":[{"index":0,"delta":{"content":"Hi \"there\"\n\u00e9"}}]}"#,
             r#"{"choices":[{"index":1,"delta":{"refusal":"no","content":null}},{"index":0,"delta":{}}]}"#,
             r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":3,"function":{"arguments":"{\"a\":"}},{"index":4,"function":{"name":"f"}}]}}]}"#,
@@ -1455,36 +1620,92 @@ mod tests {
             r#"{"usage":{"total_tokens":3},"choices":[]}"#,
             r#"{"object":"chat.completion.chunk"}"#,
         ];
-        for data in same {
-            let json: Value = serde_json::from_str(data).unwrap();
-            let mut tree = Vec::new();
-            chat_pieces(&json, &mut tree);
-            let mut fast = Vec::new();
-            assert!(
-                chat_pieces_fast(data, &mut |p, t| fast.push((p, t))),
-                "{data}"
-            );
-            assert_eq!(tree.len(), fast.len(), "{data}");
-            for ((channel, loc, carry), ((f_channel, f_loc, f_carry), text)) in
-                tree.iter().zip(&fast)
-            {
-                assert_eq!((channel, carry), (f_channel, f_carry), "{data}");
-                assert_eq!(loc.get(&json), f_loc.get(&json), "{data}");
-                assert_eq!(
-                    loc.get(&json).and_then(Value::as_str),
-                    Some(&**text),
-                    "{data}"
-                );
+        let anthropic = [
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi \"x\"\n\u00e9"}}"#,
+            r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"q\": \"a"}}"#,
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"thinking_delta","thinking":"hmm"}}"#,
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"signature_delta","signature":"abc"}}"#,
+            r#"{"type":"content_block_delta","delta":{"text":"no index, no type"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":null}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":null}}"#,
+        ];
+        let responses = [
+            r#"{"type":"response.output_text.delta","item_id":"m","output_index":1,"content_index":2,"delta":"Hi \"x\"","sequence_number":7}"#,
+            r#"{"type":"response.refusal.delta","output_index":0,"content_index":0,"delta":"no"}"#,
+            r#"{"type":"response.function_call_arguments.delta","output_index":3,"delta":"{\"a\":","sequence_number":9}"#,
+            r#"{"type":"response.custom_tool_call_input.delta","output_index":3,"delta":"x"}"#,
+            r#"{"type":"response.reasoning_summary_text.delta","output_index":0,"summary_index":1,"delta":"so"}"#,
+            r#"{"type":"response.output_text.delta","output_index":0,"content_index":0}"#,
+        ];
+        for (dialect, events) in [
+            (Dialect::OpenAiChat, &chat[..]),
+            (Dialect::AnthropicMessages, &anthropic[..]),
+            (Dialect::OpenAiResponses, &responses[..]),
+        ] {
+            for data in events {
+                assert_fast_agrees(dialect, data);
             }
         }
-        for data in [
-            r#"{"choices":[{"index":0,"delta":{"content":5}}]}"#,
-            r#"{"choices":[{"index":"0","delta":{"content":"x"}}]}"#,
-            r#"{"choices":[{"index":0,"delta":{"content":"a","content":"b"}}]}"#,
-            r#"{"choices":{"index":0}}"#,
+        let mut sequence = 0;
+        for (dialect, data) in [
+            (
+                Dialect::OpenAiChat,
+                r#"{"choices":[{"index":0,"delta":{"content":5}}]}"#,
+            ),
+            (
+                Dialect::OpenAiChat,
+                r#"{"choices":[{"index":"0","delta":{"content":"x"}}]}"#,
+            ),
+            (
+                Dialect::OpenAiChat,
+                r#"{"choices":[{"index":0,"delta":{"content":"a","content":"b"}}]}"#,
+            ),
+            (Dialect::OpenAiChat, r#"{"choices":{"index":0}}"#),
+            (
+                Dialect::AnthropicMessages,
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":"x"}}"#,
+            ),
+            (
+                Dialect::AnthropicMessages,
+                r#"{"type":"content_block_delta","index":-1,"delta":{"text":"x"}}"#,
+            ),
+            (
+                Dialect::AnthropicMessages,
+                r#"{"type":"content_block_delta","index":0,"delta":{"text":5}}"#,
+            ),
+            (
+                Dialect::AnthropicMessages,
+                r#"{"type":"content_block_delta","index":0,"delta":{"text":"a","text":"b"}}"#,
+            ),
+            (Dialect::AnthropicMessages, r#"{"type":"message_stop"}"#),
+            (
+                Dialect::OpenAiResponses,
+                r#"{"type":"response.output_text.done","output_index":0,"content_index":0,"text":"x","sequence_number":3}"#,
+            ),
+            (
+                Dialect::OpenAiResponses,
+                r#"{"type":"response.completed","response":{"output":[]},"sequence_number":4}"#,
+            ),
+            (
+                Dialect::OpenAiResponses,
+                r#"{"type":"response.output_text.delta","output_index":"0","delta":"x"}"#,
+            ),
+            (
+                Dialect::OpenAiResponses,
+                r#"{"type":"response.output_text.delta","delta":{"x":1}}"#,
+            ),
+            (
+                Dialect::Gemini,
+                r#"{"candidates":[{"content":{"parts":[{"text":"x"}]}}]}"#,
+            ),
         ] {
-            assert!(!chat_pieces_fast(data, &mut |_, _| {}), "{data}");
+            assert!(
+                !fast_pieces(dialect, data, &mut sequence, &mut |_, _| {}),
+                "{data}"
+            );
         }
+        // A refused event leaves the sequence to the tree reader.
+        assert_eq!(sequence, 0);
     }
 
     #[test]

@@ -12,8 +12,10 @@
 use std::time::Instant;
 
 use parapet_core::decision_log::DecisionLog;
+use parapet_core::dialect::Dialect;
 use parapet_core::exchange::GuardedExchange;
 use parapet_core::policies::RequestFacts;
+use parapet_core::stream::StreamGuard;
 use parapet_core::Policy;
 
 const SAMPLE: &str = include_str!("../../core/benches/data/prompt_sample.txt");
@@ -106,6 +108,76 @@ fn chat_stream(n: usize) -> Vec<u8> {
         out.extend_from_slice(format!("data: {v}\n\n").as_bytes());
     }
     out.extend_from_slice(b"data: [DONE]\n\n");
+    out
+}
+
+/// The same words as an Anthropic Messages stream: `message_start`, one text block of `n`
+/// `content_block_delta` events, its stop, `message_delta`, `message_stop`.
+fn anthropic_stream(n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut ev = |name: &str, v: serde_json::Value| {
+        out.extend_from_slice(format!("event: {name}\ndata: {v}\n\n").as_bytes());
+    };
+    ev(
+        "message_start",
+        serde_json::json!({"type": "message_start", "message": {"id": "msg_1", "type": "message",
+            "role": "assistant", "content": [], "model": "m", "stop_reason": null,
+            "usage": {"input_tokens": 10, "output_tokens": 1}}}),
+    );
+    ev(
+        "content_block_start",
+        serde_json::json!({"type": "content_block_start", "index": 0,
+            "content_block": {"type": "text", "text": ""}}),
+    );
+    for word in SAMPLE.split_inclusive(' ').cycle().take(n) {
+        ev(
+            "content_block_delta",
+            serde_json::json!({"type": "content_block_delta", "index": 0,
+                "delta": {"type": "text_delta", "text": word}}),
+        );
+    }
+    ev(
+        "content_block_stop",
+        serde_json::json!({"type": "content_block_stop", "index": 0}),
+    );
+    ev(
+        "message_delta",
+        serde_json::json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+            "usage": {"output_tokens": n}}),
+    );
+    ev("message_stop", serde_json::json!({"type": "message_stop"}));
+    out
+}
+
+/// The same words as an OpenAI Responses stream: `response.created`, `n`
+/// `response.output_text.delta` events, `response.output_text.done` with the whole text.
+fn responses_stream(n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut seq = 0;
+    let mut ev = |name: &str, mut v: serde_json::Value| {
+        v["sequence_number"] = serde_json::json!(seq);
+        seq += 1;
+        out.extend_from_slice(format!("event: {name}\ndata: {v}\n\n").as_bytes());
+    };
+    ev(
+        "response.created",
+        serde_json::json!({"type": "response.created", "response": {"id": "resp_1",
+            "object": "response", "status": "in_progress", "model": "m", "output": []}}),
+    );
+    let mut text = String::new();
+    for word in SAMPLE.split_inclusive(' ').cycle().take(n) {
+        text.push_str(word);
+        ev(
+            "response.output_text.delta",
+            serde_json::json!({"type": "response.output_text.delta", "item_id": "msg_1",
+                "output_index": 0, "content_index": 0, "delta": word}),
+        );
+    }
+    ev(
+        "response.output_text.done",
+        serde_json::json!({"type": "response.output_text.done", "item_id": "msg_1",
+            "output_index": 0, "content_index": 0, "text": text}),
+    );
     out
 }
 
@@ -227,15 +299,33 @@ fn main() {
             time(|| parapet_core::normalize::Normalized::new(&text)),
         );
     }
-    if want("stream") {
-        let body = chat_stream(2000);
+    for (name, dialect, body) in [
+        (
+            "stream/chunks_16k/2000",
+            Dialect::OpenAiChat,
+            chat_stream(2000),
+        ),
+        (
+            "stream_anthropic/chunks_16k/2000",
+            Dialect::AnthropicMessages,
+            anthropic_stream(2000),
+        ),
+        (
+            "stream_responses/chunks_16k/2000",
+            Dialect::OpenAiResponses,
+            responses_stream(2000),
+        ),
+    ] {
+        if !want(name) {
+            continue;
+        }
         let chunks: Vec<&[u8]> = body.chunks(16 * 1024).collect();
         case(
             &mut out,
-            "stream/chunks_16k/2000",
+            name,
             body.len(),
             time(|| {
-                let mut guard = parapet_core::stream::StreamGuard::new();
+                let mut guard = StreamGuard::for_dialect(dialect, Vec::new());
                 let mut n = 0;
                 for chunk in &chunks {
                     n += guard.push(&policy, chunk).len();
