@@ -254,6 +254,11 @@ enum Loc {
     Pointer(String),
     /// A fixed JSON pointer (the fast readers' delta fields).
     Static(&'static str),
+    /// Gemini: `candidates[k].content.parts[p].text`.
+    Part {
+        k: usize,
+        p: usize,
+    },
 }
 
 impl Loc {
@@ -271,6 +276,13 @@ impl Loc {
                 .get("arguments"),
             Loc::Pointer(p) => v.pointer(p),
             Loc::Static(p) => v.pointer(p),
+            Loc::Part { k, p } => v
+                .get("candidates")?
+                .get(k)?
+                .get("content")?
+                .get("parts")?
+                .get(p)?
+                .get("text"),
         }
     }
 
@@ -292,6 +304,13 @@ impl Loc {
                 .get_mut("arguments"),
             Loc::Pointer(p) => v.pointer_mut(p),
             Loc::Static(p) => v.pointer_mut(p),
+            Loc::Part { k, p } => v
+                .get_mut("candidates")?
+                .get_mut(k)?
+                .get_mut("content")?
+                .get_mut("parts")?
+                .get_mut(p)?
+                .get_mut("text"),
         }
     }
 }
@@ -1071,8 +1090,76 @@ fn fast_pieces<'a>(
         Dialect::OpenAiChat | Dialect::Completions => chat_pieces_fast(data, each),
         Dialect::AnthropicMessages => anthropic_pieces_fast(data, each),
         Dialect::OpenAiResponses => responses_pieces_fast(data, sequence, each),
+        Dialect::Gemini => gemini_pieces_fast(data, each),
         _ => false,
     }
+}
+
+/// A Gemini stream chunk, as far as its text parts go.
+#[derive(serde::Deserialize)]
+struct FastGeminiChunk<'a> {
+    #[serde(borrow, default)]
+    candidates: Option<Vec<FastCandidate<'a>>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FastCandidate<'a> {
+    #[serde(default)]
+    index: Option<u64>,
+    #[serde(borrow, default)]
+    content: Option<FastContent<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FastContent<'a> {
+    #[serde(borrow, default)]
+    parts: Option<Vec<FastPart<'a>>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FastPart<'a> {
+    #[serde(borrow, default)]
+    text: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    function_call: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "function_call")]
+    function_call_snake: Option<serde::de::IgnoredAny>,
+}
+
+/// The text parts of a Gemini chunk without a tree, as [`StreamGuard::pieces`] reads them;
+/// `false` for a chunk with a function call (each call is counted as its own channel there) or
+/// any shape it does not take.
+fn gemini_pieces_fast<'a>(
+    data: &'a str,
+    each: &mut dyn FnMut(Piece, std::borrow::Cow<'a, str>),
+) -> bool {
+    let Ok(chunk) = serde_json::from_str::<FastGeminiChunk<'a>>(data) else {
+        return false;
+    };
+    let candidates = chunk.candidates.unwrap_or_default();
+    let calls = |c: &FastCandidate<'_>| {
+        c.content
+            .iter()
+            .flat_map(|t| t.parts.iter().flatten())
+            .any(|p| p.function_call.is_some() || p.function_call_snake.is_some())
+    };
+    if candidates.iter().any(calls) {
+        return false;
+    }
+    for (k, c) in candidates.into_iter().enumerate() {
+        let index = c.index.unwrap_or(k as u64);
+        let parts = c.content.and_then(|t| t.parts).unwrap_or_default();
+        for (p, part) in parts.into_iter().enumerate() {
+            if let Some(text) = part.text {
+                each(
+                    (Channel::text(index, 0), Loc::Part { k, p }, Carry::Delta),
+                    text,
+                );
+            }
+        }
+    }
+    true
 }
 
 /// An Anthropic event, as far as [`anthropic_pieces`] reads a `content_block_delta`.
@@ -1583,6 +1670,7 @@ mod tests {
         match dialect {
             Dialect::AnthropicMessages => anthropic_pieces(&json, &mut tree),
             Dialect::OpenAiResponses => responses_pieces(&json, &mut tree),
+            Dialect::Gemini => tree = StreamGuard::for_dialect(dialect, Vec::new()).pieces(&json),
             _ => chat_pieces(&json, &mut tree),
         }
         // The tree reader lists a piece whatever its type; the event's text is its strings.
@@ -1637,10 +1725,18 @@ mod tests {
             r#"{"type":"response.reasoning_summary_text.delta","output_index":0,"summary_index":1,"delta":"so"}"#,
             r#"{"type":"response.output_text.delta","output_index":0,"content_index":0}"#,
         ];
+        let gemini = [
+            r#"{"candidates":[{"content":{"parts":[{"text":"Hi \"x\""},{"text":"more"}],"role":"model"},"index":0}],"usageMetadata":{"totalTokenCount":3},"modelVersion":"g"}"#,
+            r#"{"candidates":[{"content":{"parts":[{"text":"a"}]}},{"content":{"parts":[{"text":"b"}]},"index":4}]}"#,
+            r#"{"candidates":[{"content":null,"finishReason":"STOP"},{"content":{"parts":null}}]}"#,
+            r#"{"candidates":[{"content":{"parts":[{"text":null},{"thought":true,"text":"t"}]}}]}"#,
+            r#"{"usageMetadata":{"totalTokenCount":3}}"#,
+        ];
         for (dialect, events) in [
             (Dialect::OpenAiChat, &chat[..]),
             (Dialect::AnthropicMessages, &anthropic[..]),
             (Dialect::OpenAiResponses, &responses[..]),
+            (Dialect::Gemini, &gemini[..]),
         ] {
             for data in events {
                 assert_fast_agrees(dialect, data);
@@ -1696,7 +1792,28 @@ mod tests {
             ),
             (
                 Dialect::Gemini,
-                r#"{"candidates":[{"content":{"parts":[{"text":"x"}]}}]}"#,
+                r#"{"candidates":[{"content":{"parts":[{"text":"x"},{"functionCall":{"name":"f","args":{}}}]}}]}"#,
+            ),
+            (
+                Dialect::Gemini,
+                r#"{"candidates":[{"content":{"parts":[{"function_call":{"name":"f","args":{}}}]}}]}"#,
+            ),
+            (
+                Dialect::Gemini,
+                r#"{"candidates":[{"content":{"parts":[{"text":5}]}}]}"#,
+            ),
+            (
+                Dialect::Gemini,
+                r#"{"candidates":[{"index":"0","content":{"parts":[{"text":"x"}]}}]}"#,
+            ),
+            (Dialect::Gemini, r#"{"candidates":{"content":{}}}"#),
+            (
+                Dialect::Completions,
+                r#"{"choices":[{"index":0,"text":5}]}"#,
+            ),
+            (
+                Dialect::Embeddings,
+                r#"{"choices":[{"index":0,"text":"x"}]}"#,
             ),
         ] {
             assert!(

@@ -181,6 +181,18 @@ fn responses_stream(n: usize) -> Vec<u8> {
     out
 }
 
+/// The same words as a Gemini `streamGenerateContent?alt=sse` stream: one text part per chunk.
+fn gemini_stream(n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, word) in SAMPLE.split_inclusive(' ').cycle().take(n).enumerate() {
+        let v = serde_json::json!({"candidates": [{"content": {"parts": [{"text": word}],
+            "role": "model"}, "index": 0}], "usageMetadata": {"promptTokenCount": 10,
+            "candidatesTokenCount": i + 1, "totalTokenCount": i + 11}, "modelVersion": "m"});
+        out.extend_from_slice(format!("data: {v}\r\n\r\n").as_bytes());
+    }
+    out
+}
+
 fn main() {
     let only = std::env::args().nth(1).unwrap_or_default();
     let want = |name: &str| only.is_empty() || name.starts_with(&only);
@@ -314,6 +326,11 @@ fn main() {
             "stream_responses/chunks_16k/2000",
             Dialect::OpenAiResponses,
             responses_stream(2000),
+        ),
+        (
+            "stream_gemini/chunks_16k/2000",
+            Dialect::Gemini,
+            gemini_stream(2000),
         ),
     ] {
         if !want(name) {
