@@ -29,7 +29,11 @@ each listener (median of ROUNDS), and the ratio guarded/plain.
 response body chunk into the VM and back (what any proxy-wasm stream guard pays before reading a
 byte): the floor of the bulk ratio in this Envoy.
 
+`--bulk-dialects anthropic,responses,gemini` adds bulk rounds with the same words in those APIs'
+stream shapes (requests to their paths, so the guard reads each in its own dialect).
+
 Usage: benches/stream.py [--rounds 5] [--events 200] [--interval-ms 5] [--bulk-events 20000]
+                         [--bulk-dialects anthropic,responses,gemini]
                          [--module parapet|noop|noop-stream] [--out benches/results/stream.json]
 Needs: scripts/setup.sh (builds the .wasm and the CLI, installs Envoy).
 """
@@ -74,28 +78,77 @@ def events(n):
     return out
 
 
+def dialect_events(dialect, n):
+    """The same n words as a stream in another API's shape (the bulk rounds of --bulk-dialects)."""
+    if dialect == "chat":
+        return events(n)
+    words = [WORDS[i % len(WORDS)] if i == 0 else " " + WORDS[i % len(WORDS)] for i in range(n)]
+
+    def ev(name, v, end=b"\n\n"):
+        line = b"data: " + json.dumps(v, separators=(",", ":")).encode() + end
+        return (b"event: " + name.encode() + b"\n" if name else b"") + line
+
+    if dialect == "anthropic":
+        out = [ev("message_start", {"type": "message_start", "message": {
+            "id": "msg_bench", "type": "message", "role": "assistant", "content": [], "model": "bench",
+            "stop_reason": None, "usage": {"input_tokens": 1, "output_tokens": 1}}}),
+               ev("content_block_start", {"type": "content_block_start", "index": 0,
+                                          "content_block": {"type": "text", "text": ""}})]
+        out += [ev("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                           "delta": {"type": "text_delta", "text": w}}) for w in words]
+        return out + [ev("content_block_stop", {"type": "content_block_stop", "index": 0}),
+                      ev("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                                           "usage": {"output_tokens": n}}),
+                      ev("message_stop", {"type": "message_stop"})]
+    if dialect == "responses":
+        head = {"id": "resp_bench", "object": "response", "model": "bench", "output": []}
+        out = [ev("response.created", {"type": "response.created", "sequence_number": 0,
+                                       "response": head | {"status": "in_progress"}})]
+        out += [ev("response.output_text.delta", {"type": "response.output_text.delta", "item_id": "msg_bench",
+                                                   "output_index": 0, "content_index": 0, "delta": w,
+                                                   "sequence_number": i + 1}) for i, w in enumerate(words)]
+        text = "".join(words)
+        return out + [ev("response.output_text.done", {"type": "response.output_text.done", "item_id": "msg_bench",
+                                                       "output_index": 0, "content_index": 0, "text": text,
+                                                       "sequence_number": n + 1})]
+    if dialect == "gemini":
+        return [ev(None, {"candidates": [{"content": {"parts": [{"text": w}], "role": "model"}, "index": 0}],
+                          "modelVersion": "bench"}, b"\r\n\r\n") for w in words]
+    raise ValueError(dialect)
+
+
+# Each dialect's request: path and body.
+REQUESTS = {
+    "chat": ("/v1/chat/completions", {"model": "m", "stream": True, "messages": [{"role": "user", "content": "go"}]}),
+    "anthropic": ("/v1/messages", {"model": "m", "max_tokens": 100, "stream": True,
+                                   "messages": [{"role": "user", "content": "go"}]}),
+    "responses": ("/v1/responses", {"model": "m", "stream": True, "input": "go"}),
+    "gemini": ("/v1beta/models/m:streamGenerateContent?alt=sse", {"contents": [{"role": "user", "parts": [{"text": "go"}]}]}),
+}
+
+
 # ---------------------------------------------------------------- upstream (separate process)
 
 BULK_BODIES = {}
 
 
-def bulk_body(n):
-    """The chunked-encoded body of `n` events in ~16 KiB chunks (cached per `n`)."""
-    if n not in BULK_BODIES:
+def bulk_body(n, dialect="chat"):
+    """The chunked-encoded body of `n` events in ~16 KiB chunks (cached per `n` and dialect)."""
+    if (n, dialect) not in BULK_BODIES:
         frames, buf = [], b""
-        for e in events(n):
+        for e in dialect_events(dialect, n):
             buf += e
             if len(buf) >= 16384:
                 frames.append(b"%x\r\n%s\r\n" % (len(buf), buf))
                 buf = b""
         if buf:
             frames.append(b"%x\r\n%s\r\n" % (len(buf), buf))
-        BULK_BODIES[n] = b"".join(frames)
-    return BULK_BODIES[n]
+        BULK_BODIES[(n, dialect)] = b"".join(frames)
+    return BULK_BODIES[(n, dialect)]
 
 
 def serve(port):
-    """A minimal HTTP/1.1 SSE upstream. Request header `x-bench: paced:N:MS` or `bulk:N`."""
+    """A minimal HTTP/1.1 SSE upstream. Request header `x-bench: paced:N:MS` or `bulk:N[:DIALECT]`."""
     import socketserver
 
     class H(socketserver.StreamRequestHandler):
@@ -133,7 +186,7 @@ def serve(port):
                     # ~16 KiB chunks, as a fast upstream's socket would send them, encoded once per
                     # size and then written whole: building them per request made this Python
                     # upstream (~25 MB/s) the pace of both paths, and the ratio measured it.
-                    self.wfile.write(bulk_body(int(args[0])))
+                    self.wfile.write(bulk_body(int(args[0]), args[1] if len(args) > 1 else "chat"))
                 else:
                     for e in events(int(args[0])):
                         if e.startswith(b'data: {"id"'):
@@ -154,14 +207,14 @@ def serve(port):
 
 # ---------------------------------------------------------------- client
 
-def stream_once(port, spec):
+def stream_once(port, spec, dialect="chat"):
     """POST a streaming request and read the stream as it arrives. Returns (content events as
     (upstream send time, client arrival time) in CLOCK_MONOTONIC seconds — send time None when
     the upstream did not stamp it —, total body bytes, seconds from request to the end)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    body = json.dumps({"model": "m", "stream": True, "messages": [{"role": "user", "content": "go"}]})
+    path, body = REQUESTS[dialect]
     t0 = time.monotonic()
-    conn.request("POST", "/v1/chat/completions", body=body,
+    conn.request("POST", path, body=json.dumps(body),
                  headers={"content-type": "application/json", "x-bench": spec})
     conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     r = conn.getresponse()
@@ -238,6 +291,9 @@ def main():
                     help="noop: the guarded listener runs benches/noop-filter instead, a pass-through "
                     "Wasm filter; noop-stream: it also copies every response body chunk into the VM "
                     "and back, as any stream guard must (the floor of the bulk ratio)")
+    ap.add_argument("--bulk-dialects", default="",
+                    help="comma-separated: also the bulk rounds with the same words as an Anthropic "
+                    "Messages (anthropic), OpenAI Responses (responses) or Gemini (gemini) stream")
     args = ap.parse_args()
     noop = args.module != "parapet"
 
@@ -299,6 +355,22 @@ def main():
                 tput[port].append(total / secs / 1e6)
         time.sleep(6)  # the next stats flush: the histogram now also holds the bulk chunks
         bulk_hist = output_scan_hist()
+        dialects = {}
+        for d in [x for x in args.bulk_dialects.split(",") if x]:
+            spec = f"bulk:{args.bulk_events}:{d}"
+            got = {PLAIN: [], GUARDED: []}
+            for port in (PLAIN, GUARDED):  # warm-up (the upstream encodes the body)
+                stream_once(port, spec, d)
+            for _ in range(args.rounds):
+                for port in (PLAIN, GUARDED):
+                    _, total, secs, _ = stream_once(port, spec, d)
+                    got[port].append((total, total / secs / 1e6))
+            # the guarded stream must be the whole stream (nothing blocked or cut)
+            if statistics.median(t for t, _ in got[GUARDED]) != statistics.median(t for t, _ in got[PLAIN]):
+                raise RuntimeError(f"{d}: guarded stream differs in size from the plain one")
+            mb = {port: statistics.median(r for _, r in got[port]) for port in got}
+            dialects[d] = {"bytes": got[PLAIN][0][0], "mb_per_s_p50": {"plain": mb[PLAIN], "guarded": mb[GUARDED]},
+                           "ratio": mb[GUARDED] / mb[PLAIN]}
         result = {
             "command": " ".join(["benches/stream.py"] + sys.argv[1:]),
             "module": args.module,
@@ -320,6 +392,7 @@ def main():
                      "ratio": statistics.median(tput[GUARDED]) / statistics.median(tput[PLAIN]),
                      # cumulative column: every chunk so far, the bulk rounds' chunks most of them
                      "filter_output_scan_us_incl_bulk": bulk_hist},
+            "bulk_dialects": dialects,
         }
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
