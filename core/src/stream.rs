@@ -1009,7 +1009,7 @@ struct FastChoice<'a> {
     #[serde(default)]
     index: Option<u64>,
     #[serde(borrow, default)]
-    text: Option<std::borrow::Cow<'a, str>>,
+    text: Option<Text<'a>>,
     #[serde(borrow, default)]
     delta: Option<FastDelta<'a>>,
 }
@@ -1017,9 +1017,9 @@ struct FastChoice<'a> {
 #[derive(serde::Deserialize)]
 struct FastDelta<'a> {
     #[serde(borrow, default)]
-    content: Option<std::borrow::Cow<'a, str>>,
+    content: Option<Text<'a>>,
     #[serde(borrow, default)]
-    refusal: Option<std::borrow::Cow<'a, str>>,
+    refusal: Option<Text<'a>>,
     #[serde(borrow, default)]
     tool_calls: Option<Vec<FastCall<'a>>>,
 }
@@ -1035,16 +1035,13 @@ struct FastCall<'a> {
 #[derive(serde::Deserialize)]
 struct FastFunction<'a> {
     #[serde(borrow, default)]
-    arguments: Option<std::borrow::Cow<'a, str>>,
+    arguments: Option<Text<'a>>,
 }
 
 /// [`chat_pieces`] with each piece's text, read without a JSON tree and handed to `each` in
 /// order; `false` (and nothing handed) when the event does not have the plain shape (a field of
 /// another type, a duplicate key), and then the tree reader decides.
-fn chat_pieces_fast<'a>(
-    data: &'a str,
-    each: &mut dyn FnMut(Piece, std::borrow::Cow<'a, str>),
-) -> bool {
+fn chat_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
     let Ok(chunk) = serde_json::from_str::<FastChunk<'a>>(data) else {
         return false;
     };
@@ -1076,6 +1073,11 @@ fn chat_pieces_fast<'a>(
     true
 }
 
+/// A piece of text as a tree-free reader finds it: borrowed from the event unless unescaped.
+type Text<'a> = std::borrow::Cow<'a, str>;
+/// Where a tree-free reader hands each piece it finds, with its text.
+type Sink<'s, 'a> = &'s mut dyn FnMut(Piece, Text<'a>);
+
 /// The pieces of an event read without a JSON tree, for the shapes nearly every event of a
 /// stream has in `dialect` (handed to `each` in order, with their text); `false` (and nothing
 /// handed) for any other event, and then the tree reader decides. Responses: the event's
@@ -1084,7 +1086,7 @@ fn fast_pieces<'a>(
     dialect: Dialect,
     data: &'a str,
     sequence: &mut u64,
-    each: &mut dyn FnMut(Piece, std::borrow::Cow<'a, str>),
+    each: Sink<'_, 'a>,
 ) -> bool {
     match dialect {
         Dialect::OpenAiChat | Dialect::Completions => chat_pieces_fast(data, each),
@@ -1120,7 +1122,7 @@ struct FastContent<'a> {
 #[serde(rename_all = "camelCase")]
 struct FastPart<'a> {
     #[serde(borrow, default)]
-    text: Option<std::borrow::Cow<'a, str>>,
+    text: Option<Text<'a>>,
     #[serde(default)]
     function_call: Option<serde::de::IgnoredAny>,
     #[serde(default, rename = "function_call")]
@@ -1130,10 +1132,7 @@ struct FastPart<'a> {
 /// The text parts of a Gemini chunk without a tree, as [`StreamGuard::pieces`] reads them;
 /// `false` for a chunk with a function call (each call is counted as its own channel there) or
 /// any shape it does not take.
-fn gemini_pieces_fast<'a>(
-    data: &'a str,
-    each: &mut dyn FnMut(Piece, std::borrow::Cow<'a, str>),
-) -> bool {
+fn gemini_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
     let Ok(chunk) = serde_json::from_str::<FastGeminiChunk<'a>>(data) else {
         return false;
     };
@@ -1166,7 +1165,7 @@ fn gemini_pieces_fast<'a>(
 #[derive(serde::Deserialize)]
 struct FastBlockEvent<'a> {
     #[serde(borrow, rename = "type", default)]
-    kind: Option<std::borrow::Cow<'a, str>>,
+    kind: Option<Text<'a>>,
     #[serde(default)]
     index: Option<u64>,
     #[serde(borrow, default)]
@@ -1176,21 +1175,18 @@ struct FastBlockEvent<'a> {
 #[derive(serde::Deserialize)]
 struct FastBlockDelta<'a> {
     #[serde(borrow, rename = "type", default)]
-    kind: Option<std::borrow::Cow<'a, str>>,
+    kind: Option<Text<'a>>,
     #[serde(borrow, default)]
-    text: Option<std::borrow::Cow<'a, str>>,
+    text: Option<Text<'a>>,
     #[serde(borrow, default)]
-    partial_json: Option<std::borrow::Cow<'a, str>>,
+    partial_json: Option<Text<'a>>,
     #[serde(borrow, default)]
-    thinking: Option<std::borrow::Cow<'a, str>>,
+    thinking: Option<Text<'a>>,
 }
 
 /// [`anthropic_pieces`] of a `content_block_delta` without a tree; `false` for any other
 /// event or shape.
-fn anthropic_pieces_fast<'a>(
-    data: &'a str,
-    each: &mut dyn FnMut(Piece, std::borrow::Cow<'a, str>),
-) -> bool {
+fn anthropic_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
     let Ok(e) = serde_json::from_str::<FastBlockEvent<'a>>(data) else {
         return false;
     };
@@ -1221,7 +1217,7 @@ fn anthropic_pieces_fast<'a>(
 #[derive(serde::Deserialize)]
 struct FastResponsesEvent<'a> {
     #[serde(borrow, rename = "type", default)]
-    kind: Option<std::borrow::Cow<'a, str>>,
+    kind: Option<Text<'a>>,
     #[serde(default)]
     output_index: Option<u64>,
     #[serde(default)]
@@ -1231,16 +1227,12 @@ struct FastResponsesEvent<'a> {
     #[serde(default)]
     sequence_number: Option<u64>,
     #[serde(borrow, default)]
-    delta: Option<std::borrow::Cow<'a, str>>,
+    delta: Option<Text<'a>>,
 }
 
 /// [`responses_pieces`] of the text and argument deltas without a tree; `false` for every
 /// other event (snapshots, item and response events) or shape.
-fn responses_pieces_fast<'a>(
-    data: &'a str,
-    sequence: &mut u64,
-    each: &mut dyn FnMut(Piece, std::borrow::Cow<'a, str>),
-) -> bool {
+fn responses_pieces_fast<'a>(data: &'a str, sequence: &mut u64, each: Sink<'_, 'a>) -> bool {
     let Ok(e) = serde_json::from_str::<FastResponsesEvent<'a>>(data) else {
         return false;
     };

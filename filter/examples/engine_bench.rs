@@ -18,34 +18,11 @@ use parapet_core::policies::RequestFacts;
 use parapet_core::stream::StreamGuard;
 use parapet_core::Policy;
 
-const SAMPLE: &str = include_str!("../../core/benches/data/prompt_sample.txt");
+#[path = "../../core/benches/common/inputs.rs"]
+mod inputs;
+use inputs::{chat_body, chat_stream, text_of_size, SAMPLE};
+
 const ROUNDS: usize = 15;
-
-fn text_of_size(size: usize) -> String {
-    let mut s = String::with_capacity(size + SAMPLE.len());
-    while s.len() < size {
-        s.push_str(SAMPLE);
-        s.push('\n');
-    }
-    let mut cut = size;
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    s.truncate(cut);
-    s
-}
-
-fn chat_body(text: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "model": "gpt-4o-mini",
-        "messages": [
-            {"role": "system", "content": "You are a helpful assistant."},
-            {"role": "user", "content": text}
-        ],
-        "temperature": 0.2
-    }))
-    .unwrap()
-}
 
 /// Median µs per call of `f`, in batches sized to ~20 ms (or, with `ENGINE_BENCH_ITERS=n`,
 /// exactly `n` calls in one batch: a fixed workload for `perf stat -e instructions`).
@@ -97,18 +74,6 @@ impl RequestFacts for NoFacts {
     fn dynamic_metadata(&self, _namespace: &str, _path: &[String]) -> Option<String> {
         None
     }
-}
-
-fn chat_stream(n: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (i, word) in SAMPLE.split_inclusive(' ').cycle().take(n).enumerate() {
-        let v = serde_json::json!({"id": "c", "object": "chat.completion.chunk", "created": 1,
-            "model": "m", "choices": [{"index": 0, "delta": {"content": word},
-            "finish_reason": null}], "n": i});
-        out.extend_from_slice(format!("data: {v}\n\n").as_bytes());
-    }
-    out.extend_from_slice(b"data: [DONE]\n\n");
-    out
 }
 
 /// The same words as an Anthropic Messages stream: `message_start`, one text block of `n`
