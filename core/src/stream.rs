@@ -1657,6 +1657,12 @@ mod tests {
     /// `fast_pieces` in `dialect` takes `data` and finds the same pieces, at the same places,
     /// with the same text, as the dialect's tree reader.
     fn assert_fast_agrees(dialect: Dialect, data: &str) {
+        assert!(fast_agrees(dialect, data), "not taken: {data}");
+    }
+
+    /// Whether `fast_pieces` takes `data`; when it does, its pieces must be the tree reader's
+    /// (panics otherwise).
+    fn fast_agrees(dialect: Dialect, data: &str) -> bool {
         let json: Value = serde_json::from_str(data).unwrap();
         let mut tree = Vec::new();
         match dialect {
@@ -1669,10 +1675,10 @@ mod tests {
         tree.retain(|(_, loc, _)| loc.get(&json).is_some_and(Value::is_string));
         let mut fast = Vec::new();
         let mut sequence = 0;
-        assert!(
-            fast_pieces(dialect, data, &mut sequence, &mut |p, t| fast.push((p, t))),
-            "{data}"
-        );
+        if !fast_pieces(dialect, data, &mut sequence, &mut |p, t| fast.push((p, t))) {
+            assert!(fast.is_empty() && sequence == 0, "{data}");
+            return false;
+        }
         assert_eq!(tree.len(), fast.len(), "{data}");
         for ((channel, loc, carry), ((f_channel, f_loc, f_carry), text)) in tree.iter().zip(&fast) {
             assert_eq!((channel, carry), (f_channel, f_carry), "{data}");
@@ -1684,7 +1690,172 @@ mod tests {
             );
         }
         let tree_sequence = json.get("sequence_number").and_then(Value::as_u64);
-        assert_eq!(sequence, tree_sequence.unwrap_or(0), "{data}");
+        let expected = match dialect {
+            Dialect::OpenAiResponses => tree_sequence.unwrap_or(0),
+            _ => 0,
+        };
+        assert_eq!(sequence, expected, "{data}");
+        true
+    }
+
+    /// Event data for the readers' property test: each dialect's delta shape, every field
+    /// present with its type, present with another type (string, number, null, bool, object,
+    /// array) or absent.
+    mod events {
+        use proptest::prelude::*;
+        use serde_json::{json, Value};
+
+        type Field = BoxedStrategy<Option<Value>>;
+
+        fn other() -> BoxedStrategy<Value> {
+            prop_oneof![
+                Just(json!(null)),
+                Just(json!(true)),
+                Just(json!(-1)),
+                Just(json!(1.5)),
+                Just(json!(7)),
+                Just(json!("0")),
+                Just(json!({})),
+                Just(json!([])),
+                Just(json!({"x": [1, "y"]})),
+            ]
+            .boxed()
+        }
+
+        /// `typed` most of the time, else another type or absent.
+        fn field(typed: BoxedStrategy<Value>) -> Field {
+            prop_oneof![
+                4 => typed.prop_map(Some),
+                1 => other().prop_map(Some),
+                1 => Just(None),
+            ]
+            .boxed()
+        }
+
+        fn text() -> BoxedStrategy<Value> {
+            prop_oneof![
+                Just(json!("")),
+                Just(json!("Hi \"there\"\n")),
+                Just(json!("caf\u{e9} \u{1F600} \\")),
+                "[a-z {}:\"]{0,8}".prop_map(Value::from),
+            ]
+            .boxed()
+        }
+
+        fn index() -> BoxedStrategy<Value> {
+            (0u64..4).prop_map(Value::from).boxed()
+        }
+
+        fn kind(names: &'static [&'static str]) -> BoxedStrategy<Value> {
+            proptest::sample::select(names)
+                .prop_map(Value::from)
+                .boxed()
+        }
+
+        fn object(fields: Vec<(&'static str, Field)>) -> BoxedStrategy<Value> {
+            let (keys, values): (Vec<_>, Vec<_>) = fields.into_iter().unzip();
+            values
+                .prop_map(move |vs| {
+                    let map = keys
+                        .iter()
+                        .zip(vs)
+                        .filter_map(|(k, v)| Some((k.to_string(), v?)))
+                        .collect();
+                    Value::Object(map)
+                })
+                .boxed()
+        }
+
+        fn array(item: BoxedStrategy<Value>) -> BoxedStrategy<Value> {
+            proptest::collection::vec(item, 0..3)
+                .prop_map(Value::Array)
+                .boxed()
+        }
+
+        pub fn chat() -> BoxedStrategy<Value> {
+            let call = object(vec![
+                ("index", field(index())),
+                (
+                    "function",
+                    field(object(vec![("arguments", field(text()))])),
+                ),
+            ]);
+            let delta = object(vec![
+                ("content", field(text())),
+                ("refusal", field(text())),
+                ("tool_calls", field(array(call))),
+            ]);
+            let choice = object(vec![
+                ("index", field(index())),
+                ("text", field(text())),
+                ("delta", field(delta)),
+            ]);
+            object(vec![
+                ("id", field(text())),
+                ("choices", field(array(choice))),
+            ])
+        }
+
+        pub fn anthropic() -> BoxedStrategy<Value> {
+            let delta = object(vec![
+                (
+                    "type",
+                    field(kind(&[
+                        "text_delta",
+                        "input_json_delta",
+                        "thinking_delta",
+                        "x",
+                    ])),
+                ),
+                ("text", field(text())),
+                ("partial_json", field(text())),
+                ("thinking", field(text())),
+            ]);
+            object(vec![
+                (
+                    "type",
+                    field(kind(&["content_block_delta", "content_block_start"])),
+                ),
+                ("index", field(index())),
+                ("delta", field(delta)),
+            ])
+        }
+
+        pub fn responses() -> BoxedStrategy<Value> {
+            let kinds = &[
+                "response.output_text.delta",
+                "response.refusal.delta",
+                "response.function_call_arguments.delta",
+                "response.custom_tool_call_input.delta",
+                "response.reasoning_summary_text.delta",
+                "response.output_text.done",
+            ];
+            object(vec![
+                ("type", field(kind(kinds))),
+                ("output_index", field(index())),
+                ("content_index", field(index())),
+                ("summary_index", field(index())),
+                ("sequence_number", field(index())),
+                ("delta", field(text())),
+            ])
+        }
+
+        pub fn gemini() -> BoxedStrategy<Value> {
+            let call = object(vec![
+                ("name", field(text())),
+                ("args", field(Just(json!({})).boxed())),
+            ]);
+            let part = object(vec![
+                ("text", field(text())),
+                (
+                    "functionCall",
+                    prop_oneof![5 => Just(None), 1 => call.prop_map(Some)].boxed(),
+                ),
+            ]);
+            let content = object(vec![("parts", field(array(part)))]);
+            let candidate = object(vec![("index", field(index())), ("content", field(content))]);
+            object(vec![("candidates", field(array(candidate)))])
+        }
     }
 
     /// The tree-free readers find the same pieces, at the same places, with the same text as
@@ -1985,6 +2156,24 @@ mod tests {
         ("jane.doe@example.com", Some("[EMAIL]")),
         ("4111 1111 1111 1111", Some("[CREDIT_CARD]")),
     ];
+
+    proptest::proptest! {
+        /// Whatever types an event's fields have, a tree-free reader either leaves the event
+        /// to the tree reader or finds exactly the tree reader's pieces.
+        #[test]
+        fn fast_readers_take_only_what_the_tree_reads_alike(
+            chat in events::chat(),
+            anthropic in events::anthropic(),
+            responses in events::responses(),
+            gemini in events::gemini(),
+        ) {
+            fast_agrees(Dialect::OpenAiChat, &chat.to_string());
+            fast_agrees(Dialect::Completions, &chat.to_string());
+            fast_agrees(Dialect::AnthropicMessages, &anthropic.to_string());
+            fast_agrees(Dialect::OpenAiResponses, &responses.to_string());
+            fast_agrees(Dialect::Gemini, &gemini.to_string());
+        }
+    }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
