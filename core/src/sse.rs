@@ -52,14 +52,6 @@ impl SseEvent {
         }
     }
 
-    /// The raw bytes, owned.
-    pub fn into_raw(self) -> Vec<u8> {
-        match self.raw {
-            Raw::Text(t) => t.into_bytes(),
-            Raw::Bytes(b) => b,
-        }
-    }
-
     fn field<'a>(&'a self, f: Option<&'a Field>) -> Option<&'a str> {
         match (f?, &self.raw) {
             (Field::Joined(s), _) => Some(s),

@@ -451,9 +451,9 @@ impl StreamGuard {
             content: Vec::new(),
         };
         // The events nearly every stream is made of (chat and completions chunks after the
-        // first, Anthropic `content_block_delta`, Responses `*.delta`): their text is read
-        // straight from the event without building a JSON tree (built later only if a mask
-        // rewrites the event).
+        // first, Anthropic `content_block_delta`, Responses `*.delta`, Gemini text parts): their
+        // text is read straight from the event without building a JSON tree ([`fast_pieces`];
+        // the tree is built later only if a mask rewrites the event).
         let chat_like = matches!(self.dialect, Dialect::OpenAiChat | Dialect::Completions);
         if !chat_like || self.header.is_some() {
             let dialect = self.dialect;
@@ -779,7 +779,7 @@ impl StreamGuard {
             _ => self.masked(*c, *s, *e),
         });
         if rewrite && json.is_none() {
-            // Read without a tree ([`chat_pieces_fast`]): build it now to rewrite the event.
+            // Read without a tree ([`fast_pieces`]): build it now to rewrite the event.
             json = event
                 .data()
                 .and_then(|d| serde_json::from_str::<Value>(d).ok());
