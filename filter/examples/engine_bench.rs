@@ -1,9 +1,13 @@
-//! The filter's engine alone in a WebAssembly VM: the default policy's request scan (the
-//! `cargo bench -p parapet-core --bench scan` inputs: 2 KB, 4 KB and 64 KB chat requests), each
-//! default guard alone and the normaliser on 64 KB, and the stream guard on a chat stream in
-//! 16 KB chunks, timed inside the VM. Built for `wasm32-wasip1` and run by
-//! `benches/engine_v8.mjs` in Node's V8 (the engine Envoy embeds), so the engine's cost in V8 can
-//! be set beside the native figures and profiled (`node --cpu-prof`) without Envoy around it.
+//! The filter's engine alone, timed inside the process: the default policy's request scan (the
+//! `cargo bench -p parapet-core --bench scan` inputs: 2 KB, 4 KB and 64 KB chat requests; warm,
+//! and with the caches cooled between calls), everything the filter runs for one request of
+//! `benches/load.py` (host calls aside), each default request guard alone and the normaliser
+//! on 64 KB, and the stream guard on the same words as a chat, Anthropic Messages, OpenAI
+//! Responses and Gemini stream in 16 KB chunks. Natively (`cargo build --profile bench -p
+//! parapet-filter --example engine_bench`), or built for `wasm32-wasip1` and run by
+//! `benches/engine_v8.mjs` in Node's V8 (the engine Envoy embeds), so the engine's cost in V8
+//! can be set beside the native figures and profiled (`node --cpu-prof`) without Envoy around
+//! it. An argument keeps only the cases whose name starts with it.
 //!
 //! Prints one JSON object: per case the median µs per call over `ROUNDS` batches, and MiB/s.
 
