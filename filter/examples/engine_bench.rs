@@ -57,12 +57,13 @@ fn time<R>(mut f: impl FnMut() -> R) -> f64 {
     per[ROUNDS / 2]
 }
 
-fn case(out: &mut Vec<String>, name: &str, bytes: usize, us: f64) {
+fn case(out: &mut serde_json::Map<String, serde_json::Value>, name: &str, bytes: usize, us: f64) {
     let mib_s = bytes as f64 / (us / 1e6) / (1024.0 * 1024.0);
     eprintln!("{name:<40} {us:>10.1} µs  {mib_s:>8.1} MiB/s");
-    out.push(format!(
-        "\"{name}\": {{\"us\": {us:.2}, \"bytes\": {bytes}, \"mib_per_s\": {mib_s:.1}}}"
-    ));
+    out.insert(
+        name.to_string(),
+        serde_json::json!({"us": us, "bytes": bytes, "mib_per_s": mib_s}),
+    );
 }
 
 /// A request with no route metadata or tenant: the set's default policy.
@@ -166,7 +167,7 @@ fn main() {
     let only = std::env::args().nth(1).unwrap_or_default();
     let want = |name: &str| only.is_empty() || name.starts_with(&only);
     let policy = Policy::default_policy().unwrap();
-    let mut out = Vec::new();
+    let mut out = serde_json::Map::new();
     for size in [2 * 1024, 4 * 1024, 64 * 1024] {
         let body = chat_body(&text_of_size(size));
         assert_eq!(
@@ -320,5 +321,5 @@ fn main() {
             }),
         );
     }
-    println!("{{{}}}", out.join(", "));
+    println!("{}", serde_json::Value::Object(out));
 }
