@@ -757,6 +757,13 @@ def release_changes(cv: dict) -> list[str]:
         out[-2:-2] = [f"Seed-to-seed spread ({sp['fold']} fold, {sp['metric']}; `selection/seed_spread.json`): {runs}. "
                       "Fold figures move by about this much from the random draw alone, so a difference of a point "
                       "between two runs is not evidence.", ""]
+    swa = HERE / "selection" / "swa.json"
+    if swa.exists():  # a model-selection run that was not adopted (finetune.py's `swa` stays 0)
+        sw = json.loads(swa.read_text())
+        runs = "; ".join(f"{name}: " + ", ".join(f"seed {k} {v:.3f}" for k, v in by_seed.items())
+                         + f" (mean {sum(by_seed.values()) / len(by_seed):.4f})" for name, by_seed in sw["runs"].items())
+        out[-2:-2] = [f"Weight averaging (SWA; {sw['fold']} fold, {sw['metric']}; `selection/swa.json`): {runs}. "
+                      f"{sw['decision'][0].upper()}{sw['decision'][1:]}.", ""]
     fmt = lambda v, auc=False: "–" if v is None else (f"{v:.3f}" if auc else f"{100 * v:.1f}%")  # noqa: E731
     for g, r in cv.items():
         for task in ("injection", "toxicity"):
