@@ -56,7 +56,7 @@ use crate::coding::{Coding, StreamDecoder};
 use crate::config::{Action, Hook, Scope};
 use crate::dialect::Dialect;
 use crate::engine::{placeholder, restored_value, Decision, Exchange, Finding};
-use crate::payload::{Slot, SlotPath};
+use crate::payload::{Obj, Slot, SlotPath};
 use crate::policy::Policy;
 use crate::sse::{SseDecoder, SseEvent};
 
@@ -1001,7 +1001,7 @@ impl ResponseStream for StreamGuard {
 #[derive(serde::Deserialize)]
 struct FastChunk<'a> {
     #[serde(borrow, default)]
-    choices: Option<Vec<FastChoice<'a>>>,
+    choices: Option<Vec<Obj<FastChoice<'a>>>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -1011,7 +1011,7 @@ struct FastChoice<'a> {
     #[serde(borrow, default)]
     text: Option<Text<'a>>,
     #[serde(borrow, default)]
-    delta: Option<FastDelta<'a>>,
+    delta: Option<Obj<FastDelta<'a>>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -1021,7 +1021,7 @@ struct FastDelta<'a> {
     #[serde(borrow, default)]
     refusal: Option<Text<'a>>,
     #[serde(borrow, default)]
-    tool_calls: Option<Vec<FastCall<'a>>>,
+    tool_calls: Option<Vec<Obj<FastCall<'a>>>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -1029,7 +1029,7 @@ struct FastCall<'a> {
     #[serde(default)]
     index: Option<u64>,
     #[serde(borrow, default)]
-    function: Option<FastFunction<'a>>,
+    function: Option<Obj<FastFunction<'a>>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -1042,10 +1042,10 @@ struct FastFunction<'a> {
 /// order; `false` (and nothing handed) when the event does not have the plain shape (a field of
 /// another type, a duplicate key), and then the tree reader decides.
 fn chat_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
-    let Ok(chunk) = serde_json::from_str::<FastChunk<'a>>(data) else {
+    let Ok(Obj(chunk)) = serde_json::from_str::<Obj<FastChunk<'a>>>(data) else {
         return false;
     };
-    for (k, c) in chunk.choices.into_iter().flatten().enumerate() {
+    for (k, Obj(c)) in chunk.choices.into_iter().flatten().enumerate() {
         let Some(choice) = c.index else {
             continue;
         };
@@ -1053,7 +1053,7 @@ fn chat_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
             let loc = Loc::Choice { k, key: "text" };
             each((Channel::text(choice, 0), loc, Carry::Delta), text);
         }
-        let Some(delta) = c.delta else {
+        let Some(Obj(delta)) = c.delta else {
             continue;
         };
         for (key, value) in [("content", delta.content), ("refusal", delta.refusal)] {
@@ -1063,8 +1063,8 @@ fn chat_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
                 each((Channel::text(choice, sub), loc, Carry::Delta), text);
             }
         }
-        for (j, call) in delta.tool_calls.into_iter().flatten().enumerate() {
-            if let (Some(n), Some(args)) = (call.index, call.function.and_then(|f| f.arguments)) {
+        for (j, Obj(call)) in delta.tool_calls.into_iter().flatten().enumerate() {
+            if let (Some(n), Some(args)) = (call.index, call.function.and_then(|f| f.0.arguments)) {
                 let loc = Loc::ToolCall { k, j };
                 each((Channel::args(choice, n), loc, Carry::Delta), args);
             }
@@ -1101,7 +1101,7 @@ fn fast_pieces<'a>(
 #[derive(serde::Deserialize)]
 struct FastGeminiChunk<'a> {
     #[serde(borrow, default)]
-    candidates: Option<Vec<FastCandidate<'a>>>,
+    candidates: Option<Vec<Obj<FastCandidate<'a>>>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -1109,13 +1109,13 @@ struct FastCandidate<'a> {
     #[serde(default)]
     index: Option<u64>,
     #[serde(borrow, default)]
-    content: Option<FastContent<'a>>,
+    content: Option<Obj<FastContent<'a>>>,
 }
 
 #[derive(serde::Deserialize)]
 struct FastContent<'a> {
     #[serde(borrow, default)]
-    parts: Option<Vec<FastPart<'a>>>,
+    parts: Option<Vec<Obj<FastPart<'a>>>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -1133,23 +1133,23 @@ struct FastPart<'a> {
 /// `false` for a chunk with a function call (each call is counted as its own channel there) or
 /// any shape it does not take.
 fn gemini_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
-    let Ok(chunk) = serde_json::from_str::<FastGeminiChunk<'a>>(data) else {
+    let Ok(Obj(chunk)) = serde_json::from_str::<Obj<FastGeminiChunk<'a>>>(data) else {
         return false;
     };
     let candidates = chunk.candidates.unwrap_or_default();
-    let calls = |c: &FastCandidate<'_>| {
-        c.content
+    let calls = |c: &Obj<FastCandidate<'_>>| {
+        c.0.content
             .iter()
-            .flat_map(|t| t.parts.iter().flatten())
-            .any(|p| p.function_call.is_some() || p.function_call_snake.is_some())
+            .flat_map(|t| t.0.parts.iter().flatten())
+            .any(|p| p.0.function_call.is_some() || p.0.function_call_snake.is_some())
     };
     if candidates.iter().any(calls) {
         return false;
     }
-    for (k, c) in candidates.into_iter().enumerate() {
+    for (k, Obj(c)) in candidates.into_iter().enumerate() {
         let index = c.index.unwrap_or(k as u64);
-        let parts = c.content.and_then(|t| t.parts).unwrap_or_default();
-        for (p, part) in parts.into_iter().enumerate() {
+        let parts = c.content.and_then(|t| t.0.parts).unwrap_or_default();
+        for (p, Obj(part)) in parts.into_iter().enumerate() {
             if let Some(text) = part.text {
                 each(
                     (Channel::text(index, 0), Loc::Part { k, p }, Carry::Delta),
@@ -1169,7 +1169,7 @@ struct FastBlockEvent<'a> {
     #[serde(default)]
     index: Option<u64>,
     #[serde(borrow, default)]
-    delta: Option<FastBlockDelta<'a>>,
+    delta: Option<Obj<FastBlockDelta<'a>>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -1187,14 +1187,14 @@ struct FastBlockDelta<'a> {
 /// [`anthropic_pieces`] of a `content_block_delta` without a tree; `false` for any other
 /// event or shape.
 fn anthropic_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
-    let Ok(e) = serde_json::from_str::<FastBlockEvent<'a>>(data) else {
+    let Ok(Obj(e)) = serde_json::from_str::<Obj<FastBlockEvent<'a>>>(data) else {
         return false;
     };
     if e.kind.as_deref() != Some("content_block_delta") {
         return false;
     }
     let index = e.index.unwrap_or(0);
-    let Some(delta) = e.delta else {
+    let Some(Obj(delta)) = e.delta else {
         return true;
     };
     let (piece, pointer, args) = match delta.kind.as_deref() {
@@ -1233,7 +1233,7 @@ struct FastResponsesEvent<'a> {
 /// [`responses_pieces`] of the text and argument deltas without a tree; `false` for every
 /// other event (snapshots, item and response events) or shape.
 fn responses_pieces_fast<'a>(data: &'a str, sequence: &mut u64, each: Sink<'_, 'a>) -> bool {
-    let Ok(e) = serde_json::from_str::<FastResponsesEvent<'a>>(data) else {
+    let Ok(Obj(e)) = serde_json::from_str::<Obj<FastResponsesEvent<'a>>>(data) else {
         return false;
     };
     let (item, part) = (e.output_index.unwrap_or(0), e.content_index.unwrap_or(0));
@@ -1752,10 +1752,17 @@ mod tests {
                 .boxed()
         }
 
+        /// An object of `fields`; now and then its values as an array instead, in field order
+        /// (serde's derived readers take a struct from such an array, the tree readers do not).
         fn object(fields: Vec<(&'static str, Field)>) -> BoxedStrategy<Value> {
             let (keys, values): (Vec<_>, Vec<_>) = fields.into_iter().unzip();
-            values
-                .prop_map(move |vs| {
+            (values, 0u8..8)
+                .prop_map(move |(vs, form)| {
+                    if form == 0 {
+                        return Value::Array(
+                            vs.into_iter().map(Option::unwrap_or_default).collect(),
+                        );
+                    }
                     let map = keys
                         .iter()
                         .zip(vs)

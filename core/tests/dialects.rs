@@ -588,3 +588,74 @@ fn anthropic_tool_input_and_gemini_calls_in_streams() {
         "[EMAIL]"
     );
 }
+
+/// serde's derived readers take a struct from a JSON array too (its fields by position), where
+/// the tree readers see an array and read nothing: a reader without a tree must take objects
+/// only, or text it found could not be put back masked in the tree (and went out unmasked).
+#[test]
+fn positional_arrays_are_not_read_as_objects() {
+    let mail = "mail jane.doe@example.com";
+    // Stream chunks of each dialect whose objects are arrays in the fast readers' field order:
+    // the tree reader reads nothing in them, so neither may the guard.
+    let chunks = [
+        (
+            Dialect::OpenAiChat,
+            json!({"choices": [[0, null, {"content": mail}]]}),
+        ),
+        (
+            Dialect::OpenAiChat,
+            json!({"choices": [{"index": 0, "delta": [mail]}]}),
+        ),
+        (
+            Dialect::Gemini,
+            json!({"candidates": [[0, {"parts": [{"text": mail}]}]]}),
+        ),
+        (
+            Dialect::Gemini,
+            json!({"candidates": [{"index": 0, "content": {"parts": [[mail]]}}]}),
+        ),
+        (
+            Dialect::AnthropicMessages,
+            json!({"type": "content_block_delta", "index": 0, "delta": ["text_delta", mail]}),
+        ),
+        (
+            Dialect::AnthropicMessages,
+            json!(["content_block_delta", 0, {"type": "text_delta", "text": mail}]),
+        ),
+    ];
+    // (a chat stream's first chunk is read with a tree, as its header; the fast reader takes the
+    // ones after it)
+    let first = json!({"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"role": "assistant"}}]});
+    for (dialect, chunk) in chunks {
+        let mut g = stream::StreamGuard::for_dialect(dialect, Vec::new());
+        let body = if dialect == Dialect::OpenAiChat {
+            format!("data: {first}\n\ndata: {chunk}\n\n")
+        } else {
+            format!("data: {chunk}\n\n")
+        };
+        let mut out = g.push(policy(), body.as_bytes());
+        out.extend(g.finish(policy()));
+        assert!(
+            g.findings().is_empty(),
+            "{dialect:?} {chunk}: {:?}",
+            g.findings()
+        );
+        assert_eq!(String::from_utf8_lossy(&out), body);
+    }
+    // A buffered answer whose choice is an array in ChatReply's field order.
+    let ex = exchange(
+        "/v1/chat/completions",
+        r#"{"messages":[{"role":"user","content":"hi"}]}"#,
+    );
+    let answer = json!({"choices": [[null, {"content": mail}]]}).to_string();
+    let v = policy().evaluate_response(answer.as_bytes(), &ex);
+    let sent = v
+        .body
+        .map(|b| String::from_utf8(b).unwrap())
+        .unwrap_or(answer.clone());
+    assert!(
+        v.decision != parapet_core::Decision::Mask || !sent.contains("jane.doe"),
+        "{:?} {sent}",
+        v.decision
+    );
+}
