@@ -31,9 +31,12 @@
 //! - Legacy completions: `prompt` string or strings [user]; answers `choices[].text`.
 //! - Embeddings: `input` string or strings [user]; answers carry no text.
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::payload::{Slot, SlotSink};
+use crate::payload::{Obj, Slot, SlotSink};
 use crate::reply::{self, Reply};
 use crate::vocab::Scope;
 
@@ -480,6 +483,110 @@ fn chat_response<'a>(body: &'a Value, s: &mut SlotSink<'a>) {
             });
         }
     });
+}
+
+/// A buffered chat-completions or completions answer read without a JSON tree: exactly the
+/// fields [`chat_response`] takes slots from, typed and borrowed (strings without escapes are
+/// not copied), every other field skipped unparsed. A body of any other shape — a field of
+/// another type, a content-part array, a duplicate key, a `null` choice — fails to parse, and
+/// the caller reads the tree instead; when this reader parses a body, its slots are the tree
+/// reader's, in the same order, at the same paths (`fast_reply_reads_what_the_tree_reads`).
+/// Every struct is read from an object only ([`Obj`]), as the tree reader reads it.
+#[derive(Deserialize)]
+pub(crate) struct ChatReply<'a> {
+    #[serde(borrow)]
+    choices: Option<Vec<Obj<ReplyChoice<'a>>>>,
+}
+
+#[derive(Deserialize)]
+struct ReplyChoice<'a> {
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    message: Option<Obj<ReplyMessage<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct ReplyMessage<'a> {
+    #[serde(borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    tool_calls: Option<Vec<Obj<ReplyToolCall<'a>>>>,
+    #[serde(borrow)]
+    function_call: Option<Obj<ReplyFunction<'a>>>,
+    #[serde(borrow)]
+    refusal: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct ReplyToolCall<'a> {
+    #[serde(borrow)]
+    function: Option<Obj<ReplyFunction<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct ReplyFunction<'a> {
+    #[serde(borrow)]
+    arguments: Option<Cow<'a, str>>,
+}
+
+impl<'a> ChatReply<'a> {
+    /// The answer in `body`, if it has the shape this reader takes.
+    pub(crate) fn read(body: &'a [u8]) -> Option<Self> {
+        serde_json::from_slice::<Obj<Self>>(body).ok().map(|r| r.0)
+    }
+
+    /// [`chat_response`]'s slots, in its order.
+    pub(crate) fn slots(&self) -> Vec<Slot<'_>> {
+        let mut s = SlotSink::new();
+        let Some(choices) = &self.choices else {
+            return s.slots;
+        };
+        s.within("choices", |s| {
+            for (i, Obj(c)) in choices.iter().enumerate() {
+                s.at_index(i, |s| {
+                    slot(s, "text", Scope::Assistant, &c.text);
+                    if let Some(Obj(m)) = &c.message {
+                        s.within("message", |s| {
+                            slot(s, "content", Scope::Assistant, &m.content);
+                            if let Some(calls) = &m.tool_calls {
+                                s.within("tool_calls", |s| {
+                                    for (j, call) in calls.iter().enumerate() {
+                                        if let Some(Obj(f)) = &call.0.function {
+                                            s.at_index(j, |s| {
+                                                s.within("function", |s| {
+                                                    slot(
+                                                        s,
+                                                        "arguments",
+                                                        Scope::ToolCallArguments,
+                                                        &f.arguments,
+                                                    )
+                                                })
+                                            });
+                                        }
+                                    }
+                                });
+                            }
+                            if let Some(Obj(f)) = &m.function_call {
+                                s.within("function_call", |s| {
+                                    slot(s, "arguments", Scope::ToolCallArguments, &f.arguments)
+                                });
+                            }
+                            slot(s, "refusal", Scope::Assistant, &m.refusal);
+                        });
+                    }
+                });
+            }
+        });
+        s.slots
+    }
+}
+
+/// A slot for `text` under `token`, if present.
+fn slot<'b>(s: &mut SlotSink<'b>, token: &str, scope: Scope, text: &'b Option<Cow<'_, str>>) {
+    if let Some(text) = text {
+        s.within(token, |s| s.push(scope, text));
+    }
 }
 
 /// Turn every choice of a chat or completions response into a content-filter refusal: the
@@ -1103,5 +1210,169 @@ mod tests {
             body(Dialect::Gemini),
             json!({"error": {"code": 400, "message": "no", "status": "INVALID_ARGUMENT"}})
         );
+    }
+
+    fn tree_reply_slots(body: &[u8]) -> Vec<(Scope, String, String)> {
+        let v: Value = serde_json::from_slice(body).unwrap();
+        Dialect::OpenAiChat
+            .response_slots(&v)
+            .iter()
+            .map(|s| (s.scope, s.path.pointer().to_string(), s.text.to_string()))
+            .collect()
+    }
+
+    fn fast_reply_slots(body: &[u8]) -> Option<Vec<(Scope, String, String)>> {
+        let reply = ChatReply::read(body)?;
+        let slots = reply
+            .slots()
+            .iter()
+            .map(|s| (s.scope, s.path.pointer().to_string(), s.text.to_string()))
+            .collect();
+        Some(slots)
+    }
+
+    #[test]
+    fn fast_reply_takes_the_common_shapes_and_declines_the_rest() {
+        let taken: &[&[u8]] = &[
+            br#"{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hi \"x\"\n","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#,
+            br#"{"choices":[{"message":{"content":null,"tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]}},{"text":"legacy","index":1}]}"#,
+            br#"{"choices":[{"message":{"function_call":{"name":"f","arguments":"x"},"refusal":"no"}}]}"#,
+            br#"{"choices":null}"#,
+            br#"{}"#,
+        ];
+        for body in taken {
+            assert_eq!(
+                fast_reply_slots(body).as_ref(),
+                Some(&tree_reply_slots(body)),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert_eq!(fast_reply_slots(taken[1]).unwrap().len(), 2);
+        let declined: &[&[u8]] = &[
+            // the tree reader keeps the last of duplicate keys; the typed read refuses them
+            br#"{"choices":[{"message":{"content":"a","content":"AKIAQX7MZT3KWJ5RLN2P"}}]}"#,
+            br#"{"choices":[{"message":{"content":[{"type":"text","text":"parts"}]}}]}"#,
+            br#"{"choices":[null]}"#,
+            br#"{"choices":[{"message":{"content":7}}]}"#,
+            br#"[{"choices":[]}]"#,
+            br#"{"choices":[]} x"#,
+        ];
+        for body in declined {
+            assert!(
+                fast_reply_slots(body).is_none(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    mod replies {
+        use proptest::prelude::*;
+        use serde_json::{json, Value};
+
+        type Field = BoxedStrategy<Option<Value>>;
+
+        fn other() -> BoxedStrategy<Value> {
+            prop_oneof![
+                Just(json!(null)),
+                Just(json!(true)),
+                Just(json!(-1)),
+                Just(json!(1.5)),
+                Just(json!("0")),
+                Just(json!({})),
+                Just(json!([])),
+                Just(json!([{"type": "text", "text": "part"}])),
+                Just(json!({"arguments": "inner"})),
+            ]
+            .boxed()
+        }
+
+        /// `typed` most of the time, else another type or absent.
+        fn field(typed: BoxedStrategy<Value>) -> Field {
+            prop_oneof![
+                4 => typed.prop_map(Some),
+                1 => other().prop_map(Some),
+                1 => Just(None),
+            ]
+            .boxed()
+        }
+
+        fn text() -> BoxedStrategy<Value> {
+            prop_oneof![
+                Just(json!("")),
+                Just(json!("Hi \"there\"\n")),
+                Just(json!("caf\u{e9} \u{1F600} \\")),
+                "[a-z {}:\"]{0,8}".prop_map(Value::from),
+            ]
+            .boxed()
+        }
+
+        /// An object of `fields`; now and then its values as an array instead, in field order
+        /// (serde's derived readers take a struct from such an array, the tree readers do not).
+        fn object(fields: Vec<(&'static str, Field)>) -> BoxedStrategy<Value> {
+            let (keys, values): (Vec<_>, Vec<_>) = fields.into_iter().unzip();
+            (values, 0u8..8)
+                .prop_map(move |(vs, form)| {
+                    if form == 0 {
+                        return Value::Array(
+                            vs.into_iter().map(Option::unwrap_or_default).collect(),
+                        );
+                    }
+                    let map = keys
+                        .iter()
+                        .zip(vs)
+                        .filter_map(|(k, v)| Some((k.to_string(), v?)))
+                        .collect();
+                    Value::Object(map)
+                })
+                .boxed()
+        }
+
+        fn array(item: BoxedStrategy<Value>) -> BoxedStrategy<Value> {
+            proptest::collection::vec(item, 0..3)
+                .prop_map(Value::Array)
+                .boxed()
+        }
+
+        /// Chat and completions answers with every field the readers take present-typed,
+        /// present with another type, or absent.
+        pub fn reply() -> BoxedStrategy<Value> {
+            let function = object(vec![("name", field(text())), ("arguments", field(text()))]);
+            let call = object(vec![
+                ("id", field(text())),
+                ("function", field(function.clone())),
+            ]);
+            let message = object(vec![
+                ("role", field(text())),
+                ("content", field(text())),
+                ("tool_calls", field(array(call))),
+                ("function_call", field(function)),
+                ("refusal", field(text())),
+            ]);
+            let choice = object(vec![
+                ("index", field(Just(json!(0)).boxed())),
+                ("text", field(text())),
+                ("message", field(message)),
+                ("finish_reason", field(text())),
+            ]);
+            object(vec![
+                ("id", field(text())),
+                ("choices", field(array(choice))),
+                ("usage", field(Just(json!({"total_tokens": 3})).boxed())),
+            ])
+        }
+    }
+
+    proptest::proptest! {
+        /// When the typed reader takes an answer, it finds the tree reader's slots, in order, at
+        /// the same paths, with the same scopes.
+        #[test]
+        fn fast_reply_reads_what_the_tree_reads(v in replies::reply()) {
+            let body = serde_json::to_vec(&v).unwrap();
+            if let Some(fast) = fast_reply_slots(&body) {
+                proptest::prop_assert_eq!(fast, tree_reply_slots(&body));
+            }
+        }
     }
 }

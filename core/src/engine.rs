@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::coding::{Coding, DecodeError};
 use crate::config::{Action, Hook, Scope, UnscannablePolicy};
 use crate::detectors::{Category, Match, ScanText};
-use crate::dialect::Dialect;
+use crate::dialect::{ChatReply, Dialect};
 use crate::escalation::{Escalation, FailureMode, Outcome};
 pub use crate::mask::{mask_spans, placeholder};
 use crate::mcp;
@@ -326,6 +326,29 @@ impl Policy {
                 ..Verdict::new(Decision::Skipped)
             };
         }
+        // The common answer (a chat or completions reply with nothing to restore) is read
+        // without a JSON tree; the tree is built only when a block or a mask rewrites it. A body
+        // that is not UTF-8 takes the tree path, which refuses it as before (the typed read skips
+        // the fields it does not take unvalidated).
+        if exchange.mcp.is_none()
+            && exchange.restore.is_empty()
+            && matches!(exchange.dialect, Dialect::OpenAiChat | Dialect::Completions)
+            && std::str::from_utf8(body).is_ok()
+        {
+            if let Some(reply) = ChatReply::read(body) {
+                let slots = reply.slots();
+                let (verdict, masks) = self.verdict_for(Hook::LlmOutput, &slots, &mut Vec::new());
+                drop(slots);
+                if verdict.decision != Decision::Block && masks.is_empty() {
+                    return verdict;
+                }
+                // A rewrite: the same slots' paths in the tree (the typed read parsed the body, so
+                // the tree does too).
+                if let Ok(mut value) = serde_json::from_slice::<Value>(body) {
+                    return self.rewrite_response(&mut value, exchange, verdict, masks);
+                }
+            }
+        }
         let mut value: Value = match serde_json::from_slice(body) {
             Ok(v) => v,
             Err(e) => {
@@ -467,11 +490,23 @@ impl Policy {
             Some(ids) => (Hook::McpPostTool, mcp::response_slots(value, ids)),
             None => (Hook::LlmOutput, exchange.dialect.response_slots(value)),
         };
-        let (mut verdict, mut masks) = self.verdict_for(hook, &slots, &mut Vec::new());
+        let (verdict, mut masks) = self.verdict_for(hook, &slots, &mut Vec::new());
         if verdict.decision != Decision::Block && !exchange.restore.is_empty() {
             restore_slots(&slots, &mut masks, &exchange.restore);
         }
         drop(slots);
+        self.rewrite_response(value, exchange, verdict, masks)
+    }
+
+    /// Carry out a response verdict on the parsed body: a block turns it into the API's
+    /// refusal, masks replace their slots; a changed body is serialised into `verdict.body`.
+    fn rewrite_response(
+        &self,
+        value: &mut Value,
+        exchange: &Exchange,
+        mut verdict: Verdict,
+        masks: Vec<(SlotPath, String)>,
+    ) -> Verdict {
         let changed = match verdict.decision {
             Decision::Block => {
                 // The status is already downstream: no error reply, a refusal in the body.
@@ -1362,6 +1397,45 @@ mod tests {
                 "finish_reason": "tool_calls"}]
         }))
         .unwrap()
+    }
+
+    /// A chat answer read without a tree (`ChatReply`) gets the verdict, findings and rewritten
+    /// body the tree path (`evaluate_response_value`) gives it.
+    #[test]
+    fn answers_read_without_a_tree_get_the_tree_paths_verdict() {
+        let p = policy(OUTPUT);
+        let mut bodies = vec![
+            response("hello"),
+            response("try Globex"),
+            response("the code is LC-0042"),
+            response("caf\u{e9} \"Globex\"\n"),
+            br#"{"choices":[{"text":"legacy Globex","index":0}],"id":"x"}"#.to_vec(),
+            br#"{"choices":[{"message":{"content":null,"refusal":"LC-0001"}}]}"#.to_vec(),
+        ];
+        bodies.push(br#"{"choices":[{"message":{"content":"ok \ud83d\ude00 Globex"}}]}"#.to_vec());
+        for body in &bodies {
+            assert!(ChatReply::read(body).is_some());
+            let exchange = Exchange::default();
+            let fast = p.evaluate_response(body, &exchange);
+            let mut tree: Value = serde_json::from_slice(body).unwrap();
+            let slow = p.evaluate_response_value(&mut tree, &exchange);
+            let text = String::from_utf8_lossy(body);
+            assert_eq!(fast.decision, slow.decision, "{text}");
+            assert_eq!(fast.body, slow.body, "{text}");
+            assert_eq!(fast.findings.len(), slow.findings.len(), "{text}");
+            assert_eq!(fast.reason, slow.reason, "{text}");
+        }
+        // Not UTF-8 in a field the typed read skips unvalidated: the tree path refuses it, as
+        // before.
+        let bad = [
+            &br#"{"id":""#[..],
+            b"\xff",
+            br#"","choices":[{"message":{"content":"hi"}}]}"#,
+        ]
+        .concat();
+        assert!(ChatReply::read(&bad).is_some());
+        let v = p.evaluate_response(&bad, &Exchange::default());
+        assert_eq!(v.decision, Decision::Skipped);
     }
 
     #[test]
