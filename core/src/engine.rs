@@ -329,7 +329,11 @@ impl Policy {
         // The common answer (a chat or completions reply with nothing to restore) is read
         // without a JSON tree; the tree is built only when a block or a mask rewrites it. A body
         // that is not UTF-8 takes the tree path, which refuses it as before (the typed read skips
-        // the fields it does not take unvalidated).
+        // the fields it does not take unvalidated). Two things the tree parser refuses pass the
+        // typed read when they sit in a skipped field: a lone surrogate escape and a number
+        // beyond f64. Such an answer is read and judged on its text (`allow` if clean) where the
+        // tree path passed it unread as `skipped`; a block or mask of it still cannot build the
+        // tree and ends as `skipped`, as before.
         if exchange.mcp.is_none()
             && exchange.restore.is_empty()
             && matches!(exchange.dialect, Dialect::OpenAiChat | Dialect::Completions)
@@ -1436,6 +1440,19 @@ mod tests {
         assert!(ChatReply::read(&bad).is_some());
         let v = p.evaluate_response(&bad, &Exchange::default());
         assert_eq!(v.decision, Decision::Skipped);
+        // A number beyond f64 in a skipped field: read and judged on its text; a mask of it
+        // cannot build the tree and ends as `skipped`, as on the tree path.
+        let big = br#"{"x":1e400,"choices":[{"message":{"content":"hello"}}]}"#;
+        assert!(serde_json::from_slice::<Value>(big).is_err());
+        assert_eq!(
+            p.evaluate_response(big, &Exchange::default()).decision,
+            Decision::Allow
+        );
+        let big = br#"{"x":1e400,"choices":[{"message":{"content":"try Globex"}}]}"#;
+        assert_eq!(
+            p.evaluate_response(big, &Exchange::default()).decision,
+            Decision::Skipped
+        );
     }
 
     #[test]
