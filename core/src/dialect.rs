@@ -31,13 +31,11 @@
 //! - Legacy completions: `prompt` string or strings [user]; answers `choices[].text`.
 //! - Embeddings: `input` string or strings [user]; answers carry no text.
 
-use std::borrow::Cow;
-
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::payload::{Obj, Slot, SlotSink};
+use crate::payload::{Slot, SlotSink};
 use crate::reply::{self, Reply};
+use crate::tree_free;
 use crate::vocab::Scope;
 
 /// An LLM API whose bodies the guard reads.
@@ -485,105 +483,92 @@ fn chat_response<'a>(body: &'a Value, s: &mut SlotSink<'a>) {
     });
 }
 
-/// A buffered chat-completions or completions answer read without a JSON tree: exactly the
-/// fields [`chat_response`] takes slots from, typed and borrowed (strings without escapes are
-/// not copied), every other field skipped unparsed. A body of any other shape — a field of
-/// another type, a content-part array, a duplicate key, a `null` choice — fails to parse, and
-/// the caller reads the tree instead; when this reader parses a body, its slots are the tree
-/// reader's, in the same order, at the same paths (`fast_reply_reads_what_the_tree_reads`).
-/// Every struct is read from an object only ([`Obj`]), as the tree reader reads it.
-#[derive(Deserialize)]
-pub(crate) struct ChatReply<'a> {
-    #[serde(borrow)]
-    choices: Option<Vec<Obj<ReplyChoice<'a>>>>,
-}
-
-#[derive(Deserialize)]
-struct ReplyChoice<'a> {
-    #[serde(borrow)]
-    text: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    message: Option<Obj<ReplyMessage<'a>>>,
-}
-
-#[derive(Deserialize)]
-struct ReplyMessage<'a> {
-    #[serde(borrow)]
-    content: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    tool_calls: Option<Vec<Obj<ReplyToolCall<'a>>>>,
-    #[serde(borrow)]
-    function_call: Option<Obj<ReplyFunction<'a>>>,
-    #[serde(borrow)]
-    refusal: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct ReplyToolCall<'a> {
-    #[serde(borrow)]
-    function: Option<Obj<ReplyFunction<'a>>>,
-}
-
-#[derive(Deserialize)]
-struct ReplyFunction<'a> {
-    #[serde(borrow)]
-    arguments: Option<Cow<'a, str>>,
-}
-
-impl<'a> ChatReply<'a> {
-    /// The answer in `body`, if it has the shape this reader takes.
-    pub(crate) fn read(body: &'a [u8]) -> Option<Self> {
-        serde_json::from_slice::<Obj<Self>>(body).ok().map(|r| r.0)
-    }
-
-    /// [`chat_response`]'s slots, in its order.
-    pub(crate) fn slots(&self) -> Vec<Slot<'_>> {
-        let mut s = SlotSink::new();
-        let Some(choices) = &self.choices else {
-            return s.slots;
-        };
+/// [`chat_response`]'s slots of an answer read without a JSON tree ([`tree_free::ChatAnswer`]:
+/// the same fields, typed and borrowed; a body it does not take is read as a tree), in the same
+/// order, at the same paths (`typed_readers_read_what_the_tree_reads`).
+pub(crate) fn chat_answer_slots<'b>(answer: &'b tree_free::ChatAnswer<'_>) -> Vec<Slot<'b>> {
+    let mut s = SlotSink::new();
+    if let Some(choices) = &answer.choices {
         s.within("choices", |s| {
-            for (i, Obj(c)) in choices.iter().enumerate() {
+            for (i, c) in choices.iter().enumerate() {
                 s.at_index(i, |s| {
-                    slot(s, "text", Scope::Assistant, &c.text);
-                    if let Some(Obj(m)) = &c.message {
-                        s.within("message", |s| {
-                            slot(s, "content", Scope::Assistant, &m.content);
-                            if let Some(calls) = &m.tool_calls {
-                                s.within("tool_calls", |s| {
-                                    for (j, call) in calls.iter().enumerate() {
-                                        if let Some(Obj(f)) = &call.0.function {
-                                            s.at_index(j, |s| {
-                                                s.within("function", |s| {
-                                                    slot(
-                                                        s,
-                                                        "arguments",
-                                                        Scope::ToolCallArguments,
-                                                        &f.arguments,
-                                                    )
-                                                })
-                                            });
-                                        }
-                                    }
-                                });
-                            }
-                            if let Some(Obj(f)) = &m.function_call {
-                                s.within("function_call", |s| {
-                                    slot(s, "arguments", Scope::ToolCallArguments, &f.arguments)
-                                });
-                            }
-                            slot(s, "refusal", Scope::Assistant, &m.refusal);
-                        });
+                    text_slot(s, "text", Scope::Assistant, &c.text);
+                    if let Some(m) = &c.message {
+                        s.within("message", |s| typed_message_slots(m, Scope::Assistant, s));
                     }
                 });
             }
         });
-        s.slots
+    }
+    s.slots
+}
+
+/// [`chat_request`]'s slots of a request read without a JSON tree ([`tree_free::ChatRequest`]),
+/// or `None` if it has `prompt` or `input` (read as a tree then) or `jsonrpc` (MCP's).
+pub(crate) fn chat_request_slots<'b>(
+    request: &'b tree_free::ChatRequest<'_>,
+) -> Option<Vec<Slot<'b>>> {
+    if request.prompt.is_some() || request.input.is_some() || request.jsonrpc.is_some() {
+        return None;
+    }
+    let mut s = SlotSink::new();
+    let messages = request.messages.as_ref()?;
+    s.within("messages", |s| {
+        for (i, m) in messages.iter().enumerate() {
+            let scope = role_scope(m.role.as_deref());
+            s.at_index(i, |s| typed_message_slots(m, scope, s));
+        }
+    });
+    Some(s.slots)
+}
+
+/// [`chat_message`] on a message read without a tree.
+fn typed_message_slots<'b>(m: &'b tree_free::Message<'_>, scope: Scope, s: &mut SlotSink<'b>) {
+    match &m.content {
+        Some(tree_free::Content::Text(text)) => s.within("content", |s| s.push(scope, text)),
+        Some(tree_free::Content::Parts(parts)) => s.within("content", |s| {
+            for (i, p) in parts.iter().enumerate() {
+                let text_part = matches!(
+                    p.kind.as_deref(),
+                    Some("text") | Some("input_text") | Some("output_text") | None
+                );
+                if text_part {
+                    s.at_index(i, |s| text_slot(s, "text", scope, &p.text));
+                }
+            }
+        }),
+        None => {}
+    }
+    if let Some(calls) = &m.tool_calls {
+        s.within("tool_calls", |s| {
+            for (i, c) in calls.iter().enumerate() {
+                if let Some(f) = &c.function {
+                    s.at_index(i, |s| {
+                        s.within("function", |s| {
+                            text_slot(s, "arguments", Scope::ToolCallArguments, &f.arguments)
+                        })
+                    });
+                }
+            }
+        });
+    }
+    if let Some(f) = &m.function_call {
+        s.within("function_call", |s| {
+            text_slot(s, "arguments", Scope::ToolCallArguments, &f.arguments)
+        });
+    }
+    if scope == Scope::Assistant {
+        text_slot(s, "refusal", Scope::Assistant, &m.refusal);
     }
 }
 
 /// A slot for `text` under `token`, if present.
-fn slot<'b>(s: &mut SlotSink<'b>, token: &str, scope: Scope, text: &'b Option<Cow<'_, str>>) {
+fn text_slot<'b>(
+    s: &mut SlotSink<'b>,
+    token: &str,
+    scope: Scope,
+    text: &'b Option<tree_free::Text<'_>>,
+) {
     if let Some(text) = text {
         s.within(token, |s| s.push(scope, text));
     }
@@ -1212,62 +1197,103 @@ mod tests {
         );
     }
 
-    fn tree_reply_slots(body: &[u8]) -> Vec<(Scope, String, String)> {
-        let v: Value = serde_json::from_slice(body).unwrap();
-        Dialect::OpenAiChat
-            .response_slots(&v)
+    type Read = Vec<(Scope, String, String)>;
+
+    fn listed(slots: &[Slot<'_>]) -> Read {
+        slots
             .iter()
             .map(|s| (s.scope, s.path.pointer().to_string(), s.text.to_string()))
             .collect()
     }
 
-    fn fast_reply_slots(body: &[u8]) -> Option<Vec<(Scope, String, String)>> {
-        let reply = ChatReply::read(body)?;
-        let slots = reply
-            .slots()
-            .iter()
-            .map(|s| (s.scope, s.path.pointer().to_string(), s.text.to_string()))
-            .collect();
-        Some(slots)
+    fn tree_answer_slots(body: &[u8]) -> Read {
+        let v: Value = serde_json::from_slice(body).unwrap();
+        listed(&Dialect::OpenAiChat.response_slots(&v))
+    }
+
+    fn typed_answer_slots(body: &[u8]) -> Option<Read> {
+        let answer = tree_free::read::<tree_free::ChatAnswer<'_>>(body)?;
+        Some(listed(&chat_answer_slots(&answer)))
+    }
+
+    fn tree_request_slots(body: &[u8]) -> Read {
+        let v: Value = serde_json::from_slice(body).unwrap();
+        listed(&Dialect::OpenAiChat.request_slots(&v))
+    }
+
+    fn typed_request_slots(body: &[u8]) -> Option<Read> {
+        let request = tree_free::read::<tree_free::ChatRequest<'_>>(body)?;
+        Some(listed(&chat_request_slots(&request)?))
     }
 
     #[test]
-    fn fast_reply_takes_the_common_shapes_and_declines_the_rest() {
-        let taken: &[&[u8]] = &[
+    fn typed_readers_take_the_common_shapes_and_decline_the_rest() {
+        let answers: &[&[u8]] = &[
             br#"{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hi \"x\"\n","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#,
             br#"{"choices":[{"message":{"content":null,"tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]}},{"text":"legacy","index":1}]}"#,
             br#"{"choices":[{"message":{"function_call":{"name":"f","arguments":"x"},"refusal":"no"}}]}"#,
+            br#"{"choices":[{"message":{"content":[{"type":"text","text":"part"},{"type":"image_url","text":"not read"},{"text":"untyped"}]}}]}"#,
             br#"{"choices":null}"#,
             br#"{}"#,
         ];
-        for body in taken {
+        for body in answers {
+            let text = String::from_utf8_lossy(body);
             assert_eq!(
-                fast_reply_slots(body).as_ref(),
-                Some(&tree_reply_slots(body)),
+                typed_answer_slots(body).as_ref(),
+                Some(&tree_answer_slots(body)),
+                "{text}"
+            );
+        }
+        assert_eq!(typed_answer_slots(answers[1]).unwrap().len(), 2);
+        assert_eq!(typed_answer_slots(answers[3]).unwrap().len(), 2);
+        let requests: &[&[u8]] = &[
+            br#"{"model":"m","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi \u00e9"}],"temperature":0.2,"stream":true,"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}"#,
+            br#"{"messages":[{"role":"user","content":[{"type":"text","text":"look"},{"type":"image_url","image_url":{"url":"data:x"}}]},{"role":"assistant","content":null,"refusal":"no","tool_calls":[{"id":"t","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"t","content":"42"},{"role":"developer","content":"d"},{"role":"narrator","content":"n"}]}"#,
+            br#"{"messages":[]}"#,
+        ];
+        for body in requests {
+            let text = String::from_utf8_lossy(body);
+            assert_eq!(
+                typed_request_slots(body).as_ref(),
+                Some(&tree_request_slots(body)),
+                "{text}"
+            );
+        }
+        assert_eq!(typed_request_slots(requests[1]).unwrap().len(), 6);
+        let declined_answers: &[&[u8]] = &[
+            // the tree reader keeps the last of duplicate keys; the typed read refuses them
+            br#"{"choices":[{"message":{"content":"a","content":"AKIAQX7MZT3KWJ5RLN2P"}}]}"#,
+            br#"{"choices":[null]}"#,
+            br#"{"choices":[{"message":{"content":7}}]}"#,
+            br#"{"choices":[[null,{"content":"positional"}]]}"#,
+            br#"[{"choices":[]}]"#,
+            br#"{"choices":[]} x"#,
+        ];
+        for body in declined_answers {
+            assert!(
+                typed_answer_slots(body).is_none(),
                 "{}",
                 String::from_utf8_lossy(body)
             );
         }
-        assert_eq!(fast_reply_slots(taken[1]).unwrap().len(), 2);
-        let declined: &[&[u8]] = &[
-            // the tree reader keeps the last of duplicate keys; the typed read refuses them
-            br#"{"choices":[{"message":{"content":"a","content":"AKIAQX7MZT3KWJ5RLN2P"}}]}"#,
-            br#"{"choices":[{"message":{"content":[{"type":"text","text":"parts"}]}}]}"#,
-            br#"{"choices":[null]}"#,
-            br#"{"choices":[{"message":{"content":7}}]}"#,
-            br#"[{"choices":[]}]"#,
-            br#"{"choices":[]} x"#,
+        let declined_requests: &[&[u8]] = &[
+            br#"{"messages":[{"role":"user","content":"hi"}],"prompt":"also read"}"#,
+            br#"{"messages":[{"role":"user","content":"hi"}],"input":["also read"]}"#,
+            br#"{"jsonrpc":"2.0","method":"tools/call","messages":[]}"#,
+            br#"{"model":"m"}"#,
+            br#"{"messages":null}"#,
+            br#"{"messages":[{"role":7,"content":"hi"}]}"#,
         ];
-        for body in declined {
+        for body in declined_requests {
             assert!(
-                fast_reply_slots(body).is_none(),
+                typed_request_slots(body).is_none(),
                 "{}",
                 String::from_utf8_lossy(body)
             );
         }
     }
 
-    mod replies {
+    mod shapes {
         use proptest::prelude::*;
         use serde_json::{json, Value};
 
@@ -1308,6 +1334,12 @@ mod tests {
             .boxed()
         }
 
+        fn kind(names: &'static [&'static str]) -> BoxedStrategy<Value> {
+            proptest::sample::select(names)
+                .prop_map(Value::from)
+                .boxed()
+        }
+
         /// An object of `fields`; now and then its values as an array instead, in field order
         /// (serde's derived readers take a struct from such an array, the tree readers do not).
         fn object(fields: Vec<(&'static str, Field)>) -> BoxedStrategy<Value> {
@@ -1335,25 +1367,56 @@ mod tests {
                 .boxed()
         }
 
-        /// Chat and completions answers with every field the readers take present-typed,
-        /// present with another type, or absent.
-        pub fn reply() -> BoxedStrategy<Value> {
+        /// A chat message with every field `chat_message` reads present-typed, present with
+        /// another type, or absent; content a string or parts.
+        fn message() -> BoxedStrategy<Value> {
             let function = object(vec![("name", field(text())), ("arguments", field(text()))]);
             let call = object(vec![
                 ("id", field(text())),
                 ("function", field(function.clone())),
             ]);
-            let message = object(vec![
-                ("role", field(text())),
-                ("content", field(text())),
+            let part = object(vec![
+                (
+                    "type",
+                    field(kind(&[
+                        "text",
+                        "input_text",
+                        "output_text",
+                        "image_url",
+                        "input_audio",
+                    ])),
+                ),
+                ("text", field(text())),
+            ]);
+            let content = prop_oneof![text(), array(part)].boxed();
+            object(vec![
+                (
+                    "role",
+                    field(kind(&[
+                        "system",
+                        "developer",
+                        "user",
+                        "assistant",
+                        "tool",
+                        "function",
+                        "model",
+                        "narrator",
+                    ])),
+                ),
+                ("content", field(content)),
+                ("name", field(text())),
                 ("tool_calls", field(array(call))),
                 ("function_call", field(function)),
                 ("refusal", field(text())),
-            ]);
+            ])
+        }
+
+        /// Chat and completions answers.
+        pub fn answer() -> BoxedStrategy<Value> {
             let choice = object(vec![
                 ("index", field(Just(json!(0)).boxed())),
                 ("text", field(text())),
-                ("message", field(message)),
+                ("message", field(message())),
                 ("finish_reason", field(text())),
             ]);
             object(vec![
@@ -1362,16 +1425,33 @@ mod tests {
                 ("usage", field(Just(json!({"total_tokens": 3})).boxed())),
             ])
         }
+
+        /// Chat requests, now and then with the keys that make the tree reader read more.
+        pub fn request() -> BoxedStrategy<Value> {
+            let rare = || prop_oneof![8 => Just(None), 1 => text().prop_map(Some)].boxed();
+            object(vec![
+                ("model", field(text())),
+                ("messages", field(array(message()))),
+                ("temperature", field(Just(json!(0.2)).boxed())),
+                ("prompt", rare()),
+                ("input", rare()),
+                ("jsonrpc", rare()),
+            ])
+        }
     }
 
     proptest::proptest! {
-        /// When the typed reader takes an answer, it finds the tree reader's slots, in order, at
-        /// the same paths, with the same scopes.
+        /// When a typed reader takes a body, it finds the tree reader's slots, in order, at the
+        /// same paths, with the same scopes.
         #[test]
-        fn fast_reply_reads_what_the_tree_reads(v in replies::reply()) {
-            let body = serde_json::to_vec(&v).unwrap();
-            if let Some(fast) = fast_reply_slots(&body) {
-                proptest::prop_assert_eq!(fast, tree_reply_slots(&body));
+        fn typed_readers_read_what_the_tree_reads(a in shapes::answer(), r in shapes::request()) {
+            let body = serde_json::to_vec(&a).unwrap();
+            if let Some(typed) = typed_answer_slots(&body) {
+                proptest::prop_assert_eq!(typed, tree_answer_slots(&body));
+            }
+            let body = serde_json::to_vec(&r).unwrap();
+            if let Some(typed) = typed_request_slots(&body) {
+                proptest::prop_assert_eq!(typed, tree_request_slots(&body));
             }
         }
     }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::coding::{Coding, DecodeError};
 use crate::config::{Action, Hook, Scope, UnscannablePolicy};
 use crate::detectors::{Category, Match, ScanText};
-use crate::dialect::{ChatReply, Dialect};
+use crate::dialect::{self, Dialect};
 use crate::escalation::{Escalation, FailureMode, Outcome};
 pub use crate::mask::{mask_spans, placeholder};
 use crate::mcp;
@@ -22,6 +22,7 @@ use crate::normalize::CompatFolded;
 use crate::payload::{self, Slot, SlotPath};
 use crate::policy::{Guard, Policy};
 use crate::reply::{self, Reply};
+use crate::tree_free;
 
 /// The outcome for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -255,6 +256,48 @@ impl Policy {
         if body.len() > self.limits.max_body_bytes {
             return self.oversize_verdict_at(path, body.len());
         }
+        if let Some(verdict) = self.evaluate_chat_request_typed(path, body) {
+            return verdict;
+        }
+        self.evaluate_request_tree(path, body)
+    }
+
+    /// A chat request (by its path) in the common shape, read without a JSON tree
+    /// ([`tree_free`]: taken exactly when the tree parser takes it); the tree is built only if a
+    /// mask rewrites it. `None` for any other body or shape: the caller reads it as a tree.
+    fn evaluate_chat_request_typed(&self, path: Option<&str>, body: &[u8]) -> Option<Verdict> {
+        if path.and_then(Dialect::from_path) != Some(Dialect::OpenAiChat) {
+            return None;
+        }
+        let request = tree_free::read::<tree_free::ChatRequest<'_>>(body)?;
+        let slots = dialect::chat_request_slots(&request)?;
+        let mut restore = Vec::new();
+        let (mut verdict, masks) = self.verdict_for(Hook::LlmInput, &slots, &mut restore);
+        drop(slots);
+        verdict.exchange = Exchange {
+            mcp: None,
+            restore,
+            dialect: Dialect::OpenAiChat,
+        };
+        match verdict.decision {
+            Decision::Mask => {
+                let value = serde_json::from_slice::<Value>(body).ok()?;
+                Some(self.rewrite_request(verdict, masks, value))
+            }
+            Decision::Block => {
+                self.shape_block_reply(&mut verdict, None);
+                Some(verdict)
+            }
+            _ => Some(verdict),
+        }
+    }
+
+    /// [`Policy::evaluate_request_at`] on the body's JSON tree: what it does for every body the
+    /// typed chat reader does not take (public for differential tests: both give one verdict).
+    pub fn evaluate_request_tree(&self, path: Option<&str>, body: &[u8]) -> Verdict {
+        if body.len() > self.limits.max_body_bytes {
+            return self.oversize_verdict_at(path, body.len());
+        }
         let value: Value = match serde_json::from_slice(body) {
             Ok(v) => v,
             Err(e) => {
@@ -287,19 +330,30 @@ impl Policy {
             self.shape_block_reply(&mut verdict, Some(&value));
         }
         if verdict.decision == Decision::Mask {
-            match Policy::rewrite(value, masks) {
-                Ok(b) => verdict.body = Some(b),
-                // Serialising a Value we just parsed cannot fail; refuse rather than leak.
-                Err(e) => {
-                    verdict.decision = Decision::Block;
-                    verdict.reply = Some(dialect.error_reply(
-                        500,
-                        "guardrail could not rewrite the request",
-                        "server_error",
-                        "guardrail_error",
-                    ));
-                    verdict.reason = Some(e.to_string());
-                }
+            return self.rewrite_request(verdict, masks, value);
+        }
+        verdict
+    }
+
+    /// A masked request's body: `value` with the masks written in, re-serialised.
+    fn rewrite_request(
+        &self,
+        mut verdict: Verdict,
+        masks: Vec<(SlotPath, String)>,
+        value: Value,
+    ) -> Verdict {
+        match Policy::rewrite(value, masks) {
+            Ok(b) => verdict.body = Some(b),
+            // Serialising a Value we just parsed cannot fail; refuse rather than leak.
+            Err(e) => {
+                verdict.decision = Decision::Block;
+                verdict.reply = Some(verdict.exchange.dialect.error_reply(
+                    500,
+                    "guardrail could not rewrite the request",
+                    "server_error",
+                    "guardrail_error",
+                ));
+                verdict.reason = Some(e.to_string());
             }
         }
         verdict
@@ -327,27 +381,19 @@ impl Policy {
             };
         }
         // The common answer (a chat or completions reply with nothing to restore) is read
-        // without a JSON tree; the tree is built only when a block or a mask rewrites it. A body
-        // that is not UTF-8 takes the tree path, which refuses it as before (the typed read skips
-        // the fields it does not take unvalidated). Two things the tree parser refuses pass the
-        // typed read when they sit in a skipped field: a lone surrogate escape and a number
-        // beyond f64. Such an answer is read and judged on its text (`allow` if clean) where the
-        // tree path passed it unread as `skipped`; a block or mask of it still cannot build the
-        // tree and ends as `skipped`, as before.
+        // without a JSON tree (`tree_free`: taken exactly when the tree parser takes it); the
+        // tree is built only when a block or a mask rewrites it.
         if exchange.mcp.is_none()
             && exchange.restore.is_empty()
             && matches!(exchange.dialect, Dialect::OpenAiChat | Dialect::Completions)
-            && std::str::from_utf8(body).is_ok()
         {
-            if let Some(reply) = ChatReply::read(body) {
-                let slots = reply.slots();
+            if let Some(answer) = tree_free::read::<tree_free::ChatAnswer<'_>>(body) {
+                let slots = dialect::chat_answer_slots(&answer);
                 let (verdict, masks) = self.verdict_for(Hook::LlmOutput, &slots, &mut Vec::new());
                 drop(slots);
                 if verdict.decision != Decision::Block && masks.is_empty() {
                     return verdict;
                 }
-                // A rewrite: the same slots' paths in the tree (the typed read parsed the body, so
-                // the tree does too).
                 if let Ok(mut value) = serde_json::from_slice::<Value>(body) {
                     return self.rewrite_response(&mut value, exchange, verdict, masks);
                 }
@@ -1403,56 +1449,112 @@ mod tests {
         .unwrap()
     }
 
-    /// A chat answer read without a tree (`ChatReply`) gets the verdict, findings and rewritten
-    /// body the tree path (`evaluate_response_value`) gives it.
+    /// A chat answer read without a tree (`tree_free::ChatAnswer`) gets the verdict, findings
+    /// and rewritten body the tree path (`evaluate_response_value`) gives it.
     #[test]
     fn answers_read_without_a_tree_get_the_tree_paths_verdict() {
         let p = policy(OUTPUT);
-        let mut bodies = vec![
+        let bodies = vec![
             response("hello"),
             response("try Globex"),
             response("the code is LC-0042"),
             response("caf\u{e9} \"Globex\"\n"),
             br#"{"choices":[{"text":"legacy Globex","index":0}],"id":"x"}"#.to_vec(),
             br#"{"choices":[{"message":{"content":null,"refusal":"LC-0001"}}]}"#.to_vec(),
+            br#"{"choices":[{"message":{"content":"ok \ud83d\ude00 Globex"}}]}"#.to_vec(),
+            br#"{"choices":[{"message":{"content":[{"type":"text","text":"try Globex"}]}}]}"#
+                .to_vec(),
         ];
-        bodies.push(br#"{"choices":[{"message":{"content":"ok \ud83d\ude00 Globex"}}]}"#.to_vec());
         for body in &bodies {
-            assert!(ChatReply::read(body).is_some());
+            assert!(tree_free::read::<tree_free::ChatAnswer<'_>>(body).is_some());
             let exchange = Exchange::default();
-            let fast = p.evaluate_response(body, &exchange);
+            let typed = p.evaluate_response(body, &exchange);
             let mut tree: Value = serde_json::from_slice(body).unwrap();
             let slow = p.evaluate_response_value(&mut tree, &exchange);
             let text = String::from_utf8_lossy(body);
-            assert_eq!(fast.decision, slow.decision, "{text}");
-            assert_eq!(fast.body, slow.body, "{text}");
-            assert_eq!(fast.findings.len(), slow.findings.len(), "{text}");
-            assert_eq!(fast.reason, slow.reason, "{text}");
+            assert_eq!(typed.decision, slow.decision, "{text}");
+            assert_eq!(typed.body, slow.body, "{text}");
+            assert_eq!(typed.findings.len(), slow.findings.len(), "{text}");
+            assert_eq!(typed.reason, slow.reason, "{text}");
         }
-        // Not UTF-8 in a field the typed read skips unvalidated: the tree path refuses it, as
-        // before.
+        // What the tree parser refuses (bad UTF-8, a number beyond f64, a lone surrogate, in a
+        // field the reader skips) the typed read refuses too: `skipped`, as on the tree path.
         let bad = [
             &br#"{"id":""#[..],
             b"\xff",
             br#"","choices":[{"message":{"content":"hi"}}]}"#,
         ]
         .concat();
-        assert!(ChatReply::read(&bad).is_some());
-        let v = p.evaluate_response(&bad, &Exchange::default());
-        assert_eq!(v.decision, Decision::Skipped);
-        // A number beyond f64 in a skipped field: read and judged on its text; a mask of it
-        // cannot build the tree and ends as `skipped`, as on the tree path.
-        let big = br#"{"x":1e400,"choices":[{"message":{"content":"hello"}}]}"#;
-        assert!(serde_json::from_slice::<Value>(big).is_err());
-        assert_eq!(
-            p.evaluate_response(big, &Exchange::default()).decision,
-            Decision::Allow
+        for body in [
+            &bad[..],
+            br#"{"x":1e400,"choices":[{"message":{"content":"hello"}}]}"#,
+            br#"{"x":"\udc00","choices":[{"message":{"content":"hello"}}]}"#,
+        ] {
+            assert!(tree_free::read::<tree_free::ChatAnswer<'_>>(body).is_none());
+            let v = p.evaluate_response(body, &Exchange::default());
+            assert_eq!(v.decision, Decision::Skipped);
+        }
+    }
+
+    /// A chat request read without a tree (`tree_free::ChatRequest`) gets the verdict, findings,
+    /// exchange and rewritten body or reply the tree path gives it.
+    #[test]
+    fn requests_read_without_a_tree_get_the_tree_paths_verdict() {
+        let p = policy(WORDS);
+        let reversible = policy(
+            r#"[{"id": "pii", "detector": {"type": "pii"}, "action": "mask", "reversible": true}]"#,
         );
-        let big = br#"{"x":1e400,"choices":[{"message":{"content":"try Globex"}}]}"#;
-        assert_eq!(
-            p.evaluate_response(big, &Exchange::default()).decision,
-            Decision::Skipped
-        );
+        let bodies: &[&[u8]] = &[
+            br#"{"model":"m","messages":[{"role":"user","content":"hello"}],"temperature":0.2}"#,
+            br#"{"messages":[{"role":"system","content":"sell Globex"},{"role":"user","content":"fuck, ticket T-1"}]}"#,
+            br#"{"messages":[{"role":"user","content":[{"type":"text","text":"falcon9 \"launch\""}]}]}"#,
+            br#"{"messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"t","function":{"name":"f","arguments":"{\"q\":\"globex\"}"}}]}]}"#,
+            br#"{"messages":[{"role":"user","content":"mail a.b@example.com and c.d@example.com"}],"stream":true}"#,
+        ];
+        for policy in [&p, &reversible] {
+            for body in bodies {
+                let path = Some("/v1/chat/completions");
+                let typed = policy
+                    .evaluate_chat_request_typed(path, body)
+                    .expect("read without a tree");
+                let tree = policy.evaluate_request_tree(path, body);
+                let text = String::from_utf8_lossy(body);
+                assert_eq!(typed.decision, tree.decision, "{text}");
+                assert_eq!(typed.body, tree.body, "{text}");
+                assert_eq!(
+                    typed.reply.map(|r| r.body),
+                    tree.reply.map(|r| r.body),
+                    "{text}"
+                );
+                assert_eq!(typed.findings.len(), tree.findings.len(), "{text}");
+                assert_eq!(typed.exchange.restore, tree.exchange.restore, "{text}");
+                assert_eq!(typed.exchange.dialect, tree.exchange.dialect, "{text}");
+                assert_eq!(typed.exchange.mcp, tree.exchange.mcp, "{text}");
+            }
+        }
+        // Another path, MCP, `prompt`, a body the tree parser refuses: read as a tree.
+        let chat = Some("/v1/chat/completions");
+        for (path, body) in [
+            (
+                Some("/v1/messages"),
+                &br#"{"messages":[{"role":"user","content":"hi"}]}"#[..],
+            ),
+            (None, br#"{"messages":[{"role":"user","content":"hi"}]}"#),
+            (
+                chat,
+                br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}}"#,
+            ),
+            (chat, br#"{"messages":[],"prompt":"globex"}"#),
+            (
+                chat,
+                br#"{"messages":[{"role":"user","content":"hi"}],"seed":1e400}"#,
+            ),
+        ] {
+            assert!(p.evaluate_chat_request_typed(path, body).is_none());
+        }
+        let v = p.evaluate_request_at(chat, br#"{"messages":[],"seed":1e400}"#);
+        assert_eq!(v.decision, Decision::Block);
+        assert!(v.reason.unwrap().starts_with("invalid JSON"));
     }
 
     #[test]

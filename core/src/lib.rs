@@ -33,6 +33,7 @@ pub mod reply;
 pub mod schema;
 pub mod sse;
 pub mod stream;
+mod tree_free;
 pub mod verdict_api;
 pub mod vocab;
 

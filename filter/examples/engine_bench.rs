@@ -1,6 +1,6 @@
 //! The filter's engine alone, timed inside the process: the default policy's request scan (the
 //! `cargo bench -p parapet-core --bench scan` inputs: 2 KB, 4 KB and 64 KB chat requests; warm,
-//! and with the caches cooled between calls), everything the filter runs for one request of
+//! sent to the chat completions path, and with the caches cooled between calls), everything the filter runs for one request of
 //! `benches/load.py` (host calls aside), each default request guard alone and the normaliser
 //! on 64 KB, and the stream guard on the same words as a chat, Anthropic Messages, OpenAI
 //! Responses and Gemini stream in 16 KB chunks. Natively (`cargo build --profile bench -p
@@ -181,6 +181,18 @@ fn main() {
                 &name,
                 body.len(),
                 time(|| policy.evaluate_request(&body)),
+            );
+        }
+        // The same body sent to the chat completions path, as the filter reads it (path-less,
+        // as above, is how the verdict API and `parapet scan` call it).
+        let name = format!("default_policy/chat_path/{size}");
+        if want(&name) {
+            let path = Some("/v1/chat/completions");
+            case(
+                &mut out,
+                &name,
+                body.len(),
+                time(|| policy.evaluate_request_at(path, &body)),
             );
         }
         // The same with the caches cooled between calls, as a proxy's own work between two

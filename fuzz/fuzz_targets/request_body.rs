@@ -5,7 +5,9 @@
 //! - allow / audit / skipped carry no body (the host forwards the original bytes unchanged);
 //!   a mask carries a body that is JSON; a reply, when there is one, is JSON;
 //! - every slot every dialect reads from the parsed body points (JSON pointer) at exactly the
-//!   string it read, so a mask is written back where the text was.
+//!   string it read, so a mask is written back where the text was;
+//! - `evaluate_request_at` (which reads common chat requests without a JSON tree) and
+//!   `evaluate_request_tree` give the same verdict, body, reply and exchange.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -35,6 +37,18 @@ fuzz_target!(|data: &[u8]| {
     if let Some(r) = &v.reply {
         serde_json::from_slice::<Value>(&r.body).expect("a reply is JSON");
     }
+    // The typed read of chat requests and the tree path give the same verdict.
+    let tree = p.evaluate_request_tree(path, body);
+    assert_eq!(v.decision, tree.decision, "typed and tree paths disagree");
+    assert_eq!(v.body, tree.body, "typed and tree paths rewrite differently");
+    assert_eq!(
+        v.reply.as_ref().map(|r| &r.body),
+        tree.reply.as_ref().map(|r| &r.body),
+        "typed and tree paths reply differently"
+    );
+    assert_eq!(v.exchange.restore, tree.exchange.restore);
+    assert_eq!(v.exchange.dialect, tree.exchange.dialect);
+    assert_eq!(v.findings.len(), tree.findings.len());
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return;
     };

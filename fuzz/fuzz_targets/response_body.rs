@@ -7,7 +7,9 @@
 //! - a blocked answer is replaced by a refusal, and the refusal, read again by the same
 //!   guards, is not blocked again (the refusal left none of the blocked text in a field the
 //!   guards read — nothing blocked leaks in it);
-//! - every slot every dialect reads points at exactly the string it read.
+//! - every slot every dialect reads points at exactly the string it read;
+//! - when the body parses as a JSON tree, `evaluate_response` (which reads common chat answers
+//!   without a tree) gives the verdict and body `evaluate_response_value` gives on the tree.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -65,6 +67,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return;
     };
+    // The typed read of chat answers and the tree path give the same verdict and body.
+    let slow = p.evaluate_response_value(&mut value.clone(), &exchange);
+    assert_eq!(v.decision, slow.decision, "typed and tree paths disagree");
+    assert_eq!(v.body, slow.body, "typed and tree paths rewrite differently");
     for d in common::DIALECTS {
         for slot in d.response_slots(&value) {
             assert_eq!(

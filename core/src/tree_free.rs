@@ -1,0 +1,332 @@
+//! JSON bodies read into typed, borrowed structs without a `serde_json::Value`, checked exactly
+//! as the tree parser checks them.
+//!
+//! Building a `Value` costs an `IndexMap` per object, a SipHash per key and an allocation per
+//! string; reading a chat body's few text fields into structs costs a fraction of it. But
+//! serde's derived readers differ from the tree parser in what they take: they skip the fields
+//! they do not read without decoding them (so a lone surrogate escape or a number beyond `f64`
+//! there passes, where the tree parser refuses the body), they take a struct from a JSON array
+//! (its fields by position), and they refuse a duplicate key the tree parser accepts. The readers
+//! made by [`object_reader!`] take a body exactly when `serde_json::from_slice::<Value>` does,
+//! and then read the same values the tree reader reads:
+//!
+//! - every value they do not take is still parsed, as [`Checked`]: strings decoded (escapes and
+//!   UTF-8 checked), numbers converted (range checked), arrays and objects walked;
+//! - structs come from JSON objects only;
+//! - a key they read that appears twice fails the read (the caller then reads the tree, which
+//!   keeps the last).
+//!
+//! A read that fails is never an error for the caller: it reads the tree instead.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// Any JSON value, parsed with the tree parser's checks and dropped.
+pub(crate) struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_key::<Checked>()?.is_some() {
+            map.next_value::<Checked>()?;
+        }
+        Ok(Checked)
+    }
+}
+
+/// A JSON string, borrowed from the body unless it had escapes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Text<'a>(pub Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON string")
+            }
+
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+
+            fn visit_str<E>(self, s: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s.to_owned())))
+            }
+
+            fn visit_string<E>(self, s: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(TextVisitor)
+    }
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A struct read from a JSON object by the rules of this module: each listed key into its
+/// field (`Option`: absent or `null` is `None`), every other key's value parsed as [`Checked`],
+/// a listed key seen twice an error.
+macro_rules! object_reader {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident<$lt:lifetime> {
+            $($key:literal => $field:ident: $ty:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name<$lt> {
+            $(pub(crate) $field: Option<$ty>,)*
+        }
+
+        impl<$lt> serde::Deserialize<$lt> for $name<$lt> {
+            fn deserialize<D: serde::Deserializer<$lt>>(d: D) -> Result<Self, D::Error> {
+                struct ObjectVisitor<$lt>(std::marker::PhantomData<&$lt ()>);
+                impl<$lt> serde::de::Visitor<$lt> for ObjectVisitor<$lt> {
+                    type Value = $name<$lt>;
+
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str(concat!("a JSON object (", stringify!($name), ")"))
+                    }
+
+                    fn visit_map<A: serde::de::MapAccess<$lt>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Self::Value, A::Error> {
+                        $(let mut $field: Option<Option<$ty>> = None;)*
+                        while let Some(key) = map.next_key::<$crate::tree_free::Text<$lt>>()? {
+                            match &*key {
+                                $($key => {
+                                    if $field.is_some() {
+                                        return Err(<A::Error as serde::de::Error>::custom(
+                                            concat!("duplicate key ", $key),
+                                        ));
+                                    }
+                                    $field = Some(map.next_value()?);
+                                })*
+                                _ => {
+                                    map.next_value::<$crate::tree_free::Checked>()?;
+                                }
+                            }
+                        }
+                        Ok($name { $($field: $field.flatten(),)* })
+                    }
+                }
+                d.deserialize_map(ObjectVisitor(std::marker::PhantomData))
+            }
+        }
+    };
+}
+
+/// `content` of a chat message: a string, or an array of parts.
+pub(crate) enum Content<'a> {
+    Text(Text<'a>),
+    Parts(Vec<Part<'a>>),
+}
+
+impl<'de> Deserialize<'de> for Content<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ContentVisitor;
+        impl<'de> Visitor<'de> for ContentVisitor {
+            type Value = Content<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of parts")
+            }
+
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Content<'de>, E> {
+                Ok(Content::Text(Text(Cow::Borrowed(s))))
+            }
+
+            fn visit_str<E>(self, s: &str) -> Result<Content<'de>, E> {
+                Ok(Content::Text(Text(Cow::Owned(s.to_owned()))))
+            }
+
+            fn visit_string<E>(self, s: String) -> Result<Content<'de>, E> {
+                Ok(Content::Text(Text(Cow::Owned(s))))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Content<'de>, A::Error> {
+                let mut parts = Vec::new();
+                while let Some(p) = seq.next_element::<Part<'de>>()? {
+                    parts.push(p);
+                }
+                Ok(Content::Parts(parts))
+            }
+        }
+        d.deserialize_any(ContentVisitor)
+    }
+}
+
+object_reader! {
+    /// A content part: its `type` and `text`.
+    pub(crate) struct Part<'a> {
+        "type" => kind: Text<'a>,
+        "text" => text: Text<'a>,
+    }
+}
+
+object_reader! {
+    /// A function call's (or a tool call's function's) `arguments`.
+    pub(crate) struct Function<'a> {
+        "arguments" => arguments: Text<'a>,
+    }
+}
+
+object_reader! {
+    /// A tool call's `function`.
+    pub(crate) struct ToolCall<'a> {
+        "function" => function: Function<'a>,
+    }
+}
+
+object_reader! {
+    /// A chat message (request) or a choice's message (answer): what `chat_message` reads.
+    pub(crate) struct Message<'a> {
+        "role" => role: Text<'a>,
+        "content" => content: Content<'a>,
+        "tool_calls" => tool_calls: Vec<ToolCall<'a>>,
+        "function_call" => function_call: Function<'a>,
+        "refusal" => refusal: Text<'a>,
+    }
+}
+
+object_reader! {
+    /// A chat-completions request: its messages, and the keys that make the tree reader read
+    /// more than them (`prompt`, `input`) or read the body as MCP (`jsonrpc`).
+    pub(crate) struct ChatRequest<'a> {
+        "messages" => messages: Vec<Message<'a>>,
+        "prompt" => prompt: Checked,
+        "input" => input: Checked,
+        "jsonrpc" => jsonrpc: Checked,
+    }
+}
+
+object_reader! {
+    /// A choice of a chat or completions answer.
+    pub(crate) struct Choice<'a> {
+        "text" => text: Text<'a>,
+        "message" => message: Message<'a>,
+    }
+}
+
+object_reader! {
+    /// A chat or completions answer.
+    pub(crate) struct ChatAnswer<'a> {
+        "choices" => choices: Vec<Choice<'a>>,
+    }
+}
+
+/// `T` from all of `body`, as `serde_json::from_slice` reads it (trailing bytes refused).
+pub(crate) fn read<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Option<T> {
+    serde_json::from_slice(body).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// What the tree parser refuses, these readers refuse; what it takes, they take.
+    #[test]
+    fn bodies_are_taken_exactly_when_the_tree_parser_takes_them() {
+        let bodies: &[&[u8]] = &[
+            br#"{"choices":[{"message":{"content":"hi"}}],"x":1e400}"#,
+            br#"{"choices":[{"message":{"content":"hi"}}],"x":"\ud800"}"#,
+            br#"{"choices":[{"message":{"content":"hi"}}],"x":"\ud83d\ude00"}"#,
+            br#"{"choices":[{"message":{"content":"hi"}}],"x":[1,{"y":-2.5e-3},true,null]}"#,
+            br#"{"choices":[{"message":{"content":"hi"}}],"x":1234567890123456789012345678901234567890}"#,
+            br#"{"choices":[{"message":{"content":"hi"}}],"x":"a\u0001"}"#,
+            b"{\"choices\":[{\"message\":{\"content\":\"hi\"}}],\"x\":\"a\x01\"}",
+            b"{\"choices\":[{\"message\":{\"content\":\"hi\"}}],\"x\":\"\xff\"}",
+            br#"{"choices":[{"message":{"content":"hi"}}],"\ud800":1}"#,
+            br#"{"choices":[{"message":{"content":"hi"}}]} "#,
+            br#"{"choices":[{"message":{"content":"hi"}}]} x"#,
+        ];
+        for body in bodies {
+            let tree = serde_json::from_slice::<Value>(body).is_ok();
+            let typed = read::<ChatAnswer<'_>>(body).is_some();
+            assert_eq!(typed, tree, "{}", String::from_utf8_lossy(body));
+        }
+        // Not taken although the tree parser takes them: the caller reads the tree.
+        for body in [
+            &br#"{"choices":[[null,{"content":"positional"}]]}"#[..],
+            br#"{"choices":[{"message":{"content":"a","content":"b"}}]}"#,
+            br#"{"choices":[{"message":{"content":7}}]}"#,
+            br#"[{"choices":[]}]"#,
+        ] {
+            assert!(serde_json::from_slice::<Value>(body).is_ok());
+            assert!(
+                read::<ChatAnswer<'_>>(body).is_none(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        // Deeper than the tree parser's recursion limit: refused by both.
+        let deep = format!("{{\"x\":{}1{}}}", "[".repeat(200), "]".repeat(200));
+        assert!(serde_json::from_slice::<Value>(deep.as_bytes()).is_err());
+        assert!(read::<ChatAnswer<'_>>(deep.as_bytes()).is_none());
+    }
+
+    #[test]
+    fn text_borrows_unless_escaped() {
+        let a = read::<Part<'_>>(br#"{"text":"plain"}"#).unwrap();
+        assert!(matches!(a.text.unwrap().0, Cow::Borrowed("plain")));
+        let b = read::<Part<'_>>(br#"{"text":"a\nb"}"#).unwrap();
+        assert_eq!(&*b.text.unwrap(), "a\nb");
+        let keyed = read::<Part<'_>>(br#"{"te\u0078t":"escaped key"}"#).unwrap();
+        assert_eq!(keyed.text.as_deref(), Some("escaped key"));
+    }
+}
