@@ -1294,78 +1294,9 @@ mod tests {
     }
 
     mod shapes {
+        use crate::json_shapes::{array, field, kind, object, text};
         use proptest::prelude::*;
         use serde_json::{json, Value};
-
-        type Field = BoxedStrategy<Option<Value>>;
-
-        fn other() -> BoxedStrategy<Value> {
-            prop_oneof![
-                Just(json!(null)),
-                Just(json!(true)),
-                Just(json!(-1)),
-                Just(json!(1.5)),
-                Just(json!("0")),
-                Just(json!({})),
-                Just(json!([])),
-                Just(json!([{"type": "text", "text": "part"}])),
-                Just(json!({"arguments": "inner"})),
-            ]
-            .boxed()
-        }
-
-        /// `typed` most of the time, else another type or absent.
-        fn field(typed: BoxedStrategy<Value>) -> Field {
-            prop_oneof![
-                4 => typed.prop_map(Some),
-                1 => other().prop_map(Some),
-                1 => Just(None),
-            ]
-            .boxed()
-        }
-
-        fn text() -> BoxedStrategy<Value> {
-            prop_oneof![
-                Just(json!("")),
-                Just(json!("Hi \"there\"\n")),
-                Just(json!("caf\u{e9} \u{1F600} \\")),
-                "[a-z {}:\"]{0,8}".prop_map(Value::from),
-            ]
-            .boxed()
-        }
-
-        fn kind(names: &'static [&'static str]) -> BoxedStrategy<Value> {
-            proptest::sample::select(names)
-                .prop_map(Value::from)
-                .boxed()
-        }
-
-        /// An object of `fields`; now and then its values as an array instead, in field order
-        /// (serde's derived readers take a struct from such an array, the tree readers do not).
-        fn object(fields: Vec<(&'static str, Field)>) -> BoxedStrategy<Value> {
-            let (keys, values): (Vec<_>, Vec<_>) = fields.into_iter().unzip();
-            (values, 0u8..8)
-                .prop_map(move |(vs, form)| {
-                    if form == 0 {
-                        return Value::Array(
-                            vs.into_iter().map(Option::unwrap_or_default).collect(),
-                        );
-                    }
-                    let map = keys
-                        .iter()
-                        .zip(vs)
-                        .filter_map(|(k, v)| Some((k.to_string(), v?)))
-                        .collect();
-                    Value::Object(map)
-                })
-                .boxed()
-        }
-
-        fn array(item: BoxedStrategy<Value>) -> BoxedStrategy<Value> {
-            proptest::collection::vec(item, 0..3)
-                .prop_map(Value::Array)
-                .boxed()
-        }
 
         /// A chat message with every field `chat_message` reads present-typed, present with
         /// another type, or absent; content a string or parts.

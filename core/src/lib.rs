@@ -22,6 +22,8 @@ pub mod engine;
 pub mod escalation;
 pub mod excerpt;
 pub mod exchange;
+#[cfg(test)]
+mod json_shapes;
 pub mod mask;
 pub mod mcp;
 pub mod normalize;

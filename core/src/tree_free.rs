@@ -21,7 +21,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// Any JSON value, parsed with the tree parser's checks and dropped.
 pub(crate) struct Checked;
@@ -84,27 +84,29 @@ pub(crate) struct Text<'a>(pub Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for Text<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON string")
-            }
-
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(s)))
-            }
-
-            fn visit_str<E>(self, s: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(s.to_owned())))
-            }
-
-            fn visit_string<E>(self, s: String) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(s)))
-            }
-        }
         d.deserialize_str(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON string")
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Borrowed(s)))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(s.to_owned())))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(s)))
     }
 }
 
@@ -186,16 +188,17 @@ impl<'de> Deserialize<'de> for Content<'de> {
                 f.write_str("a string or an array of parts")
             }
 
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Content<'de>, E> {
-                Ok(Content::Text(Text(Cow::Borrowed(s))))
+            // a string: read as [`Text`] reads it
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Content<'de>, E> {
+                TextVisitor.visit_borrowed_str(s).map(Content::Text)
             }
 
-            fn visit_str<E>(self, s: &str) -> Result<Content<'de>, E> {
-                Ok(Content::Text(Text(Cow::Owned(s.to_owned()))))
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Content<'de>, E> {
+                TextVisitor.visit_str(s).map(Content::Text)
             }
 
-            fn visit_string<E>(self, s: String) -> Result<Content<'de>, E> {
-                Ok(Content::Text(Text(Cow::Owned(s))))
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Content<'de>, E> {
+                TextVisitor.visit_string(s).map(Content::Text)
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Content<'de>, A::Error> {
