@@ -19,29 +19,6 @@ pub struct Slot<'a> {
     pub text: &'a str,
 }
 
-/// `T` read from a JSON object only. serde's derived readers also take a struct from a JSON
-/// array (its fields by position), which the JSON-tree readers never read as that object: the
-/// tree-free readers wrap every struct they read in this, so that they take exactly the objects
-/// the tree readers take.
-pub(crate) struct Obj<T>(pub T);
-
-impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Obj<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct ObjectOnly<T>(std::marker::PhantomData<T>);
-        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for ObjectOnly<T> {
-            type Value = T;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-            }
-        }
-        d.deserialize_map(ObjectOnly(std::marker::PhantomData))
-            .map(Obj)
-    }
-}
-
 /// Collects slots under a JSON pointer that grows and shrinks as a reader walks the body, so
 /// each slot's pointer costs one allocation.
 pub(crate) struct SlotSink<'a> {

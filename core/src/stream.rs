@@ -48,17 +48,20 @@
 //! nothing is held: each event with a guarded result is evaluated as a buffered response would
 //! be and released (rewritten if masked or refused) at once.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use serde::de::IgnoredAny;
 use serde_json::{json, Value};
 
 use crate::coding::{Coding, StreamDecoder};
 use crate::config::{Action, Hook, Scope};
 use crate::dialect::Dialect;
 use crate::engine::{placeholder, restored_value, Decision, Exchange, Finding};
-use crate::payload::{Obj, Slot, SlotPath};
+use crate::payload::{Slot, SlotPath};
 use crate::policy::Policy;
 use crate::sse::{SseDecoder, SseEvent};
+use crate::tree_free::{self, object_reader, Checked, Text};
 
 pub use crate::config::{HOLD_BACK_BYTES, MAX_TOKEN_HOLD_BYTES};
 /// Already-released text re-read with new text, so context words ("password", "SSN") that
@@ -784,7 +787,9 @@ impl StreamGuard {
                 .data()
                 .and_then(|d| serde_json::from_str::<Value>(d).ok());
             if json.is_none() {
-                // Cannot happen (the event was read as JSON); never send its text unmasked.
+                // The fast readers skip the fields they do not read unchecked, so an event the
+                // tree parser refuses there (a lone surrogate escape, a number beyond f64) was
+                // read: it is withheld rather than sent with its text unmasked.
                 for (c, _, e, _, _) in &content {
                     if let Some(text) = self.channels.get_mut(c) {
                         text.released = text.released.max(*e);
@@ -994,89 +999,87 @@ impl ResponseStream for StreamGuard {
     }
 }
 
-/// Chat completions: each choice's `delta.content` and `delta.tool_calls[].function.arguments`;
-/// legacy completions: `choices[].text`.
-/// A chat or completions chunk, as far as [`chat_pieces`] reads it; other fields are skipped
-/// unread.
-#[derive(serde::Deserialize)]
-struct FastChunk<'a> {
-    #[serde(borrow, default)]
-    choices: Option<Vec<Obj<FastChoice<'a>>>>,
+object_reader! {
+    skip IgnoredAny;
+    /// A chat or completions chunk, as far as [`chat_pieces`] reads it (chat completions: each
+    /// choice's `delta.content` and `delta.tool_calls[].function.arguments`; legacy completions:
+    /// `choices[].text`).
+    struct FastChunk<'a> {
+        "choices" => choices: Vec<FastChoice<'a>>,
+    }
 }
 
-#[derive(serde::Deserialize)]
-struct FastChoice<'a> {
-    #[serde(default)]
-    index: Option<u64>,
-    #[serde(borrow, default)]
-    text: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    delta: Option<Obj<FastDelta<'a>>>,
+object_reader! {
+    skip IgnoredAny;
+    struct FastChoice<'a> {
+        "index" => index: u64,
+        "text" => text: Text<'a>,
+        "delta" => delta: FastDelta<'a>,
+    }
 }
 
-#[derive(serde::Deserialize)]
-struct FastDelta<'a> {
-    #[serde(borrow, default)]
-    content: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    refusal: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    tool_calls: Option<Vec<Obj<FastCall<'a>>>>,
+object_reader! {
+    skip IgnoredAny;
+    struct FastDelta<'a> {
+        "content" => content: Text<'a>,
+        "refusal" => refusal: Text<'a>,
+        "tool_calls" => tool_calls: Vec<FastCall<'a>>,
+    }
 }
 
-#[derive(serde::Deserialize)]
-struct FastCall<'a> {
-    #[serde(default)]
-    index: Option<u64>,
-    #[serde(borrow, default)]
-    function: Option<Obj<FastFunction<'a>>>,
+object_reader! {
+    skip IgnoredAny;
+    struct FastCall<'a> {
+        "index" => index: u64,
+        "function" => function: FastFunction<'a>,
+    }
 }
 
-#[derive(serde::Deserialize)]
-struct FastFunction<'a> {
-    #[serde(borrow, default)]
-    arguments: Option<Text<'a>>,
+object_reader! {
+    skip IgnoredAny;
+    struct FastFunction<'a> {
+        "arguments" => arguments: Text<'a>,
+    }
 }
 
 /// [`chat_pieces`] with each piece's text, read without a JSON tree and handed to `each` in
 /// order; `false` (and nothing handed) when the event does not have the plain shape (a field of
-/// another type, a duplicate key), and then the tree reader decides.
+/// another type, a duplicate key, an array for an object), and then the tree reader decides.
 fn chat_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
-    let Ok(Obj(chunk)) = serde_json::from_str::<Obj<FastChunk<'a>>>(data) else {
+    let Some(chunk) = tree_free::read_str::<FastChunk<'a>>(data) else {
         return false;
     };
-    for (k, Obj(c)) in chunk.choices.into_iter().flatten().enumerate() {
+    for (k, c) in chunk.choices.into_iter().flatten().enumerate() {
         let Some(choice) = c.index else {
             continue;
         };
         if let Some(text) = c.text {
             let loc = Loc::Choice { k, key: "text" };
-            each((Channel::text(choice, 0), loc, Carry::Delta), text);
+            each((Channel::text(choice, 0), loc, Carry::Delta), text.0);
         }
-        let Some(Obj(delta)) = c.delta else {
+        let Some(delta) = c.delta else {
             continue;
         };
         for (key, value) in [("content", delta.content), ("refusal", delta.refusal)] {
             if let Some(text) = value {
                 let sub = u64::from(key == "refusal") << 32;
                 let loc = Loc::Choice { k, key };
-                each((Channel::text(choice, sub), loc, Carry::Delta), text);
+                each((Channel::text(choice, sub), loc, Carry::Delta), text.0);
             }
         }
-        for (j, Obj(call)) in delta.tool_calls.into_iter().flatten().enumerate() {
-            if let (Some(n), Some(args)) = (call.index, call.function.and_then(|f| f.0.arguments)) {
+        for (j, call) in delta.tool_calls.into_iter().flatten().enumerate() {
+            if let (Some(n), Some(args)) = (call.index, call.function.and_then(|f| f.arguments)) {
                 let loc = Loc::ToolCall { k, j };
-                each((Channel::args(choice, n), loc, Carry::Delta), args);
+                each((Channel::args(choice, n), loc, Carry::Delta), args.0);
             }
         }
     }
     true
 }
 
-/// A piece of text as a tree-free reader finds it: borrowed from the event unless unescaped.
-type Text<'a> = std::borrow::Cow<'a, str>;
-/// Where a tree-free reader hands each piece it finds, with its text.
-type Sink<'s, 'a> = &'s mut dyn FnMut(Piece, Text<'a>);
+/// Where a tree-free reader hands each piece it finds, with its text (borrowed from the event
+/// unless unescaped).
+type Sink<'s, 'a> = &'s mut dyn FnMut(Piece, Cow<'a, str>);
 
 /// The pieces of an event read without a JSON tree, for the shapes nearly every event of a
 /// stream has in `dialect` (handed to `each` in order, with their text); `false` (and nothing
@@ -1097,63 +1100,63 @@ fn fast_pieces<'a>(
     }
 }
 
-/// A Gemini stream chunk, as far as its text parts go.
-#[derive(serde::Deserialize)]
-struct FastGeminiChunk<'a> {
-    #[serde(borrow, default)]
-    candidates: Option<Vec<Obj<FastCandidate<'a>>>>,
+object_reader! {
+    skip IgnoredAny;
+    /// A Gemini stream chunk, as far as its text parts go.
+    struct FastGeminiChunk<'a> {
+        "candidates" => candidates: Vec<FastCandidate<'a>>,
+    }
 }
 
-#[derive(serde::Deserialize)]
-struct FastCandidate<'a> {
-    #[serde(default)]
-    index: Option<u64>,
-    #[serde(borrow, default)]
-    content: Option<Obj<FastContent<'a>>>,
+object_reader! {
+    skip IgnoredAny;
+    struct FastCandidate<'a> {
+        "index" => index: u64,
+        "content" => content: FastContent<'a>,
+    }
 }
 
-#[derive(serde::Deserialize)]
-struct FastContent<'a> {
-    #[serde(borrow, default)]
-    parts: Option<Vec<Obj<FastPart<'a>>>>,
+object_reader! {
+    skip IgnoredAny;
+    struct FastContent<'a> {
+        "parts" => parts: Vec<FastPart<'a>>,
+    }
 }
 
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct FastPart<'a> {
-    #[serde(borrow, default)]
-    text: Option<Text<'a>>,
-    #[serde(default)]
-    function_call: Option<serde::de::IgnoredAny>,
-    #[serde(default, rename = "function_call")]
-    function_call_snake: Option<serde::de::IgnoredAny>,
+object_reader! {
+    skip IgnoredAny;
+    struct FastPart<'a> {
+        "text" => text: Text<'a>,
+        "functionCall" => function_call: Checked,
+        "function_call" => function_call_snake: Checked,
+    }
 }
 
 /// The text parts of a Gemini chunk without a tree, as [`StreamGuard::pieces`] reads them;
 /// `false` for a chunk with a function call (each call is counted as its own channel there) or
 /// any shape it does not take.
 fn gemini_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
-    let Ok(Obj(chunk)) = serde_json::from_str::<Obj<FastGeminiChunk<'a>>>(data) else {
+    let Some(chunk) = tree_free::read_str::<FastGeminiChunk<'a>>(data) else {
         return false;
     };
     let candidates = chunk.candidates.unwrap_or_default();
-    let calls = |c: &Obj<FastCandidate<'_>>| {
-        c.0.content
+    let calls = |c: &FastCandidate<'_>| {
+        c.content
             .iter()
-            .flat_map(|t| t.0.parts.iter().flatten())
-            .any(|p| p.0.function_call.is_some() || p.0.function_call_snake.is_some())
+            .flat_map(|t| t.parts.iter().flatten())
+            .any(|p| p.function_call.is_some() || p.function_call_snake.is_some())
     };
     if candidates.iter().any(calls) {
         return false;
     }
-    for (k, Obj(c)) in candidates.into_iter().enumerate() {
+    for (k, c) in candidates.into_iter().enumerate() {
         let index = c.index.unwrap_or(k as u64);
-        let parts = c.content.and_then(|t| t.0.parts).unwrap_or_default();
-        for (p, Obj(part)) in parts.into_iter().enumerate() {
+        let parts = c.content.and_then(|t| t.parts).unwrap_or_default();
+        for (p, part) in parts.into_iter().enumerate() {
             if let Some(text) = part.text {
                 each(
                     (Channel::text(index, 0), Loc::Part { k, p }, Carry::Delta),
-                    text,
+                    text.0,
                 );
             }
         }
@@ -1161,40 +1164,37 @@ fn gemini_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
     true
 }
 
-/// An Anthropic event, as far as [`anthropic_pieces`] reads a `content_block_delta`.
-#[derive(serde::Deserialize)]
-struct FastBlockEvent<'a> {
-    #[serde(borrow, rename = "type", default)]
-    kind: Option<Text<'a>>,
-    #[serde(default)]
-    index: Option<u64>,
-    #[serde(borrow, default)]
-    delta: Option<Obj<FastBlockDelta<'a>>>,
+object_reader! {
+    skip IgnoredAny;
+    /// An Anthropic event, as far as [`anthropic_pieces`] reads a `content_block_delta`.
+    struct FastBlockEvent<'a> {
+        "type" => kind: Text<'a>,
+        "index" => index: u64,
+        "delta" => delta: FastBlockDelta<'a>,
+    }
 }
 
-#[derive(serde::Deserialize)]
-struct FastBlockDelta<'a> {
-    #[serde(borrow, rename = "type", default)]
-    kind: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    text: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    partial_json: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    thinking: Option<Text<'a>>,
+object_reader! {
+    skip IgnoredAny;
+    struct FastBlockDelta<'a> {
+        "type" => kind: Text<'a>,
+        "text" => text: Text<'a>,
+        "partial_json" => partial_json: Text<'a>,
+        "thinking" => thinking: Text<'a>,
+    }
 }
 
 /// [`anthropic_pieces`] of a `content_block_delta` without a tree; `false` for any other
 /// event or shape.
 fn anthropic_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
-    let Ok(Obj(e)) = serde_json::from_str::<Obj<FastBlockEvent<'a>>>(data) else {
+    let Some(e) = tree_free::read_str::<FastBlockEvent<'a>>(data) else {
         return false;
     };
     if e.kind.as_deref() != Some("content_block_delta") {
         return false;
     }
     let index = e.index.unwrap_or(0);
-    let Some(Obj(delta)) = e.delta else {
+    let Some(delta) = e.delta else {
         return true;
     };
     let (piece, pointer, args) = match delta.kind.as_deref() {
@@ -1208,32 +1208,28 @@ fn anthropic_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
             sub: 0,
             args,
         };
-        each((channel, Loc::Static(pointer), Carry::Delta), text);
+        each((channel, Loc::Static(pointer), Carry::Delta), text.0);
     }
     true
 }
 
-/// A Responses event, as far as [`responses_pieces`] reads its `*.delta` kinds.
-#[derive(serde::Deserialize)]
-struct FastResponsesEvent<'a> {
-    #[serde(borrow, rename = "type", default)]
-    kind: Option<Text<'a>>,
-    #[serde(default)]
-    output_index: Option<u64>,
-    #[serde(default)]
-    content_index: Option<u64>,
-    #[serde(default)]
-    summary_index: Option<u64>,
-    #[serde(default)]
-    sequence_number: Option<u64>,
-    #[serde(borrow, default)]
-    delta: Option<Text<'a>>,
+object_reader! {
+    skip IgnoredAny;
+    /// A Responses event, as far as [`responses_pieces`] reads its `*.delta` kinds.
+    struct FastResponsesEvent<'a> {
+        "type" => kind: Text<'a>,
+        "output_index" => output_index: u64,
+        "content_index" => content_index: u64,
+        "summary_index" => summary_index: u64,
+        "sequence_number" => sequence_number: u64,
+        "delta" => delta: Text<'a>,
+    }
 }
 
 /// [`responses_pieces`] of the text and argument deltas without a tree; `false` for every
 /// other event (snapshots, item and response events) or shape.
 fn responses_pieces_fast<'a>(data: &'a str, sequence: &mut u64, each: Sink<'_, 'a>) -> bool {
-    let Ok(Obj(e)) = serde_json::from_str::<Obj<FastResponsesEvent<'a>>>(data) else {
+    let Some(e) = tree_free::read_str::<FastResponsesEvent<'a>>(data) else {
         return false;
     };
     let (item, part) = (e.output_index.unwrap_or(0), e.content_index.unwrap_or(0));
@@ -1251,7 +1247,7 @@ fn responses_pieces_fast<'a>(data: &'a str, sequence: &mut u64, each: Sink<'_, '
         *sequence = (*sequence).max(n);
     }
     if let Some(text) = e.delta {
-        each((channel, Loc::Static("/delta"), Carry::Delta), text);
+        each((channel, Loc::Static("/delta"), Carry::Delta), text.0);
     }
     true
 }

@@ -1,8 +1,9 @@
 //! JSON bodies read into typed, borrowed structs without a `serde_json::Value`, checked exactly
-//! as the tree parser checks them.
+//! as the tree parser checks them: chat requests and answers ([`ChatRequest`], [`ChatAnswer`])
+//! and the stream guard's delta events (`stream.rs`).
 //!
 //! Building a `Value` costs an `IndexMap` per object, a SipHash per key and an allocation per
-//! string; reading a chat body's few text fields into structs costs a fraction of it. But
+//! string; reading a body's few text fields into structs costs a fraction of it. But
 //! serde's derived readers differ from the tree parser in what they take: they skip the fields
 //! they do not read without decoding them (so a lone surrogate escape or a number beyond `f64`
 //! there passes, where the tree parser refuses the body), they take a struct from a JSON array
@@ -120,9 +121,22 @@ impl std::ops::Deref for Text<'_> {
 
 /// A struct read from a JSON object by the rules of this module: each listed key into its
 /// field (`Option`: absent or `null` is `None`), every other key's value parsed as [`Checked`],
-/// a listed key seen twice an error.
+/// a listed key seen twice an error. `skip serde::de::IgnoredAny;` first skips the other keys'
+/// values unchecked instead (faster; for a reader whose caller, refused, would read less, not
+/// more: the stream's delta events, whose tree reader passes an event it cannot parse unread).
 macro_rules! object_reader {
     (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident<$lt:lifetime> { $($body:tt)* }
+    ) => {
+        $crate::tree_free::object_reader! {
+            skip $crate::tree_free::Checked;
+            $(#[$meta])*
+            $vis struct $name<$lt> { $($body)* }
+        }
+    };
+    (
+        skip $skip:ty;
         $(#[$meta:meta])*
         $vis:vis struct $name:ident<$lt:lifetime> {
             $($key:literal => $field:ident: $ty:ty,)*
@@ -159,7 +173,7 @@ macro_rules! object_reader {
                                     $field = Some(map.next_value()?);
                                 })*
                                 _ => {
-                                    map.next_value::<$crate::tree_free::Checked>()?;
+                                    map.next_value::<$skip>()?;
                                 }
                             }
                         }
@@ -171,6 +185,8 @@ macro_rules! object_reader {
         }
     };
 }
+
+pub(crate) use object_reader;
 
 /// `content` of a chat message: a string, or an array of parts.
 pub(crate) enum Content<'a> {
@@ -275,6 +291,11 @@ object_reader! {
 /// `T` from all of `body`, as `serde_json::from_slice` reads it (trailing bytes refused).
 pub(crate) fn read<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Option<T> {
     serde_json::from_slice(body).ok()
+}
+
+/// [`read`] of text already known to be UTF-8 (its strings are not checked again).
+pub(crate) fn read_str<'a, T: Deserialize<'a>>(text: &'a str) -> Option<T> {
+    serde_json::from_str(text).ok()
 }
 
 #[cfg(test)]

@@ -659,3 +659,20 @@ fn positional_arrays_are_not_read_as_objects() {
         v.decision
     );
 }
+
+/// The stream's fast readers skip the fields they do not read unchecked: an event the tree
+/// parser refuses there is still read, and when a mask falls in it (the tree cannot be built to
+/// rewrite it) it is withheld, never sent unmasked.
+#[test]
+fn an_event_read_fast_that_the_tree_parser_refuses_is_never_sent_unmasked() {
+    let first = json!({"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"role": "assistant"}}]});
+    let chunk = r#"{"id":"\ud800","choices":[{"index":0,"delta":{"content":"mail jane.doe@example.com now"}}]}"#;
+    assert!(serde_json::from_str::<Value>(chunk).is_err());
+    let mut g = stream::StreamGuard::for_dialect(Dialect::OpenAiChat, Vec::new());
+    let body = format!("data: {first}\n\ndata: {chunk}\n\ndata: [DONE]\n\n");
+    let mut out = g.push(policy(), body.as_bytes());
+    out.extend(g.finish(policy()));
+    let out = String::from_utf8_lossy(&out);
+    assert!(!g.findings().is_empty(), "the fast reader read it");
+    assert!(!out.contains("jane.doe"), "{out}");
+}
