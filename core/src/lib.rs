@@ -11,6 +11,7 @@
 //! detector over each slot; [`engine`] turns the findings into a decision — allow, audit,
 //! mask (with the rewritten body) or block (with an OpenAI-shaped error).
 
+mod byte_masks;
 #[cfg(feature = "models")]
 pub mod classifier;
 pub mod coding;

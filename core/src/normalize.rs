@@ -122,8 +122,9 @@ impl Normalized {
 
     fn new_ascii(original: &str) -> Self {
         let mut bytes = original.as_bytes().to_ascii_lowercase();
-        fold_leet_ascii(&mut bytes);
-        let spaced = if has_spaced_pair(&bytes) {
+        let mut masks = block_masks(&bytes, classify);
+        fold_leet_ascii(&mut bytes, &mut masks);
+        let spaced = if has_spaced_pair(&masks) {
             spaced_letter_separators(&bytes)
         } else {
             None
@@ -325,173 +326,88 @@ fn fold_leet<T: Unit>(chars: &mut [T]) {
     }
 }
 
-const C_SPACE: u8 = 1;
-const C_ALPHA: u8 = 2;
-const C_DIGIT: u8 = 4;
-const C_LEET: u8 = 8;
-const C_SEP: u8 = 16;
+use crate::byte_masks::{block_masks, next_bit, prev_bit, Lanes, BLOCK};
 
-/// Byte classes for the ASCII fast path.
-const CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        let mut k = 0;
-        if c.is_ascii_whitespace() {
-            k |= C_SPACE;
-        }
-        if c.is_ascii_alphabetic() {
-            k |= C_ALPHA;
-        }
-        if c.is_ascii_digit() {
-            k |= C_DIGIT;
-        }
-        if matches!(
-            c,
-            b'0' | b'1'
-                | b'3'
-                | b'4'
-                | b'5'
-                | b'7'
-                | b'8'
-                | b'9'
-                | b'@'
-                | b'$'
-                | b'!'
-                | b'|'
-                | b'+'
-        ) {
-            k |= C_LEET;
-        }
-        if matches!(c, b' ' | b'.' | b'-' | b'_' | b'*' | b'\t') {
-            k |= C_SEP;
-        }
-        t[b] = k;
-        b += 1;
-    }
-    t
-};
+/// The byte classes the ASCII fast path asks about, one mask each per 64-byte block
+/// ([`crate::byte_masks`]).
+type Classes = [u64; 5];
+/// Leet characters ([`leet_letter`]'s digits and symbols).
+const LEET: usize = 0;
+/// ASCII whitespace: the token boundaries of [`fold_leet`].
+const SPACE: usize = 1;
+/// Letters.
+const ALPHA: usize = 2;
+/// Letters and digits.
+const WORD: usize = 3;
+/// [`is_spacing_separator`]'s ASCII separators.
+const SEP: usize = 4;
+
+/// The classes of sixteen bytes (a unit test holds them to the character definitions on every
+/// byte value).
+#[inline(always)]
+fn classify(l: Lanes) -> [wide::u8x16; 5] {
+    let digit = l.digit();
+    let alpha = l.alpha();
+    let space_or_tab = l.eq(b' ') | l.eq(b'\t');
+    let leet = (digit & !(l.eq(b'2') | l.eq(b'6')))
+        | l.eq(b'@')
+        | l.eq(b'$')
+        | l.eq(b'!')
+        | l.eq(b'|')
+        | l.eq(b'+');
+    let space = space_or_tab | l.eq(b'\n') | l.in_range(0x0C, 0x0D);
+    let sep = space_or_tab | l.eq(b'.') | l.eq(b'-') | l.eq(b'_') | l.eq(b'*');
+    [leet, space, alpha, alpha | digit, sep]
+}
+
+#[inline(always)]
+fn is_alpha_byte(b: u8) -> bool {
+    (b | 0x20).wrapping_sub(b'a') < 26
+}
 
 /// [`fold_leet`] for ASCII: visit only tokens that contain a leet character, and fold those
-/// that also contain a letter. Ordinary text has few such tokens.
-fn fold_leet_ascii(bytes: &mut [u8]) {
+/// that also contain a letter (ordinary text has few such tokens), keeping `masks` true to the
+/// folded bytes.
+fn fold_leet_ascii(bytes: &mut [u8], masks: &mut [Classes]) {
     let n = bytes.len();
-    let mut i = 0;
-    while let Some(at) = next_leet(bytes, i) {
-        i = at;
-        let mut start = i;
-        while start > 0 && CLASS[usize::from(bytes[start - 1])] & C_SPACE == 0 {
-            start -= 1;
-        }
-        let mut end = i;
-        while end < n && CLASS[usize::from(bytes[end])] & C_SPACE == 0 {
-            end += 1;
-        }
-        if bytes[start..end]
-            .iter()
-            .any(|b| CLASS[usize::from(*b)] & C_ALPHA != 0)
-        {
-            fold_leet(&mut bytes[start..end]);
-        }
-        i = end;
-    }
-}
-
-/// Bytes per block that [`next_leet`] and [`has_spaced_pair`] test at once.
-const BLOCK: usize = 64;
-
-/// Branch-free superset of the leet class (every digit, not only the leet ones), written as
-/// comparisons so a block of bytes is tested with vector instructions.
-#[inline(always)]
-fn maybe_leet(b: u8) -> bool {
-    (b.wrapping_sub(b'0') < 10)
-        | (b == b'@')
-        | (b == b'$')
-        | (b == b'!')
-        | (b == b'|')
-        | (b == b'+')
-}
-
-/// The first byte at or after `from` in the leet class: blocks without a candidate are
-/// skipped whole.
-fn next_leet(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut at = from;
-    for block in bytes.get(from..)?.chunks(BLOCK) {
-        // An integer OR reduction: LLVM vectorises it, where a `bool` fold stayed byte by byte.
-        if block
-            .iter()
-            .fold(0u8, |acc, &b| acc | u8::from(maybe_leet(b)))
-            != 0
-        {
-            if let Some(k) = block
-                .iter()
-                .position(|b| CLASS[usize::from(*b)] & C_LEET != 0)
-            {
-                return Some(at + k);
+    let mut from = 0;
+    while let Some(at) = next_bit(masks, LEET, from) {
+        let start = prev_bit(masks, SPACE, at).map_or(0, |p| p + 1);
+        let end = next_bit(masks, SPACE, at).unwrap_or(n);
+        let token = &mut bytes[start..end];
+        if token.iter().any(|&b| is_alpha_byte(b)) {
+            fold_leet(token);
+            // Leet characters became letters: they are letters and word bytes now.
+            for (k, &b) in token.iter().enumerate() {
+                if is_alpha_byte(b) {
+                    let (w, bit) = ((start + k) / BLOCK, 1u64 << ((start + k) % BLOCK));
+                    masks[w][ALPHA] |= bit;
+                    masks[w][WORD] |= bit;
+                }
             }
         }
-        at += block.len();
+        from = end;
     }
-    None
 }
 
-/// Is there any `x y`-shaped pair (two single letters around one separator) in ASCII text?
-/// Only then can [`spaced_letter_separators`] find a run; most text has none.
-fn has_spaced_pair(bytes: &[u8]) -> bool {
-    let n = bytes.len();
-    if n < 3 {
-        return false;
+/// Is there any `x y`-shaped pair (two single letters around one separator, neither glued to
+/// another letter or digit) in ASCII text? Only then can [`spaced_letter_separators`] find a
+/// run; most text has none. Per block: the separators whose neighbours one byte away are
+/// letters and two bytes away are not word bytes, the neighbours read across block edges.
+fn has_spaced_pair(masks: &[Classes]) -> bool {
+    let mut prev = [0u64; 5];
+    for (w, m) in masks.iter().enumerate() {
+        let next = masks.get(w + 1).copied().unwrap_or_default();
+        let alpha_before = (m[ALPHA] << 1) | (prev[ALPHA] >> 63);
+        let alpha_after = (m[ALPHA] >> 1) | (next[ALPHA] << 63);
+        let word_before2 = (m[WORD] << 2) | (prev[WORD] >> 62);
+        let word_after2 = (m[WORD] >> 2) | (next[WORD] << 62);
+        if m[SEP] & alpha_before & alpha_after & !word_before2 & !word_after2 != 0 {
+            return true;
+        }
+        prev = *m;
     }
-    let word = |i: usize| {
-        bytes
-            .get(i)
-            .is_some_and(|b| CLASS[usize::from(*b)] & (C_ALPHA | C_DIGIT) != 0)
-    };
-    let alpha = |i: usize| CLASS[usize::from(bytes[i])] & C_ALPHA != 0;
-    let at = |i: usize| {
-        CLASS[usize::from(bytes[i])] & C_SEP != 0
-            && alpha(i - 1)
-            && alpha(i + 1)
-            && !(i >= 2 && word(i - 2))
-            && !word(i + 2)
-    };
-    // The two positions whose five-byte window leaves the text, then the rest five bytes at a
-    // time, branch-free per block.
-    if at(1) || at(n - 2) {
-        return true;
-    }
-    if n < 5 {
-        return false;
-    }
-    let is_alpha = |b: u8| (b | 0x20).wrapping_sub(b'a') < 26;
-    let is_word = |b: u8| is_alpha(b) | (b.wrapping_sub(b'0') < 10);
-    let is_sep =
-        |b: u8| (b == b' ') | (b == b'.') | (b == b'-') | (b == b'_') | (b == b'*') | (b == b'\t');
-    // window k is bytes[k..k + 5], centred on position k + 2 (2..=n-3)
-    let m = n - 4;
-    let (w0, w1, w2, w3, w4) = (
-        &bytes[..m],
-        &bytes[1..m + 1],
-        &bytes[2..m + 2],
-        &bytes[3..m + 3],
-        &bytes[4..m + 4],
-    );
-    w0.chunks(BLOCK)
-        .zip(w1.chunks(BLOCK))
-        .zip(w2.chunks(BLOCK))
-        .zip(w3.chunks(BLOCK))
-        .zip(w4.chunks(BLOCK))
-        .any(|((((a, b), c), d), e)| {
-            a.iter()
-                .zip(b)
-                .zip(c)
-                .zip(d)
-                .zip(e)
-                .fold(false, |acc, ((((&a, &b), &c), &d), &e)| {
-                    acc | (is_sep(c) & is_alpha(b) & is_alpha(d) & !is_word(a) & !is_word(e))
-                })
-        })
+    false
 }
 
 fn is_spacing_separator(c: char) -> bool {
@@ -549,6 +465,25 @@ pub fn is_latin_letter(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_classes_equal_their_char_definitions() {
+        for first in (0..=255u8).step_by(16) {
+            let lanes: [u8; 16] = std::array::from_fn(|k| first + k as u8);
+            let masks = block_masks(&lanes, classify);
+            for (k, &b) in lanes.iter().enumerate() {
+                let ch = char::from(b);
+                let ascii = b.is_ascii();
+                let bit = |class: usize| masks[0][class] >> k & 1 == 1;
+                assert_eq!(bit(LEET), ascii && leet_letter(ch).is_some(), "{b}");
+                assert_eq!(bit(SPACE), b.is_ascii_whitespace(), "{b}");
+                assert_eq!(bit(ALPHA), b.is_ascii_alphabetic(), "{b}");
+                assert_eq!(is_alpha_byte(b), b.is_ascii_alphabetic(), "{b}");
+                assert_eq!(bit(WORD), b.is_ascii_alphanumeric(), "{b}");
+                assert_eq!(bit(SEP), ascii && is_spacing_separator(ch), "{b}");
+            }
+        }
+    }
 
     #[test]
     fn folds_evasions() {
@@ -609,13 +544,13 @@ mod tests {
             let word = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_alphanumeric());
             let alpha = |i: usize| b[i].is_ascii_alphabetic();
             let scalar = (1..b.len().saturating_sub(1)).any(|i| {
-                CLASS[usize::from(b[i])] & C_SEP != 0
+                is_spacing_separator(char::from(b[i]))
                     && alpha(i - 1)
                     && alpha(i + 1)
                     && !(i >= 2 && word(i - 2))
                     && !word(i + 2)
             });
-            proptest::prop_assert_eq!(has_spaced_pair(b), scalar);
+            proptest::prop_assert_eq!(has_spaced_pair(&block_masks(b, classify)), scalar);
         }
 
         #[test]

@@ -55,6 +55,7 @@ mod us_ssn;
 use serde::{Deserialize, Serialize};
 
 use super::{Category, Detector, Match, ScanText};
+use crate::byte_masks::{block_masks, next_bit};
 use cluster::Cluster;
 use context::{ContextMatcher, LazyContext, TextContext};
 use national_id::IdFormats;
@@ -221,7 +222,9 @@ impl PiiDetector {
         let tc = TextContext::new(&self.context, b);
         let mut i = 0;
         let mut v6_clear_until = 0;
-        while let Some(p) = find_digit_or_at(b, i) {
+        // Every digit and `@` as bits, walked in order (the scan resumes past each candidate).
+        let starts = block_masks(b, |l| [l.digit() | l.eq(b'@')]);
+        while let Some(p) = next_bit(&starts, 0, i) {
             i = match b.get(p) {
                 Some(b'@') => self.at_sign(b, p, &mut cands),
                 _ => self.digit_run(b, p, &tc, &mut v6_clear_until, &mut cands),
@@ -410,39 +413,6 @@ impl Detector for PiiDetector {
     }
 }
 
-const LO_BYTES: u64 = 0x0101_0101_0101_0101;
-const HI_BITS: u64 = 0x8080_8080_8080_8080;
-
-/// Whether any byte of `w` is an ASCII digit or `@` (exact: the classic "has byte less than n"
-/// test on `w ^ '0'` and "has zero byte" on `w ^ '@'`).
-#[inline]
-fn word_has_digit_or_at(w: u64) -> bool {
-    let x = w ^ (LO_BYTES * u64::from(b'0'));
-    let digit = x.wrapping_sub(LO_BYTES * 10) & !x & HI_BITS;
-    let y = w ^ (LO_BYTES * u64::from(b'@'));
-    let at = y.wrapping_sub(LO_BYTES) & !y & HI_BITS;
-    (digit | at) != 0
-}
-
-/// Position of the next ASCII digit or `@` at or after `from`.
-fn find_digit_or_at(b: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    let tail = b.get(from..)?;
-    for chunk in tail.chunks_exact(8) {
-        let w = u64::from_le_bytes([
-            chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
-        ]);
-        if word_has_digit_or_at(w) {
-            break;
-        }
-        i += 8;
-    }
-    b.get(i..)?
-        .iter()
-        .position(|&c| c.is_ascii_digit() || c == b'@')
-        .map(|p| i + p)
-}
-
 /// End of the ASCII digit run starting at `d`.
 pub(crate) fn run_end(b: &[u8], d: usize) -> usize {
     let mut e = d;
@@ -614,21 +584,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn swar_search_is_exact() {
-        for b in 0u8..=255 {
-            let w = u64::from_le_bytes([b'a', b'b', b, b'c', b'd', b'e', b'f', b'g']);
-            assert_eq!(
-                word_has_digit_or_at(w),
-                b.is_ascii_digit() || b == b'@',
-                "byte {b}"
-            );
-        }
-        let text = b"no digits here at all, none!! but 7";
-        assert_eq!(find_digit_or_at(text, 0), Some(text.len() - 1));
-        assert_eq!(find_digit_or_at(b"abc", 0), None);
-        assert_eq!(find_digit_or_at(b"abc", 10), None);
     }
 }

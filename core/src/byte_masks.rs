@@ -1,0 +1,158 @@
+//! Byte classes as bit masks: a text cut into 64-byte blocks, and per block and class one
+//! `u64` with bit `k` set when byte `k` of the block is in the class. The classes are computed
+//! sixteen bytes per vector comparison (`wide`: SSE2 natively, simd128 in the `.wasm`), and the
+//! scanners that used to test byte by byte and stop at the first hit (a branch the CPU
+//! mispredicts at every hit) walk the set bits instead.
+
+use wide::u8x16;
+
+/// Bytes per block.
+pub(crate) const BLOCK: usize = 64;
+
+/// Sixteen bytes as a vector, and the comparisons the classes are built from.
+#[derive(Clone, Copy)]
+pub(crate) struct Lanes(u8x16);
+
+impl Lanes {
+    /// All lanes equal to `c`.
+    #[inline(always)]
+    pub(crate) fn eq(self, c: u8) -> u8x16 {
+        self.0.simd_eq(u8x16::splat(c))
+    }
+
+    /// Lanes in `lo..=hi` (`min(x - lo, hi - lo) == x - lo`: SSE2 has no unsigned byte
+    /// comparison).
+    #[inline(always)]
+    pub(crate) fn in_range(self, lo: u8, hi: u8) -> u8x16 {
+        let x = self.0 - u8x16::splat(lo);
+        x.min(u8x16::splat(hi - lo)).simd_eq(x)
+    }
+
+    /// ASCII letters.
+    #[inline(always)]
+    pub(crate) fn alpha(self) -> u8x16 {
+        Lanes(self.0 | u8x16::splat(0x20)).in_range(b'a', b'z')
+    }
+
+    /// ASCII digits.
+    #[inline(always)]
+    pub(crate) fn digit(self) -> u8x16 {
+        self.in_range(b'0', b'9')
+    }
+}
+
+/// Per block of `bytes`, the `K` masks `classify` gives (bytes past the end are zeros, so a
+/// class must not hold the zero byte for its last block's padding to stay clear — or the
+/// caller ignores bits past the end).
+pub(crate) fn block_masks<const K: usize>(
+    bytes: &[u8],
+    classify: impl Fn(Lanes) -> [u8x16; K],
+) -> Vec<[u64; K]> {
+    let of_block = |block: &[u8]| {
+        let mut masks = [0u64; K];
+        for q in 0..BLOCK / 16 {
+            let mut lanes = [0u8; 16];
+            lanes.copy_from_slice(&block[16 * q..16 * q + 16]);
+            let classes = classify(Lanes(u8x16::new(lanes)));
+            for (mask, class) in masks.iter_mut().zip(classes) {
+                *mask |= u64::from(class.to_bitmask()) << (16 * q);
+            }
+        }
+        masks
+    };
+    let mut out = Vec::with_capacity(bytes.len().div_ceil(BLOCK));
+    let mut blocks = bytes.chunks_exact(BLOCK);
+    for block in &mut blocks {
+        out.push(of_block(block));
+    }
+    let rest = blocks.remainder();
+    if !rest.is_empty() {
+        let mut padded = [0u8; BLOCK];
+        padded[..rest.len()].copy_from_slice(rest);
+        out.push(of_block(&padded));
+    }
+    out
+}
+
+/// The first byte at or after `from` in class `class`.
+#[inline]
+pub(crate) fn next_bit<const K: usize>(
+    masks: &[[u64; K]],
+    class: usize,
+    from: usize,
+) -> Option<usize> {
+    let mut w = from / BLOCK;
+    let mut m = masks.get(w)?.get(class)? & (u64::MAX << (from % BLOCK));
+    loop {
+        if m != 0 {
+            return Some(w * BLOCK + m.trailing_zeros() as usize);
+        }
+        w += 1;
+        m = *masks.get(w)?.get(class)?;
+    }
+}
+
+/// The last byte before `before` in class `class`.
+#[inline]
+pub(crate) fn prev_bit<const K: usize>(
+    masks: &[[u64; K]],
+    class: usize,
+    before: usize,
+) -> Option<usize> {
+    let last = before.checked_sub(1)?;
+    let mut w = last / BLOCK;
+    let mut m = masks.get(w)?.get(class)? & (u64::MAX >> (BLOCK - 1 - last % BLOCK));
+    loop {
+        if m != 0 {
+            return Some(w * BLOCK + 63 - m.leading_zeros() as usize);
+        }
+        w = w.checked_sub(1)?;
+        m = *masks.get(w)?.get(class)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classes(l: Lanes) -> [u8x16; 3] {
+        [l.digit(), l.alpha(), l.eq(b'@') | l.in_range(b'x', b'z')]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn bits_equal_a_byte_loop(input in proptest::collection::vec(proptest::num::u8::ANY, 0..300), from in 0usize..320) {
+            let masks = block_masks(&input, classes);
+            let tests: [fn(u8) -> bool; 3] = [
+                |c| c.is_ascii_digit(),
+                |c| c.is_ascii_alphabetic(),
+                |c| c == b'@' || (b'x'..=b'z').contains(&c),
+            ];
+            let from = from.min(input.len());
+            for (class, test) in tests.iter().enumerate() {
+                proptest::prop_assert_eq!(
+                    next_bit(&masks, class, from),
+                    input[from..].iter().position(|&c| test(c)).map(|p| from + p)
+                );
+                proptest::prop_assert_eq!(
+                    prev_bit(&masks, class, from),
+                    input[..from].iter().rposition(|&c| test(c))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_byte_value() {
+        for first in (0..=255u8).step_by(16) {
+            let lanes: [u8; 16] = std::array::from_fn(|k| first + k as u8);
+            let masks = block_masks(&lanes, classes);
+            for (k, &c) in lanes.iter().enumerate() {
+                let bit = |class: usize| masks[0][class] >> k & 1 == 1;
+                assert_eq!(bit(0), c.is_ascii_digit(), "{c}");
+                assert_eq!(bit(1), c.is_ascii_alphabetic(), "{c}");
+                assert_eq!(bit(2), c == b'@' || (b'x'..=b'z').contains(&c), "{c}");
+            }
+        }
+    }
+}
