@@ -1,6 +1,7 @@
 //! Native scan throughput of the shipped default policy (every built-in detector) on ordinary
-//! chat prompts of 4 KB and 64 KB: the whole request path the filter runs (JSON parse, slot
-//! extraction, every guard) and the text-only path; then each default guard alone on 64 KB,
+//! chat prompts of 4 KB and 64 KB: the whole request path (JSON parse, slot extraction, every
+//! guard) without a path (the tree reader, as the verdict API calls it) and sent to the chat
+//! completions path (the typed reader, as the filter calls it), and the text-only path; then each default guard alone on 64 KB,
 //! and the normaliser alone.
 //!
 //! Then the stream guard on a chat stream, fed per event and in 16 KB chunks.
@@ -31,6 +32,10 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_with_input(BenchmarkId::new("request", size), &body, |b, body| {
             b.iter(|| policy.evaluate_request(body))
+        });
+        // As the filter reads it: sent to the chat completions path (the typed reader).
+        group.bench_with_input(BenchmarkId::new("chat_path", size), &body, |b, body| {
+            b.iter(|| policy.evaluate_request_at(Some("/v1/chat/completions"), body))
         });
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_with_input(BenchmarkId::new("text", size), &text, |b, text| {
