@@ -23,6 +23,7 @@ pub mod engine;
 pub mod escalation;
 pub mod excerpt;
 pub mod exchange;
+mod json_pull;
 #[cfg(test)]
 mod json_shapes;
 pub mod mask;

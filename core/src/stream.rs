@@ -58,6 +58,7 @@ use crate::coding::{Coding, StreamDecoder};
 use crate::config::{Action, Hook, Scope};
 use crate::dialect::Dialect;
 use crate::engine::{placeholder, restored_value, Decision, Exchange, Finding};
+use crate::json_pull::Pull;
 use crate::payload::{Slot, SlotPath};
 use crate::policy::Policy;
 use crate::sse::{SseDecoder, SseEvent};
@@ -1042,11 +1043,137 @@ object_reader! {
     }
 }
 
+/// A listed key's value into its slot: a second occurrence fails the read (as the
+/// [`object_reader!`] structs refuse it), `null` is `None`.
+fn pull_field<'a, T>(
+    slot: &mut Option<Option<T>>,
+    p: &mut Pull<'a>,
+    read: impl FnOnce(&mut Pull<'a>) -> Option<T>,
+) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(if p.null() { None } else { Some(read(p)?) });
+    Some(())
+}
+
+/// The members of an object (its `{` next), each key handed to `member`, which reads the value
+/// (or skips it, `depth` deep).
+fn pull_object<'a>(
+    p: &mut Pull<'a>,
+    mut member: impl FnMut(&'a str, &mut Pull<'a>) -> Option<()>,
+) -> Option<()> {
+    p.eat(b'{')?;
+    if p.eat_if(b'}') {
+        return Some(());
+    }
+    loop {
+        let key = p.key()?;
+        member(key, p)?;
+        if !p.eat_if(b',') {
+            return p.eat(b'}');
+        }
+    }
+}
+
+/// The elements of an array (its `[` next), each read by `element`.
+fn pull_array<'a, T>(
+    p: &mut Pull<'a>,
+    mut element: impl FnMut(&mut Pull<'a>) -> Option<T>,
+) -> Option<Vec<T>> {
+    p.eat(b'[')?;
+    let mut out = Vec::new();
+    if p.eat_if(b']') {
+        return Some(out);
+    }
+    loop {
+        out.push(element(p)?);
+        if !p.eat_if(b',') {
+            p.eat(b']')?;
+            return Some(out);
+        }
+    }
+}
+
+fn pull_text<'a>(p: &mut Pull<'a>) -> Option<Text<'a>> {
+    p.string().map(Text)
+}
+
+/// [`FastChunk`] read by the narrow pull reader ([`crate::json_pull`]), which takes a subset of
+/// what serde takes and reads it to the same values; `None` for anything outside the subset
+/// (the caller then reads the event with serde).
+fn pull_chunk(data: &str) -> Option<FastChunk<'_>> {
+    let mut p = Pull::new(data);
+    let mut choices = None;
+    pull_object(&mut p, |key, p| match key {
+        "choices" => pull_field(&mut choices, p, |p| pull_array(p, pull_choice)),
+        _ => p.skip(1),
+    })?;
+    p.at_end().then(|| FastChunk {
+        choices: choices.flatten(),
+    })
+}
+
+fn pull_choice<'a>(p: &mut Pull<'a>) -> Option<FastChoice<'a>> {
+    let (mut index, mut text, mut delta) = (None, None, None);
+    pull_object(p, |key, p| match key {
+        "index" => pull_field(&mut index, p, Pull::u64),
+        "text" => pull_field(&mut text, p, pull_text),
+        "delta" => pull_field(&mut delta, p, pull_delta),
+        _ => p.skip(3),
+    })?;
+    Some(FastChoice {
+        index: index.flatten(),
+        text: text.flatten(),
+        delta: delta.flatten(),
+    })
+}
+
+fn pull_delta<'a>(p: &mut Pull<'a>) -> Option<FastDelta<'a>> {
+    let (mut content, mut refusal, mut tool_calls) = (None, None, None);
+    pull_object(p, |key, p| match key {
+        "content" => pull_field(&mut content, p, pull_text),
+        "refusal" => pull_field(&mut refusal, p, pull_text),
+        "tool_calls" => pull_field(&mut tool_calls, p, |p| pull_array(p, pull_call)),
+        _ => p.skip(4),
+    })?;
+    Some(FastDelta {
+        content: content.flatten(),
+        refusal: refusal.flatten(),
+        tool_calls: tool_calls.flatten(),
+    })
+}
+
+fn pull_call<'a>(p: &mut Pull<'a>) -> Option<FastCall<'a>> {
+    let (mut index, mut function) = (None, None);
+    pull_object(p, |key, p| match key {
+        "index" => pull_field(&mut index, p, Pull::u64),
+        "function" => pull_field(&mut function, p, pull_function),
+        _ => p.skip(6),
+    })?;
+    Some(FastCall {
+        index: index.flatten(),
+        function: function.flatten(),
+    })
+}
+
+fn pull_function<'a>(p: &mut Pull<'a>) -> Option<FastFunction<'a>> {
+    let mut arguments = None;
+    pull_object(p, |key, p| match key {
+        "arguments" => pull_field(&mut arguments, p, pull_text),
+        _ => p.skip(7),
+    })?;
+    Some(FastFunction {
+        arguments: arguments.flatten(),
+    })
+}
+
 /// [`chat_pieces`] with each piece's text, read without a JSON tree and handed to `each` in
 /// order; `false` (and nothing handed) when the event does not have the plain shape (a field of
 /// another type, a duplicate key, an array for an object), and then the tree reader decides.
 fn chat_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
-    let Some(chunk) = tree_free::read_str::<FastChunk<'a>>(data) else {
+    let Some(chunk) = pull_chunk(data).or_else(|| tree_free::read_str::<FastChunk<'a>>(data))
+    else {
         return false;
     };
     for (k, c) in chunk.choices.into_iter().flatten().enumerate() {
@@ -1566,6 +1693,249 @@ impl ResponseStream for McpStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Events built from bytes: the chat chunk's keys and a few others, values of the right
+    /// type and of every wrong one, escapes inside and outside the pull reader's subset,
+    /// duplicate and escaped keys, whitespace anywhere.
+    /// In `clean` mode (half the events) strings and scalars are of the pull reader's subset and
+    /// keys are not escaped, so that many events are taken by both readers.
+    struct EventGen<'c>(std::slice::Iter<'c, u8>, bool);
+
+    impl EventGen<'_> {
+        fn new(bytes: &[u8]) -> EventGen<'_> {
+            let clean = bytes.first().is_some_and(|b| b % 2 == 0);
+            EventGen(bytes.iter(), clean)
+        }
+
+        fn pick<'s>(&mut self, from: &[&'s str]) -> &'s str {
+            let k = self.0.next().map_or(0, |b| usize::from(*b));
+            from[k % from.len()]
+        }
+
+        /// From `from`, only its first `valid` entries in clean mode.
+        fn pick_valid<'s>(&mut self, from: &[&'s str], valid: usize) -> &'s str {
+            let n = if self.1 { valid } else { from.len() };
+            self.pick(&from[..n])
+        }
+
+        fn ws(&mut self) -> &'static str {
+            self.pick(&["", "", "", " ", "\n  ", "\t"])
+        }
+
+        fn string(&mut self) -> String {
+            self.pick(&[
+                r#""""#,
+                r#""hi ""#,
+                r#""a\nb""#,
+                r#""q\"\\""#,
+                r#""caf\u00e9""#,
+                "\"naïve ☃\"",
+                r#""\/\b\f\r\t""#,
+                r#""bad\x""#,
+                "\"ctl\u{1}\"",
+                r#""open"#,
+            ])
+            .to_string()
+        }
+
+        fn scalar(&mut self) -> String {
+            self.pick(&[
+                "0",
+                "1",
+                "2",
+                "-1",
+                "-0",
+                "1.5",
+                "1e3",
+                "01",
+                "null",
+                "true",
+                "false",
+                "nul",
+                "18446744073709551615",
+                "123456789012345678901",
+            ])
+            .to_string()
+        }
+
+        fn index(&mut self) -> String {
+            self.pick_valid(
+                &["0", "1", "2", "null", "-1", "1.0", "true", "\"0\"", "01"],
+                4,
+            )
+            .to_string()
+        }
+
+        fn any(&mut self, depth: usize) -> String {
+            match self.pick(&["s", "n", "o", "a"]) {
+                "s" => self.string(),
+                "o" if depth < 3 => self.object(&["x", "y"], depth + 1, &mut |g, _, d| g.any(d)),
+                "a" if depth < 3 => self.array(depth + 1, &mut |g, d| g.any(d)),
+                _ => self.scalar(),
+            }
+        }
+
+        fn array(
+            &mut self,
+            depth: usize,
+            element: &mut dyn FnMut(&mut Self, usize) -> String,
+        ) -> String {
+            let n = self.0.next().map_or(0, |b| usize::from(*b % 4));
+            let items: Vec<String> = (0..n)
+                .map(|_| format!("{}{}{}", self.ws(), element(self, depth), self.ws()))
+                .collect();
+            format!("[{}]", items.join(","))
+        }
+
+        fn object(
+            &mut self,
+            keys: &[&str],
+            depth: usize,
+            value: &mut dyn FnMut(&mut Self, &str, usize) -> String,
+        ) -> String {
+            let n = self.0.next().map_or(0, |b| usize::from(*b % 5));
+            let mut members = Vec::new();
+            let mut used = Vec::new();
+            for _ in 0..n {
+                let key = self.pick(keys);
+                if self.1 && used.contains(&key) {
+                    continue;
+                }
+                used.push(key);
+                let written = match self.pick_valid(&["plain", "plain", "plain", "escaped"], 3) {
+                    "escaped" => format!("\"\\u00{:02x}{}\"", key.as_bytes()[0], &key[1..]),
+                    _ => format!("\"{key}\""),
+                };
+                let v = value(self, key, depth);
+                members.push(format!(
+                    "{}{written}{}:{}{v}{}",
+                    self.ws(),
+                    self.ws(),
+                    self.ws(),
+                    self.ws()
+                ));
+            }
+            format!("{{{}}}", members.join(","))
+        }
+
+        fn event(&mut self) -> String {
+            let body = self.object(
+                &["choices", "choices", "id", "usage"],
+                0,
+                &mut |g, key, d| match key {
+                    "choices" if g.pick_valid(&["y", "y", "y", "n"], 3) == "y" => {
+                        g.array(d + 1, &mut |g, d| g.choice(d))
+                    }
+                    _ => g.any(d + 1),
+                },
+            );
+            format!("{}{body}{}", self.ws(), self.ws())
+        }
+
+        fn choice(&mut self, depth: usize) -> String {
+            if self.pick_valid(&["y", "y", "y", "n"], 3) == "n" {
+                return self.any(depth);
+            }
+            self.object(
+                &["index", "text", "delta", "delta", "finish_reason"],
+                depth,
+                &mut |g, key, d| match key {
+                    "index" => g.index(),
+                    "delta" if g.pick_valid(&["y", "y", "n"], 2) == "y" => g.object(
+                        &["content", "content", "refusal", "tool_calls", "role"],
+                        d + 1,
+                        &mut |g, key, d| match key {
+                            "tool_calls" if g.pick(&["y", "y", "n"]) == "y" => {
+                                g.array(d + 1, &mut |g, d| {
+                                    g.object(
+                                        &["index", "function", "id"],
+                                        d + 1,
+                                        &mut |g, key, d| match key {
+                                            "index" => g.index(),
+                                            "function" => g.object(
+                                                &["arguments", "name"],
+                                                d + 1,
+                                                &mut |g, _, _| {
+                                                    if g.pick_valid(&["s", "s", "x"], 2) == "s" {
+                                                        g.string()
+                                                    } else {
+                                                        g.scalar()
+                                                    }
+                                                },
+                                            ),
+                                            _ => g.any(d + 1),
+                                        },
+                                    )
+                                })
+                            }
+                            _ if g.pick_valid(&["s", "s", "s", "x"], 3) == "s" => g.string(),
+                            _ => g.any(d + 1),
+                        },
+                    ),
+                    _ if g.pick_valid(&["s", "s", "x"], 2) == "s" => g.string(),
+                    _ => g.any(d + 1),
+                },
+            )
+        }
+    }
+
+    /// A chunk as comparable text: what each reader read.
+    fn described(chunk: Option<FastChunk<'_>>) -> Option<String> {
+        let chunk = chunk?;
+        let mut out = String::new();
+        for c in chunk.choices.into_iter().flatten() {
+            let d = c.delta.as_ref();
+            out += &format!("choice {:?} text {:?} ", c.index, c.text.as_deref());
+            out += &format!(
+                "content {:?} refusal {:?} ",
+                d.and_then(|d| d.content.as_deref()),
+                d.and_then(|d| d.refusal.as_deref())
+            );
+            for call in c.delta.into_iter().flat_map(|d| d.tool_calls).flatten() {
+                out += &format!(
+                    "call {:?} {:?} ",
+                    call.index,
+                    call.function.and_then(|f| f.arguments).as_deref()
+                );
+            }
+            out += "| ";
+        }
+        Some(out)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        /// What the pull reader takes, serde takes and reads to the same values (it may refuse
+        /// more: then serde reads the event).
+        #[test]
+        fn pull_reader_reads_what_serde_reads(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let event = EventGen::new(&bytes).event();
+            if let Some(pulled) = described(pull_chunk(&event)) {
+                let serde = described(tree_free::read_str::<FastChunk<'_>>(&event));
+                proptest::prop_assert_eq!(Some(pulled), serde, "{}", event);
+            }
+        }
+    }
+
+    #[test]
+    fn pull_reader_takes_the_common_chunks() {
+        for event in [
+            r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"obfuscation":"x1"}"#,
+            r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hello\nworld \"q\""},"finish_reason":null}]}"#,
+            r#"{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]}}]}"#,
+            r#"{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12,"prompt_tokens_details":{"cached_tokens":0}}}"#,
+            r#"{"id":"c","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7}}"#,
+            r#"{"id":"cmpl-1","object":"text_completion","created":1,"choices":[{"text":" word","index":0,"logprobs":null,"finish_reason":null}],"model":"m"}"#,
+        ] {
+            let pulled = described(pull_chunk(event));
+            assert!(pulled.is_some(), "{event}");
+            assert_eq!(
+                pulled,
+                described(tree_free::read_str::<FastChunk<'_>>(event)),
+                "{event}"
+            );
+        }
+    }
 
     const POLICY: &str = r#"{"version": 1, "guards": [
         {"id": "out-secrets", "hook": "llm_output", "detector": {"type": "secrets"}, "action": "block",

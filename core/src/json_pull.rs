@@ -1,0 +1,308 @@
+//! A strict, narrow JSON pull reader for the stream guard's most frequent event (a chat or
+//! completions chunk: ~165 bytes of JSON around a few bytes of text, thousands per answer).
+//!
+//! Reading such an event through serde costs several thousand instructions, most of them in
+//! the visitor and map-access machinery around short strings. This reader walks the bytes once
+//! and takes only a subset of JSON: keys without escapes, strings whose escapes are the
+//! two-character ones (`\n`, `\"`, …; any `\u` escape is refused), numbers without an exponent
+//! and of at most 18 digits each side of the point, nesting at most [`MAX_DEPTH`] deep. Every
+//! text it takes, `serde_json` takes too and reads to the same value (a property test holds the
+//! two equal); on anything else it answers `None` and the caller reads the event with serde, so
+//! a refusal costs time, never a reading.
+
+use std::borrow::Cow;
+
+/// Deepest nesting of arrays and objects the reader walks.
+pub(crate) const MAX_DEPTH: usize = 16;
+
+/// A position in a JSON text.
+pub(crate) struct Pull<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Pull<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Pull { text, at: 0 }
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    /// Skip JSON whitespace.
+    #[inline]
+    pub(crate) fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes().get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// The next byte after whitespace, not consumed.
+    #[inline]
+    pub(crate) fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.bytes().get(self.at).copied()
+    }
+
+    /// Consume `b` (after whitespace), or fail.
+    #[inline]
+    pub(crate) fn eat(&mut self, b: u8) -> Option<()> {
+        (self.peek()? == b).then(|| self.at += 1)
+    }
+
+    /// Consume `b` if it is next (after whitespace).
+    #[inline]
+    pub(crate) fn eat_if(&mut self, b: u8) -> bool {
+        let next = self.peek() == Some(b);
+        if next {
+            self.at += 1;
+        }
+        next
+    }
+
+    /// The whole text was read (trailing whitespace aside).
+    pub(crate) fn at_end(&mut self) -> bool {
+        self.peek().is_none()
+    }
+
+    /// An object key without escapes, and the `:` after it.
+    #[inline]
+    pub(crate) fn key(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.at;
+        let rest = self.bytes().get(start..)?;
+        let len = rest
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        if rest[len] != b'"' {
+            return None;
+        }
+        self.at = start + len + 1;
+        let key = self.text.get(start..start + len)?;
+        self.eat(b':')?;
+        Some(key)
+    }
+
+    /// A string value: borrowed when it has no escapes, else decoded (two-character escapes
+    /// only).
+    pub(crate) fn string(&mut self) -> Option<Cow<'a, str>> {
+        self.eat(b'"')?;
+        let start = self.at;
+        let bytes = self.bytes();
+        let mut i = start;
+        // The plain run before any escape: borrowed.
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'"' => {
+                    self.at = i + 1;
+                    return self.text.get(start..i).map(Cow::Borrowed);
+                }
+                b'\\' => break,
+                0..=0x1F => return None,
+                _ => i += 1,
+            }
+        }
+        let mut out = String::with_capacity(i - start + 16);
+        out.push_str(self.text.get(start..i)?);
+        let mut run = i;
+        loop {
+            match *bytes.get(i)? {
+                b'"' => {
+                    out.push_str(self.text.get(run..i)?);
+                    self.at = i + 1;
+                    return Some(Cow::Owned(out));
+                }
+                b'\\' => {
+                    out.push_str(self.text.get(run..i)?);
+                    out.push(match *bytes.get(i + 1)? {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        _ => return None,
+                    });
+                    i += 2;
+                    run = i;
+                }
+                0..=0x1F => return None,
+                _ => i += 1,
+            }
+        }
+    }
+
+    /// A non-negative integer of at most 18 digits (no sign, point or exponent).
+    pub(crate) fn u64(&mut self) -> Option<u64> {
+        self.ws();
+        let digits = self.digits()?;
+        if matches!(self.bytes().get(self.at), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        digits.parse().ok()
+    }
+
+    /// One run of digits as JSON writes an integer part (no leading zero before another digit).
+    fn digits(&mut self) -> Option<&'a str> {
+        let start = self.at;
+        let rest = self.bytes().get(start..)?;
+        let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if len == 0 || len > 18 || (len > 1 && rest[0] == b'0') {
+            return None;
+        }
+        self.at = start + len;
+        self.text.get(start..start + len)
+    }
+
+    /// `null`, consumed if it is next.
+    pub(crate) fn null(&mut self) -> bool {
+        self.ws();
+        let next = self
+            .bytes()
+            .get(self.at..)
+            .is_some_and(|r| r.starts_with(b"null"));
+        if next {
+            self.at += 4;
+        }
+        next
+    }
+
+    /// Skip any value of the subset, `depth` levels deep already.
+    pub(crate) fn skip(&mut self, depth: usize) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'{' => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                self.at += 1;
+                if self.eat_if(b'}') {
+                    return Some(());
+                }
+                loop {
+                    self.key()?;
+                    self.skip(depth + 1)?;
+                    if !self.eat_if(b',') {
+                        return self.eat(b'}');
+                    }
+                }
+            }
+            b'[' => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                self.at += 1;
+                if self.eat_if(b']') {
+                    return Some(());
+                }
+                loop {
+                    self.skip(depth + 1)?;
+                    if !self.eat_if(b',') {
+                        return self.eat(b']');
+                    }
+                }
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number(),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let next = self.bytes().get(self.at..)?.starts_with(word);
+        next.then(|| self.at += word.len())
+    }
+
+    /// A number: `-`, an integer part, an optional fraction; no exponent, at most 18 digits
+    /// each side of the point.
+    fn number(&mut self) -> Option<()> {
+        if self.bytes().get(self.at) == Some(&b'-') {
+            self.at += 1;
+        }
+        self.digits()?;
+        if self.bytes().get(self.at) == Some(&b'.') {
+            self.at += 1;
+            let rest = self.bytes().get(self.at..)?;
+            let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            if len == 0 || len > 18 {
+                return None;
+            }
+            self.at += len;
+        }
+        (!matches!(self.bytes().get(self.at), Some(b'e' | b'E'))).then_some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A whole value skipped by the subset reader.
+    fn skip_all(text: &str) -> bool {
+        let mut p = Pull::new(text);
+        p.skip(0).is_some() && p.at_end()
+    }
+
+    #[test]
+    fn strings_read_as_serde_reads_them() {
+        for (json, want) in [
+            (r#""plain""#, Some(("plain", true))),
+            (r#""a\nb\"c\\d\/e\tf""#, Some(("a\nb\"c\\d/e\tf", false))),
+            (r#""caf\u00e9""#, None),
+            ("\"tab\there\"", None),
+            (r#""bad \x""#, None),
+            (r#""open"#, None),
+            (r#""naïve ☃""#, Some(("naïve ☃", true))),
+        ] {
+            let got = Pull::new(json).string();
+            assert_eq!(got.as_deref(), want.map(|w| w.0), "{json}");
+            if let Some(s) = &got {
+                assert_eq!(matches!(s, Cow::Borrowed(_)), want.unwrap().1, "{json}");
+                assert_eq!(
+                    serde_json::from_str::<String>(json).ok().as_deref(),
+                    Some(&**s)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_subset_is_narrower_than_json() {
+        for ok in [
+            "0",
+            "-1.5",
+            "123456789012345678",
+            "true",
+            "null",
+            "[]",
+            "{}",
+            r#"{"a":[1,{"b":null}]}"#,
+        ] {
+            assert!(skip_all(ok), "{ok}");
+            assert!(
+                serde_json::from_str::<serde::de::IgnoredAny>(ok).is_ok(),
+                "{ok}"
+            );
+        }
+        for refused in [
+            "01",
+            "1e5",
+            "1.",
+            ".5",
+            "-",
+            "1234567890123456789",
+            "tru",
+            r#"{"a\u0062":1}"#,
+            "[1,]",
+            "{,}",
+        ] {
+            assert!(!skip_all(refused), "{refused}");
+        }
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert!(!skip_all(&deep));
+    }
+}
