@@ -1311,10 +1311,46 @@ object_reader! {
     }
 }
 
+/// [`FastBlockEvent`] read by the pull reader (as [`pull_chunk`]).
+fn pull_block_event(data: &str) -> Option<FastBlockEvent<'_>> {
+    let mut p = Pull::new(data);
+    let (mut kind, mut index, mut delta) = (None, None, None);
+    pull_object(&mut p, |key, p| match key {
+        "type" => pull_field(&mut kind, p, pull_text),
+        "index" => pull_field(&mut index, p, Pull::u64),
+        "delta" => pull_field(&mut delta, p, pull_block_delta),
+        _ => p.skip(1),
+    })?;
+    p.at_end().then(|| FastBlockEvent {
+        kind: kind.flatten(),
+        index: index.flatten(),
+        delta: delta.flatten(),
+    })
+}
+
+fn pull_block_delta<'a>(p: &mut Pull<'a>) -> Option<FastBlockDelta<'a>> {
+    let (mut kind, mut text, mut partial_json, mut thinking) = (None, None, None, None);
+    pull_object(p, |key, p| match key {
+        "type" => pull_field(&mut kind, p, pull_text),
+        "text" => pull_field(&mut text, p, pull_text),
+        "partial_json" => pull_field(&mut partial_json, p, pull_text),
+        "thinking" => pull_field(&mut thinking, p, pull_text),
+        _ => p.skip(2),
+    })?;
+    Some(FastBlockDelta {
+        kind: kind.flatten(),
+        text: text.flatten(),
+        partial_json: partial_json.flatten(),
+        thinking: thinking.flatten(),
+    })
+}
+
 /// [`anthropic_pieces`] of a `content_block_delta` without a tree; `false` for any other
 /// event or shape.
 fn anthropic_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
-    let Some(e) = tree_free::read_str::<FastBlockEvent<'a>>(data) else {
+    let Some(e) =
+        pull_block_event(data).or_else(|| tree_free::read_str::<FastBlockEvent<'a>>(data))
+    else {
         return false;
     };
     if e.kind.as_deref() != Some("content_block_delta") {
@@ -1353,10 +1389,36 @@ object_reader! {
     }
 }
 
+/// [`FastResponsesEvent`] read by the pull reader (as [`pull_chunk`]).
+fn pull_responses_event(data: &str) -> Option<FastResponsesEvent<'_>> {
+    let mut p = Pull::new(data);
+    let (mut kind, mut output_index, mut content_index) = (None, None, None);
+    let (mut summary_index, mut sequence_number, mut delta) = (None, None, None);
+    pull_object(&mut p, |key, p| match key {
+        "type" => pull_field(&mut kind, p, pull_text),
+        "output_index" => pull_field(&mut output_index, p, Pull::u64),
+        "content_index" => pull_field(&mut content_index, p, Pull::u64),
+        "summary_index" => pull_field(&mut summary_index, p, Pull::u64),
+        "sequence_number" => pull_field(&mut sequence_number, p, Pull::u64),
+        "delta" => pull_field(&mut delta, p, pull_text),
+        _ => p.skip(1),
+    })?;
+    p.at_end().then(|| FastResponsesEvent {
+        kind: kind.flatten(),
+        output_index: output_index.flatten(),
+        content_index: content_index.flatten(),
+        summary_index: summary_index.flatten(),
+        sequence_number: sequence_number.flatten(),
+        delta: delta.flatten(),
+    })
+}
+
 /// [`responses_pieces`] of the text and argument deltas without a tree; `false` for every
 /// other event (snapshots, item and response events) or shape.
 fn responses_pieces_fast<'a>(data: &'a str, sequence: &mut u64, each: Sink<'_, 'a>) -> bool {
-    let Some(e) = tree_free::read_str::<FastResponsesEvent<'a>>(data) else {
+    let Some(e) =
+        pull_responses_event(data).or_else(|| tree_free::read_str::<FastResponsesEvent<'a>>(data))
+    else {
         return false;
     };
     let (item, part) = (e.output_index.unwrap_or(0), e.content_index.unwrap_or(0));
@@ -1829,7 +1891,80 @@ mod tests {
                     _ => g.any(d + 1),
                 },
             );
-            format!("{}{body}{}", self.ws(), self.ws())
+            format!("{}{body}{}{}", self.ws(), self.ws(), self.trailer())
+        }
+
+        /// Nothing after the event's object (or, unclean, something that makes it two values).
+        fn trailer(&mut self) -> &'static str {
+            self.pick_valid(&["", "", "", " x", "}", "{}", ","], 3)
+        }
+
+        /// A quoted string from `kinds` (the names a reader compares), or in unclean mode any
+        /// value.
+        fn kind(&mut self, kinds: &[&str]) -> String {
+            if self.pick_valid(&["k", "k", "k", "x"], 3) == "k" {
+                format!("\"{}\"", self.pick(kinds))
+            } else {
+                self.any(2)
+            }
+        }
+
+        fn text_or_any(&mut self, depth: usize) -> String {
+            if self.pick_valid(&["s", "s", "s", "x"], 3) == "s" {
+                self.string()
+            } else {
+                self.any(depth)
+            }
+        }
+
+        fn anthropic_event(&mut self) -> String {
+            let body = self.object(
+                &["type", "type", "index", "delta", "delta", "x"],
+                0,
+                &mut |g, key, d| match key {
+                    "type" => g.kind(&[
+                        "content_block_delta",
+                        "content_block_delta",
+                        "message_delta",
+                        "ping",
+                    ]),
+                    "index" => g.index(),
+                    "delta" if g.pick_valid(&["y", "y", "y", "n"], 3) == "y" => g.object(
+                        &["type", "text", "partial_json", "thinking", "signature"],
+                        d + 1,
+                        &mut |g, key, d| match key {
+                            "type" => g.kind(&["text_delta", "input_json_delta", "thinking_delta"]),
+                            _ => g.text_or_any(d + 1),
+                        },
+                    ),
+                    _ => g.any(d + 1),
+                },
+            );
+            format!("{body}{}", self.trailer())
+        }
+
+        fn responses_event(&mut self) -> String {
+            let keys = [
+                "type",
+                "output_index",
+                "content_index",
+                "summary_index",
+                "sequence_number",
+                "delta",
+                "item_id",
+            ];
+            let body = self.object(&keys, 0, &mut |g, key, d| match key {
+                "type" => g.kind(&[
+                    "response.output_text.delta",
+                    "response.refusal.delta",
+                    "response.function_call_arguments.delta",
+                    "response.reasoning_summary_text.delta",
+                    "response.completed",
+                ]),
+                "delta" | "item_id" => g.text_or_any(d + 1),
+                _ => g.index(),
+            });
+            format!("{body}{}", self.trailer())
         }
 
         fn choice(&mut self, depth: usize) -> String {
@@ -1901,6 +2036,51 @@ mod tests {
             out += "| ";
         }
         Some(out)
+    }
+
+    fn described_block(e: Option<FastBlockEvent<'_>>) -> Option<String> {
+        let e = e?;
+        let d = e.delta.map(|d| {
+            format!(
+                "{:?} {:?} {:?} {:?}",
+                d.kind.as_deref(),
+                d.text.as_deref(),
+                d.partial_json.as_deref(),
+                d.thinking.as_deref()
+            )
+        });
+        Some(format!("{:?} {:?} {d:?}", e.kind.as_deref(), e.index))
+    }
+
+    fn described_responses(e: Option<FastResponsesEvent<'_>>) -> Option<String> {
+        let e = e?;
+        Some(format!(
+            "{:?} {:?} {:?} {:?} {:?} {:?}",
+            e.kind.as_deref(),
+            e.output_index,
+            e.content_index,
+            e.summary_index,
+            e.sequence_number,
+            e.delta.as_deref()
+        ))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(10_000))]
+        /// The pull readers of Anthropic and Responses events, held to serde's as the chat one.
+        #[test]
+        fn pull_readers_of_other_dialects_read_what_serde_reads(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let event = EventGen::new(&bytes).anthropic_event();
+            if let Some(pulled) = described_block(pull_block_event(&event)) {
+                let serde = described_block(tree_free::read_str::<FastBlockEvent<'_>>(&event));
+                proptest::prop_assert_eq!(Some(pulled), serde, "{}", event);
+            }
+            let event = EventGen::new(&bytes).responses_event();
+            if let Some(pulled) = described_responses(pull_responses_event(&event)) {
+                let serde = described_responses(tree_free::read_str::<FastResponsesEvent<'_>>(&event));
+                proptest::prop_assert_eq!(Some(pulled), serde, "{}", event);
+            }
+        }
     }
 
     proptest::proptest! {
