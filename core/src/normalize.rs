@@ -17,6 +17,8 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+use crate::byte_masks::{block_masks, next_bit, prev_bit, Lanes, BLOCK};
+
 /// Shortest run of spaced-out single letters that is joined into one word. Three keeps ordinary
 /// text such as "a b" or "I a" intact while catching `f u c k`.
 pub const MIN_SPACED_RUN: usize = 3;
@@ -325,8 +327,6 @@ fn fold_leet<T: Unit>(chars: &mut [T]) {
         }
     }
 }
-
-use crate::byte_masks::{block_masks, next_bit, prev_bit, Lanes, BLOCK};
 
 /// The byte classes the ASCII fast path asks about, one mask each per 64-byte block
 /// ([`crate::byte_masks`]).

@@ -1057,8 +1057,8 @@ fn pull_field<'a, T>(
     Some(())
 }
 
-/// The members of an object (its `{` next), each key handed to `member`, which reads the value
-/// (or skips it, `depth` deep).
+/// The members of an object (its `{` next), each key handed to `member`, which reads or skips
+/// the value.
 fn pull_object<'a>(
     p: &mut Pull<'a>,
     mut member: impl FnMut(&'a str, &mut Pull<'a>) -> Option<()>,
