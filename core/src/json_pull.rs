@@ -170,41 +170,62 @@ impl<'a> Pull<'a> {
         next
     }
 
+    /// The members of an object (its `{` next), each key handed to `member`, which reads or
+    /// skips the value.
+    pub(crate) fn object(
+        &mut self,
+        mut member: impl FnMut(&'a str, &mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(b'{')?;
+        if self.eat_if(b'}') {
+            return Some(());
+        }
+        loop {
+            let key = self.key()?;
+            member(key, self)?;
+            if !self.eat_if(b',') {
+                return self.eat(b'}');
+            }
+        }
+    }
+
+    /// The elements of an array (its `[` next), each read by `element`.
+    pub(crate) fn elements(
+        &mut self,
+        mut element: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(b'[')?;
+        if self.eat_if(b']') {
+            return Some(());
+        }
+        loop {
+            element(self)?;
+            if !self.eat_if(b',') {
+                return self.eat(b']');
+            }
+        }
+    }
+
+    /// An array's elements, each read by `element`, in order.
+    pub(crate) fn array<T>(
+        &mut self,
+        mut element: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<Vec<T>> {
+        let mut out = Vec::new();
+        self.elements(|p| {
+            out.push(element(p)?);
+            Some(())
+        })?;
+        Some(out)
+    }
+
     /// Skip any value of the subset, `depth` levels deep already.
     pub(crate) fn skip(&mut self, depth: usize) -> Option<()> {
         match self.peek()? {
             b'"' => self.string().map(drop),
-            b'{' => {
-                if depth >= MAX_DEPTH {
-                    return None;
-                }
-                self.at += 1;
-                if self.eat_if(b'}') {
-                    return Some(());
-                }
-                loop {
-                    self.key()?;
-                    self.skip(depth + 1)?;
-                    if !self.eat_if(b',') {
-                        return self.eat(b'}');
-                    }
-                }
-            }
-            b'[' => {
-                if depth >= MAX_DEPTH {
-                    return None;
-                }
-                self.at += 1;
-                if self.eat_if(b']') {
-                    return Some(());
-                }
-                loop {
-                    self.skip(depth + 1)?;
-                    if !self.eat_if(b',') {
-                        return self.eat(b']');
-                    }
-                }
-            }
+            b'{' | b'[' if depth >= MAX_DEPTH => None,
+            b'{' => self.object(|_, p| p.skip(depth + 1)),
+            b'[' => self.elements(|p| p.skip(depth + 1)),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
@@ -235,6 +256,21 @@ impl<'a> Pull<'a> {
         }
         (!matches!(self.bytes().get(self.at), Some(b'e' | b'E'))).then_some(())
     }
+}
+
+/// A listed key's value into its slot, as serde's readers of this project take it
+/// (`tree_free::object_reader!`): a second occurrence of the key fails the read, `null` is
+/// `None`.
+pub(crate) fn field<'a, T>(
+    slot: &mut Option<Option<T>>,
+    p: &mut Pull<'a>,
+    read: impl FnOnce(&mut Pull<'a>) -> Option<T>,
+) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(if p.null() { None } else { Some(read(p)?) });
+    Some(())
 }
 
 #[cfg(test)]
