@@ -74,6 +74,28 @@ pub(crate) fn block_masks<const K: usize>(
     out
 }
 
+/// The first byte of `bytes` at or after `from` in the class `class` gives, sixteen bytes per
+/// comparison (the last few bytes padded with zeros, whose lanes are ignored): for a scan that
+/// looks for one hit in a long run, where [`block_masks`] would classify the whole text.
+#[inline]
+pub(crate) fn first_in(bytes: &[u8], from: usize, class: impl Fn(Lanes) -> u8x16) -> Option<usize> {
+    let mut at = from;
+    let mut lanes = [0u8; 16];
+    while let Some(chunk) = bytes.get(at..at + 16) {
+        lanes.copy_from_slice(chunk);
+        let hits = class(Lanes(u8x16::new(lanes))).to_bitmask();
+        if hits != 0 {
+            return Some(at + hits.trailing_zeros() as usize);
+        }
+        at += 16;
+    }
+    let rest = bytes.get(at..)?;
+    let mut lanes = [0u8; 16];
+    lanes[..rest.len()].copy_from_slice(rest);
+    let hits = class(Lanes(u8x16::new(lanes))).to_bitmask() & ((1 << rest.len()) - 1);
+    (hits != 0).then(|| at + hits.trailing_zeros() as usize)
+}
+
 /// The first byte at or after `from` in class `class`.
 #[inline]
 pub(crate) fn next_bit<const K: usize>(
@@ -153,7 +175,16 @@ mod tests {
                     prev_bit(&masks, class, from),
                     input[..from].iter().rposition(|&c| test(c))
                 );
+                proptest::prop_assert_eq!(
+                    first_in(&input, from, |l| classes(l)[class]),
+                    input[from..].iter().position(|&c| test(c)).map(|p| from + p)
+                );
             }
+            // A class holding the zero byte: the padding of the last chunk is not a hit.
+            proptest::prop_assert_eq!(
+                first_in(&input, from, |l| l.in_range(0, 0x1F)),
+                input[from..].iter().position(|&c| c < 0x20).map(|p| from + p)
+            );
         }
     }
 

@@ -1222,7 +1222,7 @@ mod tests {
     }
 
     fn typed_request_slots(body: &[u8]) -> Option<Read> {
-        let request = tree_free::read::<tree_free::ChatRequest<'_>>(body)?;
+        let request = tree_free::chat_request(body)?;
         Some(listed(&chat_request_slots(&request)?))
     }
 
@@ -1260,6 +1260,10 @@ mod tests {
             );
         }
         assert_eq!(typed_request_slots(requests[1]).unwrap().len(), 6);
+        // The common shapes are taken by the pull reader (the first has a `\u` escape: serde's).
+        assert!(tree_free::pull_chat_request(requests[0]).is_none());
+        assert!(tree_free::pull_chat_request(requests[1]).is_some());
+        assert!(tree_free::pull_chat_request(requests[2]).is_some());
         let declined_answers: &[&[u8]] = &[
             // the tree reader keeps the last of duplicate keys; the typed read refuses them
             br#"{"choices":[{"message":{"content":"a","content":"AKIAQX7MZT3KWJ5RLN2P"}}]}"#,
@@ -1368,6 +1372,80 @@ mod tests {
                 ("input", rare()),
                 ("jsonrpc", rare()),
             ])
+        }
+    }
+
+    /// Everything a [`tree_free::ChatRequest`] holds, as comparable text.
+    fn described_request(r: Option<tree_free::ChatRequest<'_>>) -> Option<String> {
+        let r = r?;
+        let text = |t: &Option<tree_free::Text<'_>>| format!("{:?}", t.as_deref());
+        let function = |f: &Option<tree_free::Function<'_>>| {
+            format!("{:?}", f.as_ref().map(|f| text(&f.arguments)))
+        };
+        let mut out = format!(
+            "prompt {} input {} jsonrpc {} ",
+            r.prompt.is_some(),
+            r.input.is_some(),
+            r.jsonrpc.is_some()
+        );
+        for m in r.messages.iter().flatten() {
+            out += &format!("| role {} refusal {} ", text(&m.role), text(&m.refusal));
+            match &m.content {
+                Some(tree_free::Content::Text(t)) => out += &format!("content {:?} ", &**t),
+                Some(tree_free::Content::Parts(parts)) => {
+                    for p in parts {
+                        out += &format!("part {} {} ", text(&p.kind), text(&p.text));
+                    }
+                }
+                None => out += "no content ",
+            }
+            for c in m.tool_calls.iter().flatten() {
+                out += &format!("call {} ", function(&c.function));
+            }
+            out += &format!("function_call {}", function(&m.function_call));
+        }
+        Some(out)
+    }
+
+    /// `body` changed at one place: a byte replaced, or a listed key written twice.
+    fn mutated(body: &[u8], at: usize, how: u8) -> Vec<u8> {
+        let mut b = body.to_vec();
+        if b.is_empty() {
+            return b;
+        }
+        let at = at % b.len();
+        let inserted: &[u8] = match how % 10 {
+            0 => br#""messages":null,"#,
+            1 => br#""messages":[],"#,
+            2 => br"\u0041",
+            3 => b" \n\t",
+            _ => {
+                b[at] = b"\"u0\x01 \xff9e"[usize::from(how / 10) % 8];
+                return b;
+            }
+        };
+        let at = if how % 10 < 2 { 1 } else { at };
+        b.splice(at..at, inserted.iter().copied());
+        b
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4_000))]
+        /// What the pull reader takes of a chat request, serde takes and reads to the same
+        /// values (the pull reader may refuse more: then serde reads the body).
+        #[test]
+        fn the_pull_reader_reads_requests_as_serde_does(r in shapes::request(), pretty in proptest::bool::ANY, at in 0usize..4096, how in 0u8..40) {
+            let body = if pretty { serde_json::to_vec_pretty(&r) } else { serde_json::to_vec(&r) }.unwrap();
+            for body in [body.clone(), mutated(&body, at, how)] {
+                if let Some(pulled) = described_request(tree_free::pull_chat_request(&body)) {
+                    proptest::prop_assert_eq!(
+                        described_request(tree_free::read(&body)),
+                        Some(pulled),
+                        "{}",
+                        String::from_utf8_lossy(&body)
+                    );
+                }
+            }
         }
     }
 

@@ -269,7 +269,7 @@ impl Policy {
         if path.and_then(Dialect::from_path) != Some(Dialect::OpenAiChat) {
             return None;
         }
-        let request = tree_free::read::<tree_free::ChatRequest<'_>>(body)?;
+        let request = tree_free::chat_request(body)?;
         let slots = dialect::chat_request_slots(&request)?;
         let mut restore = Vec::new();
         let (mut verdict, masks) = self.verdict_for(Hook::LlmInput, &slots, &mut restore);

@@ -1,19 +1,32 @@
-//! A strict, narrow JSON pull reader for the stream guard's most frequent event (a chat or
-//! completions chunk: ~165 bytes of JSON around a few bytes of text, thousands per answer).
+//! A strict, narrow JSON pull reader for the bodies read most often: a chat request (kilobytes
+//! of prompt text in a few strings) and the stream guard's delta events (a chat or completions
+//! chunk: ~165 bytes of JSON around a few bytes of text, thousands per answer).
 //!
-//! Reading such an event through serde costs several thousand instructions, most of them in
-//! the visitor and map-access machinery around short strings. This reader walks the bytes once
-//! and takes only a subset of JSON: keys without escapes, strings whose escapes are the
-//! two-character ones (`\n`, `\"`, …; any `\u` escape is refused), numbers without an exponent
-//! and of at most 18 digits each side of the point, nesting at most [`MAX_DEPTH`] deep. Every
-//! text it takes, `serde_json` takes too and reads to the same value (a property test holds the
-//! two equal); on anything else it answers `None` and the caller reads the event with serde, so
-//! a refusal costs time, never a reading.
+//! Reading such a body through serde costs several thousand instructions per event, most of
+//! them in the visitor and map-access machinery around short strings, and a string with
+//! escapes is decoded into serde's scratch buffer and copied again. This reader walks the bytes
+//! once, finds each string's end or escape sixteen bytes per comparison
+//! ([`crate::byte_masks::first_in`]), and takes only a subset of JSON: keys without escapes,
+//! strings whose escapes are the two-character ones (`\n`, `\"`, …; any `\u` escape is refused),
+//! numbers without an exponent and of at most 18 digits each side of the point, nesting at most
+//! [`MAX_DEPTH`] deep. Every text it takes, `serde_json` takes too and reads to the same value
+//! (property tests hold the two equal); on anything else it answers `None` and the caller reads
+//! the body with serde, so a refusal costs time, never a reading.
 
 use std::borrow::Cow;
 
+use wide::u8x16;
+
+use crate::byte_masks::{first_in, Lanes};
+
 /// Deepest nesting of arrays and objects the reader walks.
 pub(crate) const MAX_DEPTH: usize = 16;
+
+/// What ends a plain run inside a JSON string: its closing quote, an escape, or a control
+/// character (which JSON refuses there).
+fn special(l: Lanes) -> u8x16 {
+    l.eq(b'"') | l.eq(b'\\') | l.in_range(0, 0x1F)
+}
 
 /// A position in a JSON text.
 pub(crate) struct Pull<'a> {
@@ -71,15 +84,12 @@ impl<'a> Pull<'a> {
     pub(crate) fn key(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.at;
-        let rest = self.bytes().get(start..)?;
-        let len = rest
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-        if rest[len] != b'"' {
+        let end = first_in(self.bytes(), start, special)?;
+        if self.bytes().get(end) != Some(&b'"') {
             return None;
         }
-        self.at = start + len + 1;
-        let key = self.text.get(start..start + len)?;
+        self.at = end + 1;
+        let key = self.text.get(start..end)?;
         self.eat(b':')?;
         Some(key)
     }
@@ -90,31 +100,22 @@ impl<'a> Pull<'a> {
         self.eat(b'"')?;
         let start = self.at;
         let bytes = self.bytes();
-        let mut i = start;
         // The plain run before any escape: borrowed.
-        while let Some(&b) = bytes.get(i) {
-            match b {
-                b'"' => {
-                    self.at = i + 1;
-                    return self.text.get(start..i).map(Cow::Borrowed);
-                }
-                b'\\' => break,
-                0..=0x1F => return None,
-                _ => i += 1,
-            }
+        let mut i = first_in(bytes, start, special)?;
+        if bytes.get(i) == Some(&b'"') {
+            self.at = i + 1;
+            return self.text.get(start..i).map(Cow::Borrowed);
         }
         let mut out = String::with_capacity(i - start + 16);
         out.push_str(self.text.get(start..i)?);
-        let mut run = i;
         loop {
+            // `i` is at a quote, a backslash or a control character.
             match *bytes.get(i)? {
                 b'"' => {
-                    out.push_str(self.text.get(run..i)?);
                     self.at = i + 1;
                     return Some(Cow::Owned(out));
                 }
                 b'\\' => {
-                    out.push_str(self.text.get(run..i)?);
                     out.push(match *bytes.get(i + 1)? {
                         b'"' => '"',
                         b'\\' => '\\',
@@ -127,11 +128,12 @@ impl<'a> Pull<'a> {
                         _ => return None,
                     });
                     i += 2;
-                    run = i;
                 }
-                0..=0x1F => return None,
-                _ => i += 1,
+                _ => return None,
             }
+            let next = first_in(bytes, i, special)?;
+            out.push_str(self.text.get(i..next)?);
+            i = next;
         }
     }
 
