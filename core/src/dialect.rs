@@ -1260,10 +1260,11 @@ mod tests {
             );
         }
         assert_eq!(typed_request_slots(requests[1]).unwrap().len(), 6);
-        // The common shapes are taken by the pull reader (the first has a `\u` escape: serde's).
-        assert!(tree_free::pull_chat_request(requests[0]).is_none());
-        assert!(tree_free::pull_chat_request(requests[1]).is_some());
-        assert!(tree_free::pull_chat_request(requests[2]).is_some());
+        // The common shapes are taken by the pull reader; a lone surrogate is left to serde.
+        for body in requests {
+            assert!(tree_free::pull_chat_request(body).is_some());
+        }
+        assert!(tree_free::pull_chat_request(br#"{"messages":[{"content":"\ud800"}]}"#).is_none());
         let declined_answers: &[&[u8]] = &[
             // the tree reader keeps the last of duplicate keys; the typed read refuses them
             br#"{"choices":[{"message":{"content":"a","content":"AKIAQX7MZT3KWJ5RLN2P"}}]}"#,

@@ -7,11 +7,12 @@
 //! escapes is decoded into serde's scratch buffer and copied again. This reader walks the bytes
 //! once, finds each string's end or escape sixteen bytes per comparison
 //! ([`crate::byte_masks::first_in`]), and takes only a subset of JSON: keys without escapes,
-//! strings whose escapes are the two-character ones (`\n`, `\"`, …; any `\u` escape is refused),
-//! numbers without an exponent and of at most 18 digits each side of the point, nesting at most
-//! [`MAX_DEPTH`] deep. Every text it takes, `serde_json` takes too and reads to the same value
-//! (property tests hold the two equal); on anything else it answers `None` and the caller reads
-//! the body with serde, so a refusal costs time, never a reading.
+//! strings with any escape (`\u` ones decoded as serde decodes them: a surrogate pair is one
+//! character, a lone surrogate is refused), numbers without an exponent and of at most 18
+//! digits each side of the point, nesting at most [`MAX_DEPTH`] deep. Every text it takes,
+//! `serde_json` takes too and reads to the same value (property tests hold the two equal); on
+//! anything else it answers `None` and the caller reads the body with serde, so a refusal costs
+//! time, never a reading.
 
 use std::borrow::Cow;
 
@@ -26,6 +27,33 @@ pub(crate) const MAX_DEPTH: usize = 16;
 /// character (which JSON refuses there).
 fn special(l: Lanes) -> u8x16 {
     l.eq(b'"') | l.eq(b'\\') | l.in_range(0, 0x1F)
+}
+
+/// The character of the `\uXXXX` escape whose backslash is at `at`, and the escape's length,
+/// as serde decodes it: a surrogate pair (two escapes) is one character; a lone surrogate (which
+/// serde refuses in a string) is refused.
+fn unicode_escape(bytes: &[u8], at: usize) -> Option<(char, usize)> {
+    let hex = |from: usize| -> Option<u32> {
+        let mut v = 0;
+        for &d in bytes.get(from..from + 4)? {
+            v = v * 16 + char::from(d).to_digit(16)?;
+        }
+        Some(v)
+    };
+    match hex(at + 2)? {
+        lead @ 0xD800..=0xDBFF => {
+            if bytes.get(at + 6..at + 8)? != b"\\u" {
+                return None;
+            }
+            let trail = hex(at + 8)?;
+            if !(0xDC00..=0xDFFF).contains(&trail) {
+                return None;
+            }
+            let c = 0x10000 + ((lead - 0xD800) << 10) + (trail - 0xDC00);
+            Some((char::from_u32(c)?, 12))
+        }
+        c => Some((char::from_u32(c)?, 6)),
+    }
 }
 
 /// A position in a JSON text.
@@ -94,8 +122,7 @@ impl<'a> Pull<'a> {
         Some(key)
     }
 
-    /// A string value: borrowed when it has no escapes, else decoded (two-character escapes
-    /// only).
+    /// A string value: borrowed when it has no escapes, else decoded.
     pub(crate) fn string(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
         let start = self.at;
@@ -116,18 +143,20 @@ impl<'a> Pull<'a> {
                     return Some(Cow::Owned(out));
                 }
                 b'\\' => {
-                    out.push(match *bytes.get(i + 1)? {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
+                    let (c, len) = match *bytes.get(i + 1)? {
+                        b'"' => ('"', 2),
+                        b'\\' => ('\\', 2),
+                        b'/' => ('/', 2),
+                        b'b' => ('\u{8}', 2),
+                        b'f' => ('\u{c}', 2),
+                        b'n' => ('\n', 2),
+                        b'r' => ('\r', 2),
+                        b't' => ('\t', 2),
+                        b'u' => unicode_escape(bytes, i)?,
                         _ => return None,
-                    });
-                    i += 2;
+                    };
+                    out.push(c);
+                    i += len;
                 }
                 _ => return None,
             }
@@ -290,7 +319,15 @@ mod tests {
         for (json, want) in [
             (r#""plain""#, Some(("plain", true))),
             (r#""a\nb\"c\\d\/e\tf""#, Some(("a\nb\"c\\d/e\tf", false))),
-            (r#""caf\u00e9""#, None),
+            (r#""caf\u00e9""#, Some(("café", false))),
+            (r#""\u00C9t\u00e9 \ud83d\ude00!""#, Some(("Été 😀!", false))),
+            (r#""\u0000""#, Some(("\0", false))),
+            (r#""\ud800""#, None),
+            (r#""\udc00""#, None),
+            (r#""\ud83d\u0041""#, None),
+            (r#""\ud83dx""#, None),
+            (r#""\u00g1""#, None),
+            (r#""\u00e""#, None),
             ("\"tab\there\"", None),
             (r#""bad \x""#, None),
             (r#""open"#, None),
