@@ -1212,7 +1212,7 @@ mod tests {
     }
 
     fn typed_answer_slots(body: &[u8]) -> Option<Read> {
-        let answer = tree_free::read::<tree_free::ChatAnswer<'_>>(body)?;
+        let answer = tree_free::chat_answer(body)?;
         Some(listed(&chat_answer_slots(&answer)))
     }
 
@@ -1265,6 +1265,9 @@ mod tests {
             assert!(tree_free::pull_chat_request(body).is_some());
         }
         assert!(tree_free::pull_chat_request(br#"{"messages":[{"content":"\ud800"}]}"#).is_none());
+        for body in answers {
+            assert!(tree_free::pull_chat_answer(body).is_some());
+        }
         let declined_answers: &[&[u8]] = &[
             // the tree reader keeps the last of duplicate keys; the typed read refuses them
             br#"{"choices":[{"message":{"content":"a","content":"AKIAQX7MZT3KWJ5RLN2P"}}]}"#,
@@ -1376,13 +1379,31 @@ mod tests {
         }
     }
 
-    /// Everything a [`tree_free::ChatRequest`] holds, as comparable text.
-    fn described_request(r: Option<tree_free::ChatRequest<'_>>) -> Option<String> {
-        let r = r?;
+    /// Everything a [`tree_free::Message`] holds, as comparable text.
+    fn described_message(m: &tree_free::Message<'_>) -> String {
         let text = |t: &Option<tree_free::Text<'_>>| format!("{:?}", t.as_deref());
         let function = |f: &Option<tree_free::Function<'_>>| {
             format!("{:?}", f.as_ref().map(|f| text(&f.arguments)))
         };
+        let mut out = format!("| role {} refusal {} ", text(&m.role), text(&m.refusal));
+        match &m.content {
+            Some(tree_free::Content::Text(t)) => out += &format!("content {:?} ", &**t),
+            Some(tree_free::Content::Parts(parts)) => {
+                for p in parts {
+                    out += &format!("part {} {} ", text(&p.kind), text(&p.text));
+                }
+            }
+            None => out += "no content ",
+        }
+        for c in m.tool_calls.iter().flatten() {
+            out += &format!("call {} ", function(&c.function));
+        }
+        out + &format!("function_call {}", function(&m.function_call))
+    }
+
+    /// Everything a [`tree_free::ChatRequest`] holds, as comparable text.
+    fn described_request(r: Option<tree_free::ChatRequest<'_>>) -> Option<String> {
+        let r = r?;
         let mut out = format!(
             "prompt {} input {} jsonrpc {} ",
             r.prompt.is_some(),
@@ -1390,20 +1411,21 @@ mod tests {
             r.jsonrpc.is_some()
         );
         for m in r.messages.iter().flatten() {
-            out += &format!("| role {} refusal {} ", text(&m.role), text(&m.refusal));
-            match &m.content {
-                Some(tree_free::Content::Text(t)) => out += &format!("content {:?} ", &**t),
-                Some(tree_free::Content::Parts(parts)) => {
-                    for p in parts {
-                        out += &format!("part {} {} ", text(&p.kind), text(&p.text));
-                    }
-                }
-                None => out += "no content ",
-            }
-            for c in m.tool_calls.iter().flatten() {
-                out += &format!("call {} ", function(&c.function));
-            }
-            out += &format!("function_call {}", function(&m.function_call));
+            out += &described_message(m);
+        }
+        Some(out)
+    }
+
+    /// Everything a [`tree_free::ChatAnswer`] holds, as comparable text.
+    fn described_answer(a: Option<tree_free::ChatAnswer<'_>>) -> Option<String> {
+        let mut out = String::new();
+        for c in a?.choices.iter().flatten() {
+            out += &format!("choice text {:?} ", c.text.as_deref());
+            out += &c
+                .message
+                .as_ref()
+                .map(described_message)
+                .unwrap_or_default();
         }
         Some(out)
     }
@@ -1416,8 +1438,8 @@ mod tests {
         }
         let at = at % b.len();
         let inserted: &[u8] = match how % 10 {
-            0 => br#""messages":null,"#,
-            1 => br#""messages":[],"#,
+            0 => br#""messages":null,"choices":null,"#,
+            1 => br#""messages":[],"choices":[],"#,
             2 => br"\u0041",
             3 => b" \n\t",
             _ => {
@@ -1432,15 +1454,26 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4_000))]
-        /// What the pull reader takes of a chat request, serde takes and reads to the same
-        /// values (the pull reader may refuse more: then serde reads the body).
+        /// What the pull reader takes of a chat request or answer, serde takes and reads to
+        /// the same values (the pull reader may refuse more: then serde reads the body).
         #[test]
-        fn the_pull_reader_reads_requests_as_serde_does(r in shapes::request(), pretty in proptest::bool::ANY, at in 0usize..4096, how in 0u8..40) {
+        fn the_pull_reader_reads_as_serde_does(r in shapes::request(), a in shapes::answer(), pretty in proptest::bool::ANY, at in 0usize..4096, how in 0u8..40) {
             let body = if pretty { serde_json::to_vec_pretty(&r) } else { serde_json::to_vec(&r) }.unwrap();
             for body in [body.clone(), mutated(&body, at, how)] {
                 if let Some(pulled) = described_request(tree_free::pull_chat_request(&body)) {
                     proptest::prop_assert_eq!(
                         described_request(tree_free::read(&body)),
+                        Some(pulled),
+                        "{}",
+                        String::from_utf8_lossy(&body)
+                    );
+                }
+            }
+            let body = if pretty { serde_json::to_vec_pretty(&a) } else { serde_json::to_vec(&a) }.unwrap();
+            for body in [body.clone(), mutated(&body, at, how)] {
+                if let Some(pulled) = described_answer(tree_free::pull_chat_answer(&body)) {
+                    proptest::prop_assert_eq!(
+                        described_answer(tree_free::read(&body)),
                         Some(pulled),
                         "{}",
                         String::from_utf8_lossy(&body)

@@ -387,7 +387,7 @@ impl Policy {
             && exchange.restore.is_empty()
             && matches!(exchange.dialect, Dialect::OpenAiChat | Dialect::Completions)
         {
-            if let Some(answer) = tree_free::read::<tree_free::ChatAnswer<'_>>(body) {
+            if let Some(answer) = tree_free::chat_answer(body) {
                 let slots = dialect::chat_answer_slots(&answer);
                 let (verdict, masks) = self.verdict_for(Hook::LlmOutput, &slots, &mut Vec::new());
                 drop(slots);
@@ -1466,6 +1466,7 @@ mod tests {
                 .to_vec(),
         ];
         for body in &bodies {
+            assert!(tree_free::pull_chat_answer(body).is_some());
             assert!(tree_free::read::<tree_free::ChatAnswer<'_>>(body).is_some());
             let exchange = Exchange::default();
             let typed = p.evaluate_response(body, &exchange);
@@ -1490,7 +1491,7 @@ mod tests {
             br#"{"x":1e400,"choices":[{"message":{"content":"hello"}}]}"#,
             br#"{"x":"\udc00","choices":[{"message":{"content":"hello"}}]}"#,
         ] {
-            assert!(tree_free::read::<tree_free::ChatAnswer<'_>>(body).is_none());
+            assert!(tree_free::chat_answer(body).is_none());
             let v = p.evaluate_response(body, &Exchange::default());
             assert_eq!(v.decision, Decision::Skipped);
         }

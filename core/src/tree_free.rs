@@ -318,6 +318,37 @@ pub(crate) fn pull_chat_request(body: &[u8]) -> Option<ChatRequest<'_>> {
     })
 }
 
+/// A chat or completions answer's [`ChatAnswer`]: by the pull reader when the body is in its
+/// subset, else by serde (as [`chat_request`]).
+pub(crate) fn chat_answer(body: &[u8]) -> Option<ChatAnswer<'_>> {
+    pull_chat_answer(body).or_else(|| read(body))
+}
+
+pub(crate) fn pull_chat_answer(body: &[u8]) -> Option<ChatAnswer<'_>> {
+    let mut p = Pull::new(std::str::from_utf8(body).ok()?);
+    let mut choices = None;
+    p.object(|key, p| match key {
+        "choices" => field(&mut choices, p, |p| p.array(pull_choice)),
+        _ => p.skip(1),
+    })?;
+    p.at_end().then(|| ChatAnswer {
+        choices: choices.flatten(),
+    })
+}
+
+fn pull_choice<'a>(p: &mut Pull<'a>) -> Option<Choice<'a>> {
+    let (mut text, mut message) = (None, None);
+    p.object(|key, p| match key {
+        "text" => field(&mut text, p, pull_text),
+        "message" => field(&mut message, p, pull_message),
+        _ => p.skip(3),
+    })?;
+    Some(Choice {
+        text: text.flatten(),
+        message: message.flatten(),
+    })
+}
+
 fn pull_checked(p: &mut Pull<'_>) -> Option<Checked> {
     p.skip(1).map(|()| Checked)
 }
