@@ -1207,11 +1207,66 @@ object_reader! {
     }
 }
 
+/// [`FastGeminiChunk`] read by the pull reader (as [`pull_chunk`]).
+fn pull_gemini_chunk(data: &str) -> Option<FastGeminiChunk<'_>> {
+    let mut p = Pull::new(data);
+    let mut candidates = None;
+    p.object(|key, p| match key {
+        "candidates" => json_pull::field(&mut candidates, p, |p| p.array(pull_candidate)),
+        _ => p.skip(1),
+    })?;
+    p.at_end().then(|| FastGeminiChunk {
+        candidates: candidates.flatten(),
+    })
+}
+
+fn pull_candidate<'a>(p: &mut Pull<'a>) -> Option<FastCandidate<'a>> {
+    let (mut index, mut content) = (None, None);
+    p.object(|key, p| match key {
+        "index" => json_pull::field(&mut index, p, Pull::u64),
+        "content" => json_pull::field(&mut content, p, pull_content),
+        _ => p.skip(3),
+    })?;
+    Some(FastCandidate {
+        index: index.flatten(),
+        content: content.flatten(),
+    })
+}
+
+fn pull_content<'a>(p: &mut Pull<'a>) -> Option<FastContent<'a>> {
+    let mut parts = None;
+    p.object(|key, p| match key {
+        "parts" => json_pull::field(&mut parts, p, |p| p.array(pull_part)),
+        _ => p.skip(4),
+    })?;
+    Some(FastContent {
+        parts: parts.flatten(),
+    })
+}
+
+fn pull_part<'a>(p: &mut Pull<'a>) -> Option<FastPart<'a>> {
+    let (mut text, mut function_call, mut function_call_snake) = (None, None, None);
+    let checked = |p: &mut Pull<'_>| p.skip(6).map(|()| Checked);
+    p.object(|key, p| match key {
+        "text" => json_pull::field(&mut text, p, pull_text),
+        "functionCall" => json_pull::field(&mut function_call, p, checked),
+        "function_call" => json_pull::field(&mut function_call_snake, p, checked),
+        _ => p.skip(6),
+    })?;
+    Some(FastPart {
+        text: text.flatten(),
+        function_call: function_call.flatten(),
+        function_call_snake: function_call_snake.flatten(),
+    })
+}
+
 /// The text parts of a Gemini chunk without a tree, as [`StreamGuard::pieces`] reads them;
 /// `false` for a chunk with a function call (each call is counted as its own channel there) or
 /// any shape it does not take.
 fn gemini_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
-    let Some(chunk) = tree_free::read_str::<FastGeminiChunk<'a>>(data) else {
+    let Some(chunk) =
+        pull_gemini_chunk(data).or_else(|| tree_free::read_str::<FastGeminiChunk<'a>>(data))
+    else {
         return false;
     };
     let candidates = chunk.candidates.unwrap_or_default();
@@ -1918,6 +1973,59 @@ mod tests {
             format!("{body}{}", self.trailer())
         }
 
+        fn gemini_event(&mut self) -> String {
+            let body = self.object(
+                &["candidates", "candidates", "usageMetadata", "modelVersion"],
+                0,
+                &mut |g, key, d| match key {
+                    "candidates" if g.pick_valid(&["y", "y", "y", "n"], 3) == "y" => {
+                        g.array(d + 1, &mut |g, d| g.candidate(d))
+                    }
+                    _ => g.any(d + 1),
+                },
+            );
+            format!("{body}{}", self.trailer())
+        }
+
+        fn candidate(&mut self, depth: usize) -> String {
+            if self.pick_valid(&["y", "y", "y", "n"], 3) == "n" {
+                return self.any(depth);
+            }
+            self.object(
+                &["index", "content", "content", "finishReason"],
+                depth,
+                &mut |g, key, d| match key {
+                    "index" => g.index(),
+                    "content" if g.pick_valid(&["y", "y", "n"], 2) == "y" => g.object(
+                        &["parts", "parts", "role"],
+                        d + 1,
+                        &mut |g, key, d| match key {
+                            "parts" if g.pick_valid(&["y", "y", "n"], 2) == "y" => {
+                                g.array(d + 1, &mut |g, d| {
+                                    g.object(
+                                        &[
+                                            "text",
+                                            "text",
+                                            "functionCall",
+                                            "function_call",
+                                            "thought",
+                                        ],
+                                        d + 1,
+                                        &mut |g, key, d| match key {
+                                            "text" => g.text_or_any(d + 1),
+                                            _ => g.any(d + 1),
+                                        },
+                                    )
+                                })
+                            }
+                            _ => g.text_or_any(d + 1),
+                        },
+                    ),
+                    _ => g.text_or_any(d + 1),
+                },
+            )
+        }
+
         fn choice(&mut self, depth: usize) -> String {
             if self.pick_valid(&["y", "y", "y", "n"], 3) == "n" {
                 return self.any(depth);
@@ -2016,6 +2124,23 @@ mod tests {
         ))
     }
 
+    fn described_gemini(c: Option<FastGeminiChunk<'_>>) -> Option<String> {
+        let mut out = String::new();
+        for c in c?.candidates.into_iter().flatten() {
+            out += &format!("candidate {:?} ", c.index);
+            for p in c.content.into_iter().flat_map(|t| t.parts).flatten() {
+                out += &format!(
+                    "part {:?} {} {} ",
+                    p.text.as_deref(),
+                    p.function_call.is_some(),
+                    p.function_call_snake.is_some()
+                );
+            }
+            out += "| ";
+        }
+        Some(out)
+    }
+
     /// `None` when the pull reader refuses `event`, else whether serde reads it to the same
     /// values.
     fn pull_agrees<'a, T: serde::Deserialize<'a>>(
@@ -2039,6 +2164,8 @@ mod tests {
             proptest::prop_assert_ne!(pull_agrees(&anthropic, pull_block_event, described_block), Some(false), "{}", anthropic);
             let responses = EventGen::new(&bytes).responses_event();
             proptest::prop_assert_ne!(pull_agrees(&responses, pull_responses_event, described_responses), Some(false), "{}", responses);
+            let gemini = EventGen::new(&bytes).gemini_event();
+            proptest::prop_assert_ne!(pull_agrees(&gemini, pull_gemini_chunk, described_gemini), Some(false), "{}", gemini);
         }
     }
 
@@ -2076,6 +2203,31 @@ mod tests {
             assert_eq!(
                 pull_agrees(event, pull_responses_event, described_responses),
                 Some(true),
+                "{event}"
+            );
+        }
+        for event in [
+            r#"{"candidates": [{"content": {"parts": [{"text": "Hello \"x\"\n"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 5,"candidatesTokenCount": 2,"totalTokenCount": 7},"modelVersion": "gemini-2.5-flash","responseId": "r1"}"#,
+            r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{"q":[1,2.5,true,null]}}}],"role":"model"},"finishReason":"STOP","index":0}]}"#,
+            r#"{"candidates":[{"content":{"parts":[{"text":"t","thought":true},{"text":"a"}],"role":"model"},"index":0}]}"#,
+        ] {
+            assert_eq!(
+                pull_agrees(event, pull_gemini_chunk, described_gemini),
+                Some(true),
+                "{event}"
+            );
+        }
+        // A read key twice, at each level: refused (serde's readers refuse it too).
+        for event in [
+            r#"{"candidates":[],"candidates":[]}"#,
+            r#"{"candidates":[{"index":0,"index":1}]}"#,
+            r#"{"candidates":[{"content":{"parts":[],"parts":[]}}]}"#,
+            r#"{"candidates":[{"content":{"parts":[{"text":"a","text":"b"}]}}]}"#,
+            r#"{"candidates":[{"content":{"parts":[{"functionCall":{},"functionCall":{}}]}}]}"#,
+        ] {
+            assert!(pull_gemini_chunk(event).is_none(), "{event}");
+            assert!(
+                tree_free::read_str::<FastGeminiChunk<'_>>(event).is_none(),
                 "{event}"
             );
         }
