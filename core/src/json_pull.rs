@@ -289,6 +289,37 @@ impl<'a> Pull<'a> {
     }
 }
 
+/// A value the pull reader reads as serde's reader of the same type reads it: the structs
+/// `tree_free::object_reader!` makes (it implements this for each), their field types, and
+/// arrays of them. `None` outside the subset, or for a value of another type.
+pub(crate) trait PullRead<'a>: Sized {
+    /// The value next in `p`, which is `depth` arrays and objects deep.
+    fn pull(p: &mut Pull<'a>, depth: usize) -> Option<Self>;
+}
+
+impl<'a> PullRead<'a> for u64 {
+    fn pull(p: &mut Pull<'a>, _: usize) -> Option<Self> {
+        p.u64()
+    }
+}
+
+impl<'a, T: PullRead<'a>> PullRead<'a> for Vec<T> {
+    fn pull(p: &mut Pull<'a>, depth: usize) -> Option<Self> {
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        p.array(|p| T::pull(p, depth + 1))
+    }
+}
+
+/// All of `text` read as `T` (trailing whitespace aside), where `serde_json::from_str` would
+/// read it; `None` for anything outside the subset.
+pub(crate) fn read_all<'a, T: PullRead<'a>>(text: &'a str) -> Option<T> {
+    let mut p = Pull::new(text);
+    let value = T::pull(&mut p, 0)?;
+    p.at_end().then_some(value)
+}
+
 /// A listed key's value into its slot, as serde's readers of this project take it
 /// (`tree_free::object_reader!`): a second occurrence of the key fails the read, `null` is
 /// `None`.

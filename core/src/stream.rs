@@ -58,7 +58,7 @@ use crate::coding::{Coding, StreamDecoder};
 use crate::config::{Action, Hook, Scope};
 use crate::dialect::Dialect;
 use crate::engine::{placeholder, restored_value, Decision, Exchange, Finding};
-use crate::json_pull::{self, Pull};
+use crate::json_pull;
 use crate::payload::{Slot, SlotPath};
 use crate::policy::Policy;
 use crate::sse::{SseDecoder, SseEvent};
@@ -1043,84 +1043,12 @@ object_reader! {
     }
 }
 
-fn pull_text<'a>(p: &mut Pull<'a>) -> Option<Text<'a>> {
-    p.string().map(Text)
-}
-
-/// [`FastChunk`] read by the narrow pull reader ([`crate::json_pull`]), which takes a subset of
-/// what serde takes and reads it to the same values; `None` for anything outside the subset
-/// (the caller then reads the event with serde).
-fn pull_chunk(data: &str) -> Option<FastChunk<'_>> {
-    let mut p = Pull::new(data);
-    let mut choices = None;
-    p.object(|key, p| match key {
-        "choices" => json_pull::field(&mut choices, p, |p| p.array(pull_choice)),
-        _ => p.skip(1),
-    })?;
-    p.at_end().then(|| FastChunk {
-        choices: choices.flatten(),
-    })
-}
-
-fn pull_choice<'a>(p: &mut Pull<'a>) -> Option<FastChoice<'a>> {
-    let (mut index, mut text, mut delta) = (None, None, None);
-    p.object(|key, p| match key {
-        "index" => json_pull::field(&mut index, p, Pull::u64),
-        "text" => json_pull::field(&mut text, p, pull_text),
-        "delta" => json_pull::field(&mut delta, p, pull_delta),
-        _ => p.skip(3),
-    })?;
-    Some(FastChoice {
-        index: index.flatten(),
-        text: text.flatten(),
-        delta: delta.flatten(),
-    })
-}
-
-fn pull_delta<'a>(p: &mut Pull<'a>) -> Option<FastDelta<'a>> {
-    let (mut content, mut refusal, mut tool_calls) = (None, None, None);
-    p.object(|key, p| match key {
-        "content" => json_pull::field(&mut content, p, pull_text),
-        "refusal" => json_pull::field(&mut refusal, p, pull_text),
-        "tool_calls" => json_pull::field(&mut tool_calls, p, |p| p.array(pull_call)),
-        _ => p.skip(4),
-    })?;
-    Some(FastDelta {
-        content: content.flatten(),
-        refusal: refusal.flatten(),
-        tool_calls: tool_calls.flatten(),
-    })
-}
-
-fn pull_call<'a>(p: &mut Pull<'a>) -> Option<FastCall<'a>> {
-    let (mut index, mut function) = (None, None);
-    p.object(|key, p| match key {
-        "index" => json_pull::field(&mut index, p, Pull::u64),
-        "function" => json_pull::field(&mut function, p, pull_function),
-        _ => p.skip(6),
-    })?;
-    Some(FastCall {
-        index: index.flatten(),
-        function: function.flatten(),
-    })
-}
-
-fn pull_function<'a>(p: &mut Pull<'a>) -> Option<FastFunction<'a>> {
-    let mut arguments = None;
-    p.object(|key, p| match key {
-        "arguments" => json_pull::field(&mut arguments, p, pull_text),
-        _ => p.skip(7),
-    })?;
-    Some(FastFunction {
-        arguments: arguments.flatten(),
-    })
-}
-
 /// [`chat_pieces`] with each piece's text, read without a JSON tree and handed to `each` in
 /// order; `false` (and nothing handed) when the event does not have the plain shape (a field of
 /// another type, a duplicate key, an array for an object), and then the tree reader decides.
 fn chat_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
-    let Some(chunk) = pull_chunk(data).or_else(|| tree_free::read_str::<FastChunk<'a>>(data))
+    let Some(chunk) = json_pull::read_all::<FastChunk<'_>>(data)
+        .or_else(|| tree_free::read_str::<FastChunk<'a>>(data))
     else {
         return false;
     };
@@ -1207,65 +1135,12 @@ object_reader! {
     }
 }
 
-/// [`FastGeminiChunk`] read by the pull reader (as [`pull_chunk`]).
-fn pull_gemini_chunk(data: &str) -> Option<FastGeminiChunk<'_>> {
-    let mut p = Pull::new(data);
-    let mut candidates = None;
-    p.object(|key, p| match key {
-        "candidates" => json_pull::field(&mut candidates, p, |p| p.array(pull_candidate)),
-        _ => p.skip(1),
-    })?;
-    p.at_end().then(|| FastGeminiChunk {
-        candidates: candidates.flatten(),
-    })
-}
-
-fn pull_candidate<'a>(p: &mut Pull<'a>) -> Option<FastCandidate<'a>> {
-    let (mut index, mut content) = (None, None);
-    p.object(|key, p| match key {
-        "index" => json_pull::field(&mut index, p, Pull::u64),
-        "content" => json_pull::field(&mut content, p, pull_content),
-        _ => p.skip(3),
-    })?;
-    Some(FastCandidate {
-        index: index.flatten(),
-        content: content.flatten(),
-    })
-}
-
-fn pull_content<'a>(p: &mut Pull<'a>) -> Option<FastContent<'a>> {
-    let mut parts = None;
-    p.object(|key, p| match key {
-        "parts" => json_pull::field(&mut parts, p, |p| p.array(pull_part)),
-        _ => p.skip(4),
-    })?;
-    Some(FastContent {
-        parts: parts.flatten(),
-    })
-}
-
-fn pull_part<'a>(p: &mut Pull<'a>) -> Option<FastPart<'a>> {
-    let (mut text, mut function_call, mut function_call_snake) = (None, None, None);
-    let checked = |p: &mut Pull<'_>| p.skip(6).map(|()| Checked);
-    p.object(|key, p| match key {
-        "text" => json_pull::field(&mut text, p, pull_text),
-        "functionCall" => json_pull::field(&mut function_call, p, checked),
-        "function_call" => json_pull::field(&mut function_call_snake, p, checked),
-        _ => p.skip(6),
-    })?;
-    Some(FastPart {
-        text: text.flatten(),
-        function_call: function_call.flatten(),
-        function_call_snake: function_call_snake.flatten(),
-    })
-}
-
 /// The text parts of a Gemini chunk without a tree, as [`StreamGuard::pieces`] reads them;
 /// `false` for a chunk with a function call (each call is counted as its own channel there) or
 /// any shape it does not take.
 fn gemini_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
-    let Some(chunk) =
-        pull_gemini_chunk(data).or_else(|| tree_free::read_str::<FastGeminiChunk<'a>>(data))
+    let Some(chunk) = json_pull::read_all::<FastGeminiChunk<'_>>(data)
+        .or_else(|| tree_free::read_str::<FastGeminiChunk<'a>>(data))
     else {
         return false;
     };
@@ -1314,45 +1189,11 @@ object_reader! {
     }
 }
 
-/// [`FastBlockEvent`] read by the pull reader (as [`pull_chunk`]).
-fn pull_block_event(data: &str) -> Option<FastBlockEvent<'_>> {
-    let mut p = Pull::new(data);
-    let (mut kind, mut index, mut delta) = (None, None, None);
-    p.object(|key, p| match key {
-        "type" => json_pull::field(&mut kind, p, pull_text),
-        "index" => json_pull::field(&mut index, p, Pull::u64),
-        "delta" => json_pull::field(&mut delta, p, pull_block_delta),
-        _ => p.skip(1),
-    })?;
-    p.at_end().then(|| FastBlockEvent {
-        kind: kind.flatten(),
-        index: index.flatten(),
-        delta: delta.flatten(),
-    })
-}
-
-fn pull_block_delta<'a>(p: &mut Pull<'a>) -> Option<FastBlockDelta<'a>> {
-    let (mut kind, mut text, mut partial_json, mut thinking) = (None, None, None, None);
-    p.object(|key, p| match key {
-        "type" => json_pull::field(&mut kind, p, pull_text),
-        "text" => json_pull::field(&mut text, p, pull_text),
-        "partial_json" => json_pull::field(&mut partial_json, p, pull_text),
-        "thinking" => json_pull::field(&mut thinking, p, pull_text),
-        _ => p.skip(2),
-    })?;
-    Some(FastBlockDelta {
-        kind: kind.flatten(),
-        text: text.flatten(),
-        partial_json: partial_json.flatten(),
-        thinking: thinking.flatten(),
-    })
-}
-
 /// [`anthropic_pieces`] of a `content_block_delta` without a tree; `false` for any other
 /// event or shape.
 fn anthropic_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
-    let Some(e) =
-        pull_block_event(data).or_else(|| tree_free::read_str::<FastBlockEvent<'a>>(data))
+    let Some(e) = json_pull::read_all::<FastBlockEvent<'_>>(data)
+        .or_else(|| tree_free::read_str::<FastBlockEvent<'a>>(data))
     else {
         return false;
     };
@@ -1392,35 +1233,11 @@ object_reader! {
     }
 }
 
-/// [`FastResponsesEvent`] read by the pull reader (as [`pull_chunk`]).
-fn pull_responses_event(data: &str) -> Option<FastResponsesEvent<'_>> {
-    let mut p = Pull::new(data);
-    let (mut kind, mut output_index, mut content_index) = (None, None, None);
-    let (mut summary_index, mut sequence_number, mut delta) = (None, None, None);
-    p.object(|key, p| match key {
-        "type" => json_pull::field(&mut kind, p, pull_text),
-        "output_index" => json_pull::field(&mut output_index, p, Pull::u64),
-        "content_index" => json_pull::field(&mut content_index, p, Pull::u64),
-        "summary_index" => json_pull::field(&mut summary_index, p, Pull::u64),
-        "sequence_number" => json_pull::field(&mut sequence_number, p, Pull::u64),
-        "delta" => json_pull::field(&mut delta, p, pull_text),
-        _ => p.skip(1),
-    })?;
-    p.at_end().then(|| FastResponsesEvent {
-        kind: kind.flatten(),
-        output_index: output_index.flatten(),
-        content_index: content_index.flatten(),
-        summary_index: summary_index.flatten(),
-        sequence_number: sequence_number.flatten(),
-        delta: delta.flatten(),
-    })
-}
-
 /// [`responses_pieces`] of the text and argument deltas without a tree; `false` for every
 /// other event (snapshots, item and response events) or shape.
 fn responses_pieces_fast<'a>(data: &'a str, sequence: &mut u64, each: Sink<'_, 'a>) -> bool {
-    let Some(e) =
-        pull_responses_event(data).or_else(|| tree_free::read_str::<FastResponsesEvent<'a>>(data))
+    let Some(e) = json_pull::read_all::<FastResponsesEvent<'_>>(data)
+        .or_else(|| tree_free::read_str::<FastResponsesEvent<'a>>(data))
     else {
         return false;
     };
@@ -1886,18 +1703,30 @@ mod tests {
             format!("{{{}}}", members.join(","))
         }
 
-        fn event(&mut self) -> String {
-            let body = self.object(
-                &["choices", "choices", "id", "usage"],
-                0,
-                &mut |g, key, d| match key {
-                    "choices" if g.pick_valid(&["y", "y", "y", "n"], 3) == "y" => {
-                        g.array(d + 1, &mut |g, d| g.choice(d))
-                    }
-                    _ => g.any(d + 1),
-                },
-            );
+        /// An object of `keys` whose `list` key holds (mostly) an array of `item`s, then a
+        /// trailer.
+        fn list_event(
+            &mut self,
+            keys: &[&str],
+            list: &str,
+            item: fn(&mut Self, usize) -> String,
+        ) -> String {
+            let body = self.object(keys, 0, &mut |g, key, d| {
+                if key == list && g.pick_valid(&["y", "y", "y", "n"], 3) == "y" {
+                    g.array(d + 1, &mut |g, d| item(g, d))
+                } else {
+                    g.any(d + 1)
+                }
+            });
             format!("{}{body}{}{}", self.ws(), self.ws(), self.trailer())
+        }
+
+        fn event(&mut self) -> String {
+            self.list_event(
+                &["choices", "choices", "id", "usage"],
+                "choices",
+                Self::choice,
+            )
         }
 
         /// Nothing after the event's object (or, unclean, something that makes it two values).
@@ -1974,17 +1803,8 @@ mod tests {
         }
 
         fn gemini_event(&mut self) -> String {
-            let body = self.object(
-                &["candidates", "candidates", "usageMetadata", "modelVersion"],
-                0,
-                &mut |g, key, d| match key {
-                    "candidates" if g.pick_valid(&["y", "y", "y", "n"], 3) == "y" => {
-                        g.array(d + 1, &mut |g, d| g.candidate(d))
-                    }
-                    _ => g.any(d + 1),
-                },
-            );
-            format!("{body}{}", self.trailer())
+            let keys = ["candidates", "candidates", "usageMetadata", "modelVersion"];
+            self.list_event(&keys, "candidates", Self::candidate)
         }
 
         fn candidate(&mut self, depth: usize) -> String {
@@ -2143,12 +1963,11 @@ mod tests {
 
     /// `None` when the pull reader refuses `event`, else whether serde reads it to the same
     /// values.
-    fn pull_agrees<'a, T: serde::Deserialize<'a>>(
+    fn pull_agrees<'a, T: serde::Deserialize<'a> + json_pull::PullRead<'a>>(
         event: &'a str,
-        pull: fn(&'a str) -> Option<T>,
         described: fn(Option<T>) -> Option<String>,
     ) -> Option<bool> {
-        let pulled = described(pull(event))?;
+        let pulled = described(json_pull::read_all::<T>(event))?;
         Some(described(tree_free::read_str::<T>(event)) == Some(pulled))
     }
 
@@ -2159,13 +1978,13 @@ mod tests {
         #[test]
         fn pull_readers_read_what_serde_reads(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
             let chat = EventGen::new(&bytes).event();
-            proptest::prop_assert_ne!(pull_agrees(&chat, pull_chunk, described), Some(false), "{}", chat);
+            proptest::prop_assert_ne!(pull_agrees(&chat, described), Some(false), "{}", chat);
             let anthropic = EventGen::new(&bytes).anthropic_event();
-            proptest::prop_assert_ne!(pull_agrees(&anthropic, pull_block_event, described_block), Some(false), "{}", anthropic);
+            proptest::prop_assert_ne!(pull_agrees(&anthropic, described_block), Some(false), "{}", anthropic);
             let responses = EventGen::new(&bytes).responses_event();
-            proptest::prop_assert_ne!(pull_agrees(&responses, pull_responses_event, described_responses), Some(false), "{}", responses);
+            proptest::prop_assert_ne!(pull_agrees(&responses, described_responses), Some(false), "{}", responses);
             let gemini = EventGen::new(&bytes).gemini_event();
-            proptest::prop_assert_ne!(pull_agrees(&gemini, pull_gemini_chunk, described_gemini), Some(false), "{}", gemini);
+            proptest::prop_assert_ne!(pull_agrees(&gemini, described_gemini), Some(false), "{}", gemini);
         }
     }
 
@@ -2179,29 +1998,21 @@ mod tests {
             r#"{"id":"c","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7}}"#,
             r#"{"id":"cmpl-1","object":"text_completion","created":1,"choices":[{"text":" word","index":0,"logprobs":null,"finish_reason":null}],"model":"m"}"#,
         ] {
-            assert_eq!(
-                pull_agrees(event, pull_chunk, described),
-                Some(true),
-                "{event}"
-            );
+            assert_eq!(pull_agrees(event, described), Some(true), "{event}");
         }
         for event in [
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello \"x\"\n"}}"#,
             r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"a\": 1"}}"#,
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hm"}}"#,
         ] {
-            assert_eq!(
-                pull_agrees(event, pull_block_event, described_block),
-                Some(true),
-                "{event}"
-            );
+            assert_eq!(pull_agrees(event, described_block), Some(true), "{event}");
         }
         for event in [
             r#"{"type":"response.output_text.delta","sequence_number":5,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hi","logprobs":[],"obfuscation":"ab"}"#,
             r#"{"type":"response.function_call_arguments.delta","sequence_number":9,"item_id":"fc_1","output_index":1,"delta":"{\"q\":"}"#,
         ] {
             assert_eq!(
-                pull_agrees(event, pull_responses_event, described_responses),
+                pull_agrees(event, described_responses),
                 Some(true),
                 "{event}"
             );
@@ -2211,11 +2022,7 @@ mod tests {
             r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{"q":[1,2.5,true,null]}}}],"role":"model"},"finishReason":"STOP","index":0}]}"#,
             r#"{"candidates":[{"content":{"parts":[{"text":"t","thought":true},{"text":"a"}],"role":"model"},"index":0}]}"#,
         ] {
-            assert_eq!(
-                pull_agrees(event, pull_gemini_chunk, described_gemini),
-                Some(true),
-                "{event}"
-            );
+            assert_eq!(pull_agrees(event, described_gemini), Some(true), "{event}");
         }
         // A read key twice, at each level: refused (serde's readers refuse it too).
         for event in [
@@ -2225,7 +2032,10 @@ mod tests {
             r#"{"candidates":[{"content":{"parts":[{"text":"a","text":"b"}]}}]}"#,
             r#"{"candidates":[{"content":{"parts":[{"functionCall":{},"functionCall":{}}]}}]}"#,
         ] {
-            assert!(pull_gemini_chunk(event).is_none(), "{event}");
+            assert!(
+                json_pull::read_all::<FastGeminiChunk<'_>>(event).is_none(),
+                "{event}"
+            );
             assert!(
                 tree_free::read_str::<FastGeminiChunk<'_>>(event).is_none(),
                 "{event}"

@@ -24,7 +24,7 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::json_pull::{field, Pull};
+use crate::json_pull::{self, Pull, PullRead};
 
 /// Any JSON value, parsed with the tree parser's checks and dropped.
 pub(crate) struct Checked;
@@ -185,6 +185,25 @@ macro_rules! object_reader {
                 d.deserialize_map(ObjectVisitor(std::marker::PhantomData))
             }
         }
+
+        // The same reading by the narrow pull reader (`json_pull`): a subset of what the serde
+        // reader above takes, read to the same values (the callers fall back to serde).
+        impl<$lt> $crate::json_pull::PullRead<$lt> for $name<$lt> {
+            #[inline]
+            fn pull(p: &mut $crate::json_pull::Pull<$lt>, depth: usize) -> Option<Self> {
+                if depth >= $crate::json_pull::MAX_DEPTH {
+                    return None;
+                }
+                $(let mut $field: Option<Option<$ty>> = None;)*
+                p.object(|key, p| match key {
+                    $($key => $crate::json_pull::field(&mut $field, p, |p| {
+                        <$ty as $crate::json_pull::PullRead<$lt>>::pull(p, depth + 1)
+                    }),)*
+                    _ => p.skip(depth + 1),
+                })?;
+                Some($name { $($field: $field.flatten(),)* })
+            }
+        }
     };
 }
 
@@ -291,7 +310,7 @@ object_reader! {
 }
 
 /// A chat request's [`ChatRequest`]: by the narrow pull reader ([`crate::json_pull`]) when the
-/// body is in its subset (a chat request as SDKs write it: UTF-8, no `\u` escapes, plain
+/// body is in its subset (a chat request as SDKs write it: UTF-8, keys without escapes, plain
 /// numbers), else by serde. The pull reader takes a subset of what serde takes and reads it to
 /// the same values (a property test holds the two equal), so the reading is serde's either way;
 /// the pull reader walks the body once, scanning strings sixteen bytes at a time, where serde's
@@ -300,22 +319,9 @@ pub(crate) fn chat_request(body: &[u8]) -> Option<ChatRequest<'_>> {
     pull_chat_request(body).or_else(|| read(body))
 }
 
+/// [`ChatRequest`] by the pull reader alone (`None` outside its subset).
 pub(crate) fn pull_chat_request(body: &[u8]) -> Option<ChatRequest<'_>> {
-    let mut p = Pull::new(std::str::from_utf8(body).ok()?);
-    let (mut messages, mut prompt, mut input, mut jsonrpc) = (None, None, None, None);
-    p.object(|key, p| match key {
-        "messages" => field(&mut messages, p, |p| p.array(pull_message)),
-        "prompt" => field(&mut prompt, p, pull_checked),
-        "input" => field(&mut input, p, pull_checked),
-        "jsonrpc" => field(&mut jsonrpc, p, pull_checked),
-        _ => p.skip(1),
-    })?;
-    p.at_end().then(|| ChatRequest {
-        messages: messages.flatten(),
-        prompt: prompt.flatten(),
-        input: input.flatten(),
-        jsonrpc: jsonrpc.flatten(),
-    })
+    json_pull::read_all(std::str::from_utf8(body).ok()?)
 }
 
 /// A chat or completions answer's [`ChatAnswer`]: by the pull reader when the body is in its
@@ -324,95 +330,30 @@ pub(crate) fn chat_answer(body: &[u8]) -> Option<ChatAnswer<'_>> {
     pull_chat_answer(body).or_else(|| read(body))
 }
 
+/// [`ChatAnswer`] by the pull reader alone.
 pub(crate) fn pull_chat_answer(body: &[u8]) -> Option<ChatAnswer<'_>> {
-    let mut p = Pull::new(std::str::from_utf8(body).ok()?);
-    let mut choices = None;
-    p.object(|key, p| match key {
-        "choices" => field(&mut choices, p, |p| p.array(pull_choice)),
-        _ => p.skip(1),
-    })?;
-    p.at_end().then(|| ChatAnswer {
-        choices: choices.flatten(),
-    })
+    json_pull::read_all(std::str::from_utf8(body).ok()?)
 }
 
-fn pull_choice<'a>(p: &mut Pull<'a>) -> Option<Choice<'a>> {
-    let (mut text, mut message) = (None, None);
-    p.object(|key, p| match key {
-        "text" => field(&mut text, p, pull_text),
-        "message" => field(&mut message, p, pull_message),
-        _ => p.skip(3),
-    })?;
-    Some(Choice {
-        text: text.flatten(),
-        message: message.flatten(),
-    })
+impl<'a> PullRead<'a> for Text<'a> {
+    fn pull(p: &mut Pull<'a>, _: usize) -> Option<Self> {
+        p.string().map(Text)
+    }
 }
 
-fn pull_checked(p: &mut Pull<'_>) -> Option<Checked> {
-    p.skip(1).map(|()| Checked)
+impl<'a> PullRead<'a> for Checked {
+    fn pull(p: &mut Pull<'a>, depth: usize) -> Option<Self> {
+        p.skip(depth).map(|()| Checked)
+    }
 }
 
-fn pull_text<'a>(p: &mut Pull<'a>) -> Option<Text<'a>> {
-    p.string().map(Text)
-}
-
-fn pull_message<'a>(p: &mut Pull<'a>) -> Option<Message<'a>> {
-    let (mut role, mut content, mut tool_calls, mut function_call, mut refusal) =
-        (None, None, None, None, None);
-    p.object(|key, p| match key {
-        "role" => field(&mut role, p, pull_text),
-        "content" => field(&mut content, p, |p| match p.peek()? {
-            b'[' => p.array(pull_part).map(Content::Parts),
-            _ => pull_text(p).map(Content::Text),
-        }),
-        "tool_calls" => field(&mut tool_calls, p, |p| p.array(pull_tool_call)),
-        "function_call" => field(&mut function_call, p, pull_function),
-        "refusal" => field(&mut refusal, p, pull_text),
-        _ => p.skip(3),
-    })?;
-    Some(Message {
-        role: role.flatten(),
-        content: content.flatten(),
-        tool_calls: tool_calls.flatten(),
-        function_call: function_call.flatten(),
-        refusal: refusal.flatten(),
-    })
-}
-
-fn pull_part<'a>(p: &mut Pull<'a>) -> Option<Part<'a>> {
-    let (mut kind, mut text) = (None, None);
-    p.object(|key, p| match key {
-        "type" => field(&mut kind, p, pull_text),
-        "text" => field(&mut text, p, pull_text),
-        _ => p.skip(5),
-    })?;
-    Some(Part {
-        kind: kind.flatten(),
-        text: text.flatten(),
-    })
-}
-
-fn pull_tool_call<'a>(p: &mut Pull<'a>) -> Option<ToolCall<'a>> {
-    let mut function = None;
-    p.object(|key, p| match key {
-        "function" => field(&mut function, p, pull_function),
-        _ => p.skip(5),
-    })?;
-    Some(ToolCall {
-        function: function.flatten(),
-    })
-}
-
-fn pull_function<'a>(p: &mut Pull<'a>) -> Option<Function<'a>> {
-    let mut arguments = None;
-    p.object(|key, p| match key {
-        "arguments" => field(&mut arguments, p, pull_text),
-        _ => p.skip(6),
-    })?;
-    Some(Function {
-        arguments: arguments.flatten(),
-    })
+impl<'a> PullRead<'a> for Content<'a> {
+    fn pull(p: &mut Pull<'a>, depth: usize) -> Option<Self> {
+        match p.peek()? {
+            b'[' => Vec::pull(p, depth).map(Content::Parts),
+            _ => Text::pull(p, depth).map(Content::Text),
+        }
+    }
 }
 
 /// `T` from all of `body`, as `serde_json::from_slice` reads it (trailing bytes refused).
