@@ -1452,14 +1452,16 @@ mod tests {
         b
     }
 
-    /// `None` when the pull reader refuses `body` as a chat request, else whether serde reads
-    /// it to the same values.
+    /// `None` when the pull reader refuses a body, else whether serde reads it alike.
+    type Agrees = fn(&[u8]) -> Option<bool>;
+
+    /// [`Agrees`] for a chat request.
     fn request_agrees(body: &[u8]) -> Option<bool> {
         let pulled = described_request(tree_free::pull_chat_request(body))?;
         Some(described_request(tree_free::read(body)) == Some(pulled))
     }
 
-    /// [`request_agrees`] for a chat or completions answer.
+    /// [`Agrees`] for a chat or completions answer.
     fn answer_agrees(body: &[u8]) -> Option<bool> {
         let pulled = described_answer(tree_free::pull_chat_answer(body))?;
         Some(described_answer(tree_free::read(body)) == Some(pulled))
@@ -1471,7 +1473,7 @@ mod tests {
         /// the same values (the pull reader may refuse more: then serde reads the body).
         #[test]
         fn the_pull_reader_reads_as_serde_does(r in shapes::request(), a in shapes::answer(), pretty in proptest::bool::ANY, at in 0usize..4096, how in 0u8..40) {
-            let readers: [(&Value, fn(&[u8]) -> Option<bool>); 2] = [(&r, request_agrees), (&a, answer_agrees)];
+            let readers: [(&Value, Agrees); 2] = [(&r, request_agrees), (&a, answer_agrees)];
             for (value, agrees) in readers {
                 let body = if pretty { serde_json::to_vec_pretty(value) } else { serde_json::to_vec(value) }.unwrap();
                 for body in [body.clone(), mutated(&body, at, how)] {

@@ -1,6 +1,8 @@
 //! A strict, narrow JSON pull reader for the bodies read most often: a chat request (kilobytes
-//! of prompt text in a few strings) and the stream guard's delta events (a chat or completions
-//! chunk: ~165 bytes of JSON around a few bytes of text, thousands per answer).
+//! of prompt text in a few strings), a buffered chat answer, and the stream guard's delta events
+//! (a chat or completions chunk: ~165 bytes of JSON around a few bytes of text, thousands per
+//! answer). What it reads is declared once, by `tree_free::object_reader!`, which writes each
+//! struct's [`PullRead`] beside its serde reader.
 //!
 //! Reading such a body through serde costs several thousand instructions per event, most of
 //! them in the visitor and map-access machinery around short strings, and a string with

@@ -18,6 +18,11 @@
 //!   keeps the last).
 //!
 //! A read that fails is never an error for the caller: it reads the tree instead.
+//!
+//! The macro also writes each struct's [`crate::json_pull::PullRead`]: the same reading by the
+//! narrow pull reader, which takes a subset of what these readers take (a property test per
+//! caller holds the two equal). [`chat_request`], [`chat_answer`] and the stream's event readers
+//! try it first and fall back to the serde reader.
 
 use std::borrow::Cow;
 use std::fmt;
