@@ -234,17 +234,13 @@ const MIN_ID_CHARS: usize = 6;
 /// digits and those separators (a Medicare number's optional last digit aside, which follows
 /// ten others), so no shape matches at `s` with fewer than [`MIN_ID_CHARS`] of them.
 fn shape_chars(b: &[u8], s: usize) -> usize {
-    // A loop that stops at the first other byte: as an iterator chain the compiler walked
-    // the whole span (~90 instructions a call where the shape ends after two bytes).
-    let mut n = 0;
-    for &c in b.get(s..(s + MAX_ID_SPAN).min(b.len())).unwrap_or(&[]) {
-        if c.is_ascii_uppercase() || c.is_ascii_digit() {
-            n += 1;
-        } else if !matches!(c, b' ' | b'-' | b'.' | b'/') {
-            break;
-        }
-    }
-    n
+    let hay = b.get(s..(s + MAX_ID_SPAN).min(b.len())).unwrap_or(&[]);
+    hay.iter()
+        .take_while(|c| {
+            c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, b' ' | b'-' | b'.' | b'/')
+        })
+        .filter(|c| c.is_ascii_alphanumeric())
+        .count()
 }
 
 /// Start of a group of up to [`MAX_LEAD_LETTERS`] capitals written one space or dash before
