@@ -1262,11 +1262,26 @@ mod tests {
         assert_eq!(typed_request_slots(requests[1]).unwrap().len(), 6);
         // The common shapes are taken by the pull reader; a lone surrogate is left to serde.
         for body in requests {
-            assert!(tree_free::pull_chat_request(body).is_some());
+            assert!(tree_free::pull::<tree_free::ChatRequest<'_>>(body).is_some());
         }
-        assert!(tree_free::pull_chat_request(br#"{"messages":[{"content":"\ud800"}]}"#).is_none());
+        assert!(tree_free::pull::<tree_free::ChatRequest<'_>>(
+            br#"{"messages":[{"content":"\ud800"}]}"#
+        )
+        .is_none());
         for body in answers {
-            assert!(tree_free::pull_chat_answer(body).is_some());
+            assert!(tree_free::pull::<tree_free::ChatAnswer<'_>>(body).is_some());
+        }
+        // Outside the pull reader's subset (an escaped key, an exponent), serde's typed reader
+        // still reads the body: the tree is not built for it.
+        for body in [
+            &br#"{"m\u0065ssages":[{"role":"user","content":"hi"}]}"#[..],
+            br#"{"messages":[{"role":"user","content":"hi"}],"temperature":1e-1}"#,
+        ] {
+            assert!(tree_free::pull::<tree_free::ChatRequest<'_>>(body).is_none());
+            assert_eq!(
+                typed_request_slots(body).as_ref(),
+                Some(&tree_request_slots(body))
+            );
         }
         let declined_answers: &[&[u8]] = &[
             // the tree reader keeps the last of duplicate keys; the typed read refuses them
@@ -1457,13 +1472,13 @@ mod tests {
 
     /// [`Agrees`] for a chat request.
     fn request_agrees(body: &[u8]) -> Option<bool> {
-        let pulled = described_request(tree_free::pull_chat_request(body))?;
+        let pulled = described_request(tree_free::pull::<tree_free::ChatRequest<'_>>(body))?;
         Some(described_request(tree_free::read(body)) == Some(pulled))
     }
 
     /// [`Agrees`] for a chat or completions answer.
     fn answer_agrees(body: &[u8]) -> Option<bool> {
-        let pulled = described_answer(tree_free::pull_chat_answer(body))?;
+        let pulled = described_answer(tree_free::pull::<tree_free::ChatAnswer<'_>>(body))?;
         Some(described_answer(tree_free::read(body)) == Some(pulled))
     }
 

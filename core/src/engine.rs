@@ -1466,7 +1466,7 @@ mod tests {
                 .to_vec(),
         ];
         for body in &bodies {
-            assert!(tree_free::pull_chat_answer(body).is_some());
+            assert!(tree_free::pull::<tree_free::ChatAnswer<'_>>(body).is_some());
             assert!(tree_free::read::<tree_free::ChatAnswer<'_>>(body).is_some());
             let exchange = Exchange::default();
             let typed = p.evaluate_response(body, &exchange);

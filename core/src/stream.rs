@@ -58,7 +58,6 @@ use crate::coding::{Coding, StreamDecoder};
 use crate::config::{Action, Hook, Scope};
 use crate::dialect::Dialect;
 use crate::engine::{placeholder, restored_value, Decision, Exchange, Finding};
-use crate::json_pull;
 use crate::payload::{Slot, SlotPath};
 use crate::policy::Policy;
 use crate::sse::{SseDecoder, SseEvent};
@@ -1047,9 +1046,7 @@ object_reader! {
 /// order; `false` (and nothing handed) when the event does not have the plain shape (a field of
 /// another type, a duplicate key, an array for an object), and then the tree reader decides.
 fn chat_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
-    let Some(chunk) = json_pull::read_all::<FastChunk<'_>>(data)
-        .or_else(|| tree_free::read_str::<FastChunk<'a>>(data))
-    else {
+    let Some(chunk) = tree_free::read_fast::<FastChunk<'a>>(data) else {
         return false;
     };
     for (k, c) in chunk.choices.into_iter().flatten().enumerate() {
@@ -1139,9 +1136,7 @@ object_reader! {
 /// `false` for a chunk with a function call (each call is counted as its own channel there) or
 /// any shape it does not take.
 fn gemini_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
-    let Some(chunk) = json_pull::read_all::<FastGeminiChunk<'_>>(data)
-        .or_else(|| tree_free::read_str::<FastGeminiChunk<'a>>(data))
-    else {
+    let Some(chunk) = tree_free::read_fast::<FastGeminiChunk<'a>>(data) else {
         return false;
     };
     let candidates = chunk.candidates.unwrap_or_default();
@@ -1192,9 +1187,7 @@ object_reader! {
 /// [`anthropic_pieces`] of a `content_block_delta` without a tree; `false` for any other
 /// event or shape.
 fn anthropic_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
-    let Some(e) = json_pull::read_all::<FastBlockEvent<'_>>(data)
-        .or_else(|| tree_free::read_str::<FastBlockEvent<'a>>(data))
-    else {
+    let Some(e) = tree_free::read_fast::<FastBlockEvent<'a>>(data) else {
         return false;
     };
     if e.kind.as_deref() != Some("content_block_delta") {
@@ -1236,9 +1229,7 @@ object_reader! {
 /// [`responses_pieces`] of the text and argument deltas without a tree; `false` for every
 /// other event (snapshots, item and response events) or shape.
 fn responses_pieces_fast<'a>(data: &'a str, sequence: &mut u64, each: Sink<'_, 'a>) -> bool {
-    let Some(e) = json_pull::read_all::<FastResponsesEvent<'_>>(data)
-        .or_else(|| tree_free::read_str::<FastResponsesEvent<'a>>(data))
-    else {
+    let Some(e) = tree_free::read_fast::<FastResponsesEvent<'a>>(data) else {
         return false;
     };
     let (item, part) = (e.output_index.unwrap_or(0), e.content_index.unwrap_or(0));
@@ -1963,11 +1954,11 @@ mod tests {
 
     /// `None` when the pull reader refuses `event`, else whether serde reads it to the same
     /// values.
-    fn pull_agrees<'a, T: serde::Deserialize<'a> + json_pull::PullRead<'a>>(
+    fn pull_agrees<'a, T: serde::Deserialize<'a> + crate::json_pull::PullRead<'a>>(
         event: &'a str,
         described: fn(Option<T>) -> Option<String>,
     ) -> Option<bool> {
-        let pulled = described(json_pull::read_all::<T>(event))?;
+        let pulled = described(crate::json_pull::read_all::<T>(event))?;
         Some(described(tree_free::read_str::<T>(event)) == Some(pulled))
     }
 
@@ -2033,7 +2024,7 @@ mod tests {
             r#"{"candidates":[{"content":{"parts":[{"functionCall":{},"functionCall":{}}]}}]}"#,
         ] {
             assert!(
-                json_pull::read_all::<FastGeminiChunk<'_>>(event).is_none(),
+                crate::json_pull::read_all::<FastGeminiChunk<'_>>(event).is_none(),
                 "{event}"
             );
             assert!(

@@ -21,8 +21,8 @@
 //!
 //! The macro also writes each struct's [`crate::json_pull::PullRead`]: the same reading by the
 //! narrow pull reader, which takes a subset of what these readers take (a property test per
-//! caller holds the two equal). [`chat_request`], [`chat_answer`] and the stream's event readers
-//! try it first and fall back to the serde reader.
+//! caller holds the two equal). [`read_fast`] (what [`chat_request`], [`chat_answer`] and the
+//! stream's event readers call) tries it first and falls back to the serde reader.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -314,29 +314,31 @@ object_reader! {
     }
 }
 
-/// A chat request's [`ChatRequest`]: by the narrow pull reader ([`crate::json_pull`]) when the
-/// body is in its subset (a chat request as SDKs write it: UTF-8, keys without escapes, plain
-/// numbers), else by serde. The pull reader takes a subset of what serde takes and reads it to
-/// the same values (a property test holds the two equal), so the reading is serde's either way;
-/// the pull reader walks the body once, scanning strings sixteen bytes at a time, where serde's
-/// visitors cost several times more per string and copy a string with escapes twice.
+/// `T` from all of `text` (known to be UTF-8): by the narrow pull reader ([`crate::json_pull`])
+/// when the text is in its subset (a body as SDKs write it: keys without escapes, plain
+/// numbers), else by serde ([`read_str`]). The pull reader takes a subset of what serde takes
+/// and reads it to the same values (property tests hold the two equal), so the reading is
+/// serde's either way; the pull reader walks the text once, scanning strings sixteen bytes at a
+/// time, where serde's visitors cost several times more per string and copy a string with
+/// escapes twice.
+pub(crate) fn read_fast<'a, T: Deserialize<'a> + PullRead<'a>>(text: &'a str) -> Option<T> {
+    json_pull::read_all(text).or_else(|| read_str(text))
+}
+
+/// A chat request's [`ChatRequest`] ([`read_fast`]; a body that is not UTF-8 serde refuses too).
 pub(crate) fn chat_request(body: &[u8]) -> Option<ChatRequest<'_>> {
-    pull_chat_request(body).or_else(|| read(body))
+    read_fast(std::str::from_utf8(body).ok()?)
 }
 
-/// [`ChatRequest`] by the pull reader alone (`None` outside its subset).
-pub(crate) fn pull_chat_request(body: &[u8]) -> Option<ChatRequest<'_>> {
-    json_pull::read_all(std::str::from_utf8(body).ok()?)
-}
-
-/// A chat or completions answer's [`ChatAnswer`]: by the pull reader when the body is in its
-/// subset, else by serde (as [`chat_request`]).
+/// A chat or completions answer's [`ChatAnswer`] ([`read_fast`]).
 pub(crate) fn chat_answer(body: &[u8]) -> Option<ChatAnswer<'_>> {
-    pull_chat_answer(body).or_else(|| read(body))
+    read_fast(std::str::from_utf8(body).ok()?)
 }
 
-/// [`ChatAnswer`] by the pull reader alone.
-pub(crate) fn pull_chat_answer(body: &[u8]) -> Option<ChatAnswer<'_>> {
+/// `T` from all of `body` by the pull reader alone (`None` outside its subset): what the tests
+/// hold to serde's reading.
+#[cfg(test)]
+pub(crate) fn pull<'a, T: PullRead<'a>>(body: &'a [u8]) -> Option<T> {
     json_pull::read_all(std::str::from_utf8(body).ok()?)
 }
 
@@ -361,12 +363,14 @@ impl<'a> PullRead<'a> for Content<'a> {
     }
 }
 
-/// `T` from all of `body`, as `serde_json::from_slice` reads it (trailing bytes refused).
+/// `T` from all of `body` by serde alone, as `serde_json::from_slice` reads it (trailing bytes
+/// refused): the reading the tests hold the pull reader to.
+#[cfg(test)]
 pub(crate) fn read<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Option<T> {
     serde_json::from_slice(body).ok()
 }
 
-/// [`read`] of text already known to be UTF-8 (its strings are not checked again).
+/// `T` from all of `text`, already known to be UTF-8, by serde alone (trailing text refused).
 pub(crate) fn read_str<'a, T: Deserialize<'a>>(text: &'a str) -> Option<T> {
     serde_json::from_str(text).ok()
 }
