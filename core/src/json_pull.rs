@@ -69,6 +69,16 @@ impl<'a> Pull<'a> {
         Pull { text, at: 0 }
     }
 
+    /// A reader of `text` from byte `at` (a value's first byte, or whitespace before it).
+    pub(crate) fn starting_at(text: &'a str, at: usize) -> Self {
+        Pull { text, at }
+    }
+
+    /// The byte the reader has reached.
+    pub(crate) fn position(&self) -> usize {
+        self.at
+    }
+
     fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }

@@ -21,6 +21,7 @@ pub mod detectors;
 pub mod dialect;
 pub mod engine;
 pub mod escalation;
+mod event_template;
 pub mod excerpt;
 pub mod exchange;
 mod json_pull;

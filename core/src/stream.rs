@@ -53,11 +53,13 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::de::IgnoredAny;
 use serde_json::{json, Value};
+use smallvec::SmallVec;
 
 use crate::coding::{Coding, StreamDecoder};
 use crate::config::{Action, Hook, Scope};
 use crate::dialect::Dialect;
 use crate::engine::{placeholder, restored_value, Decision, Exchange, Finding};
+use crate::event_template::EventTemplate;
 use crate::payload::{Slot, SlotPath};
 use crate::policy::Policy;
 use crate::sse::{SseDecoder, SseEvent};
@@ -321,13 +323,17 @@ impl Loc {
 /// Where one event carries text: channel, location in the event, how.
 type Piece = (Channel, Loc, Carry);
 
+/// The text an event carries: (channel, start, end, location, carry) of each piece.
+type Content = SmallVec<[(Channel, usize, usize, Loc, Carry); 1]>;
+
 #[derive(Debug)]
 struct Held {
     event: SseEvent,
     /// Parsed data, when the event carries JSON.
     json: Option<Value>,
-    /// (channel, start, end, location, carry) of the text this event carries.
-    content: Vec<(Channel, usize, usize, Loc, Carry)>,
+    /// (channel, start, end, location, carry) of the text this event carries (nearly always
+    /// one piece: kept inline, no allocation per event).
+    content: Content,
 }
 
 /// Streaming state for one LLM API response.
@@ -354,7 +360,15 @@ pub struct StreamGuard {
     restore: Vec<(String, String)>,
     /// The policy's `stream.hold_back_bytes` and `stream.max_token_hold_bytes`.
     hold: (usize, usize),
+    /// The last delta event read in full, as a template for the next ones.
+    template: Option<EventTemplate<Piece>>,
+    /// Events in a row that did not match their template; at [`TEMPLATE_TRIES`] the stream
+    /// stops making templates (its events differ in what the readers read).
+    template_misses: u32,
 }
+
+/// Misses in a row after which a stream's events are no longer matched to templates.
+const TEMPLATE_TRIES: u32 = 16;
 
 impl StreamGuard {
     /// A guard for an OpenAI chat-completion stream.
@@ -382,7 +396,8 @@ impl StreamGuard {
         if self.blocked {
             return Vec::new();
         }
-        let mut out = Vec::new();
+        // What leaves is about what arrived (events pass whole unless a mask rewrites one).
+        let mut out = Vec::with_capacity(bytes.len());
         // Every event of this chunk is taken in first, then each channel that grew is read
         // once: a chunk carrying a hundred small deltas costs one window scan per channel, not
         // a hundred overlapping ones. No text of the chunk is released before that scan; events
@@ -451,41 +466,48 @@ impl StreamGuard {
         let mut held = Held {
             event,
             json: None,
-            content: Vec::new(),
+            content: Content::new(),
         };
         // The events nearly every stream is made of (chat and completions chunks after the
         // first, Anthropic `content_block_delta`, Responses `*.delta`, Gemini text parts): their
         // text is read straight from the event without building a JSON tree ([`fast_pieces`];
         // the tree is built later only if a mask rewrites the event).
         let chat_like = matches!(self.dialect, Dialect::OpenAiChat | Dialect::Completions);
-        if !chat_like || self.header.is_some() {
-            let dialect = self.dialect;
+        let data = held.event.data().filter(|d| d.starts_with('{'));
+        if let Some(d) = data.filter(|_| !chat_like || self.header.is_some()) {
+            // An event like the one before but for its text (and skipped values): the bytes
+            // compared, not parsed again ([`EventTemplate`]).
+            let trying = self.template_misses < TEMPLATE_TRIES;
+            if let Some(t) = self.template.as_ref().filter(|_| trying) {
+                if let Some((piece, text, counter)) = t.read(d) {
+                    self.template_misses = 0;
+                    if let Some(n) = counter {
+                        self.sequence = self.sequence.max(n);
+                    }
+                    let piece = piece.clone();
+                    add_piece(&mut self.channels, &mut held.content, touched, piece, &text);
+                    self.held.push_back(held);
+                    return;
+                }
+                self.template_misses += 1;
+            }
             let channels = &mut self.channels;
             let content = &mut held.content;
-            let sequence = &mut self.sequence;
-            let read = held
-                .event
-                .data()
-                .filter(|d| d.starts_with('{'))
-                .is_some_and(|d| {
-                    fast_pieces(
-                        dialect,
-                        d,
-                        sequence,
-                        &mut |(channel, pointer, carry), piece| {
-                            let text = channels
-                                .entry(channel)
-                                .or_insert_with(|| ChannelText::new(channel));
-                            let start = text.text.len();
-                            text.text.push_str(&piece);
-                            content.push((channel, start, text.text.len(), pointer, carry));
-                            if !touched.contains(&channel) {
-                                touched.push(channel);
-                            }
-                        },
-                    )
-                });
+            // The first piece, while it is the only one: a template if its text is borrowed.
+            let mut only: Option<(Piece, &str)> = None;
+            let mut pieces = 0;
+            let read = fast_pieces(self.dialect, d, &mut self.sequence, &mut |piece, text| {
+                pieces += 1;
+                if let (1, Cow::Borrowed(t)) = (pieces, &text) {
+                    only = Some((piece.clone(), t));
+                }
+                add_piece(channels, content, touched, piece, &text);
+            });
             if read {
+                if let Some((piece, text)) = only.filter(|_| pieces == 1 && trying) {
+                    let (keys, counter) = template_keys(self.dialect);
+                    self.template = EventTemplate::new(d, text, keys, counter, piece);
+                }
                 self.held.push_back(held);
                 return;
             }
@@ -1080,6 +1102,37 @@ fn chat_pieces_fast<'a>(data: &'a str, each: Sink<'_, 'a>) -> bool {
 /// Where a tree-free reader hands each piece it finds, with its text (borrowed from the event
 /// unless unescaped).
 type Sink<'s, 'a> = &'s mut dyn FnMut(Piece, Cow<'a, str>);
+
+/// A piece of an event taken in: its text added to its channel, noted in the event's `content`
+/// and the channel in `touched`.
+fn add_piece(
+    channels: &mut BTreeMap<Channel, ChannelText>,
+    content: &mut Content,
+    touched: &mut Vec<Channel>,
+    (channel, pointer, carry): Piece,
+    piece: &str,
+) {
+    let text = channels
+        .entry(channel)
+        .or_insert_with(|| ChannelText::new(channel));
+    let start = text.text.len();
+    text.text.push_str(piece);
+    content.push((channel, start, text.text.len(), pointer, carry));
+    if !touched.contains(&channel) {
+        touched.push(channel);
+    }
+}
+
+/// The top-level keys [`fast_pieces`] reads in `dialect`'s events, and the one of them it only
+/// notes as a counter: what an [`EventTemplate`] of the dialect's events holds fixed.
+fn template_keys(dialect: Dialect) -> (&'static [&'static str], Option<&'static str>) {
+    match dialect {
+        Dialect::AnthropicMessages => (FastBlockEvent::KEYS, None),
+        Dialect::OpenAiResponses => (FastResponsesEvent::KEYS, Some("sequence_number")),
+        Dialect::Gemini => (FastGeminiChunk::KEYS, None),
+        _ => (FastChunk::KEYS, None),
+    }
+}
 
 /// The pieces of an event read without a JSON tree, for the shapes nearly every event of a
 /// stream has in `dialect` (handed to `each` in order, with their text); `false` (and nothing
@@ -2569,6 +2622,155 @@ mod tests {
             fast_agrees(Dialect::AnthropicMessages, &anthropic.to_string());
             fast_agrees(Dialect::OpenAiResponses, &responses.to_string());
             fast_agrees(Dialect::Gemini, &gemini.to_string());
+        }
+    }
+
+    /// A stream's output, decision and findings through a guard in `dialect`, its events
+    /// matched to templates or (`templates` false) each read in full.
+    fn guarded(
+        dialect: Dialect,
+        body: &[u8],
+        cuts: &[usize],
+        templates: bool,
+    ) -> (Vec<u8>, Decision, Vec<Finding>) {
+        let mut g = StreamGuard::for_dialect(dialect, Vec::new());
+        if !templates {
+            g.template_misses = TEMPLATE_TRIES;
+        }
+        let mut out = Vec::new();
+        let mut at = 0;
+        for &c in cuts {
+            let c = c.min(body.len()).max(at);
+            out.extend(g.push(policy(), &body[at..c]));
+            at = c;
+        }
+        out.extend(g.push(policy(), &body[at..]));
+        out.extend(g.finish(policy()));
+        let findings = g.findings().to_vec();
+        (out, g.decision(), findings)
+    }
+
+    /// The streams each API sends: after its first delta event, every delta event of the
+    /// stream matches its template (ids, padding and counters change), and the client gets the
+    /// same bytes as with every event read in full, a masked e-mail address included.
+    #[test]
+    fn every_delta_event_of_a_real_stream_matches_its_template() {
+        let words = [
+            "Write ",
+            "to jane",
+            ".doe@exa",
+            "mple.com",
+            " or \"me\"",
+            " \u{e9}t\u{e9}\n",
+        ];
+        type EventOf<'f> = &'f dyn Fn(usize, &str) -> String;
+        let streams: [(Dialect, EventOf<'_>); 4] = [
+            (Dialect::OpenAiChat, &|i, w| {
+                let padding = "x".repeat(i % 7);
+                json!({"id": "chatcmpl-9", "object": "chat.completion.chunk", "created": 1733,
+                    "model": "gpt-x", "system_fingerprint": "fp_1", "choices": [{"index": 0,
+                    "delta": {"content": w}, "logprobs": null, "finish_reason": null}],
+                    "obfuscation": padding})
+                .to_string()
+            }),
+            (Dialect::AnthropicMessages, &|_, w| {
+                json!({"type": "content_block_delta", "index": 0,
+                    "delta": {"type": "text_delta", "text": w}})
+                .to_string()
+            }),
+            (Dialect::OpenAiResponses, &|i, w| {
+                json!({"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0,
+                    "content_index": 0, "delta": w, "sequence_number": i + 4,
+                    "obfuscation": "y".repeat(i % 3)})
+                .to_string()
+            }),
+            (Dialect::Gemini, &|i, w| {
+                json!({"candidates": [{"content": {"parts": [{"text": w}], "role": "model"},
+                    "index": 0}], "usageMetadata": {"promptTokenCount": 3,
+                    "candidatesTokenCount": i + 1}, "modelVersion": "g", "responseId": "r"})
+                .to_string()
+            }),
+        ];
+        for (dialect, event) in streams {
+            let mut body = Vec::new();
+            if dialect == Dialect::OpenAiChat {
+                body.extend_from_slice(b"data: {\"id\":\"chatcmpl-9\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n");
+            }
+            for (i, w) in words.iter().cycle().take(60).enumerate() {
+                body.extend_from_slice(format!("data: {}\n\n", event(i, w)).as_bytes());
+            }
+            let mut g = StreamGuard::for_dialect(dialect, Vec::new());
+            let mut out = g.push(policy(), &body);
+            assert!(
+                g.template.is_some() && g.template_misses == 0,
+                "{dialect:?}"
+            );
+            out.extend(g.finish(policy()));
+            let text = String::from_utf8_lossy(&out);
+            assert!(
+                text.contains("[EMAIL]") && !text.contains("jane"),
+                "{dialect:?}: {text}"
+            );
+            assert_eq!(guarded(dialect, &body, &[], false).0, out, "{dialect:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// A stream of one event shape repeated with other text, other padding, a counter and
+        /// now and then another value the readers read, whitespace or key: matched to templates,
+        /// it gives the client the same bytes, and the guard the same decision and findings, as
+        /// when each event is read in full.
+        #[test]
+        fn templates_change_nothing(
+            chat in events::chat(),
+            anthropic in events::anthropic(),
+            responses in events::responses(),
+            gemini in events::gemini(),
+            which in 0usize..VALUES.len(),
+            seed in proptest::prelude::any::<u64>(),
+            edits in proptest::collection::vec(0u8..12, 1..40),
+            cuts in proptest::collection::vec(0usize..6000, 0..6),
+        ) {
+            let text = format!("some text \"q\" \u{e9} {} and more\n", VALUES[which].0);
+            let p = pieces(&text, seed);
+            for (dialect, base, at) in [
+                (Dialect::OpenAiChat, &chat, "/choices/0/delta/content"),
+                (Dialect::AnthropicMessages, &anthropic, "/delta/text"),
+                (Dialect::OpenAiResponses, &responses, "/delta"),
+                (Dialect::Gemini, &gemini, "/candidates/0/content/parts/0/text"),
+            ] {
+                let mut body = Vec::new();
+                if dialect == Dialect::OpenAiChat {
+                    // The role chunk the chat guard reads its header from.
+                    body.extend_from_slice(b"data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}\n\n");
+                }
+                for (i, piece) in p.iter().enumerate() {
+                    let mut v = base.clone();
+                    if let Some(slot) = v.pointer_mut(at) {
+                        *slot = Value::String(piece.clone());
+                    }
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("obfuscation".into(), Value::String("x".repeat(i % 5)));
+                        o.insert("sequence_number".into(), json!(i + 1));
+                    }
+                    let mut data = v.to_string();
+                    match edits[i % edits.len()] {
+                        0 => data = serde_json::to_string_pretty(&v).unwrap().replace('\n', " "),
+                        1 => data = data.replacen("\"index\":0", "\"index\":1", 1),
+                        2 => data = data.replacen('{', "{\"extra\":[1,{\"a\":null}],", 1),
+                        3 => data = data.replacen("\"obfuscation\":", "\"obfuscation\": ", 1),
+                        4 => data = data.replacen(":\"", ":\"\\u0041", 1),
+                        5 => data = data.replacen("\"type\"", "\"type\":1,\"type\"", 1),
+                        _ => {}
+                    }
+                    body.extend_from_slice(format!("data: {data}\n\n").as_bytes());
+                }
+                let with = guarded(dialect, &body, &cuts, true);
+                let without = guarded(dialect, &body, &cuts, false);
+                proptest::prop_assert_eq!(with, without, "{}", String::from_utf8_lossy(&body));
+            }
         }
     }
 

@@ -191,6 +191,12 @@ macro_rules! object_reader {
             }
         }
 
+        impl<$lt> $name<$lt> {
+            /// The keys this reader reads (any other key's value it skips).
+            #[allow(dead_code)]
+            pub(crate) const KEYS: &'static [&'static str] = &[$($key),*];
+        }
+
         // The same reading by the narrow pull reader (`json_pull`): a subset of what the serde
         // reader above takes, read to the same values (the callers fall back to serde).
         impl<$lt> $crate::json_pull::PullRead<$lt> for $name<$lt> {
