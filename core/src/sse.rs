@@ -99,7 +99,8 @@ impl SseDecoder {
     /// line ends an event (blank lines between events come out as events without data).
     pub fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
         self.pending.extend_from_slice(bytes);
-        let mut events = Vec::new();
+        // Room for the events of a chunk of typical ones (a chat delta event is ~150 bytes).
+        let mut events = Vec::with_capacity(bytes.len() / 128);
         let mut event_start = 0;
         while let Some(rel) = self
             .pending
@@ -119,6 +120,13 @@ impl SseDecoder {
             };
             let blank = j == self.cursor;
             self.cursor = j + term;
+            // The blank line that ends an event nearly always follows at once, as an LF: taken
+            // here without another search.
+            let blank = blank
+                || self.pending.get(self.cursor) == Some(&b'\n') && {
+                    self.cursor += 1;
+                    true
+                };
             if blank {
                 events.push(parse_event(&self.pending[event_start..self.cursor]));
                 event_start = self.cursor;
@@ -184,7 +192,14 @@ fn parse_event(raw: &[u8]) -> SseEvent {
     let mut data: Option<Field> = None;
     // Lines end at LF or CR (a CRLF leaves an empty line between, skipped like any other).
     let mut start = 0;
-    while start < text.len() {
+    loop {
+        // Empty lines (the event's last, a CRLF's LF) skipped without a search.
+        while let Some(b'\n' | b'\r') = text.as_bytes().get(start) {
+            start += 1;
+        }
+        if start >= text.len() {
+            break;
+        }
         let end = memchr::memchr2(
             b'\n',
             b'\r',
@@ -198,7 +213,7 @@ fn parse_event(raw: &[u8]) -> SseEvent {
         if line.is_empty() || line.starts_with(':') {
             continue;
         }
-        let (field, value_at) = match line.find(':') {
+        let (field, value_at) = match memchr::memchr(b':', line.as_bytes()) {
             Some(c) => {
                 let v = c + 1 + usize::from(line.as_bytes().get(c + 1) == Some(&b' '));
                 (&line[..c], line_start + v)
