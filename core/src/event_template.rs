@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 
+use crate::byte_masks::equal;
 use crate::json_pull::Pull;
 
 /// What a hole holds.
@@ -113,7 +114,7 @@ impl<P> EventTemplate<P> {
         let (mut text, mut counter) = (None, None);
         for h in &self.holes {
             let literal = t.get(ti..h.start)?;
-            if d.get(di..di + literal.len())? != literal {
+            if !equal(d.get(di..di + literal.len())?, literal) {
                 return None;
             }
             di += literal.len();
@@ -122,7 +123,7 @@ impl<P> EventTemplate<P> {
             // token, since a token ends where its own bytes say (a longer number is caught by
             // the literal after it, which starts with a delimiter).
             let same = t.get(h.start..h.end)?;
-            if h.kind == Kind::Free && d.get(di..di + same.len()) == Some(same) {
+            if h.kind == Kind::Free && d.get(di..di + same.len()).is_some_and(|d| equal(d, same)) {
                 di += same.len();
                 continue;
             }
@@ -134,7 +135,7 @@ impl<P> EventTemplate<P> {
             }
             di = p.position();
         }
-        if d.get(di..)? != t.get(ti..)? {
+        if !equal(d.get(di..)?, t.get(ti..)?) {
             return None;
         }
         Some((&self.piece, text?, counter))
