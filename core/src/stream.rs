@@ -771,18 +771,59 @@ impl StreamGuard {
 
     /// Release held events from the front while their text is safe.
     fn release(&mut self, at_end: bool, out: &mut Vec<u8>) {
+        // Per channel met: its safe point, whether it has masks, and how far the events passed
+        // whole have released its text (written back once, or before an event is rendered).
+        let mut seen: SmallVec<[(Channel, usize, bool, usize); 2]> = SmallVec::new();
         while let Some(front) = self.held.front() {
-            let ready = front
-                .content
-                .iter()
-                .all(|(c, _, end, _, _)| *end <= self.safe_point(*c, at_end));
+            let (mut ready, mut whole) = (true, front.json.is_none());
+            for (c, _, end, _, carry) in &front.content {
+                let at = match seen.iter().position(|s| s.0 == *c) {
+                    Some(at) => at,
+                    None => {
+                        let masked = self
+                            .channels
+                            .get(c)
+                            .is_some_and(|t| !t.masks.is_empty() || !t.all_masks.is_empty());
+                        seen.push((*c, self.safe_point(*c, at_end), masked, 0));
+                        seen.len() - 1
+                    }
+                };
+                let Some(&(_, safe, masked, _)) = seen.get(at) else {
+                    break;
+                };
+                ready &= *end <= safe;
+                whole &= *carry == Carry::Delta && !masked;
+            }
             if !ready {
                 break;
             }
             let Some(held) = self.held.pop_front() else {
                 break;
             };
+            if whole {
+                // Deltas of channels without masks, read without a tree: the event leaves as
+                // it came (what `render` does with it, without a lookup per event).
+                for (c, _, end, _, _) in &held.content {
+                    if let Some(s) = seen.iter_mut().find(|s| s.0 == *c) {
+                        s.3 = s.3.max(*end);
+                    }
+                }
+                out.extend_from_slice(held.event.raw());
+                continue;
+            }
+            self.note_released_ends(&seen);
+            seen.clear();
             self.render(held, out);
+        }
+        self.note_released_ends(&seen);
+    }
+
+    /// The ends of text released by events passed whole in [`StreamGuard::release`].
+    fn note_released_ends(&mut self, seen: &[(Channel, usize, bool, usize)]) {
+        for (c, _, _, end) in seen {
+            if let Some(text) = self.channels.get_mut(c) {
+                text.released = text.released.max(*end);
+            }
         }
     }
 
