@@ -88,7 +88,13 @@ pub struct SseDecoder {
     pending: Vec<u8>,
     /// Where in `pending` the next line starts.
     cursor: usize,
+    /// Buffers of events handed back ([`SseDecoder::recycle`]), for the next events' text.
+    spare: Vec<String>,
 }
+
+/// Buffers a decoder keeps for reuse, and the largest it keeps.
+const SPARE_BUFFERS: usize = 128;
+const SPARE_CAPACITY: usize = 1024;
 
 impl SseDecoder {
     pub fn new() -> Self {
@@ -128,7 +134,8 @@ impl SseDecoder {
                     true
                 };
             if blank {
-                events.push(parse_event(&self.pending[event_start..self.cursor]));
+                let buffer = self.spare.pop();
+                events.push(parse_event(&self.pending[event_start..self.cursor], buffer));
                 event_start = self.cursor;
             }
         }
@@ -148,7 +155,17 @@ impl SseDecoder {
             return None;
         }
         let raw = std::mem::take(&mut self.pending);
-        Some(parse_event(&raw))
+        Some(parse_event(&raw, None))
+    }
+
+    /// Hand back an event that is done with: its buffer holds a later event's text (a stream
+    /// of thousands of small events then allocates a few buffers, not one per event).
+    pub fn recycle(&mut self, event: SseEvent) {
+        if let Raw::Text(text) = event.raw {
+            if self.spare.len() < SPARE_BUFFERS && text.capacity() <= SPARE_CAPACITY {
+                self.spare.push(text);
+            }
+        }
     }
 }
 
@@ -182,11 +199,16 @@ pub fn with_data(raw: &[u8], data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Parse the fields of one event's raw bytes.
-fn parse_event(raw: &[u8]) -> SseEvent {
-    let text = match String::from_utf8(raw.to_vec()) {
-        Ok(text) => text,
-        Err(e) => return SseEvent::unparsed(e.into_bytes()),
+/// Parse the fields of one event's raw bytes (its text kept in `buffer` when one is given).
+fn parse_event(raw: &[u8], buffer: Option<String>) -> SseEvent {
+    let text = match std::str::from_utf8(raw) {
+        Ok(text) => {
+            let mut kept = buffer.unwrap_or_default();
+            kept.clear();
+            kept.push_str(text);
+            kept
+        }
+        Err(_) => return SseEvent::unparsed(raw.to_vec()),
     };
     let mut event = None;
     let mut data: Option<Field> = None;

@@ -809,6 +809,7 @@ impl StreamGuard {
                     }
                 }
                 out.extend_from_slice(held.event.raw());
+                self.decoder.recycle(held.event);
                 continue;
             }
             self.note_released_ends(&seen);
