@@ -2154,19 +2154,11 @@ mod tests {
         out
     }
 
+    /// A chat stream through the guard, cut at `cuts` (taken modulo its length, in order).
     fn run(body: &[u8], cuts: &[usize]) -> Vec<u8> {
-        let mut g = StreamGuard::new();
-        let mut out = Vec::new();
-        let mut at = 0;
         let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (body.len() + 1)).collect();
         cuts.sort_unstable();
-        for c in cuts {
-            out.extend(g.push(policy(), &body[at..c]));
-            at = c;
-        }
-        out.extend(g.push(policy(), &body[at..]));
-        out.extend(g.finish(policy()));
-        out
+        guarded(Dialect::OpenAiChat, body, &cuts, true).0
     }
 
     /// The assistant text a client reassembles from the stream, and whether it ended filtered.
