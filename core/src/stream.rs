@@ -336,6 +336,17 @@ struct Held {
     content: Content,
 }
 
+/// A channel met in one [`StreamGuard::release`]: its safe point and whether it has masks
+/// (neither moves while events pass whole), and how far the events passed whole have released
+/// its text (written back once, or before an event is rendered).
+#[derive(Debug, Clone, Copy)]
+struct Releasing {
+    channel: Channel,
+    safe: usize,
+    masked: bool,
+    released: usize,
+}
+
 /// Streaming state for one LLM API response.
 #[derive(Debug, Default)]
 pub struct StreamGuard {
@@ -771,28 +782,28 @@ impl StreamGuard {
 
     /// Release held events from the front while their text is safe.
     fn release(&mut self, at_end: bool, out: &mut Vec<u8>) {
-        // Per channel met: its safe point, whether it has masks, and how far the events passed
-        // whole have released its text (written back once, or before an event is rendered).
-        let mut seen: SmallVec<[(Channel, usize, bool, usize); 2]> = SmallVec::new();
+        let mut seen: SmallVec<[Releasing; 2]> = SmallVec::new();
         while let Some(front) = self.held.front() {
             let (mut ready, mut whole) = (true, front.json.is_none());
             for (c, _, end, _, carry) in &front.content {
-                let at = match seen.iter().position(|s| s.0 == *c) {
-                    Some(at) => at,
+                let r = match seen.iter().position(|r| r.channel == *c) {
+                    Some(at) => seen[at],
                     None => {
-                        let masked = self
-                            .channels
-                            .get(c)
-                            .is_some_and(|t| !t.masks.is_empty() || !t.all_masks.is_empty());
-                        seen.push((*c, self.safe_point(*c, at_end), masked, 0));
-                        seen.len() - 1
+                        let r = Releasing {
+                            channel: *c,
+                            safe: self.safe_point(*c, at_end),
+                            masked: self
+                                .channels
+                                .get(c)
+                                .is_some_and(|t| !t.masks.is_empty() || !t.all_masks.is_empty()),
+                            released: 0,
+                        };
+                        seen.push(r);
+                        r
                     }
                 };
-                let Some(&(_, safe, masked, _)) = seen.get(at) else {
-                    break;
-                };
-                ready &= *end <= safe;
-                whole &= *carry == Carry::Delta && !masked;
+                ready &= *end <= r.safe;
+                whole &= *carry == Carry::Delta && !r.masked;
             }
             if !ready {
                 break;
@@ -804,26 +815,26 @@ impl StreamGuard {
                 // Deltas of channels without masks, read without a tree: the event leaves as
                 // it came (what `render` does with it, without a lookup per event).
                 for (c, _, end, _, _) in &held.content {
-                    if let Some(s) = seen.iter_mut().find(|s| s.0 == *c) {
-                        s.3 = s.3.max(*end);
+                    if let Some(r) = seen.iter_mut().find(|r| r.channel == *c) {
+                        r.released = r.released.max(*end);
                     }
                 }
                 out.extend_from_slice(held.event.raw());
                 self.decoder.recycle(held.event);
                 continue;
             }
-            self.note_released_ends(&seen);
+            self.write_released(&seen);
             seen.clear();
             self.render(held, out);
         }
-        self.note_released_ends(&seen);
+        self.write_released(&seen);
     }
 
-    /// The ends of text released by events passed whole in [`StreamGuard::release`].
-    fn note_released_ends(&mut self, seen: &[(Channel, usize, bool, usize)]) {
-        for (c, _, _, end) in seen {
-            if let Some(text) = self.channels.get_mut(c) {
-                text.released = text.released.max(*end);
+    /// The text released by events passed whole in [`StreamGuard::release`].
+    fn write_released(&mut self, seen: &[Releasing]) {
+        for r in seen {
+            if let Some(text) = self.channels.get_mut(&r.channel) {
+                text.released = text.released.max(r.released);
             }
         }
     }
