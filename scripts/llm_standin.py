@@ -54,6 +54,8 @@ Test hooks (request headers), the same in every dialect:
   ignores it. `deflate` is zlib-wrapped (RFC 1950), as HTTP means it; br and zstd need the
   `brotli` and `zstandard` modules (imported only when used). `x-standin-gzip: 1` is an alias
   of `x-standin-encoding: gzip`.
+- `x-standin-content-type: VALUE` sends a JSON answer with content-type VALUE, byte for byte
+  (any byte, so an upstream header that is not UTF-8 can be tested).
 - POST /mcp: a minimal MCP server (JSON-RPC 2.0, streamable HTTP): `initialize`, `tools/list`,
   and `tools/call` of an `echo` tool whose result text is `x-standin-reply` or the arguments as
   JSON; notifications get 202. `x-standin-sse: 1` answers as an SSE stream (a progress
@@ -286,7 +288,8 @@ class Handler(BaseHTTPRequestHandler):
     def send_json(self, status, obj):
         body = json.dumps(obj).encode()
         self.send_response(status)
-        self.send_header("content-type", "application/json")
+        # Header bytes arrive as latin-1 text and go out the same way, so any byte passes through.
+        self.send_header("content-type", self.headers.get("x-standin-content-type") or "application/json")
         enc = self.answer_encoding()
         if enc:
             body = compress(body, enc)

@@ -51,9 +51,18 @@ pub fn replace_request_body(size: usize, body: &[u8]) -> HostResult<()> {
         .map_err(err("set_buffer(request_body)"))
 }
 
+/// A response header's value. Like every header read here it is taken as bytes and read as
+/// UTF-8 with invalid sequences replaced (`U+FFFD`), as parapet-ext-proc reads them: HTTP lets
+/// a header value carry any byte above 0x7f, and the SDK's string reader panics on one, which
+/// would abort the VM and fail every later request on the worker.
 pub fn response_header(name: &str) -> HostResult<Option<String>> {
-    hostcalls::get_map_value(MapType::HttpResponseHeaders, name)
+    hostcalls::get_map_value_bytes(MapType::HttpResponseHeaders, name)
+        .map(|v| v.map(lossy))
         .map_err(err("get_map_value(response_headers)"))
+}
+
+fn lossy(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 pub fn remove_response_header(name: &str) -> HostResult<()> {
@@ -73,8 +82,10 @@ pub fn replace_response_body(size: usize, body: &[u8]) -> HostResult<()> {
         .map_err(err("set_buffer(response_body)"))
 }
 
+/// A request header's value (invalid UTF-8 replaced, see [`response_header`]).
 pub fn request_header(name: &str) -> HostResult<Option<String>> {
-    hostcalls::get_map_value(MapType::HttpRequestHeaders, name)
+    hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
+        .map(|v| v.map(lossy))
         .map_err(err("get_map_value(request_headers)"))
 }
 
