@@ -2,10 +2,11 @@
 //! with a bound on the decoded size (a decompression bomb is refused, not inflated), and
 //! re-encoded in the same coding when the guard rewrites them.
 //!
-//! gzip and deflate use `flate2` (its pure-Rust miniz_oxide backend), br the `brotli` crate,
-//! zstd `ruzstd`: all pure Rust, so the same code runs in the wasm filter. `deflate` is the
-//! zlib format (RFC 9110); raw deflate streams, which some servers send instead, are accepted
-//! too.
+//! gzip and deflate use `flate2` (its pure-Rust miniz_oxide backend), br `brotli-decompressor`
+//! (the `brotli` crate's decoder), zstd `ruzstd`: all pure Rust, so the same code runs in the
+//! wasm filter. `deflate` is the zlib format (RFC 9110); raw deflate streams, which some servers
+//! send instead, are accepted too. A rewritten br body goes back as a brotli stream of
+//! uncompressed meta-blocks ([`brotli_stored`]), not through the `brotli` crate's encoder.
 //!
 //! Streams ([`StreamDecoder`]): gzip, deflate and br decode incrementally, chunk by chunk; zstd
 //! is held and decoded when the stream ends (its decoder here needs whole blocks).
@@ -91,8 +92,12 @@ impl Coding {
                 read_bounded(flate2::read::DeflateDecoder::new(bytes), limit, &mut out)
                     .map_err(invalid)?
             }
-            Coding::Br => read_bounded(brotli::Decompressor::new(bytes, 4096), limit, &mut out)
-                .map_err(invalid)?,
+            Coding::Br => read_bounded(
+                brotli_decompressor::Decompressor::new(bytes, 4096),
+                limit,
+                &mut out,
+            )
+            .map_err(invalid)?,
             Coding::Zstd => {
                 let mut rest = bytes;
                 while !rest.is_empty() {
@@ -140,17 +145,79 @@ impl Coding {
                 bytes,
                 |w| w.finish(),
             ),
-            Coding::Br => {
-                let mut w = brotli::CompressorWriter::new(Vec::new(), 4096, 5, 22);
-                let _ = w.write_all(bytes);
-                w.into_inner()
-            }
+            Coding::Br => brotli_stored(bytes, BROTLI_MAX_META_BLOCK),
             Coding::Zstd => ruzstd::encoding::compress_to_vec(
                 bytes,
                 ruzstd::encoding::CompressionLevel::Fastest,
             ),
         }
     }
+}
+
+/// The longest meta-block a brotli stream can have: MLEN is at most 2^24 (RFC 7932, 9.2).
+const BROTLI_MAX_META_BLOCK: usize = 1 << 24;
+
+/// `bytes` as a brotli stream of uncompressed meta-blocks of at most `max_block` bytes (RFC 7932:
+/// WBITS 16, then per block ISLAST 0, MNIBBLES, MLEN - 1, ISUNCOMPRESSED 1, zero bits up to the
+/// byte boundary, the bytes; then ISLAST 1, ISLASTEMPTY 1). Every brotli decoder reads it.
+///
+/// A body goes back in br only when an upstream ignored the filter's `accept-encoding` removal
+/// and a guard rewrote the body, so it is sent uncompressed in br framing. The `brotli` crate's
+/// encoder would compress it, but it is ~270 KB of the filter's code, and V8 compiles the whole
+/// code section at every Envoy start (benches/RESULTS.md, start-up: about 0.6 s per MB).
+fn brotli_stored(bytes: &[u8], max_block: usize) -> Vec<u8> {
+    struct Bits<'a> {
+        out: &'a mut Vec<u8>,
+        acc: u32,
+        n: u32,
+    }
+    impl Bits<'_> {
+        /// Append the `n` low bits of `v`, least significant first (at most 24 at a time).
+        fn put(&mut self, v: u32, n: u32) {
+            self.acc |= (v & ((1 << n) - 1)) << self.n;
+            self.n += n;
+            while self.n >= 8 {
+                self.out.push(self.acc as u8);
+                self.acc >>= 8;
+                self.n -= 8;
+            }
+        }
+        /// Zero bits up to the next byte boundary.
+        fn align(&mut self) {
+            if self.n > 0 {
+                self.put(0, 8 - self.n);
+            }
+        }
+    }
+    let blocks = bytes.len().div_ceil(max_block.max(1));
+    let mut out = Vec::with_capacity(bytes.len() + 6 * blocks + 2);
+    let mut b = Bits {
+        out: &mut out,
+        acc: 0,
+        n: 0,
+    };
+    b.put(0, 1); // WBITS = 16
+    for block in bytes.chunks(max_block.max(1)) {
+        let Ok(mlen_1) = u32::try_from(block.len() - 1) else {
+            break; // never: blocks are at most 2^24 bytes
+        };
+        // The fewest nibbles that hold MLEN - 1 (more than four with a zero top nibble is invalid).
+        let nibbles = match mlen_1 {
+            0..=0xffff => 4,
+            0x1_0000..=0xf_ffff => 5,
+            _ => 6,
+        };
+        b.put(0, 1); // ISLAST
+        b.put(nibbles - 4, 2); // MNIBBLES
+        b.put(mlen_1, nibbles * 4); // MLEN - 1
+        b.put(1, 1); // ISUNCOMPRESSED
+        b.align();
+        b.out.extend_from_slice(block);
+    }
+    b.put(1, 1); // ISLAST
+    b.put(1, 1); // ISLASTEMPTY
+    b.align();
+    out
 }
 
 /// A zlib stream starts with a CMF/FLG pair whose 16-bit value is a multiple of 31 and whose
@@ -182,7 +249,7 @@ enum Inner {
     Deflate(Vec<u8>),
     Zlib(flate2::write::ZlibDecoder<Capped>),
     RawDeflate(flate2::write::DeflateDecoder<Capped>),
-    Br(Box<brotli::DecompressorWriter<Capped>>),
+    Br(Box<brotli_decompressor::DecompressorWriter<Capped>>),
     /// Held whole, decoded at the end.
     Zstd(Vec<u8>),
 }
@@ -230,7 +297,7 @@ impl StreamDecoder {
             Coding::Identity => Inner::Identity,
             Coding::Gzip => Inner::Gzip(flate2::write::MultiGzDecoder::new(Capped::new(limit))),
             Coding::Deflate => Inner::Deflate(Vec::new()),
-            Coding::Br => Inner::Br(Box::new(brotli::DecompressorWriter::new(
+            Coding::Br => Inner::Br(Box::new(brotli_decompressor::DecompressorWriter::new(
                 Capped::new(limit),
                 4096,
             ))),
@@ -365,6 +432,60 @@ impl StreamDecoder {
 mod tests {
     use super::*;
 
+    /// `bytes` compressed in `c` (br by the `brotli` crate, a dev-dependency: [`Coding::encode`]
+    /// writes br uncompressed).
+    fn compressed(c: Coding, bytes: &[u8]) -> Vec<u8> {
+        if c != Coding::Br {
+            return c.encode(bytes);
+        }
+        let mut w = brotli::CompressorWriter::new(Vec::new(), 4096, 5, 22);
+        w.write_all(bytes).unwrap();
+        w.into_inner()
+    }
+
+    /// The stored br stream decodes to the body, by our decoder and by the `brotli` crate's,
+    /// at every block boundary and MLEN nibble width.
+    #[test]
+    fn stored_brotli_decodes_to_the_body() {
+        let body: Vec<u8> = (0..(1usize << 20) + 3)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        for len in [
+            0,
+            1,
+            2,
+            255,
+            65_535,
+            65_536,
+            65_537,
+            1 << 20,
+            (1 << 20) + 1,
+            (1 << 20) + 3,
+        ] {
+            for max in [1, 3, 4096, BROTLI_MAX_META_BLOCK] {
+                if max < 4096 && len > 4096 {
+                    continue;
+                }
+                let enc = brotli_stored(&body[..len], max);
+                assert_eq!(
+                    Coding::Br.decode(&enc, usize::MAX).as_deref(),
+                    Ok(&body[..len]),
+                    "len {len}, blocks of {max}"
+                );
+                let mut theirs = Vec::new();
+                brotli::Decompressor::new(&enc[..], 4096)
+                    .read_to_end(&mut theirs)
+                    .unwrap();
+                assert_eq!(
+                    theirs,
+                    &body[..len],
+                    "brotli crate: len {len}, blocks of {max}"
+                );
+            }
+        }
+        assert_eq!(brotli_stored(b"", BROTLI_MAX_META_BLOCK), [0b110]);
+    }
+
     const ALL: [Coding; 5] = [
         Coding::Identity,
         Coding::Gzip,
@@ -404,7 +525,7 @@ mod tests {
         let bomb = vec![b'a'; 64 << 20];
         let limit = 1 << 20;
         for c in [Coding::Gzip, Coding::Deflate, Coding::Br] {
-            let encoded = c.encode(&bomb);
+            let encoded = compressed(c, &bomb);
             assert!(encoded.len() < 1 << 20, "{c:?}: {}", encoded.len());
             let mut d = StreamDecoder::new(c, limit);
             let mut out = 0;
@@ -438,8 +559,11 @@ mod tests {
     fn round_trips_whole_and_streamed() {
         let text =
             br#"{"choices":[{"message":{"content":"my key is AKIAQX7MZT3KWJ5RLN2P"}}]}"#.repeat(20);
-        for c in ALL {
-            let enc = c.encode(&text);
+        for (c, enc) in ALL
+            .iter()
+            .map(|&c| (c, c.encode(&text)))
+            .chain([(Coding::Br, compressed(Coding::Br, &text))])
+        {
             assert_eq!(c.decode(&enc, 1 << 20).unwrap(), text, "{c:?}");
             for step in [1, 7, 100] {
                 let mut d = StreamDecoder::new(c, 1 << 20);
@@ -467,7 +591,7 @@ mod tests {
     fn bombs_and_garbage_are_refused() {
         let zeros = vec![0u8; 1 << 20];
         for c in ALL {
-            let enc = c.encode(&zeros);
+            let enc = compressed(c, &zeros);
             assert_eq!(
                 c.decode(&enc, 1000),
                 Err(DecodeError::TooLarge(1000)),
