@@ -4,8 +4,8 @@
 One Envoy process (envoy/bench.yaml, --concurrency 1, pinned to CPU 0) serves a plain listener and
 a guarded one, both proxying to a direct_response Envoy (envoy/bench-upstream.yaml) that shares
 CPU 1 with the load generator (wrk). The upstream reads each request whole before it answers, so
-the proxy keeps its upstream connections (checked: `upstream_requests_per_connection`). For each body size the two listeners are measured in
-alternating rounds and the medians are reported:
+the proxy keeps its upstream connections (checked: `upstream_requests_per_connection`). For each
+body size the two listeners are measured in alternating rounds and the medians are reported:
 
 - throughput: wrk with CONNS connections for DURATION seconds (saturating), requests/s;
 - latency: wrk with 1 connection (no queueing), p50 and p99; "added" is guarded minus plain;

@@ -189,7 +189,8 @@ fn brotli_stored(bytes: &[u8], max_block: usize) -> Vec<u8> {
             }
         }
     }
-    let blocks = bytes.len().div_ceil(max_block.max(1));
+    let max_block = max_block.clamp(1, BROTLI_MAX_META_BLOCK);
+    let blocks = bytes.len().div_ceil(max_block);
     let mut out = Vec::with_capacity(bytes.len() + 6 * blocks + 2);
     let mut b = Bits {
         out: &mut out,
@@ -197,9 +198,9 @@ fn brotli_stored(bytes: &[u8], max_block: usize) -> Vec<u8> {
         n: 0,
     };
     b.put(0, 1); // WBITS = 16
-    for block in bytes.chunks(max_block.max(1)) {
+    for block in bytes.chunks(max_block) {
         let Ok(mlen_1) = u32::try_from(block.len() - 1) else {
-            break; // never: blocks are at most 2^24 bytes
+            break; // never: blocks are 1 to 2^24 bytes
         };
         // The fewest nibbles that hold MLEN - 1 (more than four with a zero top nibble is invalid).
         let nibbles = match mlen_1 {

@@ -61,6 +61,7 @@ pub fn response_header(name: &str) -> HostResult<Option<String>> {
         .map_err(err("get_map_value(response_headers)"))
 }
 
+/// `bytes` as text: UTF-8 as it is, anything else with invalid sequences replaced.
 fn lossy(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
