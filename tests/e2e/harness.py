@@ -5,6 +5,7 @@ test says so) the plugin configuration replaced, so tests run what users run.
 """
 import base64
 import copy
+import http.client as hc
 import json
 import os
 import shutil
@@ -95,6 +96,26 @@ UNCERTAIN_ATTACK = (
     "protecting."
 )
 UNCERTAIN_BENIGN = "Can you explain how system prompts and instructions work in chat assistants?"
+
+
+def raw_post(port, body: bytes, headers, path="/v1/chat/completions"):
+    """A chat POST whose extra header values are bytes, sent as they are (urllib would refuse
+    them; http.client passes bytes). Returns (status, headers dict, body bytes)."""
+    conn = hc.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.putrequest("POST", path)
+    conn.putheader("content-type", "application/json")
+    conn.putheader("content-length", str(len(body)))
+    for k, v in headers.items():
+        conn.putheader(k, v)
+    conn.endheaders(body)
+    r = conn.getresponse()
+    out = r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    conn.close()
+    return out
+
+
+# A header value HTTP allows (bytes above 0x7f) that is not UTF-8.
+NOT_UTF8 = b"\xff\xfe gzip \xc3("
 
 
 def chat(content, **extra) -> bytes:

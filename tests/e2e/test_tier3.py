@@ -20,8 +20,8 @@ import time
 import pytest
 import yaml
 
-from harness import (ROOT, UNCERTAIN_ATTACK, UNCERTAIN_BENIGN, BlackHole, Envoy, ExtProc, chat, http, posts,
-                     wait_for)
+from harness import (NOT_UTF8, ROOT, UNCERTAIN_ATTACK, UNCERTAIN_BENIGN, BlackHole, Envoy, ExtProc, chat, http, posts,
+                     raw_post, wait_for)
 
 CASCADE = yaml.safe_load((ROOT / "envoy" / "policies" / "cascade.yaml").read_text())
 
@@ -207,6 +207,18 @@ def test_uncertain_texts_are_settled_by_the_heavy_tier(make_envoy, upstream, hea
     else:
         m = heavy.metrics()
         assert m['parapet_heavy_tasks_total{model="injection",outcome="flagged"}'] >= 1
+
+
+def test_escalation_headers_that_are_not_utf8_leave_the_filter_working(make_envoy, upstream, heavy):
+    # An escalating policy reads x-request-id and traceparent (sent on to the heavy tier). A
+    # value that is not UTF-8 once panicked the filter's VM (test_default_policy.py has the
+    # headers every policy reads).
+    e = make_envoy(config_name="cascade.yaml", heavy_port=heavy.port)
+    for header in ("x-request-id", "traceparent"):
+        status, h, resp = raw_post(e.port, chat(UNCERTAIN_BENIGN), {header: NOT_UTF8})
+        assert status < 500 and h.get("x-parapet-decision"), (header, status, resp)
+        status, h, _ = e.post(chat(UNCERTAIN_ATTACK))
+        assert (status, h["x-parapet-decision"]) == (400, "block"), header
 
 
 # Attacks and ordinary requests in scripts tier 2 does not read: tier 2 scores these attacks below

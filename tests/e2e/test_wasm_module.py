@@ -52,7 +52,7 @@ def test_module_size_is_stated():
     # files: 3.1 MB of model weights as data) + the content decoders (flate2, brotli-decompressor,
     # ruzstd): 6.9 MB, 2.83 MB of it code (benches/RESULTS.md, "Start-up"). V8 compiles the code
     # section with its optimising compiler on Envoy's main thread before /ready, about 0.6 s per
-    # MB on the benchmark VM, and the full module is ready in ~1.96 s against the 2 s target, so
+    # MB on the benchmark VM, and the full module is ready in ~1.9 s against the 2 s target, so
     # the code section has a tight bound of its own: the brotli crate's encoder (290 KB of code,
     # 2.06 s to ready) or a graph framework (tract-core was 3.6 MB of code, 3 s) fails here.
     size = WASM.stat().st_size
