@@ -209,12 +209,13 @@ def test_uncertain_texts_are_settled_by_the_heavy_tier(make_envoy, upstream, hea
         assert m['parapet_heavy_tasks_total{model="injection",outcome="flagged"}'] >= 1
 
 
-def test_escalation_headers_that_are_not_utf8_leave_the_filter_working(make_envoy, upstream, heavy):
+@pytest.mark.parametrize("mode", ["cascade", "ext_proc"])
+def test_escalation_headers_that_are_not_utf8_leave_the_guard_working(make_envoy, upstream, heavy, mode):
     # An escalating policy reads x-request-id and traceparent (sent on to the heavy tier). A
     # value that is not UTF-8 once panicked the filter's VM (test_default_policy.py has the
-    # headers every policy reads).
-    e = make_envoy(config_name="cascade.yaml", heavy_port=heavy.port)
-    for header in ("x-request-id", "traceparent"):
+    # headers every policy reads); parapet-ext-proc reads the same headers the same way.
+    e = make_envoy(config_name=f"{mode}.yaml", heavy_port=heavy.port)
+    for header in ("x-request-id", "traceparent", "x-parapet-policy", "content-encoding"):
         status, h, resp = raw_post(e.port, chat(UNCERTAIN_BENIGN), {header: NOT_UTF8})
         assert status < 500 and h.get("x-parapet-decision"), (header, status, resp)
         status, h, _ = e.post(chat(UNCERTAIN_ATTACK))
