@@ -16,6 +16,14 @@ SECRETS = [
     "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
     "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7bq8Xk3d2\n-----END RSA PRIVATE KEY-----",
     "postgres://admin:S3cr3tPassw0rd!@db.internal:5432/app",
+    # formats of this project's later rules: .netrc, a shadow line, a command's password flag,
+    # an Okta header, a WooCommerce key
+    "machine api.example.test\n  login deploy\n  password hT4m-Vq8s!Lz2",
+    "root:$6$Rk2w9XbQ$" + "t0Gv3Yq8Lw2Zp5Nc7Hd1Jf4Ks6Mx9Bu3Ra8Te2Wy5Qi7Oa1Sd4Fg6Hj8Kl0Zx2Cv4Bn6Mq8We1Rt3Yu5Io7Pa9"
+    + ":19700:0:99999:7:::",
+    "sshpass -p 'Zq8vT3mWx9Lk' ssh root@build-host",
+    "Authorization: SSWS 00" + "Xq3Lm9Rt2Vb7Nc4Kd8Fh1Jw6Gy5Pz0Sa3Ue7TiW4",
+    "ck_" + "5e0c9b2a7d4f18e36c0ab95d2f7e4c81a9d3b6f0",
 ]
 
 
@@ -63,6 +71,8 @@ def test_injection_is_blocked(default_envoy, upstream, attack):
     "Ignore the outliers in this dataset and compute the mean of 3, 5 and 8.",
     "Write a Python function that validates an API key format.",
     "My order number is 12345 and it arrived on 2024-03-05.",
+    "Can a machine learning model decide when to ask for a login password again?",
+    "Why does `mysql -u root -p app_production` prompt me, and `mkdir -p build` not?",
 ])
 def test_ordinary_prompts_pass_byte_identical(default_envoy, upstream, prompt):
     body = chat(prompt)

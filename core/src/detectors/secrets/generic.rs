@@ -455,7 +455,7 @@ fn basic_credentials_ok(v: &str) -> bool {
 }
 
 /// Gate for credentials in strong syntactic context (`curl -u`, `IDENTIFIED BY`).
-fn credential_ok(v: &str) -> bool {
+pub(super) fn credential_ok(v: &str) -> bool {
     v.len() >= MIN_CREDENTIAL_LEN
         && v.len() <= MAX_VALUE_LEN
         && super::checks::distinct_bytes(v) >= MIN_CREDENTIAL_DISTINCT
@@ -1082,7 +1082,73 @@ pub(super) fn cli_password(text: &str, anchor_end: usize, out: &mut Vec<Match>) 
     }
 }
 
-fn password_shape(v: &str) -> bool {
+/// Commands whose password flag is known: the command (an anchor, followed by a space), the
+/// flags that take the password as the next argument (or after `=`), and the flags that take it
+/// glued on (`mysql -pSECRET`; a bare `mysql -p` prompts, and its next argument is a database).
+pub(super) const CLI_FLAG_COMMANDS: &[(&str, &[&str], &[&str])] = &[
+    ("sshpass", &["-p"], &["-p"]),
+    ("docker login", &["-p", "--password"], &[]),
+    ("podman login", &["-p", "--password"], &[]),
+    ("nerdctl login", &["-p", "--password"], &[]),
+    ("helm registry login", &["-p", "--password"], &[]),
+    ("oras login", &["-p", "--password"], &[]),
+    ("redis-cli", &["-a", "--pass"], &[]),
+    ("mysql", &["--password"], &["-p"]),
+    ("mysqldump", &["--password"], &["-p"]),
+    ("mysqladmin", &["--password"], &["-p"]),
+    ("mariadb", &["--password"], &["-p"]),
+];
+
+/// Arguments of one command read after its name.
+const MAX_CLI_ARGS: usize = 24;
+
+/// `sshpass -p x`, `docker login -u u -p x`, `redis-cli -a x`, `mysql -u root -px`: the value of
+/// the command's password flag ([`CLI_FLAG_COMMANDS`]`[command]`), read among the arguments
+/// after the command's name on the same line. Returns where the reading stopped: a command name
+/// before it was read as an argument here, and is not read again (`mysql mysql mysql …` costs
+/// one walk).
+pub(super) fn cli_flag_password(
+    text: &str,
+    command: usize,
+    anchor_end: usize,
+    out: &mut Vec<Match>,
+) -> usize {
+    let Some(&(_, separate, glued)) = CLI_FLAG_COMMANDS.get(command) else {
+        return anchor_end;
+    };
+    let mut p = anchor_end;
+    for _ in 0..MAX_CLI_ARGS {
+        let Some((s, e)) = shell_arg(text, p) else {
+            return p;
+        };
+        p = e;
+        let Some(arg) = text.get(s..e) else { return p };
+        if matches!(arg, "|" | "||" | "&&" | ";" | "&") {
+            return p; // the next command
+        }
+        // (`--password=x` is one argument, read by the keyword heuristics)
+        let value = if separate.contains(&arg) {
+            shell_arg(text, e)
+        } else {
+            glued
+                .iter()
+                .find(|f| arg.len() > f.len() && arg.starts_with(**f))
+                .map(|flag| (s + flag.len(), e))
+        };
+        if let Some((vs, ve)) = value {
+            let (ts, te) = trim_quotes(text, vs, ve);
+            if let Some(pw) = text.get(ts..te) {
+                if credential_ok(pw) && password_shape(pw) {
+                    out.push(Match::new("password", ts, te, SCORE_CLI));
+                }
+            }
+            return ve;
+        }
+    }
+    p
+}
+
+pub(super) fn password_shape(v: &str) -> bool {
     v.bytes().any(|c| c.is_ascii_alphabetic())
         && (v.bytes().any(|c| c.is_ascii_digit()) || has_special(v))
 }

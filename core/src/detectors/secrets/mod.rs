@@ -3,15 +3,17 @@
 //! Two families of evidence, both found from one Aho-Corasick pass over the text:
 //!
 //! * **Structured tokens** ([`rules`]): vendor formats with a literal prefix or marker (`AKIA…`,
-//!   `ghp_…`, `xoxb-…`, `sk-ant-…`, JWTs, `AccountKey=…`). Each rule's regex runs only on a
-//!   bounded window ([`MAX_TOKEN_LEN`]) at an anchor hit, and candidates are verified (decoded
-//!   JWT header, Discord snowflake, placeholder rejection). Scores 0.85–1.0.
+//!   `ghp_…`, `xoxb-…`, `sk-ant-…`, JWTs, `AccountKey=…`), crypt(3) password hashes and
+//!   `.netrc` entries. Each rule's regex runs only on a bounded window ([`MAX_TOKEN_LEN`]) at an
+//!   anchor hit, and candidates are verified (decoded JWT header, Discord snowflake, placeholder
+//!   rejection). Scores 0.85–1.0.
 //! * **Context** ([`generic`]): `key = value` assignments whose key names a secret, gated by
 //!   character classes and Shannon entropy; URLs with credentials; `curl -u`; SQL
-//!   `IDENTIFIED BY`; PEM private-key blocks. Scores 0.7–1.0.
+//!   `IDENTIFIED BY`; the password flags of `sshpass`, `docker login`, `redis-cli` and `mysql`;
+//!   PEM private-key blocks. Scores 0.7–1.0.
 //!
 //! Why a prefilter: the guard must scan hundreds of MB/s per core, and prompts almost never
-//! contain secrets. Running ~180 regexes over every prompt would cost far more than one automaton
+//! contain secrets. Running ~200 regexes over every prompt would cost far more than one automaton
 //! pass; with anchors, text without any anchor costs only the pass, and the common anchors in
 //! prose (`key`, `pass`, `token`) are rejected by a few byte comparisons.
 //!
@@ -94,6 +96,9 @@ enum Action {
     CliUser,
     /// `IDENTIFIED BY`, `ConvertTo-SecureString`: the next argument is a password.
     CliPassword,
+    /// A command with a known password flag (`sshpass -p`, `docker login -p`, `mysql -p…`):
+    /// index into [`generic::CLI_FLAG_COMMANDS`].
+    CliFlag(usize),
     /// `-----BEGIN`: a PEM private-key block.
     Pem,
     /// `"kty"`: a JSON Web Key; report private members.
@@ -221,6 +226,9 @@ impl Shared {
         }
         for a in CLI_PASSWORD_ANCHORS {
             add(a, Action::CliPassword);
+        }
+        for (i, (command, _, _)) in generic::CLI_FLAG_COMMANDS.iter().enumerate() {
+            add(&format!("{command} "), Action::CliFlag(i));
         }
         for a in PEM_ANCHORS {
             add(a, Action::Pem);
@@ -418,6 +426,7 @@ fn verify(rule: &Rule, text: &str, start: usize, tok: &str) -> Option<f32> {
         }
         Check::Discord => checks::discord_id_ok(tok),
         Check::Base64Pem => checks::base64_pem_private(tok),
+        Check::Credential => generic::credential_ok(tok) && generic::password_shape(tok),
         Check::Slack => {
             let tail = tok.split_once('-').map_or("", |(_, t)| t);
             plain
@@ -490,8 +499,9 @@ impl Detector for SecretsDetector {
         let mut found: Vec<Match> = Vec::new();
         let mut kw_state = generic::KeywordState::default();
         let b = hay.as_bytes();
-        // ends of regions already covered by a PEM block / searched for JWK members
-        let (mut pem_until, mut jwk_until) = (0, 0);
+        // ends of regions already covered by a PEM block, searched for JWK members, and read
+        // as the arguments of a command with a password flag
+        let (mut pem_until, mut jwk_until, mut cli_until) = (0, 0, 0);
         let mut skip = [0usize; RULE_COUNT];
         // Every anchor occurrence (one DFA walk, four chains), then per start position the
         // longest: anchors overlapping an earlier hit (`:AA` then `AAAA…`) are still seen.
@@ -525,6 +535,10 @@ impl Detector for SecretsDetector {
                         }
                     }
                     Action::CliPassword => generic::cli_password(hay, e, &mut found),
+                    // a command name, not the end of a longer word (`mysql` in `pymysql`)
+                    Action::CliFlag(i) if s >= cli_until && left_ok(b, s) => {
+                        cli_until = generic::cli_flag_password(hay, i, e, &mut found);
+                    }
                     Action::Pem if s >= pem_until => {
                         if let Some(end) = generic::pem_block(
                             hay,
@@ -539,7 +553,7 @@ impl Detector for SecretsDetector {
                     Action::Jwk if s >= jwk_until => {
                         jwk_until = generic::jwk_private(hay, s, &self.shared.jwk, &mut found);
                     }
-                    Action::Pem | Action::Jwk => {}
+                    Action::Pem | Action::Jwk | Action::CliFlag(_) => {}
                 }
             }
         }

@@ -53,6 +53,9 @@ pub(super) enum Check {
     /// base62 CRC-32 of them. A verified checksum raises the score to the maximum; a body without
     /// one keeps the rule's score (tokens are retyped, truncated or made up for tests).
     Crc32Base62,
+    /// A password in a strong syntactic context (`.netrc`): the gate of `curl -u` and
+    /// `IDENTIFIED BY` values (length, distinct bytes, entropy, no placeholder or variable).
+    Credential,
 }
 
 /// Bytes a token may have before its anchor (rules with `back > 0`).

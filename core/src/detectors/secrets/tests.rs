@@ -455,6 +455,15 @@ fn never_panics_on_odd_input() {
         "IDENTIFIED BY",
         "-u ",
         "%3D",
+        "sshpass -p",
+        "mysql ",
+        "-p",
+        "machine ",
+        " password ",
+        "$6$",
+        "$2b$12$",
+        "SSWS 00",
+        "maker.ifttt.com/trigger/",
     ];
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
     for _ in 0..20_000 {
@@ -477,6 +486,9 @@ fn never_panics_on_odd_input() {
     );
     scan_with(&d, &"AAAAAAAAAAAAAAAAAAAAA".repeat(500));
     scan_with(&d, &"password=".repeat(2_000));
+    scan_with(&d, &"machine h login u ".repeat(2_000));
+    scan_with(&d, &"sshpass -p ".repeat(2_000));
+    scan_with(&d, &format!("mysql {}", "-u x ".repeat(2_000)));
     scan_with(&d, "");
 }
 
@@ -500,6 +512,8 @@ fn synth(alphabet: &str, n: usize, seed: u64) -> String {
 const ALNUM: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const HEX: &str = "0123456789abcdef";
 const LOWER_ALNUM: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
+const UPPER_ALNUM: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const CRYPT64: &str = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 #[test]
 fn vendor_catalogue() {
@@ -532,6 +546,30 @@ fn vendor_catalogue() {
         ("render_api_key", "rnd_", ALNUM, 32, ""),
         ("gitlab_token", "glptt-", HEX, 40, ""),
         ("gitlab_token", "gloas-", ALNUM, 64, ""),
+        ("woocommerce_key", "ck_", HEX, 40, ""),
+        ("woocommerce_key", "cs_", HEX, 40, ""),
+        ("mailersend_api_token", "mlsn.", HEX, 64, ""),
+        ("adafruit_io_key", "aio_", ALNUM, 28, ""),
+        ("segment_api_token", "sgp_", ALNUM, 64, ""),
+        ("deno_deploy_token", "ddp_", ALNUM, 36, ""),
+        ("cerebras_api_key", "csk-", LOWER_ALNUM, 40, ""),
+        ("trello_token", "ATTA", HEX, 64, ""),
+        ("clickup_token", "pk_4810273_", UPPER_ALNUM, 32, ""),
+        ("axiom_token", "xaat-8f2c41d0-7b3e-4a19-9c5d-", HEX, 12, ""),
+        (
+            "zoho_oauth_token",
+            "1000.5e0c9b2a7d4f18e36c0ab95d2f7e4c81.",
+            HEX,
+            32,
+            "",
+        ),
+        (
+            "mercadopago_access_token",
+            "APP_USR-4817205539618274-120625-",
+            HEX,
+            32,
+            "-381946502",
+        ),
     ];
     let d = detector();
     for (i, (kind, prefix, alphabet, len, suffix)) in formats.iter().enumerate() {
@@ -570,4 +608,165 @@ fn github_checksum_raises_score() {
         score("ghp_Zq3TfL9xWv2KpR7mNc4BdH8sJy6GaE4O4lEz"),
         Some(0.95)
     );
+}
+
+/// Tokens whose span is a part of their anchor's match, and webhook URLs.
+#[test]
+fn tokens_inside_a_frame() {
+    let okta = format!("00{}", synth(ALNUM, 40, 3));
+    let ifttt = synth(ALNUM, 22, 4);
+    let make = format!("hook.eu1.make.com/{}", synth(LOWER_ALNUM, 32, 5));
+    let teamcity = format!(
+        "eyJ0eXAiOiAiVENWMiJ9.{}.{}",
+        synth(ALNUM, 36, 6),
+        synth(ALNUM, 48, 7)
+    );
+    check_positive(&[
+        (
+            &format!("curl -H 'Authorization: SSWS {okta}' https://x.okta.com/api/v1/users"),
+            "okta_api_token",
+            &okta,
+        ),
+        (
+            &format!("POST https://maker.ifttt.com/trigger/door_open/with/key/{ifttt}"),
+            "ifttt_webhook",
+            &ifttt,
+        ),
+        (&format!("webhook: https://{make}"), "make_webhook", &make),
+        (
+            &format!("TEAMCITY_TOKEN {teamcity}"),
+            "teamcity_token",
+            &teamcity,
+        ),
+    ]);
+    check_negative(&[
+        "Authorization: SSWS 00xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "Authorization: SSWS <your-api-token>",
+        "https://maker.ifttt.com/trigger/door_open/with/key/YOUR_KEY",
+    ]);
+}
+
+/// crypt(3) hashes of each scheme, and look-alikes one character short or in prose.
+#[test]
+fn password_hashes() {
+    let md5 = format!("$1${}${}", synth(CRYPT64, 8, 11), synth(CRYPT64, 22, 12));
+    let apr1 = format!("$apr1${}${}", synth(CRYPT64, 8, 13), synth(CRYPT64, 22, 14));
+    let bcrypt = format!("$2b$12${}", synth(CRYPT64, 53, 15));
+    let sha256 = format!(
+        "$5$rounds=5000${}${}",
+        synth(CRYPT64, 16, 16),
+        synth(CRYPT64, 43, 17)
+    );
+    let sha512 = format!("$6${}${}", synth(CRYPT64, 16, 18), synth(CRYPT64, 86, 19));
+    check_positive(&[
+        (&format!("admin:{md5}"), "password_hash", &md5),
+        (&format!("alice:{apr1}\n"), "password_hash", &apr1),
+        (
+            &format!("hashed_password = \"{bcrypt}\""),
+            "password_hash",
+            &bcrypt,
+        ),
+        (
+            &format!("bob:{sha256}:19700:0:99999:7:::"),
+            "password_hash",
+            &sha256,
+        ),
+        (
+            &format!("root:{sha512}:19700:0:99999:7:::"),
+            "password_hash",
+            &sha512,
+        ),
+    ]);
+    check_negative(&[
+        &format!("$2b$12${}", &synth(CRYPT64, 53, 15)[1..]),
+        &format!(
+            "root:$6${}${}:",
+            synth(CRYPT64, 16, 18),
+            &synth(CRYPT64, 86, 19)[1..]
+        ),
+        "bcrypt hashes look like $2b$<cost>$<22-char salt><31-char hash>",
+        "sed -e 's/$1$2/x/' file",
+        "root:*:19700:0:99999:7:::",
+    ]);
+}
+
+/// `.netrc` entries, on one line or several.
+#[test]
+fn netrc_passwords() {
+    check_positive(&[
+        (
+            "machine api.example.test login alice password Qw7zR2kLp9Xv",
+            "password",
+            "Qw7zR2kLp9Xv",
+        ),
+        (
+            "cat ~/.netrc\nmachine git.example.test\n  login deploy\n  password hT4m-Vq8s!Lz2\n",
+            "password",
+            "hT4m-Vq8s!Lz2",
+        ),
+        (
+            "machine ftp.example.test password n8Rw3KzP2q",
+            "password",
+            "n8Rw3KzP2q",
+        ),
+    ]);
+    check_negative(&[
+        "machine api.example.test login alice password $NETRC_PASSWORD",
+        "machine api.example.test login alice password <your-password>",
+        "machine api.example.test login alice password password",
+        "A machine learning model can log in users with a password reset flow.",
+        "the machine login prompt asks for a password twice",
+    ]);
+}
+
+/// Commands whose password flag is known.
+#[test]
+fn command_line_password_flags() {
+    check_positive(&[
+        (
+            "sshpass -p 'Zq8vT3mWx9Lk' ssh root@host",
+            "password",
+            "Zq8vT3mWx9Lk",
+        ),
+        (
+            "sshpass -pZq8vT3mWx9Lk ssh root@host",
+            "password",
+            "Zq8vT3mWx9Lk",
+        ),
+        (
+            "docker login -u bot -p Zq8vT3mWx9Lk registry.example.test",
+            "password",
+            "Zq8vT3mWx9Lk",
+        ),
+        (
+            "helm registry login reg.example.test --username bot --password Zq8vT3mWx9Lk",
+            "password",
+            "Zq8vT3mWx9Lk",
+        ),
+        (
+            "redis-cli -h cache -a \"Zq8vT3mWx9Lk\" ping",
+            "password",
+            "Zq8vT3mWx9Lk",
+        ),
+        (
+            "mysql -u root -pZq8vT3mWx9Lk app < dump.sql",
+            "password",
+            "Zq8vT3mWx9Lk",
+        ),
+        (
+            "mysqldump -uroot -p'Zq8vT3mWx9Lk' app",
+            "password",
+            "Zq8vT3mWx9Lk",
+        ),
+    ]);
+    check_negative(&[
+        // a bare `-p` prompts; the next argument is the database
+        "mysql -u root -p app_production",
+        "mkdir -p build/out && docker run -p 8080:80 nginx",
+        "docker login -u bot --password-stdin registry.example.test",
+        "docker login -u bot -p $REGISTRY_PASSWORD registry.example.test",
+        "pymysql -pZq8vT3mWx9Lk",
+        "sshpass -f ~/.pw ssh host\nmkdir -p Zq8vT3mWx9Lk",
+        "redis-cli -h cache ping | grep -a Zq8vT3mWx9Lk",
+    ]);
 }

@@ -383,6 +383,152 @@ pub(super) const VENDOR_RULES: &[Rule] = &[
         0.9,
         Check::Plain,
     ),
+    // --- More SaaS, payments and developer platforms -------------------------------------------
+    rule(
+        "woocommerce_key",
+        &["ck_", "cs_"],
+        r"^c[ks]_[a-f0-9]{40}",
+        0.9,
+        Check::HasDigit,
+    ),
+    rule(
+        "mercadopago_access_token",
+        &["APP_USR-"],
+        r"^APP_USR-[0-9]{16}-[0-9]{6}-[a-f0-9]{32}-[0-9]{6,12}",
+        0.95,
+        Check::Plain,
+    ),
+    rule(
+        "clickup_token",
+        &["pk_"],
+        r"^pk_[0-9]{6,12}_[A-Z0-9]{32}",
+        0.9,
+        Check::Plain,
+    ),
+    rule(
+        "zoho_oauth_token",
+        &["1000."],
+        r"^1000\.[a-f0-9]{32}\.[a-f0-9]{32}",
+        0.9,
+        Check::Plain,
+    ),
+    rule(
+        "trello_token",
+        &["ATTA"],
+        r"^ATTA[A-Fa-f0-9]{64,72}",
+        0.9,
+        Check::HasDigit,
+    ),
+    rule(
+        "mailersend_api_token",
+        &["mlsn."],
+        r"^mlsn\.[a-f0-9]{64}",
+        0.95,
+        Check::Plain,
+    ),
+    // Okta API tokens are sent as `Authorization: SSWS <token>`; the token is the span.
+    rule(
+        "okta_api_token",
+        &["SSWS "],
+        r"^SSWS (00[A-Za-z0-9_-]{40})",
+        0.95,
+        Check::MixedCase,
+    ),
+    rule(
+        "axiom_token",
+        &["xaat-", "xapt-"],
+        r"^xa[ap]t-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}",
+        0.95,
+        Check::Plain,
+    ),
+    rule(
+        "cerebras_api_key",
+        &["csk-"],
+        r"^csk-[a-z0-9]{40,56}",
+        0.9,
+        Check::HasDigit,
+    ),
+    rule(
+        "adafruit_io_key",
+        &["aio_"],
+        r"^aio_[A-Za-z0-9]{28}",
+        0.9,
+        Check::MixedCase,
+    ),
+    rule(
+        "segment_api_token",
+        &["sgp_"],
+        r"^sgp_[A-Za-z0-9]{64}",
+        0.9,
+        Check::MixedCase,
+    ),
+    rule(
+        "teamcity_token",
+        &["eyJ0eXAiOiAiVENWMiJ9"],
+        r"^eyJ0eXAiOiAiVENWMiJ9\.[A-Za-z0-9_-]{30,48}\.[A-Za-z0-9_-]{40,64}",
+        0.95,
+        Check::Plain,
+    ),
+    rule(
+        "deno_deploy_token",
+        &["ddp_", "ddo_"],
+        r"^dd[po]_[A-Za-z0-9]{36}",
+        0.9,
+        Check::MixedCase,
+    ),
+    rule(
+        "ifttt_webhook",
+        &["maker.ifttt.com/trigger/"],
+        r"^maker\.ifttt\.com/trigger/[A-Za-z0-9_.-]{1,64}/(?:json/)?with/key/([A-Za-z0-9_-]{22})",
+        0.9,
+        Check::MixedCase,
+    ),
+    rule(
+        "make_webhook",
+        &[
+            "hook.eu1.make.com/",
+            "hook.eu2.make.com/",
+            "hook.us1.make.com/",
+            "hook.us2.make.com/",
+        ],
+        r"^hook\.(?:eu|us)[12]\.make\.com/[a-z0-9]{32}",
+        0.9,
+        Check::HasDigit,
+    ),
+    // --- Credentials in files of a known layout ---------------------------------------------
+    // crypt(3) password hashes (`/etc/shadow`, `.htpasswd`, seeded users): md5crypt, bcrypt,
+    // sha256crypt, sha512crypt. Offline-crackable, so a credential in all but name.
+    rule(
+        "password_hash",
+        &["$1$", "$apr1$"],
+        r"^\$(?:1|apr1)\$[A-Za-z0-9./]{1,8}\$[A-Za-z0-9./]{22}",
+        0.85,
+        Check::MixedCase,
+    ),
+    rule(
+        "password_hash",
+        &["$2a$", "$2b$", "$2y$"],
+        r"^\$2[aby]\$[0-9]{2}\$[A-Za-z0-9./]{53}",
+        0.85,
+        Check::MixedCase,
+    ),
+    rule(
+        "password_hash",
+        &["$5$", "$6$"],
+        r"^\$(?:5\$(?:rounds=[0-9]{1,9}\$)?[A-Za-z0-9./]{1,16}\$[A-Za-z0-9./]{43}|6\$(?:rounds=[0-9]{1,9}\$)?[A-Za-z0-9./]{1,16}\$[A-Za-z0-9./]{86})",
+        0.85,
+        Check::MixedCase,
+    ),
+    // `.netrc` (curl, git, ftp, pip): `machine <host> [login <user>] password <secret>`, on
+    // one line or several. A search from one `machine ` reads at most seven words (no anchor
+    // starts inside a word), so no text makes the searches re-read it more than a few times.
+    rule(
+        "password",
+        &["machine "],
+        r"^machine[ \t\r\n]+[^ \t\r\n]+(?:[ \t\r\n]+(?:login|account)[ \t\r\n]+[^ \t\r\n]+){0,2}[ \t\r\n]+password[ \t\r\n]+([^ \t\r\n]+)",
+        0.9,
+        Check::Credential,
+    ),
     // --- Private keys in other containers ---------------------------------------------------
     rule(
         "private_key",
