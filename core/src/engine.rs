@@ -484,11 +484,18 @@ impl Policy {
     /// The body that replaces a response the guard could not read (under `on_invalid_body:
     /// block`): an error in the exchange's API shape.
     pub fn unreadable_response(&self, exchange: &Exchange, reason: &str) -> Vec<u8> {
+        let message = format!(
+            "The guardrail could not read the upstream response ({reason}); it was withheld."
+        );
+        if let Some(ids) = exchange.mcp.as_ref().filter(|ids| !ids.is_empty()) {
+            // An MCP client waits for an answer to each of its calls: JSON-RPC errors.
+            return mcp::withheld_reply(ids, &message);
+        }
         exchange
             .dialect
             .error_reply(
                 502,
-                &format!("The guardrail could not read the upstream response ({reason}); it was withheld."),
+                &message,
                 "server_error",
                 "guardrail_unreadable_response",
             )

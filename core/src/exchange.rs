@@ -18,6 +18,8 @@
 //!            end, or at the response headers if the upstream answered first)
 //! response: headers → ResponsePlan: Pass | Buffering(coding) | Streaming | Refusing | Skipped
 //!           Buffering ──chunk: Step::Buffer──▶ … end: Continue | Replace(body)
+//!             │ past limits.max_body_bytes: on_oversize pass → Continue (skipped);
+//!             │ block → Replace(error) ──▶ Discarding: every later chunk Replace(empty)
 //!           Streaming ──each chunk: Replace(what the stream guard releases)──▶ …
 //! ```
 //!
@@ -29,7 +31,8 @@
 //! ([`GuardedExchange::take_records`]).
 
 use crate::coding::{Coding, DecodeError};
-use crate::config::InputMode;
+use crate::config::{InputMode, UnscannablePolicy};
+use crate::dialect::Dialect;
 use crate::engine::{Decision, Exchange, Finding, ResponsePlan, Verdict};
 use crate::escalation::{self, proto, Outcome, OutcomeCounts};
 use crate::policies::{PolicySet, RequestFacts, SelectedBy};
@@ -167,6 +170,8 @@ enum ResponsePhase {
     Unguarded,
     Buffering(Coding),
     Refusing,
+    /// A buffered answer was replaced by an error before its end: the rest is dropped.
+    Discarding,
     Streaming,
     Decided(Decision),
 }
@@ -498,7 +503,10 @@ impl GuardedExchange {
         match self.response {
             ResponsePhase::Streaming => self.stream_chunk(policy, end_of_stream, read),
             ResponsePhase::Buffering(coding) => {
-                if !end_of_stream && size <= policy.limits.max_body_bytes {
+                if size > policy.limits.max_body_bytes {
+                    return self.oversize_response(policy, size, end_of_stream);
+                }
+                if !end_of_stream {
                     return Step::Buffer;
                 }
                 let body = match read() {
@@ -530,13 +538,79 @@ impl GuardedExchange {
                     ..Verdict::new(Decision::Block)
                 };
                 self.record(Direction::Response, &verdict, false, None);
-                self.response = ResponsePhase::Decided(Decision::Block);
-                Step::Replace(
+                self.withhold(
+                    end_of_stream,
                     policy.unreadable_response(&self.exchange, "unreadable content-encoding"),
                 )
             }
+            // Bytes after the error that replaced the answer: dropped, never forwarded.
+            ResponsePhase::Discarding => Step::Replace(Vec::new()),
             _ => Step::Continue,
         }
+    }
+
+    /// Would the guards read this exchange's answer? Only one to a request they read (not
+    /// skipped, not bodiless) in an API whose answers carry text: not embeddings, nor an MCP
+    /// exchange without a guarded call.
+    fn reads_answer(&self) -> bool {
+        let request_read = matches!(self.phase, RequestPhase::Decided(d) if d != Decision::Skipped);
+        request_read
+            && match self.exchange.dialect {
+                Dialect::Embeddings => false,
+                Dialect::Mcp => self
+                    .exchange
+                    .mcp
+                    .as_ref()
+                    .is_some_and(|ids| !ids.is_empty()),
+                _ => true,
+            }
+    }
+
+    /// A buffered answer past `limits.max_body_bytes`: under `on_oversize: pass`, or when the
+    /// guards would not read it anyway ([`Self::reads_answer`]: an embeddings vector, the answer
+    /// to a skipped request), it goes on unread (`skipped`); under `block` (the default) it is
+    /// withheld, as a request would be, and an error in the API's shape takes its place.
+    fn oversize_response(&mut self, policy: &Policy, size: usize, end_of_stream: bool) -> Step {
+        let reason = format!(
+            "response of {size}+ bytes exceeds limits.max_body_bytes ({})",
+            policy.limits.max_body_bytes
+        );
+        let on_oversize = if self.reads_answer() {
+            policy.limits.on_oversize
+        } else {
+            UnscannablePolicy::Pass
+        };
+        match on_oversize {
+            UnscannablePolicy::Pass => {
+                let verdict = Verdict {
+                    reason: Some(reason),
+                    ..Verdict::new(Decision::Skipped)
+                };
+                self.record(Direction::Response, &verdict, false, None);
+                self.response = ResponsePhase::Decided(Decision::Skipped);
+                Step::Continue
+            }
+            UnscannablePolicy::Block => {
+                let body = policy.unreadable_response(&self.exchange, &reason);
+                let verdict = Verdict {
+                    reason: Some(reason),
+                    ..Verdict::new(Decision::Block)
+                };
+                self.record(Direction::Response, &verdict, false, None);
+                self.withhold(end_of_stream, body)
+            }
+        }
+    }
+
+    /// Replace the answer held so far by `error`; the rest of the body, if any is to come, is
+    /// dropped.
+    fn withhold(&mut self, end_of_stream: bool, error: Vec<u8>) -> Step {
+        self.response = if end_of_stream {
+            ResponsePhase::Decided(Decision::Block)
+        } else {
+            ResponsePhase::Discarding
+        };
+        Step::Replace(error)
     }
 
     fn stream_chunk(

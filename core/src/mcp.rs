@@ -183,6 +183,22 @@ pub fn error_reply(body: &Value, methods: &[String], message: &str, guard: &str)
     reply.to_string().into_bytes()
 }
 
+/// The answer to guarded calls whose response the guard could not read (too large, or in a
+/// coding it cannot decode): a JSON-RPC error for each of `ids` (one object for one call, an
+/// array for a batch).
+pub fn withheld_reply(ids: &[Value], message: &str) -> Vec<u8> {
+    let error = |id: &Value| {
+        json!({"jsonrpc": "2.0", "id": id, "error": {
+            "code": BLOCK_CODE, "message": message,
+            "data": {"reason": "guardrail_unreadable_response"}}})
+    };
+    let reply = match ids {
+        [one] => error(one),
+        many => Value::Array(many.iter().map(error).collect()),
+    };
+    reply.to_string().into_bytes()
+}
+
 /// Turn each guarded result in a response body into a tool error carrying `message`.
 pub fn refuse_results(body: &mut Value, ids: &[Value], message: &str) {
     let refusal = json!({"content": [{"type": "text", "text": message}], "isError": true});

@@ -540,3 +540,136 @@ fn response_paths() {
     assert_eq!(o.client, b"\x89PNG");
     assert_eq!(o.records.len(), 1);
 }
+
+/// An answer past `limits.max_body_bytes` (4096 here): withheld under `on_oversize: block`
+/// (the default) however it arrives — whole, or cut with the limit crossed before its end —
+/// with nothing of it after the error; forwarded byte for byte and recorded `skipped` under
+/// `pass`. The same for an answer in a coding the guard cannot read.
+#[test]
+fn oversized_answers_follow_on_oversize() {
+    let req = chat("hello");
+    let big = answer(&format!("{} key {SECRET}", "lorem ipsum ".repeat(600)));
+    assert!(big.len() > 4096);
+    let cut: Vec<&[u8]> = big.chunks(1500).collect();
+    let response_records = |o: &Outcome| {
+        o.records
+            .iter()
+            .filter(|(d, _)| *d == Direction::Response)
+            .map(|(_, d)| *d)
+            .collect::<Vec<_>>()
+    };
+    let block = policy("");
+    for chunks in [vec![big.as_slice()], cut.clone()] {
+        let o = drive(
+            &block,
+            "/v1/chat/completions",
+            &[],
+            &[&req],
+            Heavy::Clear,
+            JSON,
+            &chunks,
+        );
+        let got: Value = serde_json::from_slice(&o.client).expect("the error alone, nothing after");
+        assert_eq!(got["error"]["code"], "guardrail_unreadable_response");
+        assert!(got["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_body_bytes"));
+        assert_eq!(response_records(&o), [Decision::Block]);
+    }
+    let pass = Policy::from_json(
+        br#"{"version": 1, "limits": {"max_body_bytes": 4096, "on_oversize": "pass"}, "guards": [
+        {"id": "out-secrets", "hook": "llm_output", "detector": {"type": "secrets"}, "action": "block"}
+    ]}"#,
+    )
+    .unwrap();
+    let o = drive(
+        &pass,
+        "/v1/chat/completions",
+        &[],
+        &[&req],
+        Heavy::Clear,
+        JSON,
+        &cut,
+    );
+    assert!(o.client == big, "forwarded unchanged");
+    assert_eq!(response_records(&o), [Decision::Skipped]);
+    // Unreadable coding, cut past the limit: the error, and not one byte of the rest.
+    let headers = [
+        ("content-type", "application/json"),
+        ("content-encoding", "compress"),
+    ];
+    let o = drive(
+        &block,
+        "/v1/chat/completions",
+        &[],
+        &[&req],
+        Heavy::Clear,
+        &headers,
+        &cut,
+    );
+    let got: Value = serde_json::from_slice(&o.client).expect("the error alone, nothing after");
+    assert_eq!(got["error"]["code"], "guardrail_unreadable_response");
+    // An MCP tool call's oversized result: a JSON-RPC error for the call, with its id.
+    let rpc = |method: &str| {
+        serde_json::json!({"jsonrpc": "2.0", "id": "c-9", "method": method,
+                           "params": {"name": "read_file", "arguments": {"path": "big.log"}}})
+        .to_string()
+        .into_bytes()
+    };
+    let result = serde_json::json!({"jsonrpc": "2.0", "id": "c-9", "result": {"content": [
+        {"type": "text", "text": "lorem ipsum ".repeat(600)}]}})
+    .to_string()
+    .into_bytes();
+    let mcp_policy = Policy::from_json(
+        br#"{"version": 1, "limits": {"max_body_bytes": 4096}, "guards": [
+        {"id": "results", "hook": "mcp_post_tool", "detector": {"type": "secrets"}, "action": "block"}
+    ]}"#,
+    )
+    .unwrap();
+    let o = drive(
+        &mcp_policy,
+        "/mcp",
+        JSON,
+        &[&rpc("tools/call")],
+        Heavy::Clear,
+        JSON,
+        &[&result],
+    );
+    let got: Value = serde_json::from_slice(&o.client).unwrap();
+    assert_eq!(got["id"], "c-9");
+    assert_eq!(got["error"]["code"], -32001);
+    assert_eq!(response_records(&o), [Decision::Block]);
+    // Answers the guards would not read pass as before, whatever their size: a method no hook
+    // guards, an embeddings vector, the answer to a request without a body.
+    let o = drive(
+        &mcp_policy,
+        "/mcp",
+        JSON,
+        &[&rpc("tools/list")],
+        Heavy::Clear,
+        JSON,
+        &[&result],
+    );
+    assert!(o.client == result, "forwarded unchanged");
+    let embeddings = serde_json::json!({"object": "list", "data": [{"object": "embedding",
+        "index": 0, "embedding": vec![0.0123_f64; 800]}]})
+    .to_string()
+    .into_bytes();
+    assert!(embeddings.len() > 4096);
+    let embed_req = serde_json::json!({"model": "e", "input": "hello"})
+        .to_string()
+        .into_bytes();
+    let o = drive(
+        &block,
+        "/v1/embeddings",
+        &[],
+        &[&embed_req],
+        Heavy::Clear,
+        JSON,
+        &[&embeddings],
+    );
+    assert!(o.client == embeddings, "forwarded unchanged");
+    let o = drive(&block, "/v1/models", &[], &[], Heavy::Clear, JSON, &cut);
+    assert!(o.client == big, "forwarded unchanged");
+}

@@ -137,3 +137,21 @@ def test_sse_stream_is_not_held(default_envoy, upstream):
     msgs = sse_messages(raw)
     assert msgs[-1]["result"]["content"][0]["text"] == '{"q": "hi"}'
     assert raw.startswith(b"event: message\nid: 1\ndata: ")
+
+
+def test_oversized_tool_result_gets_a_jsonrpc_error(make_envoy, upstream):
+    # A tool result the guard would have to buffer past limits.max_body_bytes: padding is no
+    # way past mcp_post_tool. Under on_oversize: block (the default) the call gets a JSON-RPC
+    # error with its id, and no byte of the result; tools/list is not guarded and passes.
+    policy = {"version": 1, "limits": {"max_body_bytes": 4096}, "guards": [
+        {"id": "results", "hook": "mcp_post_tool", "detector": {"type": "injection_heuristics"}, "action": "block"}]}
+    e = make_envoy(policy)
+    padded = "lorem ipsum " * 500 + INJECTION
+    status, _, raw = mcp(e, call({"q": "news"}, id_="big-1"), {"x-standin-reply": padded})
+    assert status == 200
+    assert b"ignore all previous" not in raw and b"lorem" not in raw
+    reply = json.loads(raw)
+    assert reply["id"] == "big-1" and reply["error"]["code"] == -32001
+    assert "max_body_bytes" in reply["error"]["message"]
+    status, _, raw = mcp(e, rpc(2, "tools/list"))
+    assert status == 200 and json.loads(raw)["result"]["tools"]

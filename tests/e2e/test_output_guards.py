@@ -10,7 +10,7 @@ import json
 import openai
 import pytest
 
-from harness import Envoy, chat, posts
+from harness import Envoy, ExtProc, chat, posts
 
 POLICY = {
     "version": 1,
@@ -113,3 +113,45 @@ def test_streamed_responses_still_arrive_intact(envoy, upstream):
     client = openai.OpenAI(base_url=envoy.url("/v1"), api_key="x", max_retries=0, timeout=10)
     stream = client.chat.completions.create(model="m", stream=True, messages=[{"role": "user", "content": "one two"}])
     assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "You said: one two"
+
+
+SMALL_LIMIT = {
+    "version": 1,
+    "decision_header": "x-parapet-decision",
+    "limits": {"max_body_bytes": 4096},
+    "guards": [{"id": "out-secrets", "hook": "llm_output", "detector": {"type": "secrets"}, "action": "block"}],
+}
+
+
+@pytest.mark.parametrize("mode", ["wasm", "ext_proc"])
+@pytest.mark.parametrize("on_oversize", ["block", "pass"])
+def test_an_answer_past_the_body_limit_follows_on_oversize(make_envoy, upstream, mode, on_oversize):
+    # The guard cannot read an answer it does not buffer: under `block` (the default) it is
+    # withheld whole, as an oversized request is; under `pass` it arrives byte for byte, unread,
+    # and is counted `skipped` — never `allow`.
+    policy = dict(SMALL_LIMIT, limits=dict(SMALL_LIMIT["limits"], on_oversize=on_oversize))
+    ext = None
+    try:
+        if mode == "wasm":
+            e = make_envoy(policy)
+        else:
+            ext = ExtProc(policy=policy, heavy=False)
+            e = make_envoy(config_name="ext_proc.yaml", heavy_port=ext.port)
+        reply = "lorem ipsum " * 500 + "the key is AKIAQX7MZT3KWJ5RLN2P"
+        status, _, resp = e.post(chat("hi"), headers={"x-standin-reply": reply})
+        assert status == 200
+        if on_oversize == "block":
+            assert b"AKIAQX7MZT3KWJ5RLN2P" not in resp and b"lorem" not in resp
+            err = json.loads(resp)["error"]
+            assert err["code"] == "guardrail_unreadable_response" and "max_body_bytes" in err["message"]
+        else:
+            assert answer(resp)["message"]["content"] == reply
+        decision = "block" if on_oversize == "block" else "skipped"
+        if mode == "wasm":
+            assert e.stats()[f"wasmcustom.parapet.output.decision.{decision}"] == 1
+        else:
+            key = f'parapet_ext_proc_decisions_total{{direction="response",decision="{decision}"}}'
+            assert ext.metrics()[key] == 1
+    finally:
+        if ext:
+            ext.stop()
