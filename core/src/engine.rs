@@ -145,11 +145,17 @@ impl Verdict {
     }
 }
 
+/// Longest part of an unread response's content type quoted in its record's reason.
+const MAX_REASON_CONTENT_TYPE: usize = 64;
+
 /// How a response is guarded, decided at its headers ([`Policy::response_plan`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResponsePlan {
-    /// Not read: no guard reads it, no body, or not JSON / SSE.
+    /// Not read: no guard reads it, or no body.
     Pass,
+    /// A body in a content type the guards do not read (not JSON or SSE): passed untouched,
+    /// and counted `skipped` when the guards would have read the answer (never `allow`).
+    NotRead { content_type: String },
     /// A JSON body: held whole, then evaluated ([`Policy::evaluate_response_coded`]). The
     /// host drops `content-length`; `content-encoding` stays (a rewrite is re-encoded).
     Buffer { coding: Coding },
@@ -524,7 +530,13 @@ impl Policy {
         let json = content_type.starts_with("application/json")
             || (content_type.starts_with("application/") && content_type.contains("+json"));
         if !streaming && !json {
-            return ResponsePlan::Pass;
+            let mut end = content_type.len().min(MAX_REASON_CONTENT_TYPE);
+            while !content_type.is_char_boundary(end) {
+                end -= 1;
+            }
+            return ResponsePlan::NotRead {
+                content_type: content_type[..end].to_string(),
+            };
         }
         match Coding::parse(content_encoding) {
             Ok(coding) if streaming => ResponsePlan::Stream { coding },

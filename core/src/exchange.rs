@@ -16,7 +16,8 @@
 //!           Decided: Continue | Replace(body) | Reply
 //!           (input_mode parallel: Shadowing — every chunk Continue, the copy checked at the
 //!            end, or at the response headers if the upstream answered first)
-//! response: headers → ResponsePlan: Pass | Buffering(coding) | Streaming | Refusing | Skipped
+//! response: headers → ResponsePlan: Pass | NotRead (skipped) | Buffering(coding) | Streaming
+//!           | Refusing | Skipped
 //!           Buffering ──chunk: Step::Buffer──▶ … end: Continue | Replace(body)
 //!             │ past limits.max_body_bytes: on_oversize pass → Continue (skipped);
 //!             │ block → Replace(error) ──▶ Discarding: every later chunk Replace(empty)
@@ -459,6 +460,22 @@ impl GuardedExchange {
         );
         match plan {
             ResponsePlan::Pass => {}
+            // An error page, or an API answering in a type the guards do not parse (NDJSON):
+            // untouched, but not reported as read.
+            ResponsePlan::NotRead { content_type } if self.reads_answer() => {
+                let reason = if content_type.is_empty() {
+                    "response without a content-type: not read".to_string()
+                } else {
+                    format!("response in content-type `{content_type}`: not read")
+                };
+                let verdict = Verdict {
+                    reason: Some(reason),
+                    ..Verdict::new(Decision::Skipped)
+                };
+                self.record(Direction::Response, &verdict, false, None);
+                self.response = ResponsePhase::Decided(Decision::Skipped);
+            }
+            ResponsePlan::NotRead { .. } => {}
             ResponsePlan::Skip { reason } => {
                 let verdict = Verdict {
                     reason: Some(reason),

@@ -326,8 +326,10 @@ fn response_plans() {
         ResponsePlan::Refuse { .. }
     ));
     assert_eq!(
-        p.response_plan(&ex, "image/png", "", false),
-        ResponsePlan::Pass
+        p.response_plan(&ex, "Image/PNG", "", false),
+        ResponsePlan::NotRead {
+            content_type: "image/png".into()
+        }
     );
     assert_eq!(
         p.response_plan(&ex, "application/json", "", true),

@@ -527,18 +527,64 @@ fn response_paths() {
         1,
         "a stream is recorded once"
     );
-    // Not JSON or SSE: untouched, unrecorded.
+    // Not JSON or SSE: untouched, and counted skipped (never allow) — the answer to a request
+    // the guards read; a bodiless request's answer is not theirs to count.
+    for (ct, reason) in [
+        ("image/png", "content-type `image/png`"),
+        (
+            "application/x-ndjson",
+            "content-type `application/x-ndjson`",
+        ),
+        ("", "without a content-type"),
+    ] {
+        let o = drive(
+            &p,
+            "/v1/chat/completions",
+            &[],
+            &[&req],
+            Heavy::Clear,
+            &[("content-type", ct)],
+            &[b"\x89PNG"],
+        );
+        assert_eq!(o.client, b"\x89PNG");
+        assert_eq!(
+            o.records,
+            [
+                (Direction::Request, Decision::Allow),
+                (Direction::Response, Decision::Skipped)
+            ]
+        );
+        let mut m = GuardedExchange::new();
+        let _ = m.request_headers(
+            &p,
+            &|n| (n == ":path").then(|| "/v1/chat/completions".into()),
+            false,
+        );
+        let _ = m.request_body(&p, req.len(), true, &mut || Ok(req.clone()));
+        let _ = m.take_records();
+        let _ = m.response_headers(
+            &p,
+            &|n| (n == "content-type").then(|| ct.to_string()),
+            false,
+        );
+        let records = m.take_records();
+        assert!(
+            records[0].reason.as_deref().unwrap().contains(reason),
+            "{:?}",
+            records[0].reason
+        );
+    }
     let o = drive(
         &p,
-        "/v1/chat/completions",
+        "/v1/models",
         &[],
-        &[&req],
+        &[],
         Heavy::Clear,
-        &[("content-type", "image/png")],
-        &[b"\x89PNG"],
+        &[("content-type", "text/plain")],
+        &[b"ok"],
     );
-    assert_eq!(o.client, b"\x89PNG");
-    assert_eq!(o.records.len(), 1);
+    assert_eq!(o.client, b"ok");
+    assert!(o.records.is_empty());
 }
 
 /// An answer past `limits.max_body_bytes` (4096 here): withheld under `on_oversize: block`

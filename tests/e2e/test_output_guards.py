@@ -155,3 +155,28 @@ def test_an_answer_past_the_body_limit_follows_on_oversize(make_envoy, upstream,
     finally:
         if ext:
             ext.stop()
+
+
+@pytest.mark.parametrize("mode", ["wasm", "ext_proc"])
+def test_an_answer_in_a_type_the_guards_do_not_read_is_counted_skipped(make_envoy, upstream, mode):
+    # JSON sent as NDJSON (as Ollama's own API streams): untouched, and never counted `allow`.
+    ext = None
+    try:
+        if mode == "wasm":
+            e = make_envoy(POLICY)
+        else:
+            ext = ExtProc(policy=POLICY, heavy=False)
+            e = make_envoy(config_name="ext_proc.yaml", heavy_port=ext.port)
+        status, _, resp = e.post(chat("echo AKIAQX7MZT3KWJ5RLN2P"),
+                                 headers={"x-standin-content-type": "application/x-ndjson"})
+        assert status == 200
+        assert answer(resp)["message"]["content"] == "You said: echo AKIAQX7MZT3KWJ5RLN2P"
+        if mode == "wasm":
+            stats = e.stats()
+            assert stats["wasmcustom.parapet.output.decision.skipped"] == 1
+            assert stats.get("wasmcustom.parapet.output.decision.allow", 0) == 0
+        else:
+            assert ext.metrics()['parapet_ext_proc_decisions_total{direction="response",decision="skipped"}'] == 1
+    finally:
+        if ext:
+            ext.stop()
