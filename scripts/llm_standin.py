@@ -36,6 +36,8 @@ Test hooks (request headers), the same in every dialect:
 - `x-standin-chunks: SEED` streams slowly: the stream bytes are cut at random offsets (1..24
   bytes, seeded) and each piece is flushed as its own chunk after a short pause, so events and
   values are split across body chunks the way real upstreams do.
+- `x-standin-chunk-bytes: N` cuts the stream into pieces of N bytes instead (with
+  `x-standin-chunk-delay-ms`, one event can span many body chunks).
 - `x-standin-id: ID` fixes the answer's ids (chat: the completion id is ID; other dialects:
   `resp_ID`, `msg_ID`, ...) and its `created` time (for byte-level comparisons).
 - `x-standin-early: 1` answers after reading only the first chunk of a chunked request body
@@ -632,7 +634,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
         seed = self.headers.get("x-standin-chunks")
-        if seed is None:
+        size = int(self.headers.get("x-standin-chunk-bytes") or 0)
+        if size > 0:
+            pieces_ = [body[at:at + size] for at in range(0, len(body), size)]
+        elif seed is None:
             pieces_ = [body]
         else:
             rng = random.Random(seed)

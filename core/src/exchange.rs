@@ -653,6 +653,7 @@ impl GuardedExchange {
         if (end_of_stream || guard.is_terminated()) && !self.stream_recorded {
             let verdict = Verdict {
                 findings: guard.findings().to_vec(),
+                reason: guard.unread().map(str::to_string),
                 ..Verdict::new(guard.decision())
             };
             self.stream_recorded = true;

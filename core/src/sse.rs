@@ -18,6 +18,8 @@ pub struct SseEvent {
     raw: Raw,
     event: Option<Field>,
     data: Option<Field>,
+    /// Released unread because it grew past [`MAX_EVENT_BYTES`] (a part of such an event).
+    too_long: bool,
 }
 
 /// An event's bytes: as text when they are UTF-8 (only then are its fields read).
@@ -35,13 +37,27 @@ enum Field {
 }
 
 impl SseEvent {
-    /// An event released as-is, its fields unread.
-    fn unparsed(raw: Vec<u8>) -> Self {
+    /// An event released as-is, its fields unread (`too_long`: a part of one that grew past
+    /// [`MAX_EVENT_BYTES`]; else one that is not UTF-8).
+    fn unparsed(raw: Vec<u8>, too_long: bool) -> Self {
         SseEvent {
             raw: Raw::Bytes(raw),
             event: None,
             data: None,
+            too_long,
         }
+    }
+
+    /// Was the event released unread: longer than [`MAX_EVENT_BYTES`], or not UTF-8?
+    pub fn is_unread(&self) -> bool {
+        matches!(self.raw, Raw::Bytes(_))
+    }
+
+    /// Was it released unread for its length ([`SseEvent::is_unread`])? The first
+    /// [`MAX_EVENT_BYTES`] and more of an event are released as one unread event, the rest up
+    /// to its blank line as another.
+    pub fn is_too_long(&self) -> bool {
+        self.too_long
     }
 
     /// The exact bytes of the event, including its terminating blank line.
@@ -90,6 +106,9 @@ pub struct SseDecoder {
     cursor: usize,
     /// Buffers of events handed back ([`SseDecoder::recycle`]), for the next events' text.
     spare: Vec<String>,
+    /// The start of the event in progress was released unread for its length: its rest is
+    /// released unread too.
+    cut: bool,
 }
 
 /// Buffers a decoder keeps for reuse, and the largest it keeps.
@@ -134,15 +153,22 @@ impl SseDecoder {
                     true
                 };
             if blank {
-                let buffer = self.spare.pop();
-                events.push(parse_event(&self.pending[event_start..self.cursor], buffer));
+                let raw = &self.pending[event_start..self.cursor];
+                if self.cut {
+                    self.cut = false;
+                    events.push(SseEvent::unparsed(raw.to_vec(), true));
+                } else {
+                    let buffer = self.spare.pop();
+                    events.push(parse_event(raw, buffer));
+                }
                 event_start = self.cursor;
             }
         }
         self.pending.drain(..event_start);
         self.cursor -= event_start;
         if self.pending.len() > MAX_EVENT_BYTES {
-            events.push(SseEvent::unparsed(std::mem::take(&mut self.pending)));
+            self.cut = true;
+            events.push(SseEvent::unparsed(std::mem::take(&mut self.pending), true));
             self.cursor = 0;
         }
         events
@@ -155,6 +181,9 @@ impl SseDecoder {
             return None;
         }
         let raw = std::mem::take(&mut self.pending);
+        if std::mem::take(&mut self.cut) {
+            return Some(SseEvent::unparsed(raw, true));
+        }
         Some(parse_event(&raw, None))
     }
 
@@ -208,7 +237,7 @@ fn parse_event(raw: &[u8], buffer: Option<String>) -> SseEvent {
             kept.push_str(text);
             kept
         }
-        Err(_) => return SseEvent::unparsed(raw.to_vec()),
+        Err(_) => return SseEvent::unparsed(raw.to_vec(), false),
     };
     let mut event = None;
     let mut data: Option<Field> = None;
@@ -266,6 +295,7 @@ fn parse_event(raw: &[u8], buffer: Option<String>) -> SseEvent {
         raw: Raw::Text(text),
         event,
         data,
+        too_long: false,
     }
 }
 

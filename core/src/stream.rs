@@ -56,7 +56,7 @@ use serde_json::{json, Value};
 use smallvec::SmallVec;
 
 use crate::coding::{Coding, StreamDecoder};
-use crate::config::{Action, Hook, Scope};
+use crate::config::{Action, Hook, Scope, UnscannablePolicy};
 use crate::dialect::Dialect;
 use crate::engine::{placeholder, restored_value, Decision, Exchange, Finding};
 use crate::event_template::EventTemplate;
@@ -85,6 +85,32 @@ pub trait ResponseStream: Send {
     /// Cut the stream off now (the guard cannot go on reading it): the bytes that end it in
     /// its API's way; everything further is discarded.
     fn abort(&mut self, why: &str) -> Vec<u8>;
+    /// Why an event was passed unread (`on_oversize` / `on_invalid_body: pass`), if one was:
+    /// the stream is then `skipped` unless a guard acted on what was read.
+    fn unread(&self) -> Option<&str>;
+}
+
+/// An event the stream guard cannot read — longer than [`crate::sse::MAX_EVENT_BYTES`] (the
+/// decoder releases it whole rather than hold it without bound), or not UTF-8 — and what the
+/// policy does with it: `on_oversize` or `on_invalid_body`, and the reason.
+fn unreadable_event(policy: &Policy, event: &SseEvent) -> Option<(UnscannablePolicy, String)> {
+    if !event.is_unread() {
+        return None;
+    }
+    Some(if event.is_too_long() {
+        (
+            policy.limits.on_oversize,
+            format!(
+                "a stream event longer than the guard reads ({} bytes)",
+                crate::sse::MAX_EVENT_BYTES
+            ),
+        )
+    } else {
+        (
+            policy.limits.on_invalid_body,
+            "a stream event that is not UTF-8".to_string(),
+        )
+    })
 }
 
 /// The stream guard for a request's response: MCP, or an LLM API stream in the request's
@@ -169,6 +195,9 @@ impl ResponseStream for Decoding {
     fn abort(&mut self, why: &str) -> Vec<u8> {
         self.failed = true;
         self.inner.abort(why)
+    }
+    fn unread(&self) -> Option<&str> {
+        self.inner.unread()
     }
 }
 
@@ -376,6 +405,8 @@ pub struct StreamGuard {
     /// Events in a row that did not match their template; at [`TEMPLATE_TRIES`] the stream
     /// stops making templates (its events differ in what the readers read).
     template_misses: u32,
+    /// Why an event was passed unread, if one was ([`unreadable_event`] under `pass`).
+    unread: Option<String>,
 }
 
 /// Misses in a row after which a stream's events are no longer matched to templates.
@@ -416,6 +447,9 @@ impl StreamGuard {
         // at once, as they would alone.
         let mut touched = Vec::new();
         for event in self.decoder.push(bytes) {
+            if self.refuses_unread(policy, &event, &mut out) {
+                return out;
+            }
             self.accept(policy, event, &mut touched, &mut out);
             if self.blocked {
                 return out;
@@ -428,6 +462,27 @@ impl StreamGuard {
         out
     }
 
+    /// An event the guard cannot read: under `block` the stream ends here, as a block would
+    /// end it (true); under `pass` it goes on, and the stream is no longer `allow`.
+    fn refuses_unread(&mut self, policy: &Policy, event: &SseEvent, out: &mut Vec<u8>) -> bool {
+        let Some((rule, why)) = unreadable_event(policy, event) else {
+            return false;
+        };
+        match rule {
+            UnscannablePolicy::Block => {
+                out.extend(ResponseStream::abort(
+                    self,
+                    &format!("{why}; the stream was ended"),
+                ));
+                true
+            }
+            UnscannablePolicy::Pass => {
+                self.unread.get_or_insert(why);
+                false
+            }
+        }
+    }
+
     /// The upstream stream ended: scan everything held and release it (or block).
     pub fn finish(&mut self, policy: &Policy) -> Vec<u8> {
         if self.blocked {
@@ -436,6 +491,9 @@ impl StreamGuard {
         let mut out = Vec::new();
         let mut touched = Vec::new();
         if let Some(event) = self.decoder.finish() {
+            if self.refuses_unread(policy, &event, &mut out) {
+                return out;
+            }
             self.accept(policy, event, &mut touched, &mut out);
             if self.blocked {
                 return out;
@@ -448,6 +506,7 @@ impl StreamGuard {
     /// The decision so far: the strongest action among the guards that fired.
     pub fn decision(&self) -> Decision {
         match self.decision {
+            None if self.unread.is_some() => Decision::Skipped,
             None => Decision::Allow,
             Some(Action::Audit) => Decision::Audit,
             Some(Action::Mask) => Decision::Mask,
@@ -1072,6 +1131,9 @@ impl ResponseStream for StreamGuard {
         self.terminate(&mut out);
         out
     }
+    fn unread(&self) -> Option<&str> {
+        self.unread.as_deref()
+    }
 }
 
 object_reader! {
@@ -1593,6 +1655,8 @@ pub struct McpStream {
     decision: Option<Decision>,
     findings: Vec<Finding>,
     aborted: bool,
+    /// Why an event was passed unread, if one was.
+    unread: Option<String>,
 }
 
 impl McpStream {
@@ -1603,10 +1667,33 @@ impl McpStream {
             decision: None,
             findings: Vec::new(),
             aborted: false,
+            unread: None,
         }
     }
 
     fn render(&mut self, policy: &Policy, event: SseEvent, out: &mut Vec<u8>) {
+        // An event the guard cannot read, in a stream that answers guarded calls: under
+        // `block`, a JSON-RPC error for each of them takes its place and the stream ends.
+        let guarded = self.exchange.mcp.as_ref().filter(|ids| !ids.is_empty());
+        if let (Some(ids), Some((rule, why))) = (guarded, unreadable_event(policy, &event)) {
+            match rule {
+                UnscannablePolicy::Block => {
+                    let message = format!(
+                        "The guardrail could not read the upstream response ({why}); it was withheld."
+                    );
+                    let reply = crate::mcp::withheld_reply(ids, &message);
+                    out.extend_from_slice(b"event: message\ndata: ");
+                    out.extend_from_slice(&reply);
+                    out.extend_from_slice(b"\n\n");
+                    self.aborted = true;
+                    self.decision = Some(Decision::Block);
+                    return;
+                }
+                UnscannablePolicy::Pass => {
+                    self.unread.get_or_insert(why);
+                }
+            }
+        }
         let Some(mut json) = event
             .data()
             .filter(|d| d.starts_with('{') || d.starts_with('['))
@@ -1642,18 +1729,28 @@ impl ResponseStream for McpStream {
         let mut out = Vec::new();
         for event in self.decoder.push(bytes) {
             self.render(policy, event, &mut out);
+            if self.aborted {
+                break;
+            }
         }
         out
     }
     fn finish(&mut self, policy: &Policy) -> Vec<u8> {
         let mut out = Vec::new();
+        if self.aborted {
+            return out;
+        }
         if let Some(event) = self.decoder.finish() {
             self.render(policy, event, &mut out);
         }
         out
     }
     fn decision(&self) -> Decision {
-        self.decision.unwrap_or(Decision::Allow)
+        match (self.decision, &self.unread) {
+            (Some(d), _) => d,
+            (None, Some(_)) => Decision::Skipped,
+            (None, None) => Decision::Allow,
+        }
     }
     fn findings(&self) -> &[Finding] {
         &self.findings
@@ -1666,6 +1763,9 @@ impl ResponseStream for McpStream {
         self.aborted = true;
         self.decision = Some(Decision::Block);
         Vec::new()
+    }
+    fn unread(&self) -> Option<&str> {
+        self.unread.as_deref()
     }
 }
 

@@ -678,3 +678,102 @@ fn an_event_read_fast_that_the_tree_parser_refuses_is_never_sent_unmasked() {
     assert!(!g.findings().is_empty(), "the fast reader read it");
     assert!(!out.contains("jane.doe"), "{out}");
 }
+
+/// A stream event the guard cannot read — longer than the decoder holds, or not UTF-8 — under
+/// the default limits (`block`) ends the stream in its API's way with nothing of the event; under
+/// `pass` it goes out byte for byte and the stream is `skipped`, never `allow`. An MCP stream
+/// answering a guarded call gets a JSON-RPC error for it instead.
+#[test]
+fn stream_events_the_guard_cannot_read_follow_the_limits() {
+    let chunk = |text: &str| {
+        format!(
+            "data: {}\n\n",
+            json!({"id": "c", "object": "chat.completion.chunk",
+                   "choices": [{"index": 0, "delta": {"content": text}}]})
+        )
+    };
+    let huge = chunk(&format!("{} {SECRET}", "lorem ipsum ".repeat(100_000)));
+    assert!(huge.len() > parapet_core::sse::MAX_EVENT_BYTES);
+    let mut not_utf8 = chunk("hello").into_bytes();
+    not_utf8[20] = 0xff;
+    let ex = exchange(
+        "/v1/chat/completions",
+        r#"{"messages":[{"role":"user","content":"hi"}]}"#,
+    );
+    let lenient = Policy::from_json(
+        br#"{"version": 1, "limits": {"on_oversize": "pass", "on_invalid_body": "pass"}, "guards": [
+        {"id": "out-secrets", "hook": "llm_output", "detector": {"type": "secrets"}, "action": "block"}
+    ]}"#,
+    )
+    .unwrap();
+    for bad in [huge.as_bytes().to_vec(), not_utf8] {
+        let mut body = chunk("Hello").into_bytes();
+        body.extend_from_slice(&bad);
+        body.extend_from_slice(b"data: [DONE]\n\n");
+        // block: the first event goes out, the stream ends cleanly without the bad one
+        let mut g = stream::for_response(&ex, Coding::Identity, 1 << 20);
+        let mut out = Vec::new();
+        for piece in body.chunks(65536) {
+            out.extend(g.push(policy(), piece));
+        }
+        out.extend(g.finish(policy()));
+        assert_eq!(g.decision(), Decision::Block);
+        assert!(out.len() < 4096 && !out.windows(4).any(|w| w == b"AKIA"));
+        let evs = events(&out);
+        assert!(evs
+            .iter()
+            .any(|(_, v)| v["choices"][0]["finish_reason"] == "content_filter"));
+        // pass: byte for byte, skipped with the reason
+        let mut g = stream::for_response(&ex, Coding::Identity, 1 << 20);
+        let mut out = Vec::new();
+        for piece in body.chunks(65536) {
+            out.extend(g.push(&lenient, piece));
+        }
+        out.extend(g.finish(&lenient));
+        assert!(out == body, "passed unchanged");
+        assert_eq!(g.decision(), Decision::Skipped);
+        assert!(g.unread().is_some());
+    }
+    // An event past the limit is cut wherever the bytes fall, inside a UTF-8 character too: its
+    // rest is part of the same long event (on_oversize), not an event that is not UTF-8.
+    let oversize_only = Policy::from_json(
+        br#"{"version": 1, "limits": {"on_oversize": "pass"}, "guards": [
+        {"id": "out-secrets", "hook": "llm_output", "detector": {"type": "secrets"}, "action": "block"}
+    ]}"#,
+    )
+    .unwrap();
+    let body = format!(
+        "{}{}data: [DONE]\n\n",
+        chunk("Hello"),
+        chunk(&"é".repeat(600_000))
+    );
+    for size in [65536, 65537, 99_999] {
+        let mut g = stream::for_response(&ex, Coding::Identity, 1 << 20);
+        let mut out = Vec::new();
+        for piece in body.as_bytes().chunks(size) {
+            out.extend(g.push(&oversize_only, piece));
+        }
+        out.extend(g.finish(&oversize_only));
+        assert!(out == body.as_bytes(), "passed unchanged");
+        assert_eq!(g.decision(), Decision::Skipped);
+    }
+    // MCP over SSE: the guarded call gets its error, and no byte of the result.
+    let mcp_ex = exchange(
+        "/mcp",
+        r#"{"jsonrpc":"2.0","id":"t-1","method":"tools/call","params":{"name":"read","arguments":{}}}"#,
+    );
+    let result = json!({"jsonrpc": "2.0", "id": "t-1", "result": {"content": [
+        {"type": "text", "text": "lorem ipsum ".repeat(100_000)}]}});
+    let body = format!("event: message\ndata: {result}\n\n");
+    let mut g = stream::for_response(&mcp_ex, Coding::Identity, 1 << 20);
+    let mut out = Vec::new();
+    for piece in body.as_bytes().chunks(65536) {
+        out.extend(g.push(policy(), piece));
+    }
+    out.extend(g.finish(policy()));
+    assert_eq!(g.decision(), Decision::Block);
+    let evs = events(&out);
+    assert_eq!(evs.len(), 1);
+    assert_eq!(evs[0].1["id"], "t-1");
+    assert_eq!(evs[0].1["error"]["code"], -32001);
+}

@@ -8,6 +8,7 @@ import copy
 import http.client as hc
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -60,7 +61,36 @@ def leb128(data, i):
             return result, i
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_HANDED_OUT = set()
+_PICK = random.Random(os.getpid())
+
+
 def free_port() -> int:
+    """A port nothing listens on and no test was given, below the kernel's ephemeral range.
+
+    A port bound to 0 comes from that range, where every outgoing connection (Envoy to its
+    upstreams, the tests to Envoy) also takes its local port: by the time the process it was
+    picked for binds it, a connection may hold it (seen as Envoy's "Address already in use")."""
+    low = _ephemeral_low()
+    if low > 21000:
+        for _ in range(2000):
+            port = _PICK.randrange(20000, low)  # above the fixed ports of the configs
+            if port in _HANDED_OUT:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _HANDED_OUT.add(port)
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

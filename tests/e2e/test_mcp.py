@@ -155,3 +155,29 @@ def test_oversized_tool_result_gets_a_jsonrpc_error(make_envoy, upstream):
     assert "max_body_bytes" in reply["error"]["message"]
     status, _, raw = mcp(e, rpc(2, "tools/list"))
     assert status == 200 and json.loads(raw)["result"]["tools"]
+
+
+@pytest.mark.parametrize("on_oversize", ["block", "pass"])
+def test_sse_tool_result_in_an_event_too_long_to_read(make_envoy, upstream, on_oversize):
+    # One SSE event of over 1 MiB (the stream guard's event limit) carrying the tool result:
+    # under on_oversize: block the call gets a JSON-RPC error instead; under pass the event
+    # arrives byte for byte and the response is counted skipped, never allow.
+    policy = {"version": 1, "limits": {"max_body_bytes": 3 << 20, "on_oversize": on_oversize}, "guards": [
+        {"id": "results", "hook": "mcp_post_tool", "detector": {"type": "injection_heuristics"}, "action": "block"}]}
+    e = make_envoy(policy)
+    args = {"blob": "lorem ipsum " * 100_000, "note": INJECTION}
+    # sent in 64 KiB pieces, 2 ms apart: the event spans many body chunks, as from a slow server
+    status, headers, raw = mcp(e, call(args, id_="sse-big"), {
+        "x-standin-sse": "1", "x-standin-chunk-bytes": "65536", "x-standin-chunk-delay-ms": "2"})
+    assert status == 200 and headers["content-type"].startswith("text/event-stream")
+    messages = sse_messages(raw)
+    stats = e.stats()
+    if on_oversize == "block":
+        assert b"lorem" not in raw
+        reply = messages[-1]
+        assert reply["id"] == "sse-big" and reply["error"]["code"] == -32001
+        assert stats["wasmcustom.parapet.output.decision.block"] == 1
+    else:
+        assert json.loads(messages[-1]["result"]["content"][0]["text"]) == args
+        assert stats["wasmcustom.parapet.output.decision.skipped"] == 1
+        assert stats.get("wasmcustom.parapet.output.decision.allow", 0) == 0
