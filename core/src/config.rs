@@ -461,8 +461,9 @@ pub struct Limits {
     #[serde(default = "default_block")]
     pub on_invalid_body: UnscannablePolicy,
     /// For JSON request bodies in no API shape the guard reads (not OpenAI chat, responses,
-    /// completions or embeddings, Anthropic messages, Gemini or MCP): `block` (default) answers
-    /// 400; `pass` forwards them unread, recorded as `skipped` with the reason — never `allow`.
+    /// completions or embeddings, Anthropic messages, Gemini or MCP), and for upgraded
+    /// connections (WebSocket), whose frames it does not read: `block` (default) answers 400;
+    /// `pass` forwards them unread, recorded as `skipped` with the reason — never `allow`.
     #[serde(default = "default_block")]
     pub on_unrecognized: UnscannablePolicy,
     /// Upper bound on a decoded (`content-encoding`) body, against decompression bombs: a body

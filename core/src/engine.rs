@@ -248,6 +248,24 @@ impl Policy {
         }
     }
 
+    /// The verdict for a request that upgrades its connection (`protocol`: `websocket`, …)
+    /// whose frames the guard does not read: `limits.on_unrecognized` — refused in the API's
+    /// shape of `path` before the upgrade, or `skipped`.
+    pub fn upgrade_verdict_at(&self, path: Option<&str>, protocol: &str) -> Verdict {
+        let reason = format!(
+            "the connection upgrades to `{protocol}`, whose frames the guard does not read"
+        );
+        let refusal = path_dialect(path).error_reply(
+            400,
+            &format!(
+                "The guardrail does not read `{protocol}` connections; the upgrade was refused."
+            ),
+            "invalid_request_error",
+            "unsupported_upgrade",
+        );
+        self.unscannable(self.limits.on_unrecognized, refusal, reason)
+    }
+
     /// Evaluate the request-side guards on a complete request body whose path is not known
     /// (its API dialect is read from the body's shape).
     pub fn evaluate_request(&self, body: &[u8]) -> Verdict {

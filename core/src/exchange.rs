@@ -295,6 +295,15 @@ impl GuardedExchange {
             self.policy = Some(policy.name.clone());
         }
         let mut edits = HeaderEdits::default();
+        if let Some(protocol) = upgrade_protocol(header) {
+            // An upgraded connection (a WebSocket: OpenAI's Realtime API, Gemini Live) carries
+            // frames with no end: buffered, the client's frames would be held for good. The
+            // guard does not read frames, so the upgrade follows `on_unrecognized`: refused in
+            // the API's shape before it happens, or let through as `skipped`.
+            self.path = header(":path").unwrap_or_default();
+            let verdict = policy.upgrade_verdict_at(Some(&self.path), &protocol);
+            return (edits, self.act(policy, verdict, None));
+        }
         if policy.reads_responses() {
             // The upstream then answers in identity coding (coded answers are read anyway).
             edits.remove.push("accept-encoding");
@@ -832,6 +841,22 @@ fn best_matches(mut m: Vec<(u32, f32)>) -> Vec<(u32, f32)> {
 }
 
 /// A local reply with its content type and the decision header.
+/// The protocol a request asks to switch to (`upgrade: websocket`, or an HTTP/2 or /3
+/// extended CONNECT's `:protocol`; a plain CONNECT opens a tunnel), if it does. `h2c` is
+/// not one: a proxy answers that request itself, in HTTP/1.1.
+fn upgrade_protocol(header: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let upgrade = header("upgrade")
+        .or_else(|| header(":protocol"))
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty() && v != "h2c");
+    match upgrade {
+        Some(p) => Some(p),
+        None => header(":method")
+            .filter(|m| m.eq_ignore_ascii_case("CONNECT"))
+            .map(|_| "connect".to_string()),
+    }
+}
+
 fn local_reply(policy: &Policy, reply: Reply, decision: Decision) -> LocalReply {
     let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
     if let Some(h) = &policy.decision_header {

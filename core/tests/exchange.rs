@@ -719,3 +719,81 @@ fn oversized_answers_follow_on_oversize() {
     let o = drive(&block, "/v1/models", &[], &[], Heavy::Clear, JSON, &cut);
     assert!(o.client == big, "forwarded unchanged");
 }
+
+/// A request that upgrades its connection (a WebSocket: OpenAI's Realtime API) carries frames
+/// with no end, which the guard does not read: it follows `on_unrecognized` at the headers —
+/// refused before the upgrade in the API's shape, or let through `skipped` with its frames
+/// never held. `upgrade: h2c` is an ordinary request.
+#[test]
+fn upgraded_connections_follow_on_unrecognized() {
+    let upgrades: [&[(&str, &str)]; 3] = [
+        &[
+            (":method", "GET"),
+            ("upgrade", "websocket"),
+            ("connection", "Upgrade"),
+        ],
+        &[(":method", "CONNECT"), (":protocol", "websocket")],
+        &[(":method", "CONNECT")],
+    ];
+    let headers_of = |h: &'static [(&'static str, &'static str)]| {
+        move |n: &str| {
+            if n == ":path" {
+                return Some("/v1/realtime?model=m".to_string());
+            }
+            h.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())
+        }
+    };
+    let block = policy("");
+    let pass = Policy::from_json(
+        br#"{"version": 1, "limits": {"on_unrecognized": "pass"}, "guards": [
+        {"id": "secrets", "detector": {"type": "secrets"}, "action": "block"},
+        {"id": "out-secrets", "hook": "llm_output", "detector": {"type": "secrets"}, "action": "block"}
+    ]}"#,
+    )
+    .unwrap();
+    for h in upgrades {
+        let header = headers_of(h);
+        let mut m = GuardedExchange::new();
+        let (_, step) = m.request_headers(&block, &header, false);
+        let Step::Reply(r) = step else {
+            panic!("an upgrade is refused at its headers: {step:?}")
+        };
+        assert_eq!(r.status, 400);
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(body["error"]["code"], "unsupported_upgrade");
+        let mut m = GuardedExchange::new();
+        let (edits, step) = m.request_headers(&pass, &header, false);
+        assert!(matches!(step, Step::Continue) && edits.remove.is_empty());
+        assert_eq!(m.decision(), Some(Decision::Skipped));
+        // frames both ways pass at once, none held
+        let frame = format!("{{\"type\":\"input_text\",\"text\":\"{SECRET}\"}}").into_bytes();
+        let step = m.request_body(&pass, frame.len(), false, &mut || Ok(frame.clone()));
+        assert!(matches!(step, Step::Continue));
+        let (_, step) = m.response_headers(&pass, &|_| None, false);
+        assert!(matches!(step, Step::Continue));
+        assert_eq!(m.body_mode(), BodyMode::Pass);
+        let step = m.response_body(&pass, frame.len(), false, &mut || Ok(frame.clone()));
+        assert!(matches!(step, Step::Continue));
+        let records: Vec<_> = m
+            .take_records()
+            .into_iter()
+            .map(|r| (r.direction, r.decision))
+            .collect();
+        assert_eq!(records, [(Direction::Request, Decision::Skipped)]);
+    }
+    // `upgrade: h2c` (curl --http2 over cleartext): an ordinary request, read as always
+    let mut m = GuardedExchange::new();
+    let h2c = |n: &str| match n {
+        ":path" => Some("/v1/chat/completions".to_string()),
+        "upgrade" => Some("h2c".to_string()),
+        _ => None,
+    };
+    let (_, step) = m.request_headers(&block, &h2c, false);
+    assert!(matches!(step, Step::Continue));
+    let req = chat(&format!("key {SECRET}"));
+    let step = m.request_body(&block, req.len(), true, &mut || Ok(req.clone()));
+    assert!(
+        matches!(step, Step::Reply(_)),
+        "the secret is read and blocked"
+    );
+}

@@ -200,6 +200,18 @@ impl HttpExchange {
                 self.record_all();
                 match step {
                     Step::Reply(r) => immediate(&r),
+                    // Decided at the headers and let through (`skipped`: an upgraded connection,
+                    // a declared body over the limit): nothing in the body is read, so Envoy
+                    // must not hold it for us — a WebSocket's frames never end.
+                    _ if self.machine.decision().is_some() => {
+                        let mut r = headers_response(true, mutation(&edits));
+                        r.mode_override = Some(ProcessingMode {
+                            request_body_mode: BodySendMode::None as i32,
+                            request_trailer_mode: HeaderSendMode::Skip as i32,
+                            ..ProcessingMode::default()
+                        });
+                        r
+                    }
                     _ => headers_response(true, mutation(&edits)),
                 }
             }
