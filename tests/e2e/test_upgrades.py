@@ -21,8 +21,9 @@ SECRETS = {"id": "secrets", "detector": {"type": "secrets"}, "action": "block"}
 
 @pytest.fixture(scope="module")
 def echo_server():
-    """A WebSocket server that echoes every message."""
+    """A WebSocket server that echoes every message, on its own thread's event loop."""
     port, ready, loop = free_port(), threading.Event(), asyncio.new_event_loop()
+    stop = loop.create_future()
 
     async def echo(ws):
         async for message in ws:
@@ -31,13 +32,15 @@ def echo_server():
     async def main():
         async with websockets.serve(echo, "127.0.0.1", port):
             ready.set()
-            await asyncio.Future()
+            await stop
 
     thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
     thread.start()
     assert ready.wait(10)
     yield port
-    loop.call_soon_threadsafe(loop.stop)
+    loop.call_soon_threadsafe(stop.set_result, None)
+    thread.join(10)
+    loop.close()
 
 
 def with_upgrades(cfg):
