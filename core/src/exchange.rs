@@ -592,16 +592,28 @@ impl GuardedExchange {
             }
     }
 
-    /// A buffered answer past `limits.max_body_bytes`: under `on_oversize: pass`, or when the
-    /// guards would not read it anyway ([`Self::reads_answer`]: an embeddings vector, the answer
-    /// to a skipped request), it goes on unread (`skipped`); under `block` (the default) it is
-    /// withheld, as a request would be, and an error in the API's shape takes its place.
+    /// Is this exchange's answer surely an LLM answer or a guarded tool result, so that one too
+    /// large to read is withheld under `on_oversize: block`? [`Self::reads_answer`], and the
+    /// request's path names its API (or it is a guarded MCP call). A dialect guessed from the
+    /// body's shape at a path of another API is not: `{"prompt": …}` to
+    /// `/v1/images/generations` reads as completions, and its answer is megabytes of images.
+    fn withholds_oversize(&self) -> bool {
+        self.reads_answer()
+            && (self.exchange.dialect == Dialect::Mcp
+                || Dialect::from_path(&self.path) == Some(self.exchange.dialect))
+    }
+
+    /// A buffered answer past `limits.max_body_bytes`: under `on_oversize: pass`, or when it is
+    /// not surely an answer the guards read ([`Self::withholds_oversize`]: an embeddings vector,
+    /// the answer to a skipped request, an image), it goes on unread (`skipped`); under `block`
+    /// (the default) it is withheld, as a request would be, and an error in the API's shape
+    /// takes its place.
     fn oversize_response(&mut self, policy: &Policy, size: usize, end_of_stream: bool) -> Step {
         let reason = format!(
             "response of {size}+ bytes exceeds limits.max_body_bytes ({})",
             policy.limits.max_body_bytes
         );
-        let on_oversize = if self.reads_answer() {
+        let on_oversize = if self.withholds_oversize() {
             policy.limits.on_oversize
         } else {
             UnscannablePolicy::Pass

@@ -718,6 +718,25 @@ fn oversized_answers_follow_on_oversize() {
     assert!(o.client == embeddings, "forwarded unchanged");
     let o = drive(&block, "/v1/models", &[], &[], Heavy::Clear, JSON, &cut);
     assert!(o.client == big, "forwarded unchanged");
+    // A prompt to the images API reads as completions by its shape; its answer is images.
+    let images =
+        serde_json::json!({"created": 1, "data": [{"b64_json": "iVBORw0KGgo".repeat(600)}]})
+            .to_string()
+            .into_bytes();
+    let image_req = serde_json::json!({"model": "i", "prompt": "a cat"})
+        .to_string()
+        .into_bytes();
+    let o = drive(
+        &block,
+        "/v1/images/generations",
+        &[],
+        &[&image_req],
+        Heavy::Clear,
+        JSON,
+        &[&images],
+    );
+    assert!(o.client == images, "forwarded unchanged");
+    assert_eq!(response_records(&o), [Decision::Skipped]);
 }
 
 /// A request that upgrades its connection (a WebSocket: OpenAI's Realtime API) carries frames
