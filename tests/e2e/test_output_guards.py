@@ -4,6 +4,7 @@ The stand-in upstream echoes the prompt ("You said: ..."), so what a test puts i
 comes back in the response; these policies guard only the output, so the request passes
 unchanged and the response is what gets masked or withheld.
 """
+import contextlib
 import gzip
 import json
 
@@ -115,12 +116,36 @@ def test_streamed_responses_still_arrive_intact(envoy, upstream):
     assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "You said: one two"
 
 
+
 SMALL_LIMIT = {
     "version": 1,
     "decision_header": "x-parapet-decision",
     "limits": {"max_body_bytes": 4096},
     "guards": [{"id": "out-secrets", "hook": "llm_output", "detector": {"type": "secrets"}, "action": "block"}],
 }
+
+
+@contextlib.contextmanager
+def guarded_by(make_envoy, policy, mode):
+    """Envoy guarding with `policy` through the filter (`wasm`) or parapet-ext-proc
+    (`ext_proc`); yields a function that counts the answers recorded with a decision."""
+    ext = ExtProc(policy=policy, heavy=False) if mode == "ext_proc" else None
+    try:
+        if ext is None:
+            e = make_envoy(policy)
+
+            def answers(decision):
+                return e.stats().get(f"wasmcustom.parapet.output.decision.{decision}", 0)
+        else:
+            e = make_envoy(config_name="ext_proc.yaml", heavy_port=ext.port)
+
+            def answers(decision):
+                key = f'parapet_ext_proc_decisions_total{{direction="response",decision="{decision}"}}'
+                return ext.metrics().get(key, 0)
+        yield e, answers
+    finally:
+        if ext:
+            ext.stop()
 
 
 @pytest.mark.parametrize("mode", ["wasm", "ext_proc"])
@@ -130,13 +155,7 @@ def test_an_answer_past_the_body_limit_follows_on_oversize(make_envoy, upstream,
     # withheld whole, as an oversized request is; under `pass` it arrives byte for byte, unread,
     # and is counted `skipped` — never `allow`.
     policy = dict(SMALL_LIMIT, limits=dict(SMALL_LIMIT["limits"], on_oversize=on_oversize))
-    ext = None
-    try:
-        if mode == "wasm":
-            e = make_envoy(policy)
-        else:
-            ext = ExtProc(policy=policy, heavy=False)
-            e = make_envoy(config_name="ext_proc.yaml", heavy_port=ext.port)
+    with guarded_by(make_envoy, policy, mode) as (e, answers):
         reply = "lorem ipsum " * 500 + "the key is AKIAQX7MZT3KWJ5RLN2P"
         status, _, resp = e.post(chat("hi"), headers={"x-standin-reply": reply})
         assert status == 200
@@ -144,39 +163,18 @@ def test_an_answer_past_the_body_limit_follows_on_oversize(make_envoy, upstream,
             assert b"AKIAQX7MZT3KWJ5RLN2P" not in resp and b"lorem" not in resp
             err = json.loads(resp)["error"]
             assert err["code"] == "guardrail_unreadable_response" and "max_body_bytes" in err["message"]
+            assert answers("block") == 1
         else:
             assert answer(resp)["message"]["content"] == reply
-        decision = "block" if on_oversize == "block" else "skipped"
-        if mode == "wasm":
-            assert e.stats()[f"wasmcustom.parapet.output.decision.{decision}"] == 1
-        else:
-            key = f'parapet_ext_proc_decisions_total{{direction="response",decision="{decision}"}}'
-            assert ext.metrics()[key] == 1
-    finally:
-        if ext:
-            ext.stop()
+            assert answers("skipped") == 1 and answers("allow") == 0
 
 
 @pytest.mark.parametrize("mode", ["wasm", "ext_proc"])
 def test_an_answer_in_a_type_the_guards_do_not_read_is_counted_skipped(make_envoy, upstream, mode):
     # JSON sent as NDJSON (as Ollama's own API streams): untouched, and never counted `allow`.
-    ext = None
-    try:
-        if mode == "wasm":
-            e = make_envoy(POLICY)
-        else:
-            ext = ExtProc(policy=POLICY, heavy=False)
-            e = make_envoy(config_name="ext_proc.yaml", heavy_port=ext.port)
+    with guarded_by(make_envoy, POLICY, mode) as (e, answers):
         status, _, resp = e.post(chat("echo AKIAQX7MZT3KWJ5RLN2P"),
                                  headers={"x-standin-content-type": "application/x-ndjson"})
         assert status == 200
         assert answer(resp)["message"]["content"] == "You said: echo AKIAQX7MZT3KWJ5RLN2P"
-        if mode == "wasm":
-            stats = e.stats()
-            assert stats["wasmcustom.parapet.output.decision.skipped"] == 1
-            assert stats.get("wasmcustom.parapet.output.decision.allow", 0) == 0
-        else:
-            assert ext.metrics()['parapet_ext_proc_decisions_total{direction="response",decision="skipped"}'] == 1
-    finally:
-        if ext:
-            ext.stop()
+        assert answers("skipped") == 1 and answers("allow") == 0
