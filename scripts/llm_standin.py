@@ -36,6 +36,8 @@ Test hooks (request headers), the same in every dialect:
 - `x-standin-chunks: SEED` streams slowly: the stream bytes are cut at random offsets (1..24
   bytes, seeded) and each piece is flushed as its own chunk after a short pause, so events and
   values are split across body chunks the way real upstreams do.
+- `GET /v1/responses/{id}` answers a stored response (`?stream=true`: its stream) whose text
+  is `x-standin-reply`.
 - `x-standin-chunk-bytes: N` cuts the stream into pieces of N bytes instead (with
   `x-standin-chunk-delay-ms`, one event can span many body chunks).
 - `x-standin-id: ID` fixes the answer's ids (chat: the completion id is ID; other dialects:
@@ -318,6 +320,12 @@ class Handler(BaseHTTPRequestHandler):
         self.record(b"")
         if self.path.rstrip("/") == "/v1/models":
             return self.send_json(200, {"object": "list", "data": [{"id": "standin-echo", "object": "model", "owned_by": "parapet"}]})
+        url = urlsplit(self.path)
+        head, _, rid = url.path.rstrip("/").rpartition("/")
+        if head.endswith("/responses") and rid:
+            # A stored (background) response fetched again, or its stream resumed: the answer
+            # text is x-standin-reply.
+            return self.answer_responses({"stream": "stream=true" in url.query.split("&")}, b"")
         self.send_json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error", "param": None, "code": None}})
 
     def do_DELETE(self):

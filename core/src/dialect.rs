@@ -82,6 +82,25 @@ impl Dialect {
         }
     }
 
+    /// The API of the answer to a bodiless request that retrieves a stored one, if the path
+    /// names one: `GET /v1/responses/{id}` (a background response; `?stream=true` resumes its
+    /// stream) and `GET /v1/chat/completions/{id}` (a stored completion). Other paths under
+    /// them (`…/input_items`, `…/messages`) list what was sent, not an answer.
+    pub fn of_retrieval(path: &str) -> Option<Dialect> {
+        let path = path.split(['?', '#']).next().unwrap_or("");
+        let (head, id) = path.trim_end_matches('/').rsplit_once('/')?;
+        if id.is_empty() || id.contains(':') {
+            return None;
+        }
+        if head.ends_with("/responses") {
+            Some(Dialect::OpenAiResponses)
+        } else if head.ends_with("/chat/completions") {
+            Some(Dialect::OpenAiChat)
+        } else {
+            None
+        }
+    }
+
     /// The dialect of a request body by its shape alone, if it has one.
     pub fn from_body(value: &Value) -> Option<Dialect> {
         if crate::mcp::is_jsonrpc(value) {

@@ -310,6 +310,12 @@ impl GuardedExchange {
         }
         if end_of_stream {
             self.phase = RequestPhase::Passed;
+            // A stored answer fetched again is read in its own API's shape, not as chat.
+            if policy.reads_responses() {
+                if let Some(d) = Dialect::of_retrieval(&header(":path").unwrap_or_default()) {
+                    self.exchange.dialect = d;
+                }
+            }
             return (edits, Step::Continue);
         }
         self.path = header(":path").unwrap_or_default();

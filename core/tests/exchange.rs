@@ -816,3 +816,98 @@ fn upgraded_connections_follow_on_unrecognized() {
         "the secret is read and blocked"
     );
 }
+
+/// A stored answer fetched again (`GET /v1/responses/{id}` in background mode, or as its
+/// resumed stream; `GET /v1/chat/completions/{id}`) is read in its API's shape: before, it was
+/// read as a chat answer, found no text, and was recorded `allow`.
+#[test]
+fn retrieved_answers_are_read_in_their_api() {
+    let p = policy("");
+    let response = serde_json::json!({"id": "resp_1", "object": "response", "status": "completed",
+        "output": [{"type": "message", "id": "m", "role": "assistant",
+                    "content": [{"type": "output_text", "text": format!("the key is {SECRET}")}]}]})
+    .to_string()
+    .into_bytes();
+    let o = drive(
+        &p,
+        "/v1/responses/resp_1",
+        &[],
+        &[],
+        Heavy::Clear,
+        JSON,
+        &[&response],
+    );
+    let got: Value = serde_json::from_slice(&o.client).unwrap();
+    assert_eq!(got["status"], "incomplete", "{got}");
+    assert!(!String::from_utf8_lossy(&o.client).contains(SECRET));
+    assert_eq!(o.records, [(Direction::Response, Decision::Block)]);
+    // the resumed stream of a background response
+    let stream = format!(
+        "event: response.output_text.delta\ndata: {}\n\n",
+        serde_json::json!({"type": "response.output_text.delta", "sequence_number": 5,
+                           "item_id": "m", "output_index": 0, "content_index": 0,
+                           "delta": format!("the key is {SECRET} ok")})
+    );
+    let o = drive(
+        &p,
+        "/v1/responses/resp_1?stream=true&starting_after=4",
+        &[],
+        &[],
+        Heavy::Clear,
+        &[("content-type", "text/event-stream")],
+        &[stream.as_bytes()],
+    );
+    assert!(!String::from_utf8_lossy(&o.client).contains(SECRET));
+    assert_eq!(o.records, [(Direction::Response, Decision::Block)]);
+    // a stored chat completion
+    let o = drive(
+        &p,
+        "/v1/chat/completions/chatcmpl-1",
+        &[],
+        &[],
+        Heavy::Clear,
+        JSON,
+        &[&answer(&format!("key {SECRET}"))],
+    );
+    let got: Value = serde_json::from_slice(&o.client).unwrap();
+    assert_eq!(got["choices"][0]["finish_reason"], "content_filter");
+    // what was sent, listed: not an answer, not read as one
+    let items = serde_json::json!({"object": "list", "data": [{"type": "message", "role": "user",
+        "content": [{"type": "input_text", "text": "hello"}]}]})
+    .to_string()
+    .into_bytes();
+    let o = drive(
+        &p,
+        "/v1/responses/resp_1/input_items",
+        &[],
+        &[],
+        Heavy::Clear,
+        JSON,
+        &[&items],
+    );
+    assert!(o.client == items, "forwarded unchanged");
+    for (path, want) in [
+        (
+            "/v1/responses/resp_1",
+            Some(parapet_core::dialect::Dialect::OpenAiResponses),
+        ),
+        (
+            "/openai/v1/responses/resp_1/",
+            Some(parapet_core::dialect::Dialect::OpenAiResponses),
+        ),
+        (
+            "/v1/chat/completions/c-1?x=1",
+            Some(parapet_core::dialect::Dialect::OpenAiChat),
+        ),
+        ("/v1/responses", None),
+        ("/v1/chat/completions", None),
+        ("/v1/responses/resp_1/input_items", None),
+        ("/v1beta/models/g:generateContent", None),
+    ] {
+        assert_eq!(
+            parapet_core::dialect::Dialect::of_retrieval(path),
+            want,
+            "{path}"
+        );
+    }
+}

@@ -54,3 +54,19 @@ def test_streaming_request_is_guarded_too(client, upstream):
         client.chat.completions.create(
             model="standin-echo", stream=True,
             messages=[{"role": "user", "content": "my key is AKIAQX7MZT3KWJ5RLN2P"}])
+
+
+def test_a_background_response_fetched_again_is_guarded(client, upstream):
+    # `responses.retrieve` (background mode) is a GET with no body: its answer is read as a
+    # Responses object, so the default policy's output guards see its text.
+    leak = {"x-standin-reply": "the deploy key is AKIAQX7MZT3KWJ5RLN2P"}
+    r = client.responses.retrieve("resp_1", extra_headers=leak)
+    assert r.status == "incomplete" and r.incomplete_details.reason == "content_filter"
+    assert "AKIAQX7MZT3KWJ5RLN2P" not in r.model_dump_json()
+    # and its resumed stream
+    events = list(client.responses.retrieve("resp_1", stream=True, starting_after=0, extra_headers=leak))
+    text = "".join(e.model_dump_json() for e in events)
+    assert "AKIAQX7MZT3KWJ5RLN2P" not in text
+    assert events[-1].type == "response.incomplete", events[-1].type
+    clean = client.responses.retrieve("resp_2", extra_headers={"x-standin-reply": "all done"})
+    assert clean.output_text == "all done"
