@@ -858,23 +858,27 @@ fn best_matches(mut m: Vec<(u32, f32)>) -> Vec<(u32, f32)> {
     m
 }
 
-/// A local reply with its content type and the decision header.
-/// The protocol a request asks to switch to (`upgrade: websocket`, or an HTTP/2 or /3
-/// extended CONNECT's `:protocol`; a plain CONNECT opens a tunnel), if it does. `h2c` is
-/// not one: a proxy answers that request itself, in HTTP/1.1.
+/// The protocol a request asks to switch to, if it does: a GET's `upgrade: websocket`, or a
+/// CONNECT (an HTTP/2 or /3 extended CONNECT's `:protocol`; a plain one opens a tunnel).
+/// `h2c` is not one: a proxy answers that request itself, in HTTP/1.1. A POST, which nearly
+/// every guarded request is, costs one header read.
 fn upgrade_protocol(header: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    let upgrade = header("upgrade")
-        .or_else(|| header(":protocol"))
-        .map(|v| v.trim().to_ascii_lowercase())
-        .filter(|v| !v.is_empty() && v != "h2c");
-    match upgrade {
-        Some(p) => Some(p),
-        None => header(":method")
-            .filter(|m| m.eq_ignore_ascii_case("CONNECT"))
-            .map(|_| "connect".to_string()),
+    let method = header(":method")?;
+    let lower = |v: String| Some(v.trim().to_ascii_lowercase()).filter(|v| !v.is_empty());
+    if method.eq_ignore_ascii_case("CONNECT") {
+        return Some(
+            header(":protocol")
+                .and_then(lower)
+                .unwrap_or_else(|| "connect".to_string()),
+        );
     }
+    if !method.eq_ignore_ascii_case("GET") {
+        return None;
+    }
+    header("upgrade").and_then(lower).filter(|v| v != "h2c")
 }
 
+/// A local reply with its content type and the decision header.
 fn local_reply(policy: &Policy, reply: Reply, decision: Decision) -> LocalReply {
     let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
     if let Some(h) = &policy.decision_header {

@@ -800,21 +800,25 @@ fn upgraded_connections_follow_on_unrecognized() {
             .collect();
         assert_eq!(records, [(Direction::Request, Decision::Skipped)]);
     }
-    // `upgrade: h2c` (curl --http2 over cleartext): an ordinary request, read as always
-    let mut m = GuardedExchange::new();
-    let h2c = |n: &str| match n {
-        ":path" => Some("/v1/chat/completions".to_string()),
-        "upgrade" => Some("h2c".to_string()),
-        _ => None,
-    };
-    let (_, step) = m.request_headers(&block, &h2c, false);
-    assert!(matches!(step, Step::Continue));
-    let req = chat(&format!("key {SECRET}"));
-    let step = m.request_body(&block, req.len(), true, &mut || Ok(req.clone()));
-    assert!(
-        matches!(step, Step::Reply(_)),
-        "the secret is read and blocked"
-    );
+    // `upgrade: h2c` (curl --http2 over cleartext), or an upgrade header on a POST: an
+    // ordinary request, read as always
+    for (method, upgrade) in [("POST", "h2c"), ("GET", "h2c"), ("POST", "websocket")] {
+        let mut m = GuardedExchange::new();
+        let h = |n: &str| match n {
+            ":path" => Some("/v1/chat/completions".to_string()),
+            ":method" => Some(method.to_string()),
+            "upgrade" => Some(upgrade.to_string()),
+            _ => None,
+        };
+        let (_, step) = m.request_headers(&block, &h, false);
+        assert!(matches!(step, Step::Continue), "{method} {upgrade}");
+        let req = chat(&format!("key {SECRET}"));
+        let step = m.request_body(&block, req.len(), true, &mut || Ok(req.clone()));
+        assert!(
+            matches!(step, Step::Reply(_)),
+            "the secret is read and blocked"
+        );
+    }
 }
 
 /// A stored answer fetched again (`GET /v1/responses/{id}` in background mode, or as its
