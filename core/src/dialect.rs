@@ -84,11 +84,18 @@ impl Dialect {
 
     /// The API of the answer to a bodiless request that retrieves a stored one, if the path
     /// names one: `GET /v1/responses/{id}` (a background response; `?stream=true` resumes its
-    /// stream) and `GET /v1/chat/completions/{id}` (a stored completion). Other paths under
+    /// stream, `POST …/cancel` answers with it) and `GET /v1/chat/completions/{id}` (a stored
+    /// completion). Other paths under
     /// them (`…/input_items`, `…/messages`) list what was sent, not an answer.
     pub fn of_retrieval(path: &str) -> Option<Dialect> {
-        let path = path.split(['?', '#']).next().unwrap_or("");
-        let (head, id) = path.trim_end_matches('/').rsplit_once('/')?;
+        let path = path
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('/');
+        // `POST /v1/responses/{id}/cancel` (no body) answers with the response, too.
+        let path = path.strip_suffix("/cancel").unwrap_or(path);
+        let (head, id) = path.rsplit_once('/')?;
         if id.is_empty() || id.contains(':') {
             return None;
         }

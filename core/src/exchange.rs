@@ -159,7 +159,11 @@ pub enum BodyMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RequestPhase {
     Start,
+    /// No body, and its answer is no stored LLM answer: the response is not read either.
     Passed,
+    /// No body; the path names a stored answer fetched again ([`Dialect::of_retrieval`]),
+    /// read in that API's shape.
+    Retrieving,
     Buffering,
     Shadowing,
     Escalating,
@@ -310,10 +314,13 @@ impl GuardedExchange {
         }
         if end_of_stream {
             self.phase = RequestPhase::Passed;
-            // A stored answer fetched again is read in its own API's shape, not as chat.
+            // A stored answer fetched again is read in its own API's shape. Any other answer
+            // to a bodiless request (a model list, a file, an MCP server's own stream) is no
+            // LLM answer the guards know: not read, and so not reported as read.
             if policy.reads_responses() {
                 if let Some(d) = Dialect::of_retrieval(&header(":path").unwrap_or_default()) {
                     self.exchange.dialect = d;
+                    self.phase = RequestPhase::Retrieving;
                 }
             }
             return (edits, Step::Continue);
@@ -463,8 +470,12 @@ impl GuardedExchange {
         if let (RequestPhase::Decided(d), Some(h)) = (self.phase, &policy.decision_header) {
             edits.set.push((h.clone(), d.as_str().to_string()));
         }
-        // A locally answered request has no upstream response to guard.
-        if self.phase == RequestPhase::Decided(Decision::Block) {
+        // A locally answered request has no upstream response to guard; the answer to a
+        // bodiless request that fetches no stored answer is not read.
+        if matches!(
+            self.phase,
+            RequestPhase::Decided(Decision::Block) | RequestPhase::Passed
+        ) {
             return (edits, Step::Continue);
         }
         let plan = policy.response_plan(

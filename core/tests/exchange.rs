@@ -890,6 +890,22 @@ fn retrieved_answers_are_read_in_their_api() {
         &[&items],
     );
     assert!(o.client == items, "forwarded unchanged");
+    assert!(
+        o.records.is_empty(),
+        "not read, so not reported: {:?}",
+        o.records
+    );
+    // cancelling a background response (a bodiless POST) answers with the response
+    let o = drive(
+        &p,
+        "/v1/responses/resp_1/cancel",
+        &[],
+        &[],
+        Heavy::Clear,
+        JSON,
+        &[&response],
+    );
+    assert_eq!(o.records, [(Direction::Response, Decision::Block)]);
     for (path, want) in [
         (
             "/v1/responses/resp_1",
@@ -906,6 +922,11 @@ fn retrieved_answers_are_read_in_their_api() {
         ("/v1/responses", None),
         ("/v1/chat/completions", None),
         ("/v1/responses/resp_1/input_items", None),
+        (
+            "/v1/responses/resp_1/cancel",
+            Some(parapet_core::dialect::Dialect::OpenAiResponses),
+        ),
+        ("/v1/responses/cancel", None),
         ("/v1beta/models/g:generateContent", None),
     ] {
         assert_eq!(
