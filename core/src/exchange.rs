@@ -593,10 +593,14 @@ impl GuardedExchange {
     }
 
     /// Would the guards read this exchange's answer? Only one to a request they read (not
-    /// skipped, not bodiless) in an API whose answers carry text: not embeddings, nor an MCP
-    /// exchange without a guarded call.
+    /// skipped, not bodiless, or a stored answer fetched again) in an API whose answers carry
+    /// text: not embeddings, nor an MCP exchange without a guarded call.
     fn reads_answer(&self) -> bool {
-        let request_read = matches!(self.phase, RequestPhase::Decided(d) if d != Decision::Skipped);
+        let request_read = match self.phase {
+            RequestPhase::Decided(d) => d != Decision::Skipped,
+            RequestPhase::Retrieving => true,
+            _ => false,
+        };
         request_read
             && match self.exchange.dialect {
                 Dialect::Embeddings => false,
@@ -611,12 +615,14 @@ impl GuardedExchange {
 
     /// Is this exchange's answer surely an LLM answer or a guarded tool result, so that one too
     /// large to read is withheld under `on_oversize: block`? [`Self::reads_answer`], and the
-    /// request's path names its API (or it is a guarded MCP call). A dialect guessed from the
+    /// request's path names its API, or a stored answer, or it is a guarded MCP call. A dialect
+    /// guessed from the
     /// body's shape at a path of another API is not: `{"prompt": …}` to
     /// `/v1/images/generations` reads as completions, and its answer is megabytes of images.
     fn withholds_oversize(&self) -> bool {
         self.reads_answer()
             && (self.exchange.dialect == Dialect::Mcp
+                || self.phase == RequestPhase::Retrieving
                 || Dialect::from_path(&self.path) == Some(self.exchange.dialect))
     }
 

@@ -166,19 +166,27 @@ fn is_guarded_result(m: &Value, ids: &[Value]) -> bool {
     m.get("result").is_some() && m.get("id").is_some_and(|id| ids.contains(id))
 }
 
+/// A JSON-RPC error response to request `id`, with the guardrail's code.
+fn rpc_error(id: Value, message: &str, data: &Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": BLOCK_CODE, "message": message, "data": data}})
+}
+
 /// The local answer to a blocked request body: a JSON-RPC error for each guarded request in it
 /// (a single object for a single request, an array for a batch).
 pub fn error_reply(body: &Value, methods: &[String], message: &str, guard: &str) -> Vec<u8> {
-    let error = |id: Value| {
-        json!({"jsonrpc": "2.0", "id": id, "error": {
-            "code": BLOCK_CODE, "message": message,
-            "data": {"guard": guard, "reason": "content_policy_violation"}}})
-    };
+    let data = json!({"guard": guard, "reason": "content_policy_violation"});
     let reply = match body {
-        Value::Array(_) => {
-            Value::Array(guarded_ids(body, methods).into_iter().map(error).collect())
-        }
-        single => error(single.get("id").cloned().unwrap_or(Value::Null)),
+        Value::Array(_) => Value::Array(
+            guarded_ids(body, methods)
+                .into_iter()
+                .map(|id| rpc_error(id, message, &data))
+                .collect(),
+        ),
+        single => rpc_error(
+            single.get("id").cloned().unwrap_or(Value::Null),
+            message,
+            &data,
+        ),
     };
     reply.to_string().into_bytes()
 }
@@ -187,14 +195,14 @@ pub fn error_reply(body: &Value, methods: &[String], message: &str, guard: &str)
 /// coding it cannot decode): a JSON-RPC error for each of `ids` (one object for one call, an
 /// array for a batch).
 pub fn withheld_reply(ids: &[Value], message: &str) -> Vec<u8> {
-    let error = |id: &Value| {
-        json!({"jsonrpc": "2.0", "id": id, "error": {
-            "code": BLOCK_CODE, "message": message,
-            "data": {"reason": "guardrail_unreadable_response"}}})
-    };
+    let data = json!({"reason": "guardrail_unreadable_response"});
     let reply = match ids {
-        [one] => error(one),
-        many => Value::Array(many.iter().map(error).collect()),
+        [one] => rpc_error(one.clone(), message, &data),
+        many => Value::Array(
+            many.iter()
+                .map(|id| rpc_error(id.clone(), message, &data))
+                .collect(),
+        ),
     };
     reply.to_string().into_bytes()
 }

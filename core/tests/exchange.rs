@@ -895,6 +895,22 @@ fn retrieved_answers_are_read_in_their_api() {
         "not read, so not reported: {:?}",
         o.records
     );
+    // a stored answer too large to read is withheld like any other (limit 4096 here)
+    let big = serde_json::json!({"id": "resp_1", "object": "response", "status": "completed",
+        "output": [{"type": "message", "id": "m", "role": "assistant",
+                    "content": [{"type": "output_text", "text": "lorem ipsum ".repeat(600)}]}]})
+    .to_string()
+    .into_bytes();
+    let o = drive(
+        &p,
+        "/v1/responses/resp_1",
+        &[],
+        &[],
+        Heavy::Clear,
+        JSON,
+        &[&big],
+    );
+    assert_eq!(o.records, [(Direction::Response, Decision::Block)]);
     // cancelling a background response (a bodiless POST) answers with the response
     let o = drive(
         &p,
