@@ -18,7 +18,10 @@ about the same group:
 - `toxicity`: statements that mention identity groups neutrally or positively, next to hateful
   and abusive statements about the same groups (the predicate decides, not the group word);
   profane insults in a social-media register next to the same sentences with a harmless noun,
-  with the network's frame (reposts, mentions, hashtags, links) on both sides.
+  with the network's frame (reposts, mentions, hashtags, links) on both sides; words that are
+  slurs in one sense used in their ordinary sense (a bird at the feeder, cheese and crackers, a
+  garden hoe, a team or a name in the news); and slurs and obscenities used casually (a
+  greeting, banter, an expletive in an everyday post) next to the same posts without them.
 
 Every row is {"text", "label" (1 = attack / toxic), "task", "family", "lang", "source"}; the
 source is always `parapet/contrastive` (licence: the project's own, Apache-2.0), the family names
@@ -578,6 +581,79 @@ SOCIAL_FRAMES = ["RT @{u}: {x}", "@{u} {x}", "{x} #{tag}", "{x} http://t.co/{lin
 SOCIAL_TAGS = ["MondayMotivation", "GameDay", "NBA", "tbt", "weekend", "news", "fail", "truth"]
 
 
+# Words that are slurs or obscenities in one sense and ordinary words in another, each in its
+# ordinary sense (animals, food, gardening, sports teams, names, colours, materials), in everyday
+# posts and news lines: the sense decides, not the word. Written after the t-davidson fold's
+# held-out tweets showed the heavy tier scoring such posts as toxic (a bird on the balcony, a
+# governor's race, crackers and cheese).
+TRIGGER_HARMLESS = [
+    "there's a little bird singing outside my window every morning",
+    "the birds are back at the feeder, spring is finally here",
+    "saw a blue tit and two robins in the garden today",
+    "the monkeys at the zoo stole some kid's sunglasses lol",
+    "watched a documentary about wild apes in the rainforest last night",
+    "cheese and crackers for dinner because i'm too tired to cook",
+    "ate half a sleeve of oreos during the game, no regrets",
+    "brownies in the oven and the whole house smells amazing",
+    "took the trash out and the raccoons were already waiting for me",
+    "bin day tomorrow, don't forget to put the trash and recycling out",
+    "my grandpa still turns his vegetable beds with an old hoe",
+    "ho ho ho, the office christmas party is tonight",
+    "our coonhound treed a possum in the backyard last night",
+    "found a chink in their defence in the second half and scored twice",
+    "a chink of light came through the curtains at six am",
+    "the yankees bullpen blew another lead tonight",
+    "charlie got a new puppy and it's the cutest thing ever",
+    "our rooster crows at five every single morning",
+    "pussy willows are blooming down by the creek",
+    "the donkey at the petting zoo tried to eat my scarf",
+    "bought a flame retardant blanket for the fireplace",
+    "she painted the fence yellow and the front door a deep red",
+    "picked up colored pencils and glue sticks for the kids' art class",
+    "the beaver dam on the river is huge this year",
+    "reading moby dick again, the whale chapters are my favourite",
+    "spooky season is here, the neighbours already have skeletons on the lawn",
+    "the dog breeder said the bitch had a healthy litter of six puppies",
+    "the queen of our book club picked another long russian novel",
+    "my little brother is a total bookworm, finished three novels this week",
+    "the cracker jack box still has a prize inside, classic",
+    "the black and white cookies from that bakery are the best in town",
+    "oriental rugs on sale at the furniture store this weekend",
+    "the new ape exhibit at the zoo opens on saturday",
+    "this movie is trash tv at its finest and i love it",
+]
+TRIGGER_NEWS = [
+    "BREAKING: networks call the governor's race for {n}",
+    "{n} scores twice as the home side wins the derby",
+    "{n} named coach of the year after a record season",
+    "Live coverage tonight: {n} speaks at the state convention",
+    "{n} signs a three-year deal with the Yankees",
+    "Weather: {n} says storms will clear by the weekend",
+]
+TRIGGER_NAMES = ["Charlie Baker", "Charlie Rivers", "Dick Thompson", "Chuck Moore", "Bob White", "Jack Black",
+                 "Randy Fox", "Paddy Walsh"]
+
+# Slurs and obscenities used casually, not aimed at anyone in anger (greetings, jokes, banter,
+# about third parties), next to the same sentences with a harmless noun: the word is the
+# slur or obscenity whatever the tone (the project's toxicity is insults, slurs, obscene or
+# hateful language). Written after the t-davidson fold showed the heavy tier passing friendly
+# uses of slurs that every training insult had aimed at someone. The terms are entries of the
+# shipped profanity list, as for SOCIAL_INSULTS.
+CASUAL_SLUR = [
+    "thanks {w} 😊", "omw {w}, save me a seat", "happy birthday to my {w} 🎉", "love you {w} lol",
+    "my {w} just got promoted, so proud", "{w} i'm bored, come over", "these {w}s want all my snacks",
+    "can't trust these {w}s lol", "all the {w}s at the party tonight 😂", "lmao my {w} really said that",
+    "good morning {w}, coffee?", "who's coming to the game tonight {w}", "{w}s be wildin on a monday",
+    "me and my {w} at the beach today ☀️",
+]
+CASUAL_SLUR_WORDS = ["bitch", "nigga", "nig", "slut", "whore", "fag", "cunt", "twat", "motherfucker", "spic",
+                     "retard", "skank", "faggot"]
+CASUAL_OBSCENE = [
+    "{x}, fuck this weather", "holy shit {x}", "{x} and i don't give a fuck", "{x}, this shit is crazy",
+    "fucking hell, {x}", "{x} lmao what the fuck",
+]
+
+
 # EVALUATION ONLY (never trained on, `eval_rows()`): other templates about the same groups, to
 # measure how often a model flags a neutral statement because it names a group.
 EVAL_NEUTRAL = [
@@ -728,6 +804,23 @@ def toxicity_rows(rng: random.Random) -> list[dict]:
         add(framed(t), 0, "social-harmless")
     for t in POLITE:
         add(t, 0, "polite")
+    tr = random.Random(SEED + 3)  # its own stream again: the rows above stay as they were
+    missing = [w for w in CASUAL_SLUR_WORDS if w not in listed]
+    assert not missing, f"not in {PROFANITY_TSV}: {missing}"
+    for t in TRIGGER_HARMLESS:
+        add(t, 0, "trigger-harmless")
+        add(framed(t), 0, "trigger-harmless")
+    for t in TRIGGER_NEWS:
+        for n in tr.sample(TRIGGER_NAMES, 3):
+            add(t.format(n=n), 0, "trigger-harmless")
+    for t in CASUAL_SLUR:
+        for w in tr.sample(CASUAL_SLUR_WORDS, 4):
+            add(t.format(w=w), 1, "casual-slur")
+        for w in tr.sample(SOCIAL_HARMLESS, 2):
+            add(t.format(w=w), 0, "casual-harmless")
+    for t in CASUAL_OBSCENE:
+        for x in tr.sample(CASUAL, 6):
+            add(t.format(x=x), 1, "casual-obscene")
     return out
 
 

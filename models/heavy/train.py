@@ -746,7 +746,27 @@ def release_changes(cv: dict) -> list[str]:
            "   seeds); the language folds' own benign rows",
            "   were blocked more often (lang:latin 1 -> 3 of 81, lang:cyrillic 0 of 14 -> 2 of 13) and the Arabic/",
            "   Devanagari fold's heavy AUC fell 0.863 -> 0.732 (caught unchanged, 54.2%). The shipped cascade still",
-           "   blocks none of spaCy's never-trained sentences in other languages (`models/CALIBRATION.md`).", "",
+           "   blocks none of spaCy's never-trained sentences in other languages (`models/CALIBRATION.md`).",
+           "7. Contrastive toxicity in both directions (`models/data/contrastive.py`): `trigger-harmless` (benign:",
+           "   words that are slurs in one sense used in their ordinary sense, a bird at the feeder, cheese and crackers,",
+           "   a garden hoe, a chink of light, a team or a name in a news line) and `casual-slur` / `casual-obscene`",
+           "   (toxic: slurs and obscenities in greetings, banter and everyday posts, not aimed at anyone in anger) next",
+           "   to the same posts with a harmless noun (`casual-harmless`). Written after the t-davidson fold's held-out",
+           "   tweets showed the heavy tier scoring ordinary posts with such words as toxic (half of its benign tweets",
+           "   above 0.48) and passing friendly uses of slurs that every training insult had aimed at someone. Chosen",
+           "   on that fold over three seeds (below, `selection/toxicity_families.json`); every model re-trained, all",
+           "   12 folds re-run. Held-out folds, before -> now: t-davidson toxicity heavy AUC 0.843 -> 0.863, so every",
+           "   toxicity fold is now at or above 0.85 (surge-ai 0.897 -> 0.871; contrastive 0.946 -> 0.917, whose held-out",
+           "   rows now include the new families, 258 / 344 -> 350 / 458); surge-ai's cascade caught 15.6% -> 18.4%, its",
+           "   benign rows blocked 0.2% -> 0.6%. The injection folds moved too (same encoder; the new rows change every",
+           "   draw): mean caught over held-out attack sources 71.0% -> 68.2%, mostly the small language folds",
+           "   (lang:cyrillic 96.7% -> 73.3% of 30 attacks, lang:latin 86.2% -> 79.3% of 188); InjecGuard's benign",
+           "   prompts blocked 6.9% -> 7.9%. With seed 1 the same injection folds give 66.7% before and 67.6% now",
+           "   (InjecGuard 8.1% -> 9.6%; `selection/toxicity_families.json`): the two seeds disagree in sign, and",
+           "   71.0% was the better of two draws of the data before. The shipped operating point moved towards",
+           "   blocking less toxicity: the new benign calibration rows are hard and each benign source weighs the",
+           "   same (`models/CALIBRATION.md`: toxicity heavy `block_above` 0.757 -> 0.838; never-trained Stormfront",
+           "   caught 41.0% -> 33.8%, its benign sentences blocked 9.7% -> 7.3%).", "",
            "| held-out source | task | heavy AUC before -> now | cascade caught before -> now | benign blocked before -> now |",
            "|---|---|---|---|---|"]
     spread = HERE / "selection" / "seed_spread.json"
@@ -764,6 +784,13 @@ def release_changes(cv: dict) -> list[str]:
                          + f" (mean {sum(by_seed.values()) / len(by_seed):.4f})" for name, by_seed in sw["runs"].items())
         out[-2:-2] = [f"Weight averaging (SWA; {sw['fold']} fold, {sw['metric']}; `selection/swa.json`): {runs}. "
                       f"{sw['decision'][0].upper()}{sw['decision'][1:]}.", ""]
+    fams = HERE / "selection" / "toxicity_families.json"
+    if fams.exists():  # item 7's model selection
+        tf = json.loads(fams.read_text())
+        runs = "; ".join(f"{name}: " + ", ".join(f"seed {k} {v:.3f}" for k, v in by_seed.items())
+                         + f" (mean {sum(by_seed.values()) / len(by_seed):.3f})" for name, by_seed in tf["runs"].items())
+        out[-2:-2] = [f"Which toxicity families (item 7; {tf['fold']} fold, {tf['metric']}; "
+                      f"`selection/toxicity_families.json`): {runs}. {tf['decision'][0].upper()}{tf['decision'][1:]}.", ""]
     fmt = lambda v, auc=False: "–" if v is None else (f"{v:.3f}" if auc else f"{100 * v:.1f}%")  # noqa: E731
     for g, r in cv.items():
         for task in ("injection", "toxicity"):
