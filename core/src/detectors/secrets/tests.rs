@@ -553,6 +553,8 @@ fn vendor_catalogue() {
         ("segment_api_token", "sgp_", ALNUM, 64, ""),
         ("deno_deploy_token", "ddp_", ALNUM, 36, ""),
         ("cerebras_api_key", "csk-", LOWER_ALNUM, 40, ""),
+        ("firecrawl_api_key", "fc-", HEX, 32, ""),
+        ("e2b_api_key", "e2b_", HEX, 40, ""),
         ("trello_token", "ATTA", HEX, 64, ""),
         ("clickup_token", "pk_4810273_", UPPER_ALNUM, 32, ""),
         ("axiom_token", "xaat-8f2c41d0-7b3e-4a19-9c5d-", HEX, 12, ""),

@@ -449,6 +449,20 @@ pub(super) const VENDOR_RULES: &[Rule] = &[
         Check::HasDigit,
     ),
     rule(
+        "firecrawl_api_key",
+        &["fc-"],
+        r"^fc-[a-f0-9]{32}",
+        0.9,
+        Check::HasDigit,
+    ),
+    rule(
+        "e2b_api_key",
+        &["e2b_"],
+        r"^e2b_[a-f0-9]{40}",
+        0.9,
+        Check::HasDigit,
+    ),
+    rule(
         "adafruit_io_key",
         &["aio_"],
         r"^aio_[A-Za-z0-9]{28}",
