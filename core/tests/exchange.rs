@@ -827,11 +827,15 @@ fn upgraded_connections_follow_on_unrecognized() {
 #[test]
 fn retrieved_answers_are_read_in_their_api() {
     let p = policy("");
-    let response = serde_json::json!({"id": "resp_1", "object": "response", "status": "completed",
-        "output": [{"type": "message", "id": "m", "role": "assistant",
-                    "content": [{"type": "output_text", "text": format!("the key is {SECRET}")}]}]})
-    .to_string()
-    .into_bytes();
+    // a completed Responses object whose one message says `text`
+    let stored = |text: &str| {
+        serde_json::json!({"id": "resp_1", "object": "response", "status": "completed",
+            "output": [{"type": "message", "id": "m", "role": "assistant",
+                        "content": [{"type": "output_text", "text": text}]}]})
+        .to_string()
+        .into_bytes()
+    };
+    let response = stored(&format!("the key is {SECRET}"));
     let o = drive(
         &p,
         "/v1/responses/resp_1",
@@ -896,11 +900,7 @@ fn retrieved_answers_are_read_in_their_api() {
         o.records
     );
     // a stored answer too large to read is withheld like any other (limit 4096 here)
-    let big = serde_json::json!({"id": "resp_1", "object": "response", "status": "completed",
-        "output": [{"type": "message", "id": "m", "role": "assistant",
-                    "content": [{"type": "output_text", "text": "lorem ipsum ".repeat(600)}]}]})
-    .to_string()
-    .into_bytes();
+    let big = stored(&"lorem ipsum ".repeat(600));
     let o = drive(
         &p,
         "/v1/responses/resp_1",
