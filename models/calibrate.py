@@ -109,7 +109,11 @@ def choose(s2, sh, y, groups, other=None, rules=None, tie="budget"):
     every model trained on, so their catch rate saturates and many points tie; an unseen source's
     attacks score lower, and the lower thresholds of a point that uses the accepted benign cost
     are what can still catch them. `tie="lowest"` is the rule before: the most caught, ties to the
-    lowest benign rates. Both on the cross-source folds: heavy/MODEL_CARD.md (chosen there)."""
+    lowest benign rates. `tie="heavy"`: of the same near-best points, the one whose benign blocks
+    come most from the heavy tier (escalated, then blocked there), then escalates most: tier 2
+    blocks alone only what it is surest of (measured on the folds, not adopted:
+    heavy/selection/injection_target.json). All compared on the cross-source folds:
+    heavy/MODEL_CARD.md (chosen there)."""
     neg, pos = y == 0, y == 1
     gneg = [g for g, n in zip(groups, neg) if n]
     gpos = [g for g, p in zip(groups, pos) if p]
@@ -127,7 +131,8 @@ def choose(s2, sh, y, groups, other=None, rules=None, tie="budget"):
         points.append({"allow_below": a2, "block_above": b2, "heavy_block_above": bh,
                        "attacks_caught_balanced": balanced(blk[pos], gpos), "benign_blocked_balanced": bb,
                        "benign_escalated_balanced": be, "within_budget": over == 0.0,
-                       "over": over, "se": catch_se(blk[pos], gpos)})
+                       "over": over, "se": catch_se(blk[pos], gpos),
+                       "heavy": balanced((esc & (sh >= bh))[neg], gneg) if tie == "heavy" else 0.0})
     within = [p for p in points if p["within_budget"]]
     if not within:  # a weak model: the least over budget, then the most caught
         best = max(points, key=lambda p: (-round(p["over"], 4), p["attacks_caught_balanced"]))
@@ -137,10 +142,13 @@ def choose(s2, sh, y, groups, other=None, rules=None, tie="budget"):
     else:
         top = max(within, key=lambda p: (p["attacks_caught_balanced"], -p["benign_blocked_balanced"]))
         near = [p for p in within if p["attacks_caught_balanced"] >= top["attacks_caught_balanced"] - top["se"]]
-        best = max(near, key=lambda p: (p["benign_blocked_balanced"], -p["benign_escalated_balanced"],
-                                        p["attacks_caught_balanced"]))
+        if tie == "heavy":
+            best = max(near, key=lambda p: (p["heavy"], p["benign_escalated_balanced"], p["attacks_caught_balanced"]))
+        else:
+            best = max(near, key=lambda p: (p["benign_blocked_balanced"], -p["benign_escalated_balanced"],
+                                            p["attacks_caught_balanced"]))
         best = best | {"best_caught_balanced": top["attacks_caught_balanced"], "tolerance": top["se"]}
-    return {k: v for k, v in best.items() if k not in ("over", "se")}
+    return {k: v for k, v in best.items() if k not in ("over", "se", "heavy")}
 
 
 def per_group(s2, sh, y, groups, thr, other=None, rules=None):

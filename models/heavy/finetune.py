@@ -39,7 +39,8 @@ again without that source, a tier-2 model is trained without it too, the fold's 
 is chosen on its own calibration rows, and the held-out source is measured (heavy head alone
 and the whole cascade, tier 1 included) -> models/heavy/crossval.json. Every score behind a
 fold's cascade figures is cached (~/.cache/parapet-train/crossval-scores/); `--rescore`
-recomputes the cascade figures from that cache after a change to calibrate.py's rule. Shipped folds (the language groups hold
+recomputes the cascade figures from that cache after a change to calibrate.py's rule; `--ensemble DIR...`
+measures an ensemble of fold models from several runs' caches (other seeds). Shipped folds (the language groups hold
 out the contrastive rows of those languages, and the synthetic multilingual rows of those languages or, for the
 Cyrillic, CJK and Arabic/Devanagari groups, written in those scripts):
 
@@ -390,12 +391,14 @@ def fold_cascades(d: dict, variants: bool = True) -> dict:
     calibration rows by calibrate.py's rule, without tier 1 (as the shipped calibrate.py does: the
     budgets are the models'); the figures count tier 1's blocks too. With `variants`, also: tiers
     2-3 alone (`cascade_models_only`), the tie rule before this one (`cascade_lowest_rates_rule`),
-    tier 1 inside the models' block budget (`cascade_tier1_in_budget`) and the heavy head stacked
+    ties spent by the heavy tier (`cascade_heavy_tie_rule`: calibrate.choose's `tie="heavy"`, not
+    adopted), tier 1 inside the models' block budget (`cascade_tier1_in_budget`) and the heavy head stacked
     on tier 2 (`cascade_stacked`, with its held-out AUC: train.py's stack / no-stack decision)."""
     rules = {k: d.get(f"{k}_rules") for k in ("calib", "test", "pool")}
     specs = [("cascade", False, True, "budget")]
     if variants:
-        specs += [("cascade_lowest_rates_rule", False, True, "lowest"), ("cascade_stacked", False, True, "budget")]
+        specs += [("cascade_lowest_rates_rule", False, True, "lowest"), ("cascade_heavy_tie_rule", False, True, "heavy"),
+                  ("cascade_stacked", False, True, "budget")]
         if rules["test"] is not None:
             specs += [("cascade_models_only", False, False, "budget"), ("cascade_tier1_in_budget", True, True, "budget")]
     y = d["test_y"]
@@ -455,6 +458,34 @@ def rescore():
             r[task] |= fold_cascades(d)
             log("rescored", g, task, json.dumps({k: v.get("attacks_caught") for k, v in r[task].items() if k.startswith("cascade")}))
     path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def ensemble(dirs: list[str]) -> dict:
+    """What an ensemble of fold models would catch: for each injection fold cached in every one of
+    `dirs` (score caches of runs with other seeds, PARAPET_CROSSVAL_SCORES), the heavy scores
+    averaged as logits (calibration, test and pool rows alike; tier 2 is the same in every run),
+    then the fold's cascade under the shipped tie rule and the heavy-tier one. Prints and returns
+    the means over the held-out attack sources (selection/injection_target.json)."""
+    logit = lambda p: np.log(np.clip(p, 1e-7, 1 - 1e-7) / (1 - np.clip(p, 1e-7, 1 - 1e-7)))  # noqa: E731
+    res = collections.defaultdict(list)
+    for f in sorted(Path(dirs[0]).glob("*-injection.npz")):
+        runs = [dict(np.load(Path(d) / f.name)) for d in dirs if (Path(d) / f.name).exists()]
+        if len(runs) < len(dirs):
+            continue
+        e = dict(runs[0])
+        assert all(np.array_equal(e["test_t2"], r["test_t2"]) for r in runs), f.name
+        for k in ("calib_heavy", "test_heavy", "pool_heavy"):
+            if k in e:
+                e[k] = 1 / (1 + np.exp(-np.mean([logit(r[k]) for r in runs], 0)))
+        c = fold_cascades(e)
+        for key in ("cascade", "cascade_heavy_tie_rule"):
+            if "attacks_caught" in c[key]:
+                res[key].append((c[key]["attacks_caught"], c[key]["benign_blocked"]))
+        log("ensemble", f.name, json.dumps({k: (c[k].get("attacks_caught"), c[k]["benign_blocked"])
+                                             for k in ("cascade", "cascade_heavy_tie_rule")}))
+    out = {k: [round(float(np.mean([a for a, _ in v])), 4), round(float(np.mean([b for _, b in v])), 4)] for k, v in res.items()}
+    log("ensemble of", len(dirs), "runs, mean caught / benign blocked over", len(res["cascade"]), "attack sources", json.dumps(out))
+    return out
 
 
 # The scripts of the language groups named by their scripts (code point ranges of their letters).
@@ -650,9 +681,14 @@ def main():
                          "t-davidson/hate-speech-and-offensive-language, surge-ai/toxicity); writes models/heavy/crossval.json")
     ap.add_argument("--rescore", action="store_true",
                     help="recompute the folds' cascade figures in crossval.json from the cached fold scores")
+    ap.add_argument("--ensemble", nargs="+", metavar="SCORES_DIR",
+                    help="the injection folds' cascade with the heavy scores of these cached runs averaged")
     args = ap.parse_args()
     if args.rescore:
         rescore()
+        return
+    if args.ensemble:
+        ensemble(args.ensemble)
         return
     import torch
 

@@ -791,6 +791,18 @@ def release_changes(cv: dict) -> list[str]:
                          + f" (mean {sum(by_seed.values()) / len(by_seed):.3f})" for name, by_seed in tf["runs"].items())
         out[-2:-2] = [f"Which toxicity families (item 7; {tf['fold']} fold, {tf['metric']}; "
                       f"`selection/toxicity_families.json`): {runs}. {tf['decision'][0].upper()}{tf['decision'][1:]}.", ""]
+    target = HERE / "selection" / "injection_target.json"
+    if target.exists():  # session 21: the injection target's seed spread and the levers measured, none adopted
+        it = json.loads(target.read_text())
+        pct = lambda v: f"{100 * v:.1f}%"  # noqa: E731
+        lines = [f"Towards the injection target (`selection/injection_target.json`; {it['metric']}):", ""]
+        for e in it["experiments"]:
+            runs = "; ".join(f"{name}: " + ", ".join(f"{k} {pct(c)} / {100 * b:.2f}%" for k, (c, b) in by.items())
+                             + (f" (mean {pct(np.mean([c for c, _ in by.values()]))} / {100 * np.mean([b for _, b in by.values()]):.2f}%)"
+                                if len(by) > 1 and all(k.startswith("seed") for k in by) else "")
+                             for name, by in e["runs"].items())
+            lines.append(f"- {e['name']} ({e['what']}): {runs}. {e['decision'][0].upper()}{e['decision'][1:]}.")
+        out[-2:-2] = lines + [""]
     fmt = lambda v, auc=False: "–" if v is None else (f"{v:.3f}" if auc else f"{100 * v:.1f}%")  # noqa: E731
     for g, r in cv.items():
         for task in ("injection", "toxicity"):
@@ -1061,12 +1073,13 @@ Rows drawn per source group: {", ".join(f"{k} {v}" for k, v in sorted(src.items(
                     "62-token windows; AUC and TPR from calibrated logits, since probabilities saturate at 1.0 for",
                     "confident rows). Negatives: the source's own benign rows, or for an attack-only source the",
                     "never-trained benign pool (alpaca, CodeAlpaca, trigger-word prompts, bastioncorpus hard negatives).",
-                    "The last three columns are the same fold's cascade (caught / benign blocked) without tier 1 (tiers 2-3",
-                    "alone), with the tie rule before this one (ties to the lowest benign rates), and with tier 1's blocks",
-                    "inside the models' block budget (`fold_cascades`; `finetune.py --rescore` recomputes them all from the",
+                    "The last four columns are the same fold's cascade (caught / benign blocked) without tier 1 (tiers 2-3",
+                    "alone), with the tie rule before this one (ties to the lowest benign rates), with ties whose benign blocks",
+                    "come most from the heavy tier (measured, not adopted: below), and with tier 1's blocks inside the models'",
+                    "block budget (`fold_cascades`; `finetune.py --rescore` recomputes them all from the",
                     "fold scores cached in `~/.cache/parapet-train/crossval-scores/`).", "",
-                    "| held-out source | task | attacks / benign | heavy AUC | heavy TPR @1% FPR | cascade: attacks caught | attacks escalated | benign blocked | benign escalated | rows | tiers 2-3 alone | previous tie rule | tier 1 in the budget |",
-                    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                    "| held-out source | task | attacks / benign | heavy AUC | heavy TPR @1% FPR | cascade: attacks caught | attacks escalated | benign blocked | benign escalated | rows | tiers 2-3 alone | previous tie rule | ties spent by the heavy tier | tier 1 in the budget |",
+                    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
             caught = []
             for g, r in cv.items():
                 for task in ("injection", "toxicity"):
@@ -1079,8 +1092,9 @@ Rows drawn per source group: {", ".join(f"{k} {v}" for k, v in sorted(src.items(
                         if task == "injection" and "attacks_caught" in c:
                             caught.append((g, c["attacks_caught"], c.get("benign_blocked")))
                         caught_cell = c.get("attacks_caught_note") or f(c, "attacks_caught")
-                        alts = [r[task].get(k, c if k != "cascade_lowest_rates_rule" else {})
-                                for k in ("cascade_models_only", "cascade_lowest_rates_rule", "cascade_tier1_in_budget")]
+                        alts = [r[task].get(k, c if k in ("cascade_models_only", "cascade_tier1_in_budget") else {})
+                                for k in ("cascade_models_only", "cascade_lowest_rates_rule", "cascade_heavy_tie_rule",
+                                          "cascade_tier1_in_budget")]
                         out.append(f"| {g} | {task} | {m['n_pos']} / {m['n_neg']} | {f(m, 'roc_auc')} | {f(m, 'tpr_at_1pct_fpr')} | "
                                    f"{caught_cell} | {f(c, 'attacks_escalated')} | {f(c, 'benign_blocked')}{own(c)} | {f(c, 'benign_escalated')} | {r['train']['rows']} | "
                                    + " | ".join(f"{f(a, 'attacks_caught')} / {f(a, 'benign_blocked')}" for a in alts) + " |")
@@ -1089,6 +1103,7 @@ Rows drawn per source group: {", ".join(f"{k} {v}" for k, v in sorted(src.items(
                         f"lowest {min(x[1] for x in caught):.1%} ({min(caught, key=lambda x: x[1])[0]}); benign blocked (own rows or pool) "
                         f"mean {np.mean([x[2] for x in caught if x[2] is not None]):.2%}."]
                 for key, label in (("cascade_models_only", "tiers 2-3 alone"), ("cascade_lowest_rates_rule", "the previous tie rule"),
+                                   ("cascade_heavy_tie_rule", "ties spent by the heavy tier"),
                                    ("cascade_tier1_in_budget", "tier 1 inside the models' block budget")):
                     alt = [(r["injection"][key]["attacks_caught"], r["injection"][key].get("benign_blocked")) for g, r in cv.items()
                            if "attacks_caught" in r.get("injection", {}).get(key, {})]
@@ -1101,8 +1116,10 @@ Rows drawn per source group: {", ".join(f"{k} {v}" for k, v in sorted(src.items(
                         "budget and spending the escalation budget were compared on these folds' scores; spending escalation",
                         "caught less than the old rule, spending the block budget more on average (figures above) but not on",
                         "every source (neuralchemy: fewer). The rule was chosen on the same folds it is reported on, so these",
-                        "figures carry that selection; the reserved sources judge it independently. Counting tier 1's benign",
-                        "blocks inside the models' budget lowers the benign block rate and the catch rate (last column)."]
+                        "figures carry that selection; the reserved sources judge it independently. Spending the ties through",
+                        "the heavy tier (tier 2 blocks alone only what it is surest of and escalates more) catches more here but",
+                        "was not adopted (`selection/injection_target.json`, below). Counting tier 1's benign blocks inside the",
+                        "models' budget lowers the benign block rate and the catch rate (last column)."]
                 out += release_changes(cv)
             dist = [(g, r["injection"]["cascade"], r["injection"]["cascade_distilled"]) for g, r in cv.items()
                     if "cascade_distilled" in r.get("injection", {})]
