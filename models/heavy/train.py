@@ -703,6 +703,12 @@ PREVIOUS_FOLDS = {
 }
 
 
+def seed_runs(runs: dict, mean_digits: int = 3) -> str:
+    """A selection record's runs (name -> seed -> AUC) as the card's sentence: each seed's figure and the mean."""
+    return "; ".join(f"{name}: " + ", ".join(f"seed {k} {v:.3f}" for k, v in by_seed.items())
+                     + f" (mean {sum(by_seed.values()) / len(by_seed):.{mean_digits}f})" for name, by_seed in runs.items())
+
+
 def release_changes(cv: dict) -> list[str]:
     """The card's account of the changes made after reading the folds' misses, with each fold's
     figures before (PREVIOUS_FOLDS) and now."""
@@ -772,23 +778,20 @@ def release_changes(cv: dict) -> list[str]:
     spread = HERE / "selection" / "seed_spread.json"
     if spread.exists():
         sp = json.loads(spread.read_text())
-        runs = "; ".join(f"{name}: " + ", ".join(f"seed {k} {v:.3f}" for k, v in by_seed.items())
-                         + f" (mean {sum(by_seed.values()) / len(by_seed):.3f})" for name, by_seed in sp["runs"].items())
+        runs = seed_runs(sp["runs"])
         out[-2:-2] = [f"Seed-to-seed spread ({sp['fold']} fold, {sp['metric']}; `selection/seed_spread.json`): {runs}. "
                       "Fold figures move by about this much from the random draw alone, so a difference of a point "
                       "between two runs is not evidence.", ""]
     swa = HERE / "selection" / "swa.json"
     if swa.exists():  # a model-selection run that was not adopted (finetune.py's `swa` stays 0)
         sw = json.loads(swa.read_text())
-        runs = "; ".join(f"{name}: " + ", ".join(f"seed {k} {v:.3f}" for k, v in by_seed.items())
-                         + f" (mean {sum(by_seed.values()) / len(by_seed):.4f})" for name, by_seed in sw["runs"].items())
+        runs = seed_runs(sw["runs"], mean_digits=4)
         out[-2:-2] = [f"Weight averaging (SWA; {sw['fold']} fold, {sw['metric']}; `selection/swa.json`): {runs}. "
                       f"{sw['decision'][0].upper()}{sw['decision'][1:]}.", ""]
     fams = HERE / "selection" / "toxicity_families.json"
     if fams.exists():  # item 7's model selection
         tf = json.loads(fams.read_text())
-        runs = "; ".join(f"{name}: " + ", ".join(f"seed {k} {v:.3f}" for k, v in by_seed.items())
-                         + f" (mean {sum(by_seed.values()) / len(by_seed):.3f})" for name, by_seed in tf["runs"].items())
+        runs = seed_runs(tf["runs"])
         out[-2:-2] = [f"Which toxicity families (item 7; {tf['fold']} fold, {tf['metric']}; "
                       f"`selection/toxicity_families.json`): {runs}. {tf['decision'][0].upper()}{tf['decision'][1:]}.", ""]
     target = HERE / "selection" / "injection_target.json"
