@@ -40,7 +40,9 @@ is chosen on its own calibration rows, and the held-out source is measured (heav
 and the whole cascade, tier 1 included) -> models/heavy/crossval.json. Every score behind a
 fold's cascade figures is cached (~/.cache/parapet-train/crossval-scores/); `--rescore`
 recomputes the cascade figures from that cache after a change to calibrate.py's rule; `--ensemble DIR...`
-measures an ensemble of fold models from several runs' caches (other seeds). Shipped folds (the language groups hold
+measures an ensemble of fold models from several runs' caches (other seeds). With PARAPET_FT_SOUP=k each
+fold's model is a soup of k runs (`soup`), and each run's own scores are cached beside the soup's
+(`<cache>-run0` ...). Shipped folds (the language groups hold
 out the contrastive rows of those languages, and the synthetic multilingual rows of those languages or, for the
 Cyrillic, CJK and Arabic/Devanagari groups, written in those scripts):
 
@@ -70,7 +72,7 @@ MODELS = HERE.parent
 SEED = int(os.environ.get("PARAPET_FT_SEED", "20261202"))  # another seed: the folds' seed-to-seed spread
 MAX_TRAIN_TOKENS = 126  # content pieces per training window (+ BOS + EOS = 128)
 HP = dict(rows=40000, batch=32, lr_encoder=1e-4, lr_heads=1e-3, warmup=0.06, weight_decay=0.01, hidden=96,
-          label_smoothing=0.05, lp=0.0, swa=0.0)
+          label_smoothing=0.05, lp=0.0, swa=0.0, soup=1)
 # lp: linear probing first (LP-FT, Kumar et al. 2022): the heads alone train on the frozen encoder for
 # this share of the batches before the end-to-end pass over all of them, so the encoder's first
 # updates do not come from randomly initialised heads. Off: with lp=0.2 the first four folds caught
@@ -80,6 +82,10 @@ HP = dict(rows=40000, batch=32, lr_encoder=1e-4, lr_heads=1e-3, warmup=0.06, wei
 # weights used are the mean of snapshots taken every SWA_EVERY steps over this final share of the
 # steps, not the last step's. Off: with swa=0.5 the t-davidson toxicity fold's heavy AUC over three seeds
 # was 0.845 / 0.856 / 0.872 against 0.843 / 0.857 / 0.867 without (selection/swa.json; session 13).
+# soup: a uniform model soup (Wortsman et al. 2022): this many runs (seeds SEED, SEED+1, ...: their own draw,
+# windows and batch order, the same initial heads) with their weights averaged into one model. Off: with soup=3
+# the ten injection folds caught 68.2% at 0.49% benign blocked, the same runs alone 68.1 / 69.2 / 71.1% and their
+# ensemble 68.5% (selection/injection_target.json; session 22).
 SWA_EVERY = 25
 for _k in list(HP):  # PARAPET_FT_<NAME>=value overrides one hyper-parameter (model selection runs)
     if os.environ.get(f"PARAPET_FT_{_k.upper()}"):
@@ -213,15 +219,18 @@ def source_group(src: str) -> str:
     return CV.tox_group(rest) if task == "tox" else CV.inj_group(rest if task == "inj" else src)
 
 
-def train(rows, n_rows, threads, log_every=25):
-    """Fine-tune the base encoder with the two heads on a source-balanced draw of `rows`."""
+def train(rows, n_rows, threads, log_every=25, seed=None, head_seed=None):
+    """Fine-tune the base encoder with the two heads on a source-balanced draw of `rows` (`seed`:
+    the draw, windows and batch order, SEED if None; `head_seed`: the heads' initial weights, for
+    runs whose weights are averaged, `soup`)."""
     import torch
     from tokenizers import Tokenizer
 
-    torch.manual_seed(SEED)
+    seed = SEED if seed is None else seed
+    torch.manual_seed(seed)
     torch.set_num_threads(threads)
-    rng = np.random.default_rng(SEED)
-    random.seed(SEED)
+    rng = np.random.default_rng(seed)
+    random.seed(seed)
     tok = Tokenizer.from_str(UE.tokenizer_json())
     drawn = sample(rows, n_rows, rng)
     ex = []
@@ -255,7 +264,12 @@ def train(rows, n_rows, threads, log_every=25):
         def forward(self, e):
             return torch.cat([self.inj(e), self.tox(e)], dim=1)
 
-    heads = Heads()
+    if head_seed is None:
+        heads = Heads()
+    else:  # the same initial heads in every run of a soup
+        torch.manual_seed(head_seed)
+        heads = Heads()
+        torch.manual_seed(seed)
     # The piece-embedding table is a buffer (frozen): pieces and scripts that the training rows
     # never show keep their multilingual pre-trained vectors.
     trainable = [p for p in enc.parameters() if p.requires_grad]
@@ -322,6 +336,25 @@ def train(rows, n_rows, threads, log_every=25):
     info = {"pos_weight": pos_w, "steps": total, "swa_snapshots": swa_n,
             "drawn_sources": dict(sorted(collections.Counter(r["source"] for r in drawn).items()))}
     return enc, heads, tok, info
+
+
+def soup(runs):
+    """Uniform model soup (Wortsman et al. 2022): the element-wise mean of the weights of runs fine-tuned
+    from the same pre-trained encoder and the same initial heads (`train(..., head_seed=)`), with other
+    draws and batch orders. One model, at one model's cost to run."""
+    import copy
+
+    import torch
+
+    enc, heads = copy.deepcopy(runs[0][0]), copy.deepcopy(runs[0][1])
+    with torch.no_grad():
+        for i, mod in enumerate((enc, heads)):
+            sd = mod.state_dict()
+            for k, v in sd.items():
+                if v.is_floating_point():
+                    sd[k] = torch.stack([r[i].state_dict()[k] for r in runs]).mean(0)
+            mod.load_state_dict(sd)
+    return enc, heads
 
 
 def pooled(enc, ids, mask):
@@ -547,7 +580,14 @@ def crossval(D, rows, groups, n_rows, threads):
         else:
             fold_rows = [r for r in rows if source_group(r["source"]) != g]
         log("fold", g, "training texts", len(fold_rows), "of", len(rows))
-        enc, heads, tok, info = train(fold_rows, n_rows, threads, log_every=100)
+        if HP["soup"] > 1:  # the fold's model is the soup; each run's own scores are cached beside it
+            runs = [train(fold_rows, n_rows, threads, log_every=100, seed=SEED + i, head_seed=SEED) for i in range(HP["soup"])]
+            enc, heads = soup(runs)
+            tok, info = runs[0][2], runs[0][3] | {"soup_seeds": [SEED + i for i in range(HP["soup"])]}
+            models = [(SCORES, enc, heads)] + [(SCORES.with_name(f"{SCORES.name}-run{i}"), r[0], r[1]) for i, r in enumerate(runs)]
+        else:
+            enc, heads, tok, info = train(fold_rows, n_rows, threads, log_every=100)
+            models = [(SCORES, enc, heads)]
         res = {}
         for j, task in enumerate(("injection", "toxicity")):
             spec = specs[task]
@@ -555,63 +595,72 @@ def crossval(D, rows, groups, n_rows, threads):
             test, calib = fold_rows_of(D, task, pool, held)
             if not test:
                 continue
-            cz = score_texts(enc, heads, tok, [x[0] for x in calib])[:, j]
             # tier 1 (the real engine's rule guard for the task; None if it has none), before the models
             rules_c, rules_t = T.rule_tier_blocks([x[0] for x in calib], task), T.rule_tier_blocks([x[0] for x in test], task)
             cy = np.array([x[1] for x in calib])
-            # Platt-calibrated logits. Ranking metrics are computed on logits: probabilities saturate at
-            # 1.0 in float64 for confident rows, and ties there would count as coin flips.
-            a, c = T.platt(cz, cy.astype(np.float64))
-            sig = lambda z: 1 / (1 + np.exp(-(a * z + c)))  # noqa: E731
-            zt = score_texts(enc, heads, tok, [x[0] for x in test])[:, j]
             y = np.array([x[1] for x in test])
-            zb = score_texts(enc, heads, tok, spec["benign_pool"])[:, j] if (y == 0).sum() < 50 else None
-            rules_b = T.rule_tier_blocks(spec["benign_pool"], task) if zb is not None else None
-            neg = (a * cz + c)[cy == 0]
-            thr = {"allow_below": T.threshold_at_fpr(neg, 0.05), "block_above": T.threshold_at_fpr(neg, 0.01)}
-            lt = a * zt + c
-            res[task] = {"held_out": CV.measure(lt[y == 1], lt[y == 0] if zb is None else a * zb + c, thr),
-                         "negatives": "own benign rows" if zb is None else "fixed never-trained benign pool",
-                         "thresholds": {k: round(float(1 / (1 + np.exp(-v))), 6) for k, v in thr.items()}}
-            ts = sig(zt)
-            bp = sig(zb) if zb is not None else None
-            # The whole cascade of this fold: a tier-2 model trained without the source too, the
-            # operating point chosen jointly on the fold's calibration pool (calibrate.py's rule).
+            use_pool = (y == 0).sum() < 50
+            rules_b = T.rule_tier_blocks(spec["benign_pool"], task) if use_pool else None
             feats = CV.Features(spec["buckets"])
             cal_groups = CAL.pool_groups([x[2] for x in calib])
             # the injection detector's `other_scripts` / `other_languages: uncertain` (core/src/detectors/model.rs)
             script_rule = T.unread if task == "injection" else (lambda tx: None)
             t2_plain = [x for x in pool if x[4] == "train" and not held(x)]
             t2_calib = [x for x in pool if x[4] == "calib" and not held(x)]
-            tier2 = [("cascade", None)]
-            if task == "injection" and DISTIL_ALPHA is not None:
-                tier2.append(("cascade_distilled", DISTIL_ALPHA))
-            for prefix, alpha in tier2:
-                t2_train, targets = t2_plain, None
-                if alpha is not None:
-                    # tier 2 distilled from this fold's teacher: labelled rows get alpha x label +
-                    # (1 - alpha) x teacher, everyday text (unlabelled for injection) the teacher's
-                    t2_train = t2_plain + [(t, 0, src, "en", "train", src) for t, _, src in D["inj"]["everyday"]["train"]]
-                    tp = sig(score_texts(enc, heads, tok, [x[0] for x in t2_train])[:, j])
-                    targets = [float(p) if x[5].startswith("everyday:") else alpha * x[1] + (1 - alpha) * float(p)
-                               for x, p in zip(t2_train, tp)]
-                t2m, _ = CV.fit(task, feats, t2_train, t2_calib, targets=targets)
-                # every score the fold's cascade figures come from (cached: `--rescore` recomputes them)
-                dump = {"calib_t2": feats.scores(t2m, [x[0] for x in calib]), "calib_heavy": sig(cz), "calib_y": cy,
-                        "calib_groups": np.array(cal_groups), "calib_other": script_rule([x[0] for x in calib]),
-                        "calib_rules": rules_c, "test_t2": feats.scores(t2m, [x[0] for x in test]), "test_heavy": ts,
-                        "test_y": y, "test_other": script_rule([x[0] for x in test]), "test_rules": rules_t}
-                if bp is not None:
-                    dump |= {"pool_t2": feats.scores(t2m, spec["benign_pool"]), "pool_heavy": bp,
-                             "pool_other": script_rule(spec["benign_pool"]), "pool_rules": rules_b}
-                dump = {k: v for k, v in dump.items() if v is not None}
-                if alpha is None:
-                    SCORES.mkdir(parents=True, exist_ok=True)
-                    np.savez_compressed(SCORES / f"{fold_file(g)}-{task}.npz", **dump)
-                for key, casc in fold_cascades(dump, variants=alpha is None).items():
-                    res[task][key.replace("cascade", prefix, 1)] = casc
-                    log("fold", g, task, key.replace("cascade", prefix, 1), json.dumps(res[task]["held_out"]),
-                        json.dumps({k: v for k, v in casc.items() if k != "operating_point"}))
+            t2_fit = {}  # the fold's tier-2 model, trained without the source too (one for every heavy model)
+            for m, (scores_dir, enc_, heads_) in enumerate(models):
+                cz = score_texts(enc_, heads_, tok, [x[0] for x in calib])[:, j]
+                # Platt-calibrated logits. Ranking metrics are computed on logits: probabilities saturate at
+                # 1.0 in float64 for confident rows, and ties there would count as coin flips.
+                a, c = T.platt(cz, cy.astype(np.float64))
+                sig = lambda z: 1 / (1 + np.exp(-(a * z + c)))  # noqa: E731
+                zt = score_texts(enc_, heads_, tok, [x[0] for x in test])[:, j]
+                zb = score_texts(enc_, heads_, tok, spec["benign_pool"])[:, j] if use_pool else None
+                neg = (a * cz + c)[cy == 0]
+                thr = {"allow_below": T.threshold_at_fpr(neg, 0.05), "block_above": T.threshold_at_fpr(neg, 0.01)}
+                lt = a * zt + c
+                held_out = {"held_out": CV.measure(lt[y == 1], lt[y == 0] if zb is None else a * zb + c, thr),
+                            "negatives": "own benign rows" if zb is None else "fixed never-trained benign pool",
+                            "thresholds": {k: round(float(1 / (1 + np.exp(-v))), 6) for k, v in thr.items()}}
+                if m == 0:
+                    res[task] = held_out
+                ts = sig(zt)
+                bp = sig(zb) if zb is not None else None
+                # The whole cascade of this fold: a tier-2 model trained without the source too, the
+                # operating point chosen jointly on the fold's calibration pool (calibrate.py's rule).
+                tier2 = [("cascade", None)]
+                if task == "injection" and DISTIL_ALPHA is not None and m == 0:
+                    tier2.append(("cascade_distilled", DISTIL_ALPHA))
+                for prefix, alpha in tier2:
+                    t2_train, targets = t2_plain, None
+                    if alpha is not None:
+                        # tier 2 distilled from this fold's teacher: labelled rows get alpha x label +
+                        # (1 - alpha) x teacher, everyday text (unlabelled for injection) the teacher's
+                        t2_train = t2_plain + [(t, 0, src, "en", "train", src) for t, _, src in D["inj"]["everyday"]["train"]]
+                        tp = sig(score_texts(enc_, heads_, tok, [x[0] for x in t2_train])[:, j])
+                        targets = [float(p) if x[5].startswith("everyday:") else alpha * x[1] + (1 - alpha) * float(p)
+                                   for x, p in zip(t2_train, tp)]
+                    if alpha is not None or None not in t2_fit:
+                        t2_fit[alpha] = CV.fit(task, feats, t2_train, t2_calib, targets=targets)[0]
+                    t2m = t2_fit[alpha]
+                    # every score the fold's cascade figures come from (cached: `--rescore` recomputes them)
+                    dump = {"calib_t2": feats.scores(t2m, [x[0] for x in calib]), "calib_heavy": sig(cz), "calib_y": cy,
+                            "calib_groups": np.array(cal_groups), "calib_other": script_rule([x[0] for x in calib]),
+                            "calib_rules": rules_c, "test_t2": feats.scores(t2m, [x[0] for x in test]), "test_heavy": ts,
+                            "test_y": y, "test_other": script_rule([x[0] for x in test]), "test_rules": rules_t}
+                    if bp is not None:
+                        dump |= {"pool_t2": feats.scores(t2m, spec["benign_pool"]), "pool_heavy": bp,
+                                 "pool_other": script_rule(spec["benign_pool"]), "pool_rules": rules_b}
+                    dump = {k: v for k, v in dump.items() if v is not None}
+                    if alpha is None:
+                        scores_dir.mkdir(parents=True, exist_ok=True)
+                        np.savez_compressed(scores_dir / f"{fold_file(g)}-{task}.npz", **dump)
+                    for key, casc in fold_cascades(dump, variants=alpha is None and m == 0).items():
+                        name = key.replace("cascade", prefix, 1) if m == 0 else f"run {m - 1} {key}"
+                        if m == 0:
+                            res[task][name] = casc
+                        log("fold", g, task, name, json.dumps(held_out["held_out"]),
+                            json.dumps({k: v for k, v in casc.items() if k != "operating_point"}))
         out.setdefault("heavy_finetuned", {})[g] = res | {"train": info | {"rows": n_rows, "hyperparameters": HP}, "elapsed_s": round(time.time() - t0)}
         path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -699,7 +748,13 @@ def main():
     if args.holdout:
         crossval(D, rows, args.holdout, args.rows, args.threads)
         return
-    enc, heads, tok, info = train(rows, args.rows, args.threads)
+    if HP["soup"] > 1:
+        runs = [train(rows, args.rows, args.threads, seed=SEED + i, head_seed=SEED) for i in range(HP["soup"])]
+        enc, heads = soup(runs)
+        tok, info = runs[0][2], runs[0][3] | {"soup_seeds": [SEED + i for i in range(HP["soup"])]}
+        del runs
+    else:
+        enc, heads, tok, info = train(rows, args.rows, args.threads)
     OUT_TOKENIZER.write_text(UE.tokenizer_json(), encoding="utf-8")
 
     fp32 = T.CACHE / "finetuned-encoder-fp32.onnx"
