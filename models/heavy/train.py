@@ -800,7 +800,7 @@ def release_changes(cv: dict) -> list[str]:
         pct = lambda v: f"{100 * v:.1f}%"  # noqa: E731
         lines = [f"Towards the injection target (`selection/injection_target.json`; {it['metric']}):", ""]
         for e in it["experiments"]:
-            runs = "; ".join(f"{name}: " + ", ".join(f"{k} {pct(c)} / {100 * b:.2f}%" for k, (c, b) in by.items())
+            runs = e.get("figures") or "; ".join(f"{name}: " + ", ".join(f"{k} {pct(c)} / {100 * b:.2f}%" for k, (c, b) in by.items())
                              + (f" (mean {pct(np.mean([c for c, _ in by.values()]))} / {100 * np.mean([b for _, b in by.values()]):.2f}%)"
                                 if len(by) > 1 and all(k.startswith("seed") for k in by) else "")
                              for name, by in e["runs"].items())
