@@ -46,7 +46,7 @@ emb_e5 = {}
 B = 64
 for i in range(0, len(need), B):
     v = E5.query(need[i:i + B])
-    for t, e in zip(need[i:i + B], v): emb_e5[t] = e
+    emb_e5.update(zip(need[i:i + B], v))
 print('e5 done', round(time.time() - t0), 's', flush=True)
 t0 = time.time()
 from tokenizers import Tokenizer
@@ -59,9 +59,12 @@ with torch.no_grad():
         ch = order[i:i + B]
         ids = [[FT.H.BOS_ID] + tok.encode(t, add_special_tokens=False).ids[:126] + [FT.H.EOS_ID] for t in ch]
         L = max(map(len, ids))
-        x = torch.zeros((len(ids), L), dtype=torch.long); m = torch.zeros_like(x)
-        for j, w in enumerate(ids): x[j, :len(w)] = torch.tensor(w); m[j, :len(w)] = 1
-        for t, e in zip(ch, enc(x, m).numpy()): emb_use[t] = e
+        x = torch.zeros((len(ids), L), dtype=torch.long)
+        m = torch.zeros_like(x)
+        for j, w in enumerate(ids):
+            x[j, :len(w)] = torch.tensor(w)
+            m[j, :len(w)] = 1
+        emb_use.update(zip(ch, enc(x, m).numpy()))  # the first window (126 pieces) of each text
 print('use done', round(time.time() - t0), 's', flush=True)
 res = {}
 for src, (tr, test) in fold_data.items():
@@ -71,7 +74,8 @@ for src, (tr, test) in fold_data.items():
     w[y == 1] *= w[y == 0].sum() / w[y == 1].sum()  # classes balanced
     yt = np.array([x[1] for x in test])
     for name, E in (('use-m base', emb_use), ('e5-small q4', emb_e5)):
-        X = np.stack([E[r['text']] for r in tr]); Xt = np.stack([E[x[0]] for x in test])
+        X = np.stack([E[r['text']] for r in tr])
+        Xt = np.stack([E[x[0]] for x in test])
         mu, sd = X.mean(0), X.std(0) + 1e-6
         clf = LogisticRegression(C=1.0, max_iter=2000).fit((X - mu) / sd, y, sample_weight=w / w.mean())
         s = clf.decision_function((Xt - mu) / sd)
