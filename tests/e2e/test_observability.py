@@ -6,6 +6,7 @@ target/e2e-artifacts/ for a reviewer to open.
 """
 import json
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -135,16 +136,29 @@ def test_summary_aggregates(ext, deployment):
 
 
 def chromium(url, shot=None, dump=True):
+    """Loads `url` in headless Chromium; returns the DOM after the page's scripts ran.
+
+    Chromium is the test's instrument, not the product: a browser that dies of a signal
+    (CI once saw a SIGSEGV at start-up, before any page loaded) is started again, up to three
+    times, each time with a fresh profile. Any other exit status fails at once, and what the
+    test then asserts of the DOM is unchanged."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    args = ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--no-first-run", "--window-size=1400,1100", "--virtual-time-budget=6000",
-            "--user-data-dir=" + str(ARTIFACTS / "chromium-profile")]
-    if shot:
-        args.append(f"--screenshot={ARTIFACTS / shot}")
-    if dump:
-        args.append("--dump-dom")
-    r = subprocess.run(args + [url], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr[-2000:]
+    deaths = []
+    for attempt in range(3):
+        profile = ARTIFACTS / f"chromium-profile-{attempt}"
+        shutil.rmtree(profile, ignore_errors=True)
+        args = ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--no-first-run", "--window-size=1400,1100", "--virtual-time-budget=6000",
+                "--user-data-dir=" + str(profile)]
+        if shot:
+            args.append(f"--screenshot={ARTIFACTS / shot}")
+        if dump:
+            args.append("--dump-dom")
+        r = subprocess.run(args + [url], capture_output=True, text=True, timeout=120)
+        if r.returncode >= 0:
+            break
+        deaths.append(f"attempt {attempt + 1}: killed by signal {-r.returncode}\n{r.stderr[-1000:]}")
+    assert r.returncode == 0, "\n".join(deaths) + "\n" + r.stderr[-2000:]
     return r.stdout
 
 
