@@ -42,7 +42,8 @@ fold's cascade figures is cached (~/.cache/parapet-train/crossval-scores/); `--r
 recomputes the cascade figures from that cache after a change to calibrate.py's rule; `--ensemble DIR...`
 measures an ensemble of fold models from several runs' caches (other seeds). With PARAPET_FT_SOUP=k each
 fold's model is a soup of k runs (`soup`), and each run's own scores are cached beside the soup's
-(`<cache>-run0` ...). Shipped folds (the language groups hold
+(`<cache>-run0` ...); with PARAPET_WISE_SWEEP=a,b... each fold's model mixed with the pre-trained encoder at
+those weights (`wise`) is measured beside it (`<cache>-wise<a>` ...). Shipped folds (the language groups hold
 out the contrastive rows of those languages, and the synthetic multilingual rows of those languages or, for the
 Cyrillic, CJK and Arabic/Devanagari groups, written in those scripts):
 
@@ -72,7 +73,7 @@ MODELS = HERE.parent
 SEED = int(os.environ.get("PARAPET_FT_SEED", "20261202"))  # another seed: the folds' seed-to-seed spread
 MAX_TRAIN_TOKENS = 126  # content pieces per training window (+ BOS + EOS = 128)
 HP = dict(rows=40000, batch=32, lr_encoder=1e-4, lr_heads=1e-3, warmup=0.06, weight_decay=0.01, hidden=96,
-          label_smoothing=0.05, lp=0.0, swa=0.0, soup=1)
+          label_smoothing=0.05, lp=0.0, swa=0.0, soup=1, wise=1.0)
 # lp: linear probing first (LP-FT, Kumar et al. 2022): the heads alone train on the frozen encoder for
 # this share of the batches before the end-to-end pass over all of them, so the encoder's first
 # updates do not come from randomly initialised heads. Off: with lp=0.2 the first four folds caught
@@ -86,10 +87,16 @@ HP = dict(rows=40000, batch=32, lr_encoder=1e-4, lr_heads=1e-3, warmup=0.06, wei
 # windows and batch order, the same initial heads) with their weights averaged into one model. Off: with soup=3
 # the ten injection folds caught 68.2% at 0.49% benign blocked, the same runs alone 68.1 / 69.2 / 71.1% and their
 # ensemble 68.5% (selection/injection_target.json; session 22).
+# wise: WiSE-FT (Wortsman et al. 2022): the weights used are (1 - wise) x the pre-trained encoder's + wise x the
+# fine-tuned one's, the heads refit on it (`wise`); 1.0 is the fine-tuned encoder as trained. Off: on the s-labs,
+# neuralchemy and Arabic/Devanagari folds, 0.5, 0.75, 1.25 and 1.5 each caught less of both English sources than 1.0
+# and the same of the third (selection/injection_target.json; session 23).
 SWA_EVERY = 25
 for _k in list(HP):  # PARAPET_FT_<NAME>=value overrides one hyper-parameter (model selection runs)
     if os.environ.get(f"PARAPET_FT_{_k.upper()}"):
         HP[_k] = type(HP[_k])(os.environ[f"PARAPET_FT_{_k.upper()}"])
+# --holdout only: the fold's model interpolated with these alphas too (WiSE-FT), each cached beside it
+WISE_SWEEP = [float(a) for a in os.environ.get("PARAPET_WISE_SWEEP", "").split(",") if a.strip()]
 OUT_ONNX = HERE / "encoder.onnx"
 # --holdout only: distil each fold's tier-2 injection model from the fold's fine-tuned teacher
 # (PARAPET_FOLD_DISTIL=alpha), to measure distillation without a teacher that saw the held-out source.
@@ -219,16 +226,11 @@ def source_group(src: str) -> str:
     return CV.tox_group(rest) if task == "tox" else CV.inj_group(rest if task == "inj" else src)
 
 
-def train(rows, n_rows, threads, log_every=25, seed=None, head_seed=None):
-    """Fine-tune the base encoder with the two heads on a source-balanced draw of `rows` (`seed`:
-    the draw, windows and batch order, SEED if None; `head_seed`: the heads' initial weights, for
-    runs whose weights are averaged, `soup`)."""
-    import torch
+def prepare(rows, n_rows, seed):
+    """A run's training examples: the source-balanced draw of `n_rows` windows, their length-bucketed
+    batches in a shuffled order and the positive weights, all from `seed` (the same seed, the same batches)."""
     from tokenizers import Tokenizer
 
-    seed = SEED if seed is None else seed
-    torch.manual_seed(seed)
-    torch.set_num_threads(threads)
     rng = np.random.default_rng(seed)
     random.seed(seed)
     tok = Tokenizer.from_str(UE.tokenizer_json())
@@ -249,6 +251,42 @@ def train(rows, n_rows, threads, log_every=25, seed=None, head_seed=None):
     for j in range(2):
         v = lab[:, j][lab[:, j] >= 0]
         pos_w.append(float((v == 0).sum() / max(1, (v == 1).sum())))
+    return drawn, ex, batches, pos_w, tok
+
+
+def batch_tensors(b):
+    """A batch's padded ids, mask and labels (-1: no label for that task)."""
+    import torch
+
+    L = max(len(e[0]) for e in b)
+    ids = torch.zeros((len(b), L), dtype=torch.long)
+    mask = torch.zeros((len(b), L), dtype=torch.long)
+    for i, e in enumerate(b):
+        ids[i, : len(e[0])] = torch.tensor(e[0])
+        mask[i, : len(e[0])] = 1
+    return ids, mask, torch.tensor([[e[1], e[2]] for e in b], dtype=torch.float32)
+
+
+def head_loss(logits, y, pw):
+    """Masked, label-smoothed binary cross-entropy of both heads."""
+    import torch
+
+    known = (y >= 0).float()
+    target = y.clamp(min=0) * (1 - HP["label_smoothing"]) + 0.5 * HP["label_smoothing"]  # bounded logits
+    loss_el = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=pw, reduction="none")
+    return (loss_el * known).sum() / known.sum().clamp(min=1)
+
+
+def train(rows, n_rows, threads, log_every=25, seed=None, head_seed=None):
+    """Fine-tune the base encoder with the two heads on a source-balanced draw of `rows` (`seed`:
+    the draw, windows and batch order, SEED if None; `head_seed`: the heads' initial weights, for
+    runs whose weights are averaged, `soup`)."""
+    import torch
+
+    seed = SEED if seed is None else seed
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    drawn, ex, batches, pos_w, tok = prepare(rows, n_rows, seed)
     log("examples", len(ex), "batches", len(batches), "pos_weight inj/tox", [round(p, 3) for p in pos_w],
         "mean len", round(float(np.mean([len(e[0]) for e in ex])), 1))
 
@@ -295,23 +333,13 @@ def train(rows, n_rows, threads, log_every=25, seed=None, head_seed=None):
     swa_from = total - int(HP["swa"] * total) if HP["swa"] > 0 else None
     swa_sum, swa_n = None, 0
     for step, b in enumerate(schedule):
-        L = max(len(e[0]) for e in b)
-        ids = torch.zeros((len(b), L), dtype=torch.long)
-        mask = torch.zeros((len(b), L), dtype=torch.long)
-        for i, e in enumerate(b):
-            ids[i, : len(e[0])] = torch.tensor(e[0])
-            mask[i, : len(e[0])] = 1
-        y = torch.tensor([[e[1], e[2]] for e in b], dtype=torch.float32)
-        known = (y >= 0).float()
+        ids, mask, y = batch_tensors(b)
         if step < lp:
             with torch.no_grad():
                 e = pooled(enc, ids, mask)
         else:
             e = pooled(enc, ids, mask)
-        logits = heads(e)
-        target = y.clamp(min=0) * (1 - HP["label_smoothing"]) + 0.5 * HP["label_smoothing"]  # bounded logits
-        loss_el = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=pw, reduction="none")
-        loss = (loss_el * known).sum() / known.sum().clamp(min=1)
+        loss = head_loss(heads(e), y, pw)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable + list(heads.parameters()), 1.0)
         opt.step()
@@ -354,6 +382,47 @@ def soup(runs):
                 if v.is_floating_point():
                     sd[k] = torch.stack([r[i].state_dict()[k] for r in runs]).mean(0)
             mod.load_state_dict(sd)
+    return enc, heads
+
+
+def wise(run, alpha, rows, n_rows, threads, seed=None):
+    """WiSE-FT (Wortsman et al. 2022, robust fine-tuning of pre-trained models): the encoder's weights become
+    (1 - alpha) x the pre-trained ones + alpha x the fine-tuned run's, which kept more of what pre-training
+    knew on shifted test distributions there; the heads are then refit on the interpolated encoder, frozen,
+    over the run's own batches (`seed`: the same draw and order; one pass from the run's heads, the heads'
+    learning-rate schedule)."""
+    import copy
+
+    import torch
+
+    seed = SEED if seed is None else seed
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    enc = use_module()
+    tuned = run[0].state_dict()
+    with torch.no_grad():
+        enc.load_state_dict({k: (1 - alpha) * v + alpha * tuned[k] if v.is_floating_point() else tuned[k]
+                             for k, v in enc.state_dict().items()})
+    enc.eval()
+    heads = copy.deepcopy(run[1])
+    _, _, batches, pos_w, _ = prepare(rows, n_rows, seed)
+    with torch.no_grad():
+        embedded = [(pooled(enc, ids, mask), y) for ids, mask, y in map(batch_tensors, batches)]
+    opt = torch.optim.AdamW(heads.parameters(), lr=HP["lr_heads"], weight_decay=HP["weight_decay"])
+    total = len(embedded)
+    warm = max(1, int(HP["warmup"] * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)))
+    pw = torch.tensor(pos_w, dtype=torch.float32)
+    heads.train()
+    for e, y in embedded:
+        loss = head_loss(heads(e), y, pw)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(heads.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+    heads.eval()
+    log(f"WiSE-FT alpha {alpha}: heads refit over {total} batches, last loss {float(loss.detach()):.4f}")
     return enc, heads
 
 
@@ -584,10 +653,18 @@ def crossval(D, rows, groups, n_rows, threads):
             runs = [train(fold_rows, n_rows, threads, log_every=100, seed=SEED + i, head_seed=SEED) for i in range(HP["soup"])]
             enc, heads = soup(runs)
             tok, info = runs[0][2], runs[0][3] | {"soup_seeds": [SEED + i for i in range(HP["soup"])]}
-            models = [(SCORES, enc, heads)] + [(SCORES.with_name(f"{SCORES.name}-run{i}"), r[0], r[1]) for i, r in enumerate(runs)]
+            extra = [(SCORES.with_name(f"{SCORES.name}-run{i}"), r[0], r[1], f"run {i}") for i, r in enumerate(runs)]
         else:
             enc, heads, tok, info = train(fold_rows, n_rows, threads, log_every=100)
-            models = [(SCORES, enc, heads)]
+            extra = []
+        # WiSE-FT of the fold's model: the shipped setting (`wise`), and each alpha of PARAPET_WISE_SWEEP
+        # beside it, cached in <cache>-wise<alpha>
+        tuned = (enc, heads)
+        if HP["wise"] < 1:
+            enc, heads = wise(tuned, HP["wise"], fold_rows, n_rows, threads)
+        extra += [(SCORES.with_name(f"{SCORES.name}-wise{a}"), *wise(tuned, a, fold_rows, n_rows, threads), f"wise {a}")
+                  for a in WISE_SWEEP]
+        models = [(SCORES, enc, heads, None)] + extra
         res = {}
         for j, task in enumerate(("injection", "toxicity")):
             spec = specs[task]
@@ -608,7 +685,7 @@ def crossval(D, rows, groups, n_rows, threads):
             t2_plain = [x for x in pool if x[4] == "train" and not held(x)]
             t2_calib = [x for x in pool if x[4] == "calib" and not held(x)]
             t2_fit = {}  # the fold's tier-2 model, trained without the source too (one for every heavy model)
-            for m, (scores_dir, enc_, heads_) in enumerate(models):
+            for m, (scores_dir, enc_, heads_, label) in enumerate(models):
                 cz = score_texts(enc_, heads_, tok, [x[0] for x in calib])[:, j]
                 # Platt-calibrated logits. Ranking metrics are computed on logits: probabilities saturate at
                 # 1.0 in float64 for confident rows, and ties there would count as coin flips.
@@ -656,7 +733,7 @@ def crossval(D, rows, groups, n_rows, threads):
                         scores_dir.mkdir(parents=True, exist_ok=True)
                         np.savez_compressed(scores_dir / f"{fold_file(g)}-{task}.npz", **dump)
                     for key, casc in fold_cascades(dump, variants=alpha is None and m == 0).items():
-                        name = key.replace("cascade", prefix, 1) if m == 0 else f"run {m - 1} {key}"
+                        name = key.replace("cascade", prefix, 1) if m == 0 else f"{label} {key}"
                         if m == 0:
                             res[task][name] = casc
                         log("fold", g, task, name, json.dumps(held_out["held_out"]),
@@ -755,6 +832,8 @@ def main():
         del runs
     else:
         enc, heads, tok, info = train(rows, args.rows, args.threads)
+    if HP["wise"] < 1:
+        enc, heads = wise((enc, heads), HP["wise"], rows, args.rows, args.threads)
     OUT_TOKENIZER.write_text(UE.tokenizer_json(), encoding="utf-8")
 
     fp32 = T.CACHE / "finetuned-encoder-fp32.onnx"
