@@ -139,7 +139,7 @@ def chromium(url, shot=None, dump=True):
     """Loads `url` in headless Chromium; returns the DOM after the page's scripts ran.
 
     Chromium is the test's instrument, not the product: a browser that dies of a signal
-    (CI once saw a SIGSEGV at start-up, before any page loaded) is started again, up to three
+    (CI once lost a test to a SIGSEGV of the browser) is started again, up to three
     times, each time with a fresh profile. Any other exit status fails at once, and what the
     test then asserts of the DOM is unchanged."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
