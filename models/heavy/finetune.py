@@ -487,7 +487,7 @@ def stacked_scores(d: dict) -> tuple[dict, tuple[float, float]]:
     return out, (auc(beta[0], beta[1]), auc(1.0, 0.0))
 
 
-def fold_cascades(d: dict, variants: bool = True) -> dict:
+def fold_cascades(d: dict, variants: bool = True, langs: list[str] | None = None) -> dict:
     """A fold's cascade figures from its scores (`d`: what crossval caches per fold and task):
     tier 1 (if the task has one) blocks first; the models' operating point is chosen on the fold's
     calibration rows by calibrate.py's rule, without tier 1 (as the shipped calibrate.py does: the
@@ -495,7 +495,8 @@ def fold_cascades(d: dict, variants: bool = True) -> dict:
     2-3 alone (`cascade_models_only`), the tie rule before this one (`cascade_lowest_rates_rule`),
     ties spent by the heavy tier (`cascade_heavy_tie_rule`: calibrate.choose's `tie="heavy"`, not
     adopted), tier 1 inside the models' block budget (`cascade_tier1_in_budget`) and the heavy head stacked
-    on tier 2 (`cascade_stacked`, with its held-out AUC: train.py's stack / no-stack decision)."""
+    on tier 2 (`cascade_stacked`, with its held-out AUC: train.py's stack / no-stack decision). With `langs`
+    (each test row's language, for a language group's fold), the cascade's attacks caught per language too."""
     rules = {k: d.get(f"{k}_rules") for k in ("calib", "test", "pool")}
     specs = [("cascade", False, True, "budget")]
     if variants:
@@ -529,6 +530,10 @@ def fold_cascades(d: dict, variants: bool = True) -> dict:
             casc["benign_escalated"] = round(float(be.mean()), 4)
         if stacked_auc is not None:
             casc["heavy_roc_auc"], casc["plain_heavy_roc_auc"] = (round(float(a), 4) for a in stacked_auc)
+        if langs is not None and key == "cascade":  # attacks caught / attacks, per language
+            attack_lang = np.array(langs)[y == 1]
+            casc["per_language"] = {la: [int(blk[y == 1][attack_lang == la].sum()), int((attack_lang == la).sum())]
+                                    for la in sorted(set(attack_lang))}
         out[key] = casc | {"operating_point": {k: (round(float(v), 6) if not isinstance(v, bool) else v) for k, v in op.items()}}
     return out
 
@@ -540,6 +545,7 @@ def rescore():
     out = json.loads(path.read_text())
     D = H.data()
     specs = {"injection": CV.task_spec("injection"), "toxicity": CV.task_spec("toxicity")}
+    lang_of = {r["text"]: r["lang"] for r in T.contrastive_rows("injection") + T.contrastive_rows("toxicity")}
     for g, r in out["heavy_finetuned"].items():
         for task in ("injection", "toxicity"):
             f = SCORES / f"{fold_file(g)}-{task}.npz"
@@ -555,9 +561,13 @@ def rescore():
                 if "pool_t2" in d:
                     d["pool_other"] = T.unread(specs[task]["benign_pool"])
                 np.savez_compressed(f, **d)
+            langs = None
+            if g.startswith("lang:"):
+                test, _ = fold_rows_of(D, task, specs[task]["pool"], fold_holdout(g)[1])
+                langs = [lang_of.get(x[0], "en") for x in test]
             for k in [k for k in r[task] if k.startswith("cascade") and not k.startswith("cascade_distilled")]:
                 del r[task][k]
-            r[task] |= fold_cascades(d)
+            r[task] |= fold_cascades(d, langs=langs)
             log("rescored", g, task, json.dumps({k: v.get("attacks_caught") for k, v in r[task].items() if k.startswith("cascade")}))
     path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -732,7 +742,8 @@ def crossval(D, rows, groups, n_rows, threads):
                     if alpha is None:
                         scores_dir.mkdir(parents=True, exist_ok=True)
                         np.savez_compressed(scores_dir / f"{fold_file(g)}-{task}.npz", **dump)
-                    for key, casc in fold_cascades(dump, variants=alpha is None and m == 0).items():
+                    langs = [lang_of.get(x[0], "en") for x in test] if g.startswith("lang:") else None
+                    for key, casc in fold_cascades(dump, variants=alpha is None and m == 0, langs=langs).items():
                         name = key.replace("cascade", prefix, 1) if m == 0 else f"{label} {key}"
                         if m == 0:
                             res[task][name] = casc

