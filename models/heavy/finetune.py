@@ -385,6 +385,16 @@ def soup(runs):
     return enc, heads
 
 
+def fine_tune(rows, n_rows, threads, log_every=25):
+    """The fine-tuned model (`train`), or with `soup` > 1 the soup of that many runs: (encoder, heads,
+    tokenizer, info, the runs; [] for one)."""
+    if HP["soup"] == 1:
+        return *train(rows, n_rows, threads, log_every), []
+    seeds = [SEED + i for i in range(HP["soup"])]
+    runs = [train(rows, n_rows, threads, log_every, seed=s, head_seed=SEED) for s in seeds]
+    return *soup(runs), runs[0][2], runs[0][3] | {"soup_seeds": seeds}, runs
+
+
 def wise(run, alpha, rows, n_rows, threads, seed=None):
     """WiSE-FT (Wortsman et al. 2022, robust fine-tuning of pre-trained models): the encoder's weights become
     (1 - alpha) x the pre-trained ones + alpha x the fine-tuned run's, which kept more of what pre-training
@@ -554,17 +564,14 @@ def rescore():
             if not f.exists():
                 sys.exit(f"{f}: missing; run the fold again (finetune.py --holdout {g.split(' ')[0]})")
             d = {k: v for k, v in np.load(f).items()}
+            test, calib = fold_rows_of(D, task, specs[task]["pool"], fold_holdout(g)[1])
+            assert len(test) == len(d["test_y"]) and len(calib) == len(d["calib_y"]), g
             if task == "injection":  # the unread rule as it is now (it needs no model)
-                test, calib = fold_rows_of(D, task, specs[task]["pool"], fold_holdout(g)[1])
-                assert len(test) == len(d["test_y"]) and len(calib) == len(d["calib_y"]), g
                 d["calib_other"], d["test_other"] = T.unread([x[0] for x in calib]), T.unread([x[0] for x in test])
                 if "pool_t2" in d:
                     d["pool_other"] = T.unread(specs[task]["benign_pool"])
                 np.savez_compressed(f, **d)
-            langs = None
-            if g.startswith("lang:"):
-                test, _ = fold_rows_of(D, task, specs[task]["pool"], fold_holdout(g)[1])
-                langs = [lang_of.get(x[0], "en") for x in test]
+            langs = [lang_of.get(x[0], "en") for x in test] if g.startswith("lang:") else None
             for k in [k for k in r[task] if k.startswith("cascade") and not k.startswith("cascade_distilled")]:
                 del r[task][k]
             r[task] |= fold_cascades(d, langs=langs)
@@ -659,14 +666,9 @@ def crossval(D, rows, groups, n_rows, threads):
         else:
             fold_rows = [r for r in rows if source_group(r["source"]) != g]
         log("fold", g, "training texts", len(fold_rows), "of", len(rows))
-        if HP["soup"] > 1:  # the fold's model is the soup; each run's own scores are cached beside it
-            runs = [train(fold_rows, n_rows, threads, log_every=100, seed=SEED + i, head_seed=SEED) for i in range(HP["soup"])]
-            enc, heads = soup(runs)
-            tok, info = runs[0][2], runs[0][3] | {"soup_seeds": [SEED + i for i in range(HP["soup"])]}
-            extra = [(SCORES.with_name(f"{SCORES.name}-run{i}"), r[0], r[1], f"run {i}") for i, r in enumerate(runs)]
-        else:
-            enc, heads, tok, info = train(fold_rows, n_rows, threads, log_every=100)
-            extra = []
+        enc, heads, tok, info, runs = fine_tune(fold_rows, n_rows, threads, log_every=100)
+        # a soup's runs: each one's own scores are cached beside the soup's
+        extra = [(SCORES.with_name(f"{SCORES.name}-run{i}"), r[0], r[1], f"run {i}") for i, r in enumerate(runs)]
         # WiSE-FT of the fold's model: the shipped setting (`wise`), and each alpha of PARAPET_WISE_SWEEP
         # beside it, cached in <cache>-wise<alpha>
         tuned = (enc, heads)
@@ -687,6 +689,7 @@ def crossval(D, rows, groups, n_rows, threads):
             cy = np.array([x[1] for x in calib])
             y = np.array([x[1] for x in test])
             use_pool = (y == 0).sum() < 50
+            langs = [lang_of.get(x[0], "en") for x in test] if g.startswith("lang:") else None
             rules_b = T.rule_tier_blocks(spec["benign_pool"], task) if use_pool else None
             feats = CV.Features(spec["buckets"])
             cal_groups = CAL.pool_groups([x[2] for x in calib])
@@ -742,7 +745,6 @@ def crossval(D, rows, groups, n_rows, threads):
                     if alpha is None:
                         scores_dir.mkdir(parents=True, exist_ok=True)
                         np.savez_compressed(scores_dir / f"{fold_file(g)}-{task}.npz", **dump)
-                    langs = [lang_of.get(x[0], "en") for x in test] if g.startswith("lang:") else None
                     for key, casc in fold_cascades(dump, variants=alpha is None and m == 0, langs=langs).items():
                         name = key.replace("cascade", prefix, 1) if m == 0 else f"{label} {key}"
                         if m == 0:
@@ -836,13 +838,8 @@ def main():
     if args.holdout:
         crossval(D, rows, args.holdout, args.rows, args.threads)
         return
-    if HP["soup"] > 1:
-        runs = [train(rows, args.rows, args.threads, seed=SEED + i, head_seed=SEED) for i in range(HP["soup"])]
-        enc, heads = soup(runs)
-        tok, info = runs[0][2], runs[0][3] | {"soup_seeds": [SEED + i for i in range(HP["soup"])]}
-        del runs
-    else:
-        enc, heads, tok, info = train(rows, args.rows, args.threads)
+    enc, heads, tok, info, runs = fine_tune(rows, args.rows, args.threads)
+    del runs
     if HP["wise"] < 1:
         enc, heads = wise((enc, heads), HP["wise"], rows, args.rows, args.threads)
     OUT_TOKENIZER.write_text(UE.tokenizer_json(), encoding="utf-8")

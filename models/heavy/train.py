@@ -795,7 +795,7 @@ def release_changes(cv: dict) -> list[str]:
         out[-2:-2] = [f"Which toxicity families (item 7; {tf['fold']} fold, {tf['metric']}; "
                       f"`selection/toxicity_families.json`): {runs}. {tf['decision'][0].upper()}{tf['decision'][1:]}.", ""]
     target = HERE / "selection" / "injection_target.json"
-    if target.exists():  # sessions 21-22: the injection target's seed spread and the levers measured, none adopted
+    if target.exists():  # sessions 21-23: the injection target's seed spread and the levers measured, none adopted
         it = json.loads(target.read_text())
         pct = lambda v: f"{100 * v:.1f}%"  # noqa: E731
         lines = [f"Towards the injection target (`selection/injection_target.json`; {it['metric']}):", ""]
