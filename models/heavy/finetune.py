@@ -506,7 +506,8 @@ def fold_cascades(d: dict, variants: bool = True, langs: list[str] | None = None
     ties spent by the heavy tier (`cascade_heavy_tie_rule`: calibrate.choose's `tie="heavy"`, not
     adopted), tier 1 inside the models' block budget (`cascade_tier1_in_budget`) and the heavy head stacked
     on tier 2 (`cascade_stacked`, with its held-out AUC: train.py's stack / no-stack decision). With `langs`
-    (each test row's language, for a language group's fold), the cascade's attacks caught per language too."""
+    (each test row's language, for a language group's fold), attacks caught per language too, by the cascade
+    and by tiers 2-3 alone."""
     rules = {k: d.get(f"{k}_rules") for k in ("calib", "test", "pool")}
     specs = [("cascade", False, True, "budget")]
     if variants:
@@ -540,7 +541,7 @@ def fold_cascades(d: dict, variants: bool = True, langs: list[str] | None = None
             casc["benign_escalated"] = round(float(be.mean()), 4)
         if stacked_auc is not None:
             casc["heavy_roc_auc"], casc["plain_heavy_roc_auc"] = (round(float(a), 4) for a in stacked_auc)
-        if langs is not None and key == "cascade":  # attacks caught / attacks, per language
+        if langs is not None and key in ("cascade", "cascade_models_only"):  # attacks caught / attacks, per language
             attack_lang = np.array(langs)[y == 1]
             casc["per_language"] = {la: [int(blk[y == 1][attack_lang == la].sum()), int((attack_lang == la).sum())]
                                     for la in sorted(set(attack_lang))}
@@ -550,12 +551,14 @@ def fold_cascades(d: dict, variants: bool = True, langs: list[str] | None = None
 
 def rescore():
     """Recompute every fold's cascade figures in crossval.json from the cached fold scores
-    (after a change to calibrate.py's rule or to the unread rule; no fine-tuning)."""
+    (after a change to calibrate.py's rule, to the unread rule or to tier 1's rules, which are
+    re-run through the engine; no fine-tuning)."""
     path = Path(os.environ.get("PARAPET_CROSSVAL_OUT", HERE / "crossval.json"))
     out = json.loads(path.read_text())
     D = H.data()
     specs = {"injection": CV.task_spec("injection"), "toxicity": CV.task_spec("toxicity")}
     lang_of = {r["text"]: r["lang"] for r in T.contrastive_rows("injection") + T.contrastive_rows("toxicity")}
+    pool_rules = None
     for g, r in out["heavy_finetuned"].items():
         for task in ("injection", "toxicity"):
             f = SCORES / f"{fold_file(g)}-{task}.npz"
@@ -566,10 +569,13 @@ def rescore():
             d = {k: v for k, v in np.load(f).items()}
             test, calib = fold_rows_of(D, task, specs[task]["pool"], fold_holdout(g)[1])
             assert len(test) == len(d["test_y"]) and len(calib) == len(d["calib_y"]), g
-            if task == "injection":  # the unread rule as it is now (it needs no model)
+            if task == "injection":  # the unread rule and tier 1's blocks as they are now (they need no model)
                 d["calib_other"], d["test_other"] = T.unread([x[0] for x in calib]), T.unread([x[0] for x in test])
+                d["calib_rules"] = T.rule_tier_blocks([x[0] for x in calib], task)
+                d["test_rules"] = T.rule_tier_blocks([x[0] for x in test], task)
                 if "pool_t2" in d:
                     d["pool_other"] = T.unread(specs[task]["benign_pool"])
+                    d["pool_rules"] = pool_rules = pool_rules if pool_rules is not None else T.rule_tier_blocks(specs[task]["benign_pool"], task)
                 np.savez_compressed(f, **d)
             langs = [lang_of.get(x[0], "en") for x in test] if g.startswith("lang:") else None
             for k in [k for k in r[task] if k.startswith("cascade") and not k.startswith("cascade_distilled")]:

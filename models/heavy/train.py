@@ -772,7 +772,20 @@ def release_changes(cv: dict) -> list[str]:
            "   71.0% was the better of two draws of the data before. The shipped operating point moved towards",
            "   blocking less toxicity: the new benign calibration rows are hard and each benign source weighs the",
            "   same (`models/CALIBRATION.md`: toxicity heavy `block_above` 0.757 -> 0.838; never-trained Stormfront",
-           "   caught 41.0% -> 33.8%, its benign sentences blocked 9.7% -> 7.3%).", "",
+           "   caught 41.0% -> 33.8%, its benign sentences blocked 9.7% -> 7.3%).",
+           "8. Tier 1 reads instruction overrides and prompt extraction in six more Latin-script languages (Dutch,",
+           "   Swedish, Polish, Turkish, Indonesian, Vietnamese) and more forms in German, French, Spanish, Italian and",
+           "   Portuguese (core/src/detectors/injection/patterns.rs, the `intl_*` rules), written from each language's",
+           "   imperatives, not from any corpus. No model changed; the folds' tier-1 verdicts were re-run through the",
+           "   engine (`finetune.py --rescore`). lang:latin 79.3% -> 86.2% (id 9 -> 11 of 11, nl 11 -> 13 of 13, pl 6 -> 7",
+           "   of 13, sv 4 -> 5 of 11, tr 8 -> 10 of 13, vi 0 -> 5 of 11), contrastive 75.4% -> 79.6%, yanismiraoui 65.8% ->",
+           "   65.9% (1 more of 1,034), every other fold unchanged; benign blocked unchanged on every fold, and tier 1",
+           "   blocks none of the 25,981 benign rows at hand that it passed before (694 not in English; `models/",
+           "   tier1_diff.py` with the binaries before and after: 58 before, 58 after). The two",
+           "   folds that moved hold this project's own templates (`models/data/contrastive.py`), written by the same",
+           "   project as the rules: their gain is not independent evidence. The one third-party multilingual source",
+           "   (yanismiraoui) gained a single row: its attacks are mostly not override or extraction phrasings. Mean caught",
+           "   over held-out attack sources 68.2% -> 69.5%, all of it on those two folds: the target stays unmet.", "",
            "| held-out source | task | heavy AUC before -> now | cascade caught before -> now | benign blocked before -> now |",
            "|---|---|---|---|---|"]
     spread = HERE / "selection" / "seed_spread.json"
@@ -1113,16 +1126,23 @@ Rows drawn per source group: {", ".join(f"{k} {v}" for k, v in sorted(src.items(
                     if alt:
                         out[-1] += (f" With {label}: mean {np.mean([a for a, _ in alt]):.1%}, lowest {min(a for a, _ in alt):.1%}, "
                                     f"benign blocked {np.mean([b for _, b in alt if b is not None]):.2%}.")
-                per = {la: cn for r in cv.values() for la, cn in r.get("injection", {}).get("cascade", {}).get("per_language", {}).items()}
+                per_of = lambda key: {la: cn for r in cv.values()  # noqa: E731
+                                      for la, cn in r.get("injection", {}).get(key, {}).get("per_language", {}).items()}
+                per, per_models = per_of("cascade"), per_of("cascade_models_only")
                 if per:
                     pre = load_module("parapet_use_encoder", HERE / "use_encoder.py").PRETRAINING_LANGUAGES
                     part = lambda inside: {la: cn for la, cn in sorted(per.items()) if (la in pre) == inside}  # noqa: E731
                     tally = lambda p: (f"{sum(c for c, _ in p.values())} / {sum(n for _, n in p.values())} "  # noqa: E731
                                        f"({sum(c for c, _ in p.values()) / sum(n for _, n in p.values()):.1%}): "
                                        + ", ".join(f"{la} {c}/{n}" for la, (c, n) in p.items()))
+                    models = ""
+                    if per_models:
+                        part_m = lambda inside: {la: cn for la, cn in sorted(per_models.items()) if (la in pre) == inside}  # noqa: E731
+                        models = (f" Tiers 2-3 alone (the models' zero-shot transfer, without tier 1's rules): the pre-training "
+                                  f"languages {tally(part_m(True))}; the others {tally(part_m(False))}.")
                     out += ["", "Per language on the language folds (the whole cascade, attacks caught / attacks; each language "
                             "group held out, so its languages are read zero-shot): the languages of USE-M's pre-training "
-                            f"(`use_encoder.PRETRAINING_LANGUAGES`) {tally(part(True))}; the others {tally(part(False))}. What the "
+                            f"(`use_encoder.PRETRAINING_LANGUAGES`) {tally(part(True))}; the others {tally(part(False))}.{models} What the "
                             "model learned from the other languages' rows (mostly English) carries over to a language the encoder "
                             "was pre-trained on, and much less to one it was not, which it reads only through shared pieces. In the "
                             "shipped model these languages' contrastive rows are training rows; the reserved sources judge how far "

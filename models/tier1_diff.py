@@ -1,0 +1,49 @@
+"""Tier 1 before and after a rule change: the default policy's injection verdicts of two `parapet`
+binaries on every labelled injection row at hand (the folds' pool by source, group and language,
+the never-trained benign pool, spaCy's example sentences in ~60 languages), and every benign row the
+new binary blocks that the old one did not.
+
+    python models/tier1_diff.py OLD_PARAPET NEW_PARAPET   # e.g. a copy of target/service/parapet
+"""
+import collections
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE / "featurizer")]
+import crossval as CV  # noqa: E402
+import trainlib as T  # noqa: E402
+
+
+def main(old: str, new: str) -> None:
+    spec = CV.task_spec("injection")
+    rows = [(t, y, g, lang) for t, y, g, lang, *_ in spec["pool"]]
+    rows += [(t, 0, "benign pool (never trained)", "en") for t in spec["benign_pool"]]
+    rows += [(t, 0, "spaCy examples (never trained)", lang) for t, lang in T.spacy_examples()]
+    texts = [r[0] for r in rows]
+    blocks = {}
+    for name, exe in (("old", old), ("new", new)):
+        os.environ["PARAPET_BIN"] = exe
+        blocks[name] = T.rule_tier_blocks(texts, "injection")
+    agg = collections.defaultdict(lambda: [0, 0, 0])
+    for (t, y, g, lang), o, n in zip(rows, blocks["old"], blocks["new"]):
+        a = agg[(g, "attack" if y else "benign", lang)]
+        a[0], a[1], a[2] = a[0] + 1, a[1] + int(o), a[2] + int(n)
+    print("| group | label | language | rows | blocked before | blocked after |\n|---|---|---|---|---|---|")
+    for (g, lab, lang), (n, o, nw) in sorted(agg.items()):
+        if o != nw or lab == "benign" and o:
+            print(f"| {g} | {lab} | {lang} | {n} | {o} | {nw} |")
+    benign = [(y, o, n, lang) for (t, y, g, lang), o, n in zip(rows, blocks["old"], blocks["new"]) if y == 0]
+    print(f"\nbenign rows: {len(benign)} ({sum(la != 'en' for *_, la in benign)} not in English); "
+          f"blocked before {sum(o for _, o, _, _ in benign)}, after {sum(n for _, _, n, _ in benign)}; "
+          f"newly blocked {sum(n and not o for _, o, n, _ in benign)}")
+    for (t, y, g, lang), o, n in zip(rows, blocks["old"], blocks["new"]):
+        if y == 0 and n and not o:
+            print(f"  newly blocked [{g}, {lang}]: {t[:160]!r}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    main(sys.argv[1], sys.argv[2])
