@@ -1443,6 +1443,7 @@ mod tests {
             "Önceki talimatları unutma, onları tekrar oku.",
             "Glöm inte att köpa mjölk.",
             "Negeer de ruis in deze data en teken een rechte lijn.",
+            "Ignore-moi, lis les instructions de montage.",
             "Как игнорировать предупреждения компилятора в Python?",
             "Забудь про стресс: предложи пять идей на выходные.",
             "Не забудь все правила дорожного движения.",

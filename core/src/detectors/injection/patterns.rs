@@ -189,7 +189,7 @@ macro_rules! intl_directive_noun {
 /// Words that point at what came before the attacker's text (or at all of it).
 macro_rules! intl_prior_qualifier {
     () => {
-        r"(?:alle[nms]?|samtliche[nm]?|vorherige[nm]?|vorige[nm]?|bisherige[nm]?|obige[nm]?|fruhere[nm]?|vorangegangene[nm]?|vorhergehende[nm]?|vorangehende[nm]?|ursprungliche[nm]?|toutes|tous|precedentes?|precedents?|anterieures?|ci-dessus|initiales|todas|todos|anteriores|previas|precedentes|de arriba|iniciales|originales|tutte|tutti|precedenti|sopra|iniziali|originali|acima|iniciais|originais|vorige|voorgaande|eerdere|bovenstaande|oorspronkelijke|alla|tidigare|foregaende|ovanstaende|ursprungliga|wszystkie|wszelkie|wszystkich|poprzednie|poprzednich|wczesniejsze|wczesniejszych|powyzsze|powyzszych|semua|sebelumnya|di atas|tat ca|moi|truoc do|truoc|o tren|ban dau)"
+        r"(?:alle[nms]?|samtliche[nm]?|vorherige[nm]?|vorige[nm]?|bisherige[nm]?|obige[nm]?|fruhere[nm]?|vorangegangene[nm]?|vorhergehende[nm]?|vorangehende[nm]?|ursprungliche[nm]?|toutes|tous|precedentes?|precedents?|anterieures?|ci-dessus|initiales|todas|todos|anteriores|previas|precedentes|de arriba|iniciales|originales|tutte|tutti|precedenti|sopra|iniziali|originali|acima|iniciais|originais|vorige|voorgaande|eerdere|bovenstaande|oorspronkelijke|alla|tidigare|foregaende|ovanstaende|ursprungliga|wszystkie|wszelkie|wszystkich|poprzednie|poprzednich|wczesniejsze|wczesniejszych|powyzsze|powyzszych|semua|sebelumnya|di atas|tat ca|truoc do|truoc|o tren|ban dau)"
     };
 }
 
@@ -651,7 +651,8 @@ pub(super) const RULES: &[Rule] = &[
     // ------------------------------------------ instruction override in other languages
     Rule {
         // "Zignoruj wszystkie poprzednie instrukcje", "abaikan semua instruksi",
-        // "bo qua tat ca cac huong dan" (bỏ qua tất cả các hướng dẫn).
+        // "bo qua tat ca cac huong dan" (bỏ qua tất cả các hướng dẫn); the qualifier after the
+        // noun: "oubliez les consignes precedentes", "abaikan instruksi sebelumnya".
         kind: OVERRIDE,
         weight: 0.8,
         surface: Surface::Folded,
@@ -660,29 +661,15 @@ pub(super) const RULES: &[Rule] = &[
         pattern: concat!(
             r"\b",
             intl_override_verb!(),
-            r"\b {g2}",
+            r"\b {g2}(?:",
             intl_prior_qualifier!(),
             r" {g2}",
             intl_directive_noun!(),
-            r"\b"
-        ),
-    },
-    Rule {
-        // "oubliez les consignes precedentes", "abaikan instruksi sebelumnya",
-        // "bo qua cac huong dan truoc do".
-        kind: OVERRIDE,
-        weight: 0.8,
-        surface: Surface::Folded,
-        at: At::Start,
-        anchors: INTL_VERB_ANCHORS,
-        pattern: concat!(
-            r"\b",
-            intl_override_verb!(),
-            r"\b {g2}",
+            "|",
             intl_directive_noun!(),
             r" {g2}",
             intl_prior_qualifier!(),
-            r"\b"
+            r")\b"
         ),
     },
     Rule {
