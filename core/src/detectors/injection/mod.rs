@@ -44,7 +44,7 @@ use serde::Deserialize;
 use super::lazy_regex::LazyRegex;
 use super::literals::Hit;
 use super::{Category, Detector, Match, ScanText};
-use crate::normalize::{is_latin_letter, Normalized};
+use crate::normalize::{is_latin_letter, is_latin_look_alike, Normalized};
 use patterns::{At, Surface, OBFUSCATION, RULES};
 
 /// The detector's name as written in the config.
@@ -945,7 +945,10 @@ fn script(c: char) -> Script {
 /// Cyrillic and Greek together, and a Cyrillic letter anywhere or a Greek letter between two Latin
 /// ones. Not flagged: a Cyrillic word with a stray Latin letter (`мiсто`, typed on the wrong
 /// layout), scientific names with a Greek letter at the edge (`TNFα`, `IL1β`), words of one
-/// script next to each other (`Я люблю Python`). ASCII text costs one `is_ascii` check.
+/// script next to each other (`Я люблю Python`), a Latin word with a Cyrillic ending that
+/// holds a letter no Latin one looks like (`URLны`, `Pythonтанзим`, `SRIDгә`: how Russian,
+/// Tatar or Kazakh inflect a Latin name; `whoamі`, whose ending is a look-alike, is still
+/// flagged). ASCII text costs one `is_ascii` check.
 fn mixed_script_word(text: &str) -> Option<(usize, usize)> {
     if text.is_ascii() {
         return None;
@@ -960,10 +963,17 @@ fn mixed_script_word(text: &str) -> Option<(usize, usize)> {
         /// The previous character was a Greek letter right after a Latin one.
         greek_after_latin: bool,
         prev: Option<Script>,
+        /// A Latin or Greek letter came after a Cyrillic one.
+        after_cyrillic: bool,
+        /// A Cyrillic letter that looks like no Latin one.
+        plain_cyrillic: bool,
     }
     impl Word {
         fn mixed(&self) -> bool {
-            self.latin >= 2 && self.latin >= self.foreign && (self.cyrillic || self.greek_inside)
+            let inflected = self.cyrillic && !self.after_cyrillic && self.plain_cyrillic;
+            self.latin >= 2
+                && self.latin >= self.foreign
+                && (self.cyrillic && !inflected || self.greek_inside)
         }
     }
     let mut word: Option<Word> = None;
@@ -985,12 +995,17 @@ fn mixed_script_word(text: &str) -> Option<(usize, usize)> {
             Script::Latin => {
                 w.latin += 1;
                 w.greek_inside |= w.greek_after_latin;
+                w.after_cyrillic |= w.cyrillic;
             }
             Script::Cyrillic => {
                 w.foreign += 1;
                 w.cyrillic = true;
+                w.plain_cyrillic |= !is_latin_look_alike(c);
             }
-            Script::Greek => w.foreign += 1,
+            Script::Greek => {
+                w.foreign += 1;
+                w.after_cyrillic |= w.cyrillic;
+            }
             Script::Other => {}
         }
         w.greek_after_latin = s == Script::Greek && w.prev == Some(Script::Latin);
@@ -1589,6 +1604,11 @@ mod tests {
             "naïve café in Zürich, Łódź and Hà Nội",
             "Καλημέρα, how are you?",
             "日本語のテキストとEnglish",
+            // A Latin name inflected in Cyrillic (Django's Tatar, Kazakh and Tajik messages).
+            "Рөхсәт ителгән URLны кертегез.",
+            "URLдың басында бөлшек белгісі жоқ",
+            "бояд пакетҳои docutils -b Pythonтанзим карда шуда бошанд",
+            "Отправь запрос к APIшке",
         ] {
             assert_eq!(mixed_script_word(text), None, "{text}");
             assert_eq!(scan(d, text), None, "{text}");
