@@ -355,9 +355,9 @@ impl Builtin {
         // Build the shared set now, at policy compilation, not on the first request.
         let _ = super::literals::folded_literals();
         let original = build_index(Surface::Original)?;
-        let (script_texts, _) = anchor_table(Surface::Script)?;
+        let (script_texts, script_anchors) = anchor_table(Surface::Script)?;
         let script_leads = script_lead_bytes(&script_texts)?;
-        let script = build_index(Surface::Script)?;
+        let script = index_of(&script_texts, script_anchors)?;
         let blob = Regex::new(&format!("[A-Za-z0-9+/]{{{BLOB_MIN_LEN},}}={{0,2}}"))
             .map_err(|e| format!("blob regex: {e}"))?;
         Ok(Builtin {
@@ -440,10 +440,15 @@ pub(crate) fn folded_anchor_texts() -> Vec<Vec<u8>> {
 /// (used for the original text's anchors).
 fn build_index(surface: Surface) -> Result<AnchorIndex, String> {
     let (texts, anchors) = anchor_table(surface)?;
+    index_of(&texts, anchors)
+}
+
+/// An anchor table (see [`anchor_table`]) with its own scanner.
+fn index_of(texts: &[Vec<u8>], anchors: Vec<Anchor>) -> Result<AnchorIndex, String> {
     let scanner = if texts.is_empty() {
         None
     } else {
-        Some(LiteralScanner::build(&texts)?)
+        Some(LiteralScanner::build(texts)?)
     };
     Ok(AnchorIndex { scanner, anchors })
 }

@@ -455,6 +455,20 @@ macro_rules! script_gap {
     };
 }
 
+/// What the Arabic rule calls instructions: instructions, guidance, orders, rules, directives.
+macro_rules! arabic_directive {
+    () => {
+        r"(?:التعليمات|تعليمات|الإرشادات|إرشادات|الأوامر|أوامر|القواعد|قواعد|التوجيهات|توجيهات)"
+    };
+}
+
+/// Arabic qualifiers of what came before: previous, past, above, original, initial.
+macro_rules! arabic_prior {
+    () => {
+        r"(?:السابقة|السابق|الماضية|السالفة|أعلاه|الأصلية|الأولية)"
+    };
+}
+
 pub(super) const RULES: &[Rule] = &[
     // ---------------------------------------------------------------- instruction override
     Rule {
@@ -1753,11 +1767,16 @@ pub(super) const RULES: &[Rule] = &[
         pattern: concat!(
             r"(?:تجاهل\p{L}*|انس[ىي]?|انسوا|اترك\p{L}*|لا\s+تلتزم\s+ب|لا\s+تتبع|تخط[ىي]?|أهمل\p{L}*|اهمل\p{L}*|تناس\p{L}*)",
             script_gap!(1),
-            r"(?:(?:جميع|كل)\s+ما\s+(?:سبق|قيل|ورد)|(?:جميع|كل|السابقة|السابق|الماضية|السالفة|أعلاه|الأصلية|الأولية)",
+            r"(?:(?:جميع|كل)\s+ما\s+(?:سبق|قيل|ورد)|(?:جميع|كل|",
+            arabic_prior!(),
+            ")",
             script_gap!(1),
-            r"(?:التعليمات|تعليمات|الإرشادات|إرشادات|الأوامر|أوامر|القواعد|قواعد|التوجيهات|توجيهات)|(?:التعليمات|تعليمات|الإرشادات|إرشادات|الأوامر|أوامر|القواعد|قواعد|التوجيهات|توجيهات)",
+            arabic_directive!(),
+            "|",
+            arabic_directive!(),
             script_gap!(1),
-            r"(?:السابقة|السابق|الماضية|السالفة|أعلاه|الأصلية|الأولية))"
+            arabic_prior!(),
+            ")"
         ),
     },
     Rule {
