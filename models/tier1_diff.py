@@ -1,7 +1,7 @@
 """Tier 1 before and after a rule change: the default policy's injection verdicts of two `parapet`
 binaries on every labelled injection row at hand (the folds' pool by source, group and language,
-the never-trained benign pool, spaCy's example sentences in ~60 languages), and every benign row the
-new binary blocks that the old one did not.
+the never-trained benign pool, spaCy's example sentences in ~60 languages), every benign row the
+new binary blocks that the old one did not, and every row, benign or attack, that it no longer blocks.
 
     python models/tier1_diff.py OLD_PARAPET NEW_PARAPET [WHEEL...]   # e.g. copies of target/service/parapet
 
@@ -65,6 +65,11 @@ def main(old: str, new: str, wheels: list[str]) -> None:
     for (t, y, g, lang), o, n in zip(rows, blocks["old"], blocks["new"]):
         if y == 0 and n and not o:
             print(f"  newly blocked [{g}, {lang}]: {t[:160]!r}")
+    for label, name in ((0, "benign"), (1, "attack")):
+        gone = [(t, g, lang) for (t, y, g, lang), o, n in zip(rows, blocks["old"], blocks["new"]) if y == label and o and not n]
+        print(f"\n{name} rows no longer blocked: {len(gone)}")
+        for t, g, lang in gone:
+            print(f"  [{g}, {lang}]: {t[:200]!r}")
 
 
 if __name__ == "__main__":

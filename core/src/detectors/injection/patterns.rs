@@ -27,6 +27,10 @@
 //! text, case-insensitively: folding rewrites the `|` of chat-template tokens such as
 //! `<|im_start|>` as a leetspeak `i`.
 //!
+//! A match of an [`OVERRIDE`] or [`EXTRACTION`] rule right after a negation ("don't ignore the
+//! instructions above", "never reveal your system prompt") does not count: `Negation` in the
+//! parent module. Write these rules in the imperative and leave negated forms to it.
+//!
 //! Weights are calibrated for a block threshold of 0.5 with noisy-OR combination: a rule of
 //! weight ≥ 0.5 is an unambiguous attack phrase on its own; weaker rules describe phrasing that
 //! also occurs in honest prompts (role-play set-ups, "from now on", "stay in character") and only
