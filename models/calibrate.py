@@ -197,6 +197,11 @@ def main():
             C = load_module("parapet_contrastive", HERE / "data" / "contrastive.py")
             er = C.eval_rows()
             ev["identity statements (project templates, eval only)"] = ([r["text"] for r in er], [r["label"] for r in er])
+        if task == "injection":  # the project's evaluation-only instruction complaints (never trained on)
+            C = load_module("parapet_contrastive", HERE / "data" / "contrastive.py")
+            er = C.eval_injection_rows()
+            ev["instruction complaints and reminders (project templates, eval only)"] = (
+                [r["text"] for r in er], [r["label"] for r in er])
         if task == "injection":  # ordinary sentences in other languages (never trained on): what unread text costs
             ex = [(t, lang) for t, lang in T.spacy_examples() if lang not in ("en", "xx")]
             for name, keep in (("Latin-script languages other than English", lambda t: not T.script_rule.other_script(t)),
