@@ -65,9 +65,17 @@ def test_injection_is_blocked(default_envoy, upstream, attack):
     assert posts(upstream) == []
 
 
+def conversation(*turns):
+    """A chat request of user and assistant turns in turn, the text as raw UTF-8 (not JSON
+    escapes)."""
+    roles = ["user", "assistant"]
+    msgs = [{"role": roles[i % 2], "content": t} for i, t in enumerate(turns)]
+    return json.dumps({"model": "m", "messages": msgs}, ensure_ascii=False).encode()
+
+
 def chat_utf8(content):
     """`chat(content)` with the text as raw UTF-8, not JSON escapes."""
-    return json.dumps({"model": "m", "messages": [{"role": "user", "content": content}]}, ensure_ascii=False).encode()
+    return conversation(content)
 
 
 @pytest.mark.parametrize("attack", [
@@ -124,12 +132,6 @@ def test_ordinary_prompts_pass_byte_identical(default_envoy, upstream, prompt):
     [got] = posts(upstream)
     assert got["body"] == body
 
-
-
-def conversation(*turns):
-    roles = ["user", "assistant"]
-    msgs = [{"role": roles[i % 2], "content": t} for i, t in enumerate(turns)]
-    return json.dumps({"model": "m", "messages": msgs}, ensure_ascii=False).encode()
 
 
 @pytest.mark.parametrize("complaint", [

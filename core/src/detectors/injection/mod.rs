@@ -156,8 +156,17 @@ struct CompiledRule {
     /// anchored at the start or the end of the haystack.
     at: At,
     anchored: Option<LazyRegex>,
-    /// Whether a match right after a negation does not count (see [`Negation`]).
+    /// Whether a match right after a negation does not count (see [`Negation`]; only the
+    /// surfaces whose [`AnchorIndex`] has one).
     negatable: bool,
+}
+
+impl CompiledRule {
+    /// Whether the match `start..end` of `text` is one of this rule's that a negation turns
+    /// around.
+    fn negated(&self, negation: Option<&Negation>, text: &str, start: usize, end: usize) -> bool {
+        self.negatable && negation.is_some_and(|n| n.negates(text, start, end))
+    }
 }
 
 /// A negation right before an instruction override or a prompt-extraction ask turns it into
@@ -236,11 +245,11 @@ impl Negation {
         let before = text.get(from..start).is_some_and(|t| {
             is_match(&self.before, t) && !self.unless.as_ref().is_some_and(|u| is_match(u, t))
         });
-        let after = self.after.as_ref().and_then(|after| {
-            let m = text.get(start..end)?;
-            after.get()?.captures(m)
-        });
-        before || after.is_some_and(|c| c.get(1).is_none_or(|w| !NOT_ONLY.contains(&w.as_str())))
+        before
+            || self.after.as_ref().is_some_and(|after| {
+                let caps = text.get(start..end).and_then(|m| after.get()?.captures(m));
+                caps.is_some_and(|c| c.get(1).is_none_or(|w| !NOT_ONLY.contains(&w.as_str())))
+            })
     }
 }
 
@@ -432,8 +441,7 @@ impl Builtin {
                     at: rule.at,
                     anchored: anchored
                         .map(|p| LazyRegex::new(p, case_insensitive, REGEX_SIZE_LIMIT)),
-                    negatable: rule.surface != Surface::Original
-                        && (rule.kind == OVERRIDE || rule.kind == EXTRACTION),
+                    negatable: rule.kind == OVERRIDE || rule.kind == EXTRACTION,
                 }
             })
             .collect();
@@ -906,7 +914,7 @@ impl InjectionHeuristics {
                 };
                 if let Some(m) = anchored.get().and_then(|re| re.find(haystack)) {
                     let (s, e) = (offset + m.start(), offset + m.end());
-                    if compiled.negatable && negation.is_some_and(|n| n.negates(text, s, e)) {
+                    if compiled.negated(negation, text, s, e) {
                         continue;
                     }
                     if let Some(span) = to_original(s, e) {
@@ -957,9 +965,7 @@ impl InjectionHeuristics {
                 let Some(m) = re.find_at(haystack, from) else {
                     break None;
                 };
-                if !(compiled.negatable
-                    && negation.is_some_and(|n| n.negates(text, m.start(), m.end())))
-                {
+                if !compiled.negated(negation, text, m.start(), m.end()) {
                     break Some(m);
                 }
                 from = ceil_boundary(text, m.start() + 1);
