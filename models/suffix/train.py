@@ -422,10 +422,12 @@ def write_card(manifest, cal, ev, n_pos, n_neg):
     lines += [
         "", "The attacks held out are suffixes drawn from another vocabulary (MiniLM's English WordPiece, cased",
         "at random) after third-party requests (HarmBench behaviours): a shift of vocabulary and request, not the",
-        "real optimiser's output. The pool's own real ones are few: neuralchemy holds GCG- and random-search-style",
-        "rows (several labelled benign there). The injection attacks of the pool that it flags are mostly not",
-        "suffixes (capitalised persona names, German imperatives): surface features it shares with some ordinary",
-        "text in other languages, which is where its false positives are (spaCy's headlines, UI catalogues).", "",
+        "real optimiser's output. The real ones at hand are neuralchemy's GCG- and random-search-style rows (some",
+        "labelled benign there; those with a run of ' !' tokens are left out of every training and calibration",
+        "group). Of the other injection attacks of the pool it flags, about half are such suffixes (neuralchemy);",
+        "the rest are capitalised command strings (s-labs) and German or Spanish imperatives (yanismiraoui):",
+        "surface features it shares with some ordinary text in other languages, which is where its false",
+        "positives are (spaCy's headlines, UI catalogues).", "",
         "Reproduce: `nice -n 10 python models/suffix/train.py` (about a minute and a half on 2 cores; deterministic).", "",
     ]
     (HERE / "MODEL_CARD.md").write_text("\n".join(lines))
