@@ -373,6 +373,9 @@ def main():
     (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     refs = [A.REQUESTS[0], A.REQUESTS[0] + " " + A.piece_suffix(random.Random(1), A.train_vocab()),
             "Grüße aus Köln! Wie geht's? Ça va très bien, merci. 東京は晴れ。", "", "a", "x" * 200,
+            "Grüße aus Köln! Wie geht's? Ça va très bien, merci. 東京は晴れ。" * 6,
+            "Привет! Как дела? Всё хорошо, спасибо. 今日はいい天気ですね。오늘 날씨가 좋네요. " * 4,
+            "".join(chr(0x4E00 + (i * 37) % 20000) for i in range(300)),
             "def f(x):\n    return {k: v for k, v in x.items() if v}\n" * 3]
     refs += [t for t in list(sets["spaCy example sentences (~60 languages)"])[:20]]
     refs += attacks["HarmBench behaviours + WordPiece-vocabulary suffix (never trained)"][:10]

@@ -111,10 +111,10 @@ impl SuffixModel {
             .map_or(0, |(i, _)| i);
         let tail = text.get(base..)?;
         // The tail's code points and their byte offsets in `text`.
-        let mut chars = [('\0', 0usize); TAIL];
+        let mut chars = [('\0', 0u32); TAIL];
         let mut len = 0;
         for ((at, c), slot) in tail.char_indices().zip(chars.iter_mut()) {
-            *slot = (c, base + at);
+            *slot = (c, u32::try_from(base + at).unwrap_or(u32::MAX));
             len += 1;
         }
         if len < self.window {
@@ -144,7 +144,7 @@ impl SuffixModel {
         if let Some(p) = pos.get_mut(len) {
             *p = sums;
         }
-        let offset = |i: usize| chars.get(i).map_or(text.len(), |c| c.1);
+        let offset = |i: usize| chars.get(i).map_or(text.len(), |c| c.1 as usize);
         let mut counts = CharCounts::default();
         let (mut lo, mut hi) = (0, 0);
         let mut best: Option<(f64, (usize, usize))> = None;
@@ -177,52 +177,76 @@ impl SuffixModel {
     }
 }
 
-/// Character counts of a sliding window and the sum of their squares.
+/// Slots of [`CharCounts`]' table of other characters: twice the most distinct characters a
+/// tail can hold, so linear probing stays short.
+const OTHER_SLOTS: usize = 2 * TAIL;
+
+/// Character counts of a sliding window and the sum of their squares. ASCII is indexed
+/// directly; other characters go to a small open-addressing table, made on the first one (a
+/// character that leaves the window keeps its slot with a count of zero; a tail has at most
+/// [`TAIL`] distinct ones).
 struct CharCounts {
     ascii: [u16; 128],
-    other: Vec<(char, u16)>,
+    other: Option<Box<OtherCounts>>,
     sum_sq: usize,
+}
+
+struct OtherCounts {
+    keys: [char; OTHER_SLOTS],
+    counts: [u16; OTHER_SLOTS],
 }
 
 impl Default for CharCounts {
     fn default() -> Self {
         CharCounts {
             ascii: [0; 128],
-            other: Vec::new(),
+            other: None,
             sum_sq: 0,
         }
     }
 }
 
 impl CharCounts {
-    fn slot(&mut self, c: char) -> &mut u16 {
-        if let Some(i) = usize::try_from(u32::from(c)).ok().filter(|&i| i < 128) {
-            if let Some(s) = self.ascii.get_mut(i) {
-                return s;
+    fn slot(&mut self, c: char) -> Option<&mut u16> {
+        if c.is_ascii() {
+            return self.ascii.get_mut(c as usize);
+        }
+        let t = self.other.get_or_insert_with(|| {
+            Box::new(OtherCounts {
+                keys: ['\0'; OTHER_SLOTS],
+                counts: [0; OTHER_SLOTS],
+            })
+        });
+        let mut i = ((c as u32).wrapping_mul(0x9E37_79B1) >> 23) as usize % OTHER_SLOTS;
+        for _ in 0..OTHER_SLOTS {
+            match t.keys.get(i).copied() {
+                Some(k) if k == c => return t.counts.get_mut(i),
+                Some('\0') => {
+                    if let Some(k) = t.keys.get_mut(i) {
+                        *k = c;
+                    }
+                    return t.counts.get_mut(i);
+                }
+                _ => i = (i + 1) % OTHER_SLOTS,
             }
         }
-        let i = match self.other.iter().position(|&(o, _)| o == c) {
-            Some(i) => i,
-            None => {
-                self.other.push((c, 0));
-                self.other.len() - 1
-            }
-        };
-        &mut self.other[i].1
+        None
     }
 
     fn add(&mut self, c: char) {
-        let n = self.slot(c);
-        *n += 1;
-        let grown = usize::from(*n);
-        self.sum_sq += 2 * grown - 1;
+        if let Some(n) = self.slot(c) {
+            *n += 1;
+            let grown = usize::from(*n);
+            self.sum_sq += 2 * grown - 1;
+        }
     }
 
     fn remove(&mut self, c: char) {
-        let n = self.slot(c);
-        let was = usize::from(*n);
-        *n = n.saturating_sub(1);
-        self.sum_sq = self.sum_sq.saturating_sub((2 * was).saturating_sub(1));
+        if let Some(n) = self.slot(c) {
+            let was = usize::from(*n);
+            *n = n.saturating_sub(1);
+            self.sum_sq = self.sum_sq.saturating_sub((2 * was).saturating_sub(1));
+        }
     }
 }
 
