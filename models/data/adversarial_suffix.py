@@ -4,14 +4,16 @@
 Gradient- and search-based jailbreaks (GCG, Zou et al. 2023; random search, Andriushchenko et al.
 2024) append to a request a string of tokens picked from the target model's vocabulary for what
 they make it do, not for what they say: word pieces glued without spaces, capitals inside words,
-stray brackets, quotes and markdown. No permissive corpus of such suffixes is at hand, so the
-models learn the family from random draws of vocabulary pieces:
+stray brackets, quotes and markdown. No permissive corpus of such suffixes is at hand, so
+`models/suffix/train.py` learns the family from random draws of vocabulary pieces, with what this
+file provides:
 
-- attacks (`adversarial-suffix`): a request written here, then 12-32 pieces of USE-M's
-  SentencePiece vocabulary (`models/heavy/tokenizer.json`), some capitalised, some punctuation;
-- the same requests alone, and followed by machine text that is not language either but is
-  ordinary in prompts (`suffix-benign`): hashes, base64, UUIDs, URLs with queries, paths, log and
-  stack-trace lines, minified code, identifiers, part numbers.
+- `REQUESTS` written here, and `piece_suffix`: 12-32 pieces of USE-M's SentencePiece vocabulary
+  (`models/heavy/tokenizer.json`), some capitalised, some punctuation, a few in other scripts, and
+  in half of them some of the " !" tokens the optimisers start from;
+- `machine_text`: text that is not language either but is ordinary in prompts (hashes, base64,
+  UUIDs, URLs with queries, paths, log and stack-trace lines, minified code, identifiers, part
+  numbers), the negatives that sit next to the same requests.
 
 `eval_rows()` is evaluation only and never trained on: other requests (HarmBench behaviours from
 `../shared/eval/dev/harmful_request.jsonl`, plain harmful asks that the injection guard must let
@@ -32,7 +34,6 @@ import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SOURCE = "parapet/contrastive"
 SEED = 20261207
 
 REQUESTS = [
@@ -148,25 +149,6 @@ def machine_text(rng: random.Random) -> str:
     return rng.choice(shapes)()
 
 
-def rows(rng: random.Random | None = None) -> list[dict]:
-    rng = rng or random.Random(SEED)
-    pieces = train_vocab()
-    out = []
-
-    def add(text, label, family):
-        out.append({"text": text, "label": label, "task": "injection", "family": family, "lang": "en", "source": SOURCE})
-
-    for req in REQUESTS:
-        for _ in range(8):
-            sep = rng.choice([" ", " ", ". ", "\n"])
-            add(f"{req}{sep}{piece_suffix(rng, pieces)}", 1, "adversarial-suffix")
-        for _ in range(8):
-            sep = rng.choice([" ", ": ", "\n", "\n\n"])
-            add(f"{req}{sep}{machine_text(rng)}", 0, "suffix-benign")
-        add(req, 0, "suffix-benign")
-    return out
-
-
 # ------------------------------------------------------------------------------ evaluation only
 
 
@@ -221,7 +203,14 @@ if __name__ == "__main__":
     import collections
     import sys
 
-    rs = eval_rows() if "--eval" in sys.argv else rows()
-    for r in rs[:: max(1, len(rs) // 12)]:
-        print(r["label"], r["family"], repr(r["text"][:160]))
-    print(collections.Counter((r["family"], r["label"]) for r in rs))
+    if "--eval" in sys.argv:
+        rs = eval_rows()
+        for r in rs[:: max(1, len(rs) // 12)]:
+            print(r["label"], r["family"], repr(r["text"][:160]))
+        print(collections.Counter((r["family"], r["label"]) for r in rs))
+    else:
+        rng, pieces = random.Random(SEED), train_vocab()
+        other = sorted(set(train_vocab(ascii_only=False)) - set(pieces))
+        for req in REQUESTS[:: 6]:
+            print(repr(f"{req} {piece_suffix(rng, pieces, other=other)}"))
+            print(repr(f"{req}\n{machine_text(rng)}"))

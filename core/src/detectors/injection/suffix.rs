@@ -110,11 +110,11 @@ impl SuffixModel {
             .nth(TAIL - 1)
             .map_or(0, |(i, _)| i);
         let tail = text.get(base..)?;
-        // The tail's code points and their byte offsets in `text`.
-        let mut chars = [('\0', 0u32); TAIL];
+        // The tail's code points and their byte offsets in it (at most 4 x TAIL).
+        let mut chars = [('\0', 0u16); TAIL];
         let mut len = 0;
         for ((at, c), slot) in tail.char_indices().zip(chars.iter_mut()) {
-            *slot = (c, u32::try_from(base + at).unwrap_or(u32::MAX));
+            *slot = (c, u16::try_from(at).unwrap_or(u16::MAX));
             len += 1;
         }
         if len < self.window {
@@ -144,7 +144,7 @@ impl SuffixModel {
         if let Some(p) = pos.get_mut(len) {
             *p = sums;
         }
-        let offset = |i: usize| chars.get(i).map_or(text.len(), |c| c.1 as usize);
+        let offset = |i: usize| chars.get(i).map_or(text.len(), |c| base + usize::from(c.1));
         let mut counts = CharCounts::default();
         let (mut lo, mut hi) = (0, 0);
         let mut best: Option<(f64, (usize, usize))> = None;
