@@ -12,24 +12,25 @@ text (hashes, base64, URLs, logs) and word-salad sentences.
 Featurizer (`core/src/detectors/injection/suffix.rs` is the Rust twin; `reference_outputs.json`
 pins it):
 
-- the text's code points; windows of `window` code points every `stride`, the last one ending at
-  the text's end (a text no longer than `window` is one window);
+- the code points of the text's last `tail` (256); a tail shorter than `window` (64) is not
+  scored; windows of `window` code points every `stride` (32), the last one ending at the end;
 - every n-gram of n = 1..4 code points inside a window, hashed with FNV-1a 32 over its UTF-8 bytes,
   bucket = hash & (buckets - 1);
-- window logit = bias + scale * (sum of the buckets' int8 weights) / (number of n-grams);
-- a text's score is the highest window logit of its last `tail` code points (the attacks append
-  their suffix); tier 1 counts a match at `threshold` or above; a text shorter than one window is
-  not scored.
+- window logit = bias + scale * (sum of the n-grams' int8 weights) / norm, where norm =
+  sqrt(sum over the window's distinct characters of count^2 + its number of 2..4-grams);
+- a text's score is its highest window logit; tier 1 counts a match at `threshold` or above.
 
 Training data (permissive only, MODEL_CARD.md): attacks generated with USE-M's vocabulary after
 the project's requests and ordinary prompts of the trainable sources; negatives: the trainable
-benign rows of the injection pool (train split), the same requests before machine text, Faker's
-text in ~70 locales (MIT), Django's source files and translation catalogues, Pygments' and Jinja's source files (BSD, half
-by sha256; the other half calibrates). Evaluation never trained on and never used to set the
-threshold: suffixes from MiniLM's WordPiece vocabulary after HarmBench behaviours, Sphinx's
-source and catalogues, spaCy's example sentences, and the never-trained benign sets.
+benign rows of the injection pool (train split), the same requests before machine text,
+title-case headlines, name lists and hashtags, Faker's text in ~70 locales (MIT), and half (by
+sha256; the other half calibrates) of Django's source files and translation catalogues and of
+Pygments' and Jinja's source files (BSD). Evaluation, never trained on and never used to set the
+threshold: suffixes from MiniLM's WordPiece vocabulary after HarmBench behaviours, neuralchemy's
+GCG / random-search rows, Sphinx's source and catalogues, spaCy's example sentences, and the
+never-trained benign sets.
 
-    nice -n 10 python models/suffix/train.py     # ~2 min; writes table.i8, manifest.json,
+    nice -n 10 python models/suffix/train.py     # ~70 s; writes table.i8, manifest.json,
                                                  # reference_outputs.json, eval.json, MODEL_CARD.md
 """
 from __future__ import annotations
@@ -41,7 +42,6 @@ import random
 import re
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
