@@ -419,6 +419,9 @@ struct Builtin {
     /// not one).
     script_leads: [bool; 256],
     blob: Regex,
+    /// The adversarial-suffix model, parsed with the tables (a manifest that does not match
+    /// its table fails the policy's compilation instead of turning the check off).
+    suffix: &'static suffix::SuffixModel,
 }
 
 impl Builtin {
@@ -483,6 +486,8 @@ impl Builtin {
             script,
             script_leads,
             blob,
+            suffix: suffix::model()
+                .ok_or("the adversarial-suffix model's manifest does not match its table")?,
         })
     }
 }
@@ -1284,7 +1289,7 @@ impl Detector for InjectionHeuristics {
         if let Some(span) = mixed_script_word(original) {
             tally.add(MIXED_SCRIPT_WEIGHT, Cow::Borrowed(OBFUSCATION), span);
         }
-        if let Some(span) = suffix::model().and_then(|m| m.find(original)) {
+        if let Some(span) = self.builtin.suffix.find(original) {
             tally.add(SUFFIX_WEIGHT, Cow::Borrowed(ADVERSARIAL_SUFFIX), span);
         }
 
@@ -2014,7 +2019,7 @@ mod tests {
             }
             // The byte-level signals are not rules; of them only the suffix model reads these
             // texts (the phrase salad of Spanish and Turkish).
-            if suffix::model().and_then(|m| m.find(text)).is_some() {
+            if d.builtin.suffix.find(text).is_some() {
                 miss *= 1.0 - SUFFIX_WEIGHT;
             }
             let want = 1.0 - miss;

@@ -60,8 +60,9 @@ pub(super) struct SuffixModel {
     threshold: f64,
 }
 
-/// The embedded model, parsed once (`None` if the manifest does not match the table, which a
-/// test rules out).
+/// The embedded model, parsed once with the injection heuristics' built-in tables, at policy
+/// compilation (`None` if the manifest does not match the table: the tables, and so the
+/// policy, then fail to build; a test rules it out).
 pub(super) fn model() -> Option<&'static SuffixModel> {
     static MODEL: OnceLock<Option<SuffixModel>> = OnceLock::new();
     MODEL.get_or_init(SuffixModel::load).as_ref()
