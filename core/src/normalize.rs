@@ -15,7 +15,7 @@
 //!
 //! PII and secret detectors do not use this form: they need the exact bytes.
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::byte_masks::{block_masks, next_bit, prev_bit, Lanes, BLOCK};
 
@@ -74,6 +74,73 @@ impl Normalized {
         if original.is_ascii() {
             return Self::new_ascii(original);
         }
+        Self::new_mixed(original)
+    }
+
+    /// Fold text with some non-ASCII characters (typographic quotes and dashes in English, a
+    /// name with an accent): cut at [`safe_cut`]s, the pieces without a non-ASCII byte take
+    /// the ASCII path and only the few words around each non-ASCII character take the
+    /// per-character one. Every pass folds one piece as it would the whole text (the cuts are
+    /// where none of them looks across), so the result is [`Self::new_general`]'s, a test
+    /// holds them equal.
+    fn new_mixed(original: &str) -> Self {
+        let b = original.as_bytes();
+        let mut text = String::with_capacity(original.len());
+        let mut origin = Vec::with_capacity(original.len());
+        let mut start = 0;
+        while start < b.len() {
+            let Some(wide) = next_non_ascii(b, start) else {
+                Self::new_ascii(&original[start..]).append_to(start, &mut text, &mut origin);
+                break;
+            };
+            let cut = (start + 1..=wide)
+                .rev()
+                .find(|&c| safe_cut(b, c))
+                .unwrap_or(start);
+            if cut > start {
+                Self::new_ascii(&original[start..cut]).append_to(start, &mut text, &mut origin);
+            }
+            // The piece runs to the first cut after its last non-ASCII byte (a cut follows an
+            // ASCII byte: a character boundary).
+            let mut end = b.len();
+            let mut from = wide + 1;
+            while let Some(k) = b
+                .get(from..)
+                .and_then(|r| r.iter().position(u8::is_ascii_whitespace))
+            {
+                let c = from + k + 1;
+                if safe_cut(b, c) {
+                    end = c;
+                    break;
+                }
+                from = c;
+            }
+            if cut == 0 && end == b.len() {
+                // No cut (text in a script written without spaces): the whole text, as it is.
+                return Self::new_general(original);
+            }
+            Self::new_general(&original[cut..end]).append_to(cut, &mut text, &mut origin);
+            start = end;
+        }
+        Normalized {
+            text,
+            origin: Some(origin),
+        }
+    }
+
+    /// Append this fold of the piece of a text that starts at byte `base` to the fold of the
+    /// text before it.
+    fn append_to(self, base: usize, text: &mut String, origin: &mut Vec<(u32, u32)>) {
+        let base = base as u32;
+        match self.origin {
+            None => origin.extend((0..self.text.len() as u32).map(|i| (base + i, base + i + 1))),
+            Some(o) => origin.extend(o.into_iter().map(|(s, e)| (base + s, base + e))),
+        }
+        text.push_str(&self.text);
+    }
+
+    /// The per-character fold, for any text.
+    fn new_general(original: &str) -> Self {
         let mut chars: Vec<Folded> = Vec::with_capacity(original.len());
         for (offset, c) in original.char_indices() {
             let start = offset as u32;
@@ -189,6 +256,24 @@ impl CompatFolded {
         if original.is_ascii() {
             return None;
         }
+        // Most non-ASCII text (typographic quotes, accents, other scripts) is left as it is:
+        // ask only its non-ASCII characters, skipping the ASCII between them, before building
+        // anything.
+        let changes = |c: char| {
+            is_invisible(c)
+                || (is_nfkc_quick(std::iter::once(c)) != IsNormalized::Yes
+                    && !std::iter::once(c).nfkc().eq([c]))
+        };
+        let b = original.as_bytes();
+        let mut at = 0;
+        loop {
+            at = next_non_ascii(b, at)?;
+            let c = original.get(at..)?.chars().next()?;
+            if changes(c) {
+                break;
+            }
+            at += c.len_utf8();
+        }
         let mut text = String::with_capacity(original.len());
         let mut origin = Vec::with_capacity(original.len());
         let mut changed = false;
@@ -220,6 +305,25 @@ impl CompatFolded {
         let (_, e) = *self.origin.get(end - 1)?;
         Some((s as usize, e as usize))
     }
+}
+
+/// The first non-ASCII byte of `b` at or after `from`, read eight bytes at a time.
+fn next_non_ascii(b: &[u8], from: usize) -> Option<usize> {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let rest = b.get(from..)?;
+    let mut chunks = rest.chunks_exact(8);
+    let mut at = from;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let high = u64::from_le_bytes(word) & HIGH;
+        if high != 0 {
+            return Some(at + high.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let tail = chunks.remainder();
+    tail.iter().position(|x| !x.is_ascii()).map(|k| at + k)
 }
 
 /// True for characters that render as nothing and are used to split words invisibly.
@@ -419,6 +523,21 @@ fn is_spacing_separator(c: char) -> bool {
     matches!(c, ' ' | '.' | '-' | '_' | '*' | '·' | '\t')
 }
 
+/// Whether byte `c` of `b` is a place where the fold may cut a text in two and fold the pieces
+/// alone: right after ASCII whitespace that follows two ASCII letters or digits (`…ld |next`).
+/// Per character, folding looks at nothing around it; [`fold_leet`]'s tokens end at
+/// whitespace; and no spaced-letter run ([`spaced_letter_separators`]) reaches the cut: the
+/// letter before the whitespace has a letter or digit before it, so it is not a single letter
+/// and the whitespace separates nothing, while the piece after the cut starts, as in the whole
+/// text, right after a character that is not a letter or digit. Those three bytes are ASCII, so
+/// they fold to themselves (lowercased; leetspeak keeps a digit a letter or digit).
+fn safe_cut(b: &[u8], c: usize) -> bool {
+    c >= 3
+        && b.get(c - 1).is_some_and(|x| x.is_ascii_whitespace())
+        && b[c - 2].is_ascii_alphanumeric()
+        && b[c - 3].is_ascii_alphanumeric()
+}
+
 /// Find runs like `f u c k` whose separators are dropped to give `fuck`. A run is at least
 /// [`MIN_SPACED_RUN`] single letters, each separated from the next by exactly one separator
 /// character, and bounded by non-letters. Returns the drop mask, or `None` if there is no run.
@@ -502,6 +621,72 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(Normalized::new(input).text(), want, "input {input:?}");
         }
+    }
+
+    /// Characters that exercise every pass and every cut: letters, digits, leetspeak, the
+    /// spacing separators (`·` among them), ASCII and other whitespace, and non-ASCII that
+    /// folds (full-width, accents, homoglyphs, invisible) or stays (quotes, CJK).
+    const MIXED: &[&str] = &[
+        "a", "b", "F", "u", "k", "1", "3", "0", "2", "!", "$", "@", "|", "+", " ", " ", " ", "\n",
+        "\t", ".", "-", "_", "*", ",", "·", "\u{a0}", "\u{2003}", "’", "“", "é", "ｆ", "с", "ß",
+        "\u{200B}", "\u{301}", "東", "ﬁ", "Ⅻ", "ab ", "word ", "x y ",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Folding the pieces between the safe cuts gives what folding the whole text gives:
+        /// the same text and the same map back to the original.
+        #[test]
+        fn pieces_fold_as_the_whole(parts in proptest::collection::vec(proptest::sample::select(MIXED), 0..60)) {
+            let original: String = parts.concat();
+            let want = Normalized::new_general(&original);
+            let got = Normalized::new(&original);
+            proptest::prop_assert_eq!(got.text(), want.text());
+            for end in 1..=want.text().len() {
+                for start in 0..end {
+                    proptest::prop_assert_eq!(got.original_span(start, end), want.original_span(start, end));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mixed_text_takes_the_ascii_path_between_its_wide_characters() {
+        let original = "I’m sure it’s fine, but f u c k this and sh1t that — café ｆｕｃｋ.";
+        let n = Normalized::new(original);
+        assert_eq!(n.text(), Normalized::new_general(original).text());
+        assert_eq!(
+            n.text(),
+            "i’m sure it’s fine, but fuck this and shit that — cafe fuck."
+        );
+        let at = n.text().find("fuck this").unwrap();
+        let (s, e) = n.original_span(at, at + 4).unwrap();
+        assert_eq!(&original[s..e], "f u c k");
+    }
+
+    #[test]
+    fn next_non_ascii_finds_the_first_wide_byte_from_any_start() {
+        for len in 0..40 {
+            for wide in 0..=len {
+                let mut b = vec![b'a'; len];
+                if wide < len {
+                    b[wide] = 0xC3;
+                }
+                for from in 0..=len + 1 {
+                    let want = (wide < len && wide >= from).then_some(wide);
+                    assert_eq!(next_non_ascii(&b, from), want, "{len} {wide} {from}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn compat_fold_is_none_when_nothing_changes() {
+        assert!(CompatFolded::new("plain ascii").is_none());
+        assert!(CompatFolded::new("it’s “quoted” — 東京 café").is_none());
+        let f = CompatFolded::new("key ＡＫＩＡ and z\u{200B}w").unwrap();
+        assert_eq!(f.text, "key AKIA and zw");
     }
 
     #[test]
