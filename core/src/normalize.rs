@@ -274,10 +274,17 @@ impl CompatFolded {
             }
             at += c.len_utf8();
         }
+        // The character at `at` changes; every one before it folds to itself.
         let mut text = String::with_capacity(original.len());
         let mut origin = Vec::with_capacity(original.len());
-        let mut changed = false;
-        for (offset, c) in original.char_indices() {
+        let prefix = original.get(..at)?;
+        text.push_str(prefix);
+        for (offset, c) in prefix.char_indices() {
+            let span = (offset as u32, (offset + c.len_utf8()) as u32);
+            origin.extend(std::iter::repeat_n(span, c.len_utf8()));
+        }
+        for (offset, c) in original.get(at..)?.char_indices() {
+            let offset = at + offset;
             let span = (offset as u32, (offset + c.len_utf8()) as u32);
             if c.is_ascii() {
                 text.push(c);
@@ -285,15 +292,12 @@ impl CompatFolded {
                 continue;
             }
             if is_invisible(c) {
-                changed = true;
                 continue;
             }
-            let before = text.len();
             text.extend(std::iter::once(c).nfkc());
-            changed |= text.get(before..) != Some(c.encode_utf8(&mut [0; 4]));
             origin.resize(text.len(), span);
         }
-        changed.then_some(CompatFolded { text, origin })
+        Some(CompatFolded { text, origin })
     }
 
     /// The original byte span of a folded span (`start < end`), or `None` if out of range.
@@ -648,6 +652,39 @@ mod tests {
                     proptest::prop_assert_eq!(got.original_span(start, end), want.original_span(start, end));
                 }
             }
+        }
+    }
+
+    /// `CompatFolded::new` as first written: every character folded, then asked whether any
+    /// changed.
+    fn compat_reference(original: &str) -> Option<(String, Vec<(u32, u32)>)> {
+        let mut text = String::new();
+        let mut origin = Vec::new();
+        let mut changed = false;
+        for (offset, c) in original.char_indices() {
+            let span = (offset as u32, (offset + c.len_utf8()) as u32);
+            if is_invisible(c) {
+                changed = true;
+                continue;
+            }
+            let before = text.len();
+            text.extend(std::iter::once(c).nfkc());
+            changed |= text.get(before..) != Some(c.encode_utf8(&mut [0; 4]));
+            origin.resize(text.len(), span);
+        }
+        changed.then_some((text, origin))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// The compatibility fold, built only from the first character that changes, is the
+        /// fold of every character.
+        #[test]
+        fn compat_fold_equals_folding_every_character(parts in proptest::collection::vec(proptest::sample::select(MIXED), 0..40)) {
+            let original: String = parts.concat();
+            let got = CompatFolded::new(&original).map(|f| (f.text, f.origin));
+            proptest::prop_assert_eq!(got, compat_reference(&original));
         }
     }
 
