@@ -1,7 +1,8 @@
 //! Native scan throughput of the shipped default policy (every built-in detector) on ordinary
 //! chat prompts of 4 KB and 64 KB: the whole request path (JSON parse, slot extraction, every
 //! guard) without a path (the tree reader, as the verdict API calls it) and sent to the chat
-//! completions path (the typed reader, as the filter calls it), and the text-only path; then each default guard alone on 64 KB,
+//! completions path (the typed reader, as the filter calls it), and the text-only path (also
+//! with typographic apostrophes and quotes: a few non-ASCII characters); then each default guard alone on 64 KB,
 //! and the normaliser alone.
 //!
 //! Then the stream guard on a chat stream, fed per event and in 16 KB chunks.
@@ -16,7 +17,7 @@ use parapet_core::Policy;
 
 #[path = "common/inputs.rs"]
 mod inputs;
-use inputs::{chat_body, chat_stream, text_of_size};
+use inputs::{chat_body, chat_stream, text_of_size, typographic};
 
 fn bench(c: &mut Criterion) {
     let policy = Policy::default_policy().unwrap();
@@ -41,6 +42,19 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("text", size), &text, |b, text| {
             b.iter(|| policy.evaluate_text(text))
         });
+        // The same text with typographic apostrophes and quotes: a few non-ASCII characters.
+        let typo = typographic(&text);
+        assert!(!typo.is_ascii());
+        assert_eq!(
+            policy.evaluate_text(&typo).decision,
+            parapet_core::Decision::Allow
+        );
+        group.throughput(Throughput::Bytes(typo.len() as u64));
+        group.bench_with_input(
+            BenchmarkId::new("text_typographic", size),
+            &typo,
+            |b, text| b.iter(|| policy.evaluate_text(text)),
+        );
     }
     group.finish();
 

@@ -312,7 +312,7 @@ impl CompatFolded {
 }
 
 /// The first non-ASCII byte of `b` at or after `from`, read eight bytes at a time.
-fn next_non_ascii(b: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn next_non_ascii(b: &[u8], from: usize) -> Option<usize> {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let rest = b.get(from..)?;
     let mut chunks = rest.chunks_exact(8);

@@ -22,6 +22,26 @@ pub fn text_of_size(size: usize) -> String {
     s
 }
 
+/// `text` as a word processor or a model writes it: typographic apostrophes and quotes (`’`,
+/// `“ ”`), so a few non-ASCII characters in otherwise ASCII text, as in much real traffic.
+pub fn typographic(text: &str) -> String {
+    let mut open = true;
+    text.chars()
+        .map(|c| match c {
+            '\'' => '’',
+            '"' => {
+                open = !open;
+                if open {
+                    '”'
+                } else {
+                    '“'
+                }
+            }
+            c => c,
+        })
+        .collect()
+}
+
 pub fn chat_body(text: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "model": "gpt-4o-mini",

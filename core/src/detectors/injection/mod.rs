@@ -1086,6 +1086,22 @@ fn script(c: char) -> Script {
     }
 }
 
+/// Whether UTF-8 `b` holds a lead byte of the blocks [`script`] reads as Cyrillic or Greek
+/// (U+0370–U+052F: 0xCD–0xD4; Greek Extended U+1F00–U+1FFF: 0xE1 then 0xBC–0xBF). Only the
+/// non-ASCII bytes are looked at, so text with a few typographic quotes costs little.
+fn may_hold_cyrillic_or_greek(b: &[u8]) -> bool {
+    let mut at = 0;
+    while let Some(i) = crate::normalize::next_non_ascii(b, at) {
+        match b[i] {
+            0xCD..=0xD4 => return true,
+            0xE1 if matches!(b.get(i + 1), Some(0xBC..=0xBF)) => return true,
+            _ => {}
+        }
+        at = i + 1;
+    }
+    false
+}
+
 /// The span of the first word (a run of alphanumerics and `_`) that is mostly Latin letters with
 /// Cyrillic or Greek letters mixed in: at least two Latin letters, no fewer Latin letters than
 /// Cyrillic and Greek together, and a Cyrillic letter anywhere or a Greek letter between two Latin
@@ -1094,9 +1110,10 @@ fn script(c: char) -> Script {
 /// script next to each other (`Я люблю Python`), a Latin word with a Cyrillic ending that
 /// holds a letter no Latin one looks like (`URLны`, `Pythonтанзим`, `SRIDгә`: how Russian,
 /// Tatar or Kazakh inflect a Latin name; `whoamі`, whose ending is a look-alike, is still
-/// flagged). ASCII text costs one `is_ascii` check.
+/// flagged). ASCII text costs one `is_ascii` check, other text without a Cyrillic or Greek
+/// letter a look at its non-ASCII bytes ([`may_hold_cyrillic_or_greek`]).
 fn mixed_script_word(text: &str) -> Option<(usize, usize)> {
-    if text.is_ascii() {
+    if text.is_ascii() || !may_hold_cyrillic_or_greek(text.as_bytes()) {
         return None;
     }
     #[derive(Default)]
@@ -1813,6 +1830,20 @@ mod tests {
         assert_eq!(scan(d, &format!("checksum {blob}")), None);
         let m = scan(d, &format!("Please decode: {blob}")).unwrap();
         assert!((m.score - BLOB_WEIGHT).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_cyrillic_and_greek_lead_bytes_are_those_of_their_letters() {
+        for c in ('\u{80}'..='\u{3000}').chain(['東', 'é', '’', '\u{1F00}', '\u{1FFF}']) {
+            let s = c.to_string();
+            if matches!(script(c), Script::Cyrillic | Script::Greek) {
+                assert!(may_hold_cyrillic_or_greek(s.as_bytes()), "{c:?}");
+            }
+        }
+        assert!(!may_hold_cyrillic_or_greek(
+            "it’s “quoted” — café 東京".as_bytes()
+        ));
+        assert!(may_hold_cyrillic_or_greek("it’s а".as_bytes()));
     }
 
     #[test]
