@@ -2,8 +2,8 @@
 //! chat prompts of 4 KB and 64 KB: the whole request path (JSON parse, slot extraction, every
 //! guard) without a path (the tree reader, as the verdict API calls it) and sent to the chat
 //! completions path (the typed reader, as the filter calls it), and the text-only path (also
-//! with typographic apostrophes and quotes: a few non-ASCII characters); then each default guard alone on 64 KB,
-//! and the normaliser alone.
+//! with typographic apostrophes and quotes: a few non-ASCII characters); then each default
+//! guard alone on 64 KB, and the normaliser alone.
 //!
 //! Then the stream guard on a chat stream, fed per event and in 16 KB chunks.
 //!
