@@ -39,6 +39,12 @@ impl Lanes {
     pub(crate) fn digit(self) -> u8x16 {
         self.in_range(b'0', b'9')
     }
+
+    /// Bytes outside ASCII (UTF-8 lead and continuation bytes).
+    #[inline(always)]
+    pub(crate) fn non_ascii(self) -> u8x16 {
+        self.in_range(0x80, 0xFF)
+    }
 }
 
 /// Per block of `bytes`, the `K` masks `classify` gives (bytes past the end are zeros, so a

@@ -17,7 +17,7 @@
 
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
-use crate::byte_masks::{block_masks, next_bit, prev_bit, Lanes, BLOCK};
+use crate::byte_masks::{block_masks, first_in, next_bit, prev_bit, Lanes, BLOCK};
 
 /// Shortest run of spaced-out single letters that is joined into one word. Three keeps ordinary
 /// text such as "a b" or "I a" intact while catching `f u c k`.
@@ -89,7 +89,7 @@ impl Normalized {
         let mut origin = Vec::with_capacity(original.len());
         let mut start = 0;
         while start < b.len() {
-            let Some(wide) = next_non_ascii(b, start) else {
+            let Some(wide) = first_in(b, start, Lanes::non_ascii) else {
                 Self::new_ascii(&original[start..]).append_to(start, &mut text, &mut origin);
                 break;
             };
@@ -257,7 +257,8 @@ impl CompatFolded {
             return None;
         }
         // Most non-ASCII text (typographic quotes, accents, other scripts) is left as it is:
-        // ask only its non-ASCII characters, skipping the ASCII between them, before building
+        // ask only its non-ASCII characters, skipping the ASCII between them (sixteen bytes at a
+        // time), before building
         // anything.
         let changes = |c: char| {
             is_invisible(c)
@@ -267,7 +268,7 @@ impl CompatFolded {
         let b = original.as_bytes();
         let mut at = 0;
         loop {
-            at = next_non_ascii(b, at)?;
+            at = first_in(b, at, Lanes::non_ascii)?;
             let c = original.get(at..)?.chars().next()?;
             if changes(c) {
                 break;
@@ -309,25 +310,6 @@ impl CompatFolded {
         let (_, e) = *self.origin.get(end - 1)?;
         Some((s as usize, e as usize))
     }
-}
-
-/// The first non-ASCII byte of `b` at or after `from`, read eight bytes at a time.
-pub(crate) fn next_non_ascii(b: &[u8], from: usize) -> Option<usize> {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let rest = b.get(from..)?;
-    let mut chunks = rest.chunks_exact(8);
-    let mut at = from;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let high = u64::from_le_bytes(word) & HIGH;
-        if high != 0 {
-            return Some(at + high.trailing_zeros() as usize / 8);
-        }
-        at += 8;
-    }
-    let tail = chunks.remainder();
-    tail.iter().position(|x| !x.is_ascii()).map(|k| at + k)
 }
 
 /// True for characters that render as nothing and are used to split words invisibly.
@@ -700,22 +682,6 @@ mod tests {
         let at = n.text().find("fuck this").unwrap();
         let (s, e) = n.original_span(at, at + 4).unwrap();
         assert_eq!(&original[s..e], "f u c k");
-    }
-
-    #[test]
-    fn next_non_ascii_finds_the_first_wide_byte_from_any_start() {
-        for len in 0..40 {
-            for wide in 0..=len {
-                let mut b = vec![b'a'; len];
-                if wide < len {
-                    b[wide] = 0xC3;
-                }
-                for from in 0..=len + 1 {
-                    let want = (wide < len && wide >= from).then_some(wide);
-                    assert_eq!(next_non_ascii(&b, from), want, "{len} {wide} {from}");
-                }
-            }
-        }
     }
 
     #[test]
