@@ -548,6 +548,33 @@ pub(crate) fn chat_request_slots<'b>(
     Some(s.slots)
 }
 
+/// Whether [`Dialect::from_body`] reads a request read without a tree as a chat request (what a
+/// body sent to a path of no known API gets): `messages` without `contents` (Gemini), `system`
+/// or `anthropic_version` (Anthropic), nor a content block only Anthropic has. `jsonrpc`
+/// (MCP) is left to [`chat_request_slots`], which declines any such body.
+pub(crate) fn reads_as_chat_by_shape(request: &tree_free::ChatRequest<'_>) -> bool {
+    let anthropic_blocks = request
+        .messages
+        .iter()
+        .flatten()
+        .filter_map(|m| match &m.content {
+            Some(tree_free::Content::Parts(parts)) => Some(parts),
+            _ => None,
+        })
+        .flatten()
+        .any(|p| {
+            matches!(
+                p.kind.as_deref(),
+                Some("tool_use" | "tool_result" | "thinking" | "document")
+            )
+        });
+    request.has("messages")
+        && !request.has("contents")
+        && !request.has("system")
+        && !request.has("anthropic_version")
+        && !anthropic_blocks
+}
+
 /// [`chat_message`] on a message read without a tree.
 fn typed_message_slots<'b>(m: &'b tree_free::Message<'_>, scope: Scope, s: &mut SlotSink<'b>) {
     match &m.content {
@@ -1286,6 +1313,35 @@ mod tests {
             );
         }
         assert_eq!(typed_request_slots(requests[1]).unwrap().len(), 6);
+        // Sent to no known path: a chat request by its keys, unless a key or a content block
+        // makes it another API's.
+        let by_shape = |body: &[u8]| {
+            let r = tree_free::chat_request(body).unwrap();
+            let tree = Dialect::of_request(None, &serde_json::from_slice(body).unwrap());
+            assert_eq!(
+                reads_as_chat_by_shape(&r),
+                tree == Some(Dialect::OpenAiChat),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+            reads_as_chat_by_shape(&r)
+        };
+        for body in requests {
+            assert!(by_shape(body));
+        }
+        for block in ["tool_use", "tool_result", "thinking", "document"] {
+            let body = format!(
+                r#"{{"messages":[{{"role":"user","content":[{{"type":"text","text":"a"}},{{"type":"{block}"}}]}}]}}"#
+            );
+            assert!(!by_shape(body.as_bytes()));
+        }
+        for key in ["contents", "system", "anthropic_version"] {
+            for value in ["null", "\"x\"", "[]"] {
+                let body = format!(r#"{{"messages":[],"{key}":{value}}}"#);
+                assert!(!by_shape(body.as_bytes()));
+            }
+        }
+        assert!(!by_shape(br#"{"model":"m"}"#));
         // The common shapes are taken by the pull reader; a lone surrogate is left to serde.
         for body in requests {
             assert!(tree_free::pull::<tree_free::ChatRequest<'_>>(body).is_some());
@@ -1364,6 +1420,8 @@ mod tests {
                         "output_text",
                         "image_url",
                         "input_audio",
+                        "tool_use",
+                        "thinking",
                     ])),
                 ),
                 ("text", field(text())),
@@ -1406,9 +1464,17 @@ mod tests {
             ])
         }
 
-        /// Chat requests, now and then with the keys that make the tree reader read more.
+        /// Chat requests, now and then with the keys that make the tree reader read more, or
+        /// read a body sent to no known path as another API's.
         pub fn request() -> BoxedStrategy<Value> {
-            let rare = || prop_oneof![8 => Just(None), 1 => text().prop_map(Some)].boxed();
+            let rare = || {
+                prop_oneof![
+                    8 => Just(None),
+                    1 => text().prop_map(Some),
+                    1 => Just(Some(Value::Null)),
+                ]
+                .boxed()
+            };
             object(vec![
                 ("model", field(text())),
                 ("messages", field(array(message()))),
@@ -1416,6 +1482,9 @@ mod tests {
                 ("prompt", rare()),
                 ("input", rare()),
                 ("jsonrpc", rare()),
+                ("contents", rare()),
+                ("system", rare()),
+                ("anthropic_version", rare()),
             ])
         }
     }
@@ -1446,10 +1515,14 @@ mod tests {
     fn described_request(r: Option<tree_free::ChatRequest<'_>>) -> Option<String> {
         let r = r?;
         let mut out = format!(
-            "prompt {} input {} jsonrpc {} ",
+            "prompt {} input {} jsonrpc {} keys {:?} ",
             r.prompt.is_some(),
             r.input.is_some(),
-            r.jsonrpc.is_some()
+            r.jsonrpc.is_some(),
+            tree_free::ChatRequest::KEYS
+                .iter()
+                .map(|k| r.has(k))
+                .collect::<Vec<_>>()
         );
         for m in r.messages.iter().flatten() {
             out += &described_message(m);
@@ -1526,7 +1599,8 @@ mod tests {
 
     proptest::proptest! {
         /// When a typed reader takes a body, it finds the tree reader's slots, in order, at the
-        /// same paths, with the same scopes.
+        /// same paths, with the same scopes; and a request it reads, sent to no known path, is
+        /// taken for a chat request exactly when the tree's shape rules take it for one.
         #[test]
         fn typed_readers_read_what_the_tree_reads(a in shapes::answer(), r in shapes::request()) {
             let body = serde_json::to_vec(&a).unwrap();
@@ -1536,6 +1610,13 @@ mod tests {
             let body = serde_json::to_vec(&r).unwrap();
             if let Some(typed) = typed_request_slots(&body) {
                 proptest::prop_assert_eq!(typed, tree_request_slots(&body));
+                let request = tree_free::chat_request(&body).unwrap();
+                proptest::prop_assert_eq!(
+                    reads_as_chat_by_shape(&request),
+                    Dialect::of_request(None, &r) == Some(Dialect::OpenAiChat),
+                    "{}",
+                    String::from_utf8_lossy(&body)
+                );
             }
         }
     }

@@ -286,14 +286,22 @@ impl Policy {
         self.evaluate_request_tree(path, body)
     }
 
-    /// A chat request (by its path) in the common shape, read without a JSON tree
-    /// ([`tree_free`]: taken exactly when the tree parser takes it); the tree is built only if a
-    /// mask rewrites it. `None` for any other body or shape: the caller reads it as a tree.
+    /// A chat request in the common shape, read without a JSON tree ([`tree_free`]: taken
+    /// exactly when the tree parser takes it); the tree is built only if a mask rewrites it.
+    /// Sent to the chat completions path, or to no path of a known API (the verdict API,
+    /// `parapet scan`, a route of its own) when the body's keys make it a chat request there
+    /// ([`dialect::reads_as_chat_by_shape`]). `None` for any other body or shape: the caller
+    /// reads it as a tree.
     fn evaluate_chat_request_typed(&self, path: Option<&str>, body: &[u8]) -> Option<Verdict> {
-        if path.and_then(Dialect::from_path) != Some(Dialect::OpenAiChat) {
+        let by_shape = match path.and_then(Dialect::from_path) {
+            Some(Dialect::OpenAiChat) => false,
+            None => true,
+            Some(_) => return None,
+        };
+        let request = tree_free::chat_request(body)?;
+        if by_shape && !dialect::reads_as_chat_by_shape(&request) {
             return None;
         }
-        let request = tree_free::chat_request(body)?;
         let slots = dialect::chat_request_slots(&request)?;
         let mut restore = Vec::new();
         let (mut verdict, masks) = self.verdict_for(Hook::LlmInput, &slots, &mut restore);
@@ -1549,9 +1557,13 @@ mod tests {
             br#"{"messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"t","function":{"name":"f","arguments":"{\"q\":\"globex\"}"}}]}]}"#,
             br#"{"messages":[{"role":"user","content":"mail a.b@example.com and c.d@example.com"}],"stream":true}"#,
         ];
-        for policy in [&p, &reversible] {
+        // The chat path, no path (the verdict API, `parapet scan`), a route of no known API.
+        let paths = [Some("/v1/chat/completions"), None, Some("/llm/ask")];
+        for (policy, path) in [&p, &reversible]
+            .into_iter()
+            .flat_map(|p| paths.map(|path| (p, path)))
+        {
             for body in bodies {
-                let path = Some("/v1/chat/completions");
                 let typed = policy
                     .evaluate_chat_request_typed(path, body)
                     .expect("read without a tree");
@@ -1570,14 +1582,39 @@ mod tests {
                 assert_eq!(typed.exchange.mcp, tree.exchange.mcp, "{text}");
             }
         }
-        // Another path, MCP, `prompt`, a body the tree parser refuses: read as a tree.
+        // Another API's path; with no known path, another API's shape (Gemini, Anthropic by
+        // a key, even `null`, or by a block only it has); MCP, `prompt`, a body the tree
+        // parser refuses: read as a tree.
         let chat = Some("/v1/chat/completions");
         for (path, body) in [
             (
                 Some("/v1/messages"),
                 &br#"{"messages":[{"role":"user","content":"hi"}]}"#[..],
             ),
-            (None, br#"{"messages":[{"role":"user","content":"hi"}]}"#),
+            (
+                None,
+                br#"{"messages":[{"role":"user","content":"hi"}],"system":null}"#,
+            ),
+            (
+                Some("/llm/ask"),
+                br#"{"messages":[{"role":"user","content":"hi"}],"system":"s"}"#,
+            ),
+            (
+                None,
+                br#"{"messages":[{"role":"user","content":"hi"}],"anthropic_version":"v"}"#,
+            ),
+            (
+                None,
+                br#"{"messages":[],"contents":[{"parts":[{"text":"hi"}]}]}"#,
+            ),
+            (
+                None,
+                br#"{"messages":[{"role":"user","content":[{"type":"tool_result","content":"x"}]}]}"#,
+            ),
+            (
+                None,
+                br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{},"messages":[]}"#,
+            ),
             (
                 chat,
                 br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}}"#,

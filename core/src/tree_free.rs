@@ -152,6 +152,9 @@ macro_rules! object_reader {
         $(#[$meta])*
         $vis struct $name<$lt> {
             $(pub(crate) $field: Option<$ty>,)*
+            /// Bit `i` set: key `KEYS[i]` is in the object, even where its value is `null`
+            /// (which reads as `None`).
+            seen: u64,
         }
 
         impl<$lt> serde::Deserialize<$lt> for $name<$lt> {
@@ -184,17 +187,35 @@ macro_rules! object_reader {
                                 }
                             }
                         }
-                        Ok($name { $($field: $field.flatten(),)* })
+                        let seen = $name::seen_of(&[$($field.is_some()),*]);
+                        Ok($name { $($field: $field.flatten(),)* seen })
                     }
                 }
                 d.deserialize_map(ObjectVisitor(std::marker::PhantomData))
             }
         }
 
+        const _: () = assert!($name::KEYS.len() <= 64, "more keys than `seen` holds");
+
         impl<$lt> $name<$lt> {
             /// The keys this reader reads (any other key's value it skips).
             #[allow(dead_code)]
             pub(crate) const KEYS: &'static [&'static str] = &[$($key),*];
+
+            /// `seen` from whether each key of `KEYS` was read.
+            #[inline]
+            fn seen_of(read: &[bool]) -> u64 {
+                read.iter().enumerate().fold(0, |m, (i, &r)| m | (u64::from(r) << i))
+            }
+
+            /// Whether the object holds `key` (one of `KEYS`), with any value, `null` too.
+            #[allow(dead_code)]
+            pub(crate) fn has(&self, key: &str) -> bool {
+                Self::KEYS
+                    .iter()
+                    .position(|k| *k == key)
+                    .is_some_and(|i| self.seen & (1 << i) != 0)
+            }
         }
 
         // The same reading by the narrow pull reader (`json_pull`): a subset of what the serde
@@ -212,7 +233,8 @@ macro_rules! object_reader {
                     }),)*
                     _ => p.skip(depth + 1),
                 })?;
-                Some($name { $($field: $field.flatten(),)* })
+                let seen = $name::seen_of(&[$($field.is_some()),*]);
+                Some($name { $($field: $field.flatten(),)* seen })
             }
         }
     };
@@ -295,13 +317,20 @@ object_reader! {
 }
 
 object_reader! {
-    /// A chat-completions request: its messages, and the keys that make the tree reader read
-    /// more than them (`prompt`, `input`) or read the body as MCP (`jsonrpc`).
+    /// A chat-completions request: its messages, the keys that make the tree reader read
+    /// more than them (`prompt`, `input`) or read the body as MCP (`jsonrpc`), and the keys by
+    /// which a body sent to no known path is read as another API's (`contents`: Gemini;
+    /// `system`, `anthropic_version`: Anthropic Messages; see `Dialect::from_body`). Those
+    /// three are asked about with `has` (a `null` counts); their values are only checked.
+    #[allow(dead_code)]
     pub(crate) struct ChatRequest<'a> {
         "messages" => messages: Vec<Message<'a>>,
         "prompt" => prompt: Checked,
         "input" => input: Checked,
         "jsonrpc" => jsonrpc: Checked,
+        "contents" => contents: Checked,
+        "system" => system: Checked,
+        "anthropic_version" => anthropic_version: Checked,
     }
 }
 
