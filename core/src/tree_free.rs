@@ -211,6 +211,7 @@ macro_rules! object_reader {
             /// Whether the object holds `key` (one of `KEYS`), with any value, `null` too.
             #[allow(dead_code)]
             pub(crate) fn has(&self, key: &str) -> bool {
+                debug_assert!(Self::KEYS.contains(&key), "`{key}` is not a key this reader reads");
                 Self::KEYS
                     .iter()
                     .position(|k| *k == key)
