@@ -172,9 +172,11 @@ macro_rules! object_reader {
                         mut map: A,
                     ) -> Result<Self::Value, A::Error> {
                         $(let mut $field: Option<Option<$ty>> = None;)*
+                        let mut seen = 0u64;
                         while let Some(key) = map.next_key::<$crate::tree_free::Text<$lt>>()? {
                             match &*key {
                                 $($key => {
+                                    seen |= const { $crate::tree_free::key_bit($name::KEYS, $key) };
                                     if $field.is_some() {
                                         return Err(<A::Error as serde::de::Error>::custom(
                                             concat!("duplicate key ", $key),
@@ -187,7 +189,6 @@ macro_rules! object_reader {
                                 }
                             }
                         }
-                        let seen = $name::seen_of(&[$($field.is_some()),*]);
                         Ok($name { $($field: $field.flatten(),)* seen })
                     }
                 }
@@ -201,12 +202,6 @@ macro_rules! object_reader {
             /// The keys this reader reads (any other key's value it skips).
             #[allow(dead_code)]
             pub(crate) const KEYS: &'static [&'static str] = &[$($key),*];
-
-            /// `seen` from whether each key of `KEYS` was read.
-            #[inline]
-            fn seen_of(read: &[bool]) -> u64 {
-                read.iter().enumerate().fold(0, |m, (i, &r)| m | (u64::from(r) << i))
-            }
 
             /// Whether the object holds `key` (one of `KEYS`), with any value, `null` too.
             #[allow(dead_code)]
@@ -228,13 +223,16 @@ macro_rules! object_reader {
                     return None;
                 }
                 $(let mut $field: Option<Option<$ty>> = None;)*
+                let mut seen = 0u64;
                 p.object(|key, p| match key {
-                    $($key => $crate::json_pull::field(&mut $field, p, |p| {
-                        <$ty as $crate::json_pull::PullRead<$lt>>::pull(p, depth + 1)
-                    }),)*
+                    $($key => {
+                        seen |= const { $crate::tree_free::key_bit($name::KEYS, $key) };
+                        $crate::json_pull::field(&mut $field, p, |p| {
+                            <$ty as $crate::json_pull::PullRead<$lt>>::pull(p, depth + 1)
+                        })
+                    })*
                     _ => p.skip(depth + 1),
                 })?;
-                let seen = $name::seen_of(&[$($field.is_some()),*]);
                 Some($name { $($field: $field.flatten(),)* seen })
             }
         }
@@ -242,6 +240,27 @@ macro_rules! object_reader {
 }
 
 pub(crate) use object_reader;
+
+/// The bit of `key` in an object reader's `seen`: `1 << i` for `keys[i] == key` (evaluated at
+/// compile time, for keys taken from `keys` itself; past the 64th it does not compile).
+pub(crate) const fn key_bit(keys: &[&str], key: &str) -> u64 {
+    let mut i = 0;
+    while i < keys.len() {
+        let (a, b) = (keys[i].as_bytes(), key.as_bytes());
+        let mut same = a.len() == b.len();
+        let mut j = 0;
+        while same && j < a.len() {
+            same = a[j] == b[j];
+            j += 1;
+        }
+        if same {
+            assert!(i < 64, "more keys than `seen` holds");
+            return 1 << i;
+        }
+        i += 1;
+    }
+    0
+}
 
 /// `content` of a chat message: a string, or an array of parts.
 pub(crate) enum Content<'a> {
