@@ -1,9 +1,10 @@
 //! Native scan throughput of the shipped default policy (every built-in detector) on ordinary
 //! chat prompts of 4 KB and 64 KB: the whole request path (JSON parse, slot extraction, every
-//! guard) without a path (the tree reader, as the verdict API calls it) and sent to the chat
-//! completions path (the typed reader, as the filter calls it), and the text-only path (also
-//! with typographic apostrophes and quotes: a few non-ASCII characters); then each default
-//! guard alone on 64 KB, and the normaliser alone.
+//! guard) without a path (as the verdict API and `parapet scan` call it) and sent to the chat
+//! completions path (as the filter calls it) — both read by the typed reader since a path-less
+//! chat request is read as one — and the text-only path (also with typographic apostrophes
+//! and quotes: a few non-ASCII characters); then each default guard alone on 64 KB, and the
+//! normaliser alone.
 //!
 //! Then the stream guard on a chat stream, fed per event and in 16 KB chunks.
 //!
@@ -34,7 +35,7 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("request", size), &body, |b, body| {
             b.iter(|| policy.evaluate_request(body))
         });
-        // As the filter reads it: sent to the chat completions path (the typed reader).
+        // As the filter reads it: sent to the chat completions path.
         group.bench_with_input(BenchmarkId::new("chat_path", size), &body, |b, body| {
             b.iter(|| policy.evaluate_request_at(Some("/v1/chat/completions"), body))
         });

@@ -257,9 +257,8 @@ impl CompatFolded {
             return None;
         }
         // Most non-ASCII text (typographic quotes, accents, other scripts) is left as it is:
-        // ask only its non-ASCII characters, skipping the ASCII between them (sixteen bytes at a
-        // time), before building
-        // anything.
+        // ask only its non-ASCII characters, skipping the ASCII between them sixteen bytes at a
+        // time, before building anything.
         let changes = |c: char| {
             is_invisible(c)
                 || (is_nfkc_quick(std::iter::once(c)) != IsNormalized::Yes

@@ -78,8 +78,7 @@ impl SuffixModel {
         let m: Manifest = serde_json::from_str(MANIFEST).ok()?;
         let f = &m.featurizer;
         let valid = f.ngrams == [1, MAX_N]
-            && f.buckets.is_power_of_two()
-            && f.buckets == TABLE.len()
+            && f.buckets == BUCKETS
             && (MAX_N..=TAIL).contains(&f.window)
             && (1..=f.window).contains(&f.stride)
             && f.tail == TAIL;
