@@ -5,8 +5,14 @@
 //! gzip and deflate use `flate2` (its pure-Rust miniz_oxide backend), br `brotli-decompressor`
 //! (the `brotli` crate's decoder), zstd `ruzstd`: all pure Rust, so the same code runs in the
 //! wasm filter. `deflate` is the zlib format (RFC 9110); raw deflate streams, which some servers
-//! send instead, are accepted too. A rewritten br body goes back as a brotli stream of
-//! uncompressed meta-blocks ([`brotli_stored`]), not through the `brotli` crate's encoder.
+//! send instead, are accepted too.
+//!
+//! A rewritten body goes back in its coding's framing without compression ([`Coding::encode`]):
+//! gzip and zlib as deflate stored blocks, br as uncompressed meta-blocks, zstd as raw blocks.
+//! Every decoder of the coding reads them. A body is re-encoded only when an upstream answered
+//! in a coding although the filter removed `accept-encoding`, and a guard rewrote the body;
+//! compressing it would need the encoders (miniz_oxide's deflate, ruzstd's, brotli's), code
+//! that V8 compiles at every Envoy start (benches/RESULTS.md, start-up) for a path that rare.
 //!
 //! Streams ([`StreamDecoder`]): gzip, deflate and br decode incrementally, chunk by chunk; zstd
 //! is held and decoded when the stream ends (its decoder here needs whole blocks).
@@ -122,36 +128,88 @@ impl Coding {
         Ok(out)
     }
 
-    /// Encode a body in this coding (a rewritten body goes back in the coding it came in).
+    /// Encode a body in this coding (a rewritten body goes back in the coding it came in),
+    /// uncompressed in the coding's framing (see the module docs).
     pub fn encode(self, bytes: &[u8]) -> Vec<u8> {
-        fn finish<W: Write>(
-            mut w: W,
-            bytes: &[u8],
-            done: impl FnOnce(W) -> std::io::Result<Vec<u8>>,
-        ) -> Vec<u8> {
-            // Writing into a Vec cannot fail.
-            let _ = w.write_all(bytes);
-            done(w).unwrap_or_default()
-        }
         match self {
             Coding::Identity => bytes.to_vec(),
-            Coding::Gzip => finish(
-                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()),
-                bytes,
-                |w| w.finish(),
-            ),
-            Coding::Deflate => finish(
-                flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast()),
-                bytes,
-                |w| w.finish(),
-            ),
+            Coding::Gzip => gzip_stored(bytes),
+            Coding::Deflate => zlib_stored(bytes),
             Coding::Br => brotli_stored(bytes, BROTLI_MAX_META_BLOCK),
-            Coding::Zstd => ruzstd::encoding::compress_to_vec(
-                bytes,
-                ruzstd::encoding::CompressionLevel::Fastest,
-            ),
+            Coding::Zstd => zstd_raw(bytes),
         }
     }
+}
+
+/// The longest deflate stored block: LEN is 16 bits (RFC 1951, 3.2.4).
+const DEFLATE_MAX_STORED: usize = 0xffff;
+
+/// `bytes` as deflate stored blocks (RFC 1951, 3.2.4): per block a header byte (BFINAL on the
+/// last, BTYPE 00, the rest of the byte zero), LEN and its complement NLEN, little-endian, then
+/// the bytes. An empty body is one empty final block.
+fn deflate_stored(bytes: &[u8], out: &mut Vec<u8>) {
+    let mut blocks = bytes.chunks(DEFLATE_MAX_STORED).peekable();
+    if blocks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+        return;
+    }
+    while let Some(block) = blocks.next() {
+        // chunks() of DEFLATE_MAX_STORED: every block's length fits 16 bits.
+        let len = u16::try_from(block.len()).unwrap_or(u16::MAX);
+        out.push(u8::from(blocks.peek().is_none()));
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+}
+
+/// `bytes` as a gzip member of stored blocks (RFC 1952): the fixed header (no name, no time,
+/// OS unknown), the deflate stream, CRC-32 and the length mod 2^32, little-endian.
+fn gzip_stored(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / DEFLATE_MAX_STORED * 5 + 23);
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+    deflate_stored(bytes, &mut out);
+    let mut crc = flate2::Crc::new();
+    crc.update(bytes);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out
+}
+
+/// `bytes` as a zlib stream of stored blocks (RFC 1950): CMF 0x78 (deflate, 32 KB window),
+/// FLG 0x01 (no dictionary, level 0, FCHECK making CMF·256 + FLG a multiple of 31), the deflate
+/// stream, Adler-32 big-endian.
+fn zlib_stored(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / DEFLATE_MAX_STORED * 5 + 11);
+    out.extend_from_slice(&[0x78, 0x01]);
+    deflate_stored(bytes, &mut out);
+    out.extend_from_slice(&adler2::adler32_slice(bytes).to_be_bytes());
+    out
+}
+
+/// The largest zstd block (RFC 8878, 3.1.1.2.4: `Block_Maximum_Size`, 128 KiB).
+const ZSTD_MAX_BLOCK: usize = 128 << 10;
+
+/// `bytes` as one zstd frame of raw blocks (RFC 8878): the magic number, a frame header with
+/// `Single_Segment_flag` set and the content size in 8 bytes (so the window is the content),
+/// no checksum, no dictionary; then per block a 3-byte header (`Last_Block`, `Block_Type` 0 =
+/// raw, `Block_Size`) and the bytes. An empty body is one empty last block.
+fn zstd_raw(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / ZSTD_MAX_BLOCK * 3 + 17);
+    out.extend_from_slice(&0xFD2F_B528u32.to_le_bytes());
+    out.push(0b1110_0000); // FCS_Field_Size 3 (8 bytes), Single_Segment_flag
+    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    let mut blocks = bytes.chunks(ZSTD_MAX_BLOCK).peekable();
+    if blocks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0]);
+    }
+    while let Some(block) = blocks.next() {
+        // chunks() of 128 KiB: Block_Size fits its 21 bits.
+        let header = (block.len() as u32) << 3 | u32::from(blocks.peek().is_none());
+        out.extend_from_slice(header.to_le_bytes().get(..3).unwrap_or_default());
+        out.extend_from_slice(block);
+    }
+    out
 }
 
 /// The longest meta-block a brotli stream can have: MLEN is at most 2^24 (RFC 7932, 9.2).
@@ -433,15 +491,104 @@ impl StreamDecoder {
 mod tests {
     use super::*;
 
-    /// `bytes` compressed in `c` (br by the `brotli` crate, a dev-dependency: [`Coding::encode`]
-    /// writes br uncompressed).
+    /// `bytes` compressed in `c` by a real encoder ([`Coding::encode`] writes them
+    /// uncompressed): flate2's (miniz_oxide), the `brotli` crate's and ruzstd's, all
+    /// dev-only for the encoders.
     fn compressed(c: Coding, bytes: &[u8]) -> Vec<u8> {
-        if c != Coding::Br {
-            return c.encode(bytes);
+        match c {
+            Coding::Identity => bytes.to_vec(),
+            Coding::Gzip => {
+                let mut w = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                w.write_all(bytes).unwrap();
+                w.finish().unwrap()
+            }
+            Coding::Deflate => {
+                let mut w =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+                w.write_all(bytes).unwrap();
+                w.finish().unwrap()
+            }
+            Coding::Br => {
+                let mut w = brotli::CompressorWriter::new(Vec::new(), 4096, 5, 22);
+                w.write_all(bytes).unwrap();
+                w.into_inner()
+            }
+            Coding::Zstd => ruzstd::encoding::compress_to_vec(
+                bytes,
+                ruzstd::encoding::CompressionLevel::Fastest,
+            ),
         }
-        let mut w = brotli::CompressorWriter::new(Vec::new(), 4096, 5, 22);
-        w.write_all(bytes).unwrap();
-        w.into_inner()
+    }
+
+    /// The stored gzip, zlib and raw zstd framings decode to the body at every block boundary
+    /// (empty, one byte, one block, one block and a byte, several blocks), whole and streamed,
+    /// by our decoders and by flate2's single-member gzip decoder (which checks the CRC-32 and
+    /// length); and they are the body plus the framing, nothing compressed.
+    #[test]
+    fn stored_framings_decode_to_the_body() {
+        let body: Vec<u8> = (0..(3 * ZSTD_MAX_BLOCK) + 5)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        let lens = [
+            0,
+            1,
+            DEFLATE_MAX_STORED - 1,
+            DEFLATE_MAX_STORED,
+            DEFLATE_MAX_STORED + 1,
+            2 * DEFLATE_MAX_STORED,
+            ZSTD_MAX_BLOCK - 1,
+            ZSTD_MAX_BLOCK,
+            ZSTD_MAX_BLOCK + 1,
+            3 * ZSTD_MAX_BLOCK + 5,
+        ];
+        for c in [Coding::Gzip, Coding::Deflate, Coding::Zstd] {
+            for len in lens {
+                let body = &body[..len];
+                let enc = c.encode(body);
+                assert_eq!(
+                    c.decode(&enc, usize::MAX).as_deref(),
+                    Ok(body),
+                    "{c:?} {len}"
+                );
+                let mut d = StreamDecoder::new(c, usize::MAX);
+                let mut out = Vec::new();
+                for piece in enc.chunks(40_000) {
+                    out.extend(d.push(piece).unwrap());
+                }
+                out.extend(d.finish().unwrap());
+                assert_eq!(out, body, "{c:?} {len} streamed");
+                let (blocks, per_block, framing) = match c {
+                    Coding::Gzip => (len.div_ceil(DEFLATE_MAX_STORED).max(1), 5, 18),
+                    Coding::Deflate => (len.div_ceil(DEFLATE_MAX_STORED).max(1), 5, 6),
+                    _ => (len.div_ceil(ZSTD_MAX_BLOCK).max(1), 3, 13),
+                };
+                assert_eq!(enc.len(), len + blocks * per_block + framing, "{c:?} {len}");
+            }
+        }
+        for len in lens {
+            let mut theirs = Vec::new();
+            flate2::read::GzDecoder::new(&gzip_stored(&body[..len])[..])
+                .read_to_end(&mut theirs)
+                .unwrap();
+            assert_eq!(theirs, &body[..len], "flate2 gzip: {len}");
+        }
+        // A flipped byte of the body fails the checksums.
+        for c in [Coding::Gzip, Coding::Deflate] {
+            let mut enc = c.encode(b"hello world");
+            let i = enc.len() - 9;
+            enc[i] ^= 1;
+            assert!(c.decode(&enc, 1000).is_err(), "{c:?}");
+        }
+        // The fixed headers, byte for byte.
+        assert_eq!(
+            gzip_stored(b""),
+            [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 1, 0, 0, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0]
+        );
+        assert_eq!(zlib_stored(b""), [0x78, 1, 1, 0, 0, 0xff, 0xff, 0, 0, 0, 1]);
+        assert_eq!(
+            zstd_raw(b"ab"),
+            [0x28, 0xb5, 0x2f, 0xfd, 0xe0, 2, 0, 0, 0, 0, 0, 0, 0, 0x11, 0, 0, b'a', b'b']
+        );
     }
 
     /// The stored br stream decodes to the body, by our decoder and by the `brotli` crate's,
@@ -562,8 +709,7 @@ mod tests {
             br#"{"choices":[{"message":{"content":"my key is AKIAQX7MZT3KWJ5RLN2P"}}]}"#.repeat(20);
         for (c, enc) in ALL
             .iter()
-            .map(|&c| (c, c.encode(&text)))
-            .chain([(Coding::Br, compressed(Coding::Br, &text))])
+            .flat_map(|&c| [(c, c.encode(&text)), (c, compressed(c, &text))])
         {
             assert_eq!(c.decode(&enc, 1 << 20).unwrap(), text, "{c:?}");
             for step in [1, 7, 100] {

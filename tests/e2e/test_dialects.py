@@ -189,15 +189,23 @@ def decoded(headers, body):
     enc = (headers.get("content-encoding") or "identity").strip().lower()
     if enc == "identity":
         return body
-    if enc == "gzip":
-        return zlib.decompressobj(31).decompress(body)
-    if enc == "deflate":
-        return zlib.decompressobj(15).decompress(body)
-    if enc == "br":
-        return brotli.Decompressor().process(body)
-    if enc == "zstd":
-        return zstandard.ZstdDecompressor().decompressobj().decompress(body)
-    raise AssertionError(f"unexpected content-encoding {enc!r}")
+    # Each decoder must reach the end of the stream (gzip's CRC-32 and length, zlib's Adler-32
+    # checked), so a body cut short or with a bad trailer fails here, not silently.
+    if enc in ("gzip", "deflate"):
+        d = zlib.decompressobj(31 if enc == "gzip" else 15)
+    elif enc == "zstd":
+        d = zstandard.ZstdDecompressor().decompressobj()
+    elif enc == "br":
+        d = brotli.Decompressor()
+        out = d.process(body)
+        assert d.is_finished(), "br stream not finished"
+        return out
+    else:
+        raise AssertionError(f"unexpected content-encoding {enc!r}")
+    out = d.decompress(body)
+    assert d.eof, f"{enc} stream not finished"
+    assert not d.unused_data, f"{enc}: bytes after the stream"
+    return out
 
 
 def sse_events(raw):
