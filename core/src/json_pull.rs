@@ -10,11 +10,11 @@
 //! once, finds each string's end or escape sixteen bytes per comparison
 //! ([`crate::byte_masks::first_in`]), and takes only a subset of JSON: keys without escapes,
 //! strings with any escape (`\u` ones decoded as serde decodes them: a surrogate pair is one
-//! character, a lone surrogate is refused), numbers without an exponent and of at most 18
-//! digits each side of the point, nesting at most [`MAX_DEPTH`] deep. Every text it takes,
-//! `serde_json` takes too and reads to the same value (property tests hold the two equal); on
-//! anything else it answers `None` and the caller reads the body with serde, so a refusal costs
-//! time, never a reading.
+//! character, a lone surrogate is refused), any number the tree parser takes (the integers
+//! it reads into a field: at most 18 digits, no fraction or exponent), nesting at most
+//! [`MAX_DEPTH`] deep. Every text it takes, `serde_json` takes too and reads to the same value
+//! (property tests hold the two equal); on anything else it answers `None` and the caller reads
+//! the body as a JSON tree, so a refusal costs time, never a reading.
 
 use std::borrow::Cow;
 
@@ -281,23 +281,47 @@ impl<'a> Pull<'a> {
         next.then(|| self.at += word.len())
     }
 
-    /// A number: `-`, an integer part, an optional fraction; no exponent, at most 18 digits
-    /// each side of the point.
+    /// A number as JSON writes it (`-`, an integer part without a leading zero, an optional
+    /// fraction, an optional exponent) whose value is a finite `f64`: the tree parser refuses a
+    /// number beyond `f64`'s range ("number out of range"), and so does this. An integer of at
+    /// most 18 digits is always in range; any other number is read as `f64` to know (both
+    /// round correctly: `serde_json` with `float_roundtrip`, and `str::parse`).
     fn number(&mut self) -> Option<()> {
-        if self.bytes().get(self.at) == Some(&b'-') {
-            self.at += 1;
+        let b = self.bytes();
+        let start = self.at;
+        let digits = |from: usize| {
+            b.get(from..)
+                .map_or(0, |r| r.iter().take_while(|c| c.is_ascii_digit()).count())
+        };
+        let mut i = start + usize::from(b.get(start) == Some(&b'-'));
+        let int = digits(i);
+        if int == 0 || (int > 1 && b.get(i) == Some(&b'0')) {
+            return None;
         }
-        self.digits()?;
-        if self.bytes().get(self.at) == Some(&b'.') {
-            self.at += 1;
-            let rest = self.bytes().get(self.at..)?;
-            let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-            if len == 0 || len > 18 {
+        i += int;
+        let mut plain = int <= 18;
+        if b.get(i) == Some(&b'.') {
+            let frac = digits(i + 1);
+            if frac == 0 {
                 return None;
             }
-            self.at += len;
+            i += 1 + frac;
+            plain = false;
         }
-        (!matches!(self.bytes().get(self.at), Some(b'e' | b'E'))).then_some(())
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1 + usize::from(matches!(b.get(i + 1), Some(b'+' | b'-')));
+            let exp = digits(i);
+            if exp == 0 {
+                return None;
+            }
+            i += exp;
+            plain = false;
+        }
+        if !plain && !self.text.get(start..i)?.parse::<f64>().ok()?.is_finite() {
+            return None;
+        }
+        self.at = i;
+        Some(())
     }
 }
 
@@ -388,6 +412,64 @@ mod tests {
         }
     }
 
+    /// Numbers: taken exactly when the tree parser takes them (any JSON number whose value is a
+    /// finite `f64`), refused with the tree parser otherwise.
+    #[test]
+    fn numbers_are_taken_exactly_when_the_tree_parser_takes_them() {
+        // 10^300 - 1 is in f64's range, 10^400 - 1 is not.
+        let long = "9".repeat(300);
+        let too_long = "9".repeat(400);
+        let cases: Vec<String> = [
+            "0",
+            "-0",
+            "-1.5",
+            "123456789012345678",
+            "1234567890123456789",
+            "18446744073709551616",
+            "1e5",
+            "1E+5",
+            "-2.5e-3",
+            "1e-400",
+            "0e999999999999",
+            "1.7976931348623157e308",
+            "1.7976931348623159e308",
+            "1e309",
+            "-1e400",
+            "01",
+            "-01",
+            "1.",
+            ".5",
+            "-",
+            "1e",
+            "1e+",
+            "1.e5",
+            "+1",
+            "0x10",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([
+            long.clone(),
+            too_long.clone(),
+            format!("{long}.5"),
+            format!("0.{too_long}"),
+        ])
+        .collect();
+        for n in &cases {
+            for text in [n.clone(), format!("[{n}]"), format!(r#"{{"a":{n},"b":1}}"#)] {
+                let tree = serde_json::from_str::<serde_json::Value>(&text).is_ok();
+                assert_eq!(skip_all(&text), tree, "{text}");
+            }
+        }
+        // Some of each kind really are on each side.
+        for n in ["1e5", "-2.5e-3", "1e-400", "1234567890123456789", &long] {
+            assert!(skip_all(n), "{n}");
+        }
+        for n in ["1e309", "-1e400", &too_long, "01", "1e"] {
+            assert!(!skip_all(n), "{n}");
+        }
+    }
+
     #[test]
     fn the_subset_is_narrower_than_json() {
         for ok in [
@@ -408,11 +490,9 @@ mod tests {
         }
         for refused in [
             "01",
-            "1e5",
             "1.",
             ".5",
             "-",
-            "1234567890123456789",
             "tru",
             r#"{"a\u0062":1}"#,
             "[1,]",

@@ -582,12 +582,31 @@ impl StreamGuard {
                 return;
             }
         }
-        if let Some(json) = held
+        let parsed = held
             .event
             .data()
             .filter(|d| d.starts_with('{'))
-            .and_then(|d| serde_json::from_str::<Value>(d).ok())
-        {
+            .map(serde_json::from_str::<Value>);
+        if let Some(Err(_)) = parsed {
+            // A JSON event the tree parser refuses (a lone surrogate escape, a number beyond
+            // f64, cut short): the guard cannot read it, but a lenient client may. Under
+            // `on_invalid_body: block` the stream ends here without it; under `pass` it goes
+            // out unread and the stream is no longer `allow`.
+            let why = "a stream event that is not valid JSON";
+            match policy.limits.on_invalid_body {
+                UnscannablePolicy::Block => {
+                    out.extend(ResponseStream::abort(
+                        self,
+                        &format!("{why}; the stream was ended"),
+                    ));
+                    return;
+                }
+                UnscannablePolicy::Pass => {
+                    self.unread.get_or_insert_with(|| why.to_string());
+                }
+            }
+        }
+        if let Some(Ok(json)) = parsed {
             self.note_header(&json);
             for (channel, pointer, carry) in self.pieces(&json) {
                 let object;
@@ -2171,7 +2190,7 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
         /// What a pull reader takes, serde takes and reads to the same values (a pull reader may
-        /// refuse more: then serde reads the event).
+        /// refuse more: then the tree reader reads the event).
         #[test]
         fn pull_readers_read_what_serde_reads(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
             let chat = EventGen::new(&bytes).event();

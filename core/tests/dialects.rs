@@ -662,21 +662,40 @@ fn positional_arrays_are_not_read_as_objects() {
     );
 }
 
-/// The stream's fast readers skip the fields they do not read unchecked: an event the tree
-/// parser refuses there is still read, and when a mask falls in it (the tree cannot be built to
-/// rewrite it) it is withheld, never sent unmasked.
+/// A JSON event the tree parser refuses (here a lone surrogate escape in a field the guard does
+/// not read; Python's and JavaScript's JSON readers take it) is not read by the fast readers
+/// either, which check every string as the tree parser does. The guard cannot read it, so it
+/// follows `on_invalid_body`: under `block` (the default) the stream ends before it and nothing
+/// of it is sent; under `pass` it goes out unread and the stream is `skipped`, never `allow`.
 #[test]
-fn an_event_read_fast_that_the_tree_parser_refuses_is_never_sent_unmasked() {
+fn a_json_event_the_tree_parser_refuses_follows_on_invalid_body() {
     let first = json!({"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"role": "assistant"}}]});
-    let chunk = r#"{"id":"\ud800","choices":[{"index":0,"delta":{"content":"mail jane.doe@example.com now"}}]}"#;
-    assert!(serde_json::from_str::<Value>(chunk).is_err());
-    let mut g = stream::StreamGuard::for_dialect(Dialect::OpenAiChat, Vec::new());
-    let body = format!("data: {first}\n\ndata: {chunk}\n\ndata: [DONE]\n\n");
-    let mut out = g.push(policy(), body.as_bytes());
-    out.extend(g.finish(policy()));
-    let out = String::from_utf8_lossy(&out);
-    assert!(!g.findings().is_empty(), "the fast reader read it");
-    assert!(!out.contains("jane.doe"), "{out}");
+    let bad = [
+        r#"{"id":"\ud800","choices":[{"index":0,"delta":{"content":"mail jane.doe@example.com now"}}]}"#,
+        r#"{"id":"c","created":1e400,"choices":[{"index":0,"delta":{"content":"mail jane.doe@example.com now"}}]}"#,
+        r#"{"id":"c","choices":[{"index":0,"delta":{"content":"mail jane.doe@example.com now"}}"#,
+    ];
+    for chunk in bad {
+        assert!(serde_json::from_str::<Value>(chunk).is_err());
+        let body = format!("data: {first}\n\ndata: {chunk}\n\ndata: [DONE]\n\n");
+        let mut g = stream::StreamGuard::for_dialect(Dialect::OpenAiChat, Vec::new());
+        let mut out = g.push(policy(), body.as_bytes());
+        out.extend(g.finish(policy()));
+        let out = String::from_utf8_lossy(&out);
+        assert!(!out.contains("jane.doe"), "{out}");
+        assert_eq!(g.decision(), parapet_core::Decision::Block, "{chunk}");
+        assert!(out.contains("not valid JSON"), "{out}");
+
+        let pass = Policy::from_json(
+            br#"{"version":1,"limits":{"on_invalid_body":"pass"},"guards":[{"id":"pii","hook":"llm_output","detector":{"type":"pii"},"action":"mask"}]}"#,
+        )
+        .unwrap();
+        let mut g = stream::StreamGuard::for_dialect(Dialect::OpenAiChat, Vec::new());
+        let mut out = g.push(&pass, body.as_bytes());
+        out.extend(g.finish(&pass));
+        assert_eq!(String::from_utf8_lossy(&out), body, "passed byte for byte");
+        assert_eq!(g.decision(), parapet_core::Decision::Skipped, "{chunk}");
+    }
 }
 
 /// A stream event the guard cannot read — longer than the decoder holds, or not UTF-8 — under
