@@ -1360,6 +1360,15 @@ mod tests {
             typed_request_slots(exponent).as_ref(),
             Some(&tree_request_slots(exponent))
         );
+        // A tool schema nested ten objects deep (about 27 levels) is read without a tree too.
+        let mut schema = r#"{"type":"string"}"#.to_string();
+        for _ in 0..10 {
+            schema = format!(r#"{{"type":"object","properties":{{"a":{schema}}}}}"#);
+        }
+        let tools = format!(
+            r#"{{"messages":[{{"role":"user","content":"hi"}}],"tools":[{{"type":"function","function":{{"name":"f","parameters":{schema}}}}}]}}"#
+        );
+        assert!(tree_free::pull::<tree_free::ChatRequest<'_>>(tools.as_bytes()).is_some());
         let escaped_key = br#"{"m\u0065ssages":[{"role":"user","content":"hi"}]}"#;
         assert!(tree_free::pull::<tree_free::ChatRequest<'_>>(escaped_key).is_none());
         assert!(typed_request_slots(escaped_key).is_none());

@@ -22,8 +22,10 @@ use wide::u8x16;
 
 use crate::byte_masks::{first_in, Lanes};
 
-/// Deepest nesting of arrays and objects the reader walks.
-pub(crate) const MAX_DEPTH: usize = 16;
+/// Deepest nesting of arrays and objects the reader walks: room for a request's tool schemas (a
+/// nested object parameter is two levels deeper than its parent), and within the tree parser's
+/// own limit (`serde_json` refuses nesting past 128).
+pub(crate) const MAX_DEPTH: usize = 64;
 
 /// What ends a plain run inside a JSON string: its closing quote, an escape, or a control
 /// character (which JSON refuses there).
