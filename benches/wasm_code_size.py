@@ -28,14 +28,13 @@ def leb(b, i):
             return r, i
 
 
-def functions(data):
-    """(size in bytes, name) of every function body in the code section."""
-    i, imported, sizes, names = 8, 0, [], {}
+def imported_functions(data):
+    """How many functions the module imports: they come first in the function index space."""
+    i, imported = 8, 0
     while i < len(data):
         section, i = data[i], i + 1
         size, i = leb(data, i)
-        end = i + size
-        if section == 2:  # imports: function imports come first in the function index space
+        if section == 2:
             n, j = leb(data, i)
             for _ in range(n):
                 for _ in range(2):  # module, field
@@ -58,7 +57,18 @@ def functions(data):
                         _, j = leb(data, j)
                 elif kind == 3:  # global: valtype, mutability
                     j += 2
-        elif section == 10:
+        i += size
+    return imported
+
+
+def functions(data):
+    """(size in bytes, name) of every function body in the code section."""
+    i, sizes, names = 8, [], {}
+    while i < len(data):
+        section, i = data[i], i + 1
+        size, i = leb(data, i)
+        end = i + size
+        if section == 10:
             n, j = leb(data, i)
             for _ in range(n):
                 body, k = leb(data, j)
@@ -80,6 +90,7 @@ def functions(data):
                             k += length
                     j += sub_size
         i = end
+    imported = imported_functions(data)
     return [(s, names.get(imported + k, "?")) for k, s in enumerate(sizes)]
 
 

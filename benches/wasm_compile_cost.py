@@ -26,39 +26,11 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wasm_code_size import crate, functions, leb  # noqa: E402
+from wasm_code_size import crate, functions, imported_functions  # noqa: E402
 
 FLAGS = ["--no-liftoff", "--no-wasm-lazy-compilation"]
 COMPILE_JS = "const fs = require('fs'); new WebAssembly.Module(fs.readFileSync(process.argv[1]));"
 EMPTY = b"\0asm\1\0\0\0"
-
-
-def imported_functions(data):
-    """How many functions the module imports: they come first in the function index space."""
-    i, n = 8, 0
-    while i < len(data):
-        section, i = data[i], i + 1
-        size, i = leb(data, i)
-        if section == 2:
-            count, j = leb(data, i)
-            for _ in range(count):
-                for _ in range(2):
-                    length, j = leb(data, j)
-                    j += length
-                kind, j = data[j], j + 1
-                if kind == 0:
-                    _, j = leb(data, j)
-                    n += 1
-                elif kind in (1, 2):  # table (reftype first) or memory: limits
-                    j += kind == 1
-                    flags, j = data[j], j + 1
-                    _, j = leb(data, j)
-                    if flags & 1:
-                        _, j = leb(data, j)
-                elif kind == 3:
-                    j += 2
-        i += size
-    return n
 
 
 def instructions(path):
