@@ -190,14 +190,16 @@ fn zlib_stored(bytes: &[u8]) -> Vec<u8> {
 /// The largest zstd block (RFC 8878, 3.1.1.2.4: `Block_Maximum_Size`, 128 KiB).
 const ZSTD_MAX_BLOCK: usize = 128 << 10;
 
-/// `bytes` as one zstd frame of raw blocks (RFC 8878): the magic number, a frame header with
-/// `Single_Segment_flag` set and the content size in 8 bytes (so the window is the content),
-/// no checksum, no dictionary; then per block a 3-byte header (`Last_Block`, `Block_Type` 0 =
-/// raw, `Block_Size`) and the bytes. An empty body is one empty last block.
+/// `bytes` as one zstd frame of raw blocks (RFC 8878): the magic number, a frame header (a
+/// 128 KiB window, one block, whatever the body's size: decoders refuse windows past their own
+/// limit, libzstd's 128 MiB by default; the content size in 8 bytes; no checksum, no
+/// dictionary), then per block a 3-byte header (`Last_Block`, `Block_Type` 0 = raw,
+/// `Block_Size`) and the bytes. An empty body is one empty last block.
 fn zstd_raw(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len() + bytes.len() / ZSTD_MAX_BLOCK * 3 + 17);
     out.extend_from_slice(&0xFD2F_B528u32.to_le_bytes());
-    out.push(0b1110_0000); // FCS_Field_Size 3 (8 bytes), Single_Segment_flag
+    out.push(0b1100_0000); // FCS_Field_Size 3 (8 bytes), no Single_Segment_flag
+    out.push(7 << 3); // Window_Descriptor: 2^(10 + 7) bytes = ZSTD_MAX_BLOCK, mantissa 0
     out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
     let mut blocks = bytes.chunks(ZSTD_MAX_BLOCK).peekable();
     if blocks.peek().is_none() {
@@ -560,7 +562,7 @@ mod tests {
                 let (blocks, per_block, framing) = match c {
                     Coding::Gzip => (len.div_ceil(DEFLATE_MAX_STORED).max(1), 5, 18),
                     Coding::Deflate => (len.div_ceil(DEFLATE_MAX_STORED).max(1), 5, 6),
-                    _ => (len.div_ceil(ZSTD_MAX_BLOCK).max(1), 3, 13),
+                    _ => (len.div_ceil(ZSTD_MAX_BLOCK).max(1), 3, 14),
                 };
                 assert_eq!(enc.len(), len + blocks * per_block + framing, "{c:?} {len}");
             }
@@ -587,7 +589,7 @@ mod tests {
         assert_eq!(zlib_stored(b""), [0x78, 1, 1, 0, 0, 0xff, 0xff, 0, 0, 0, 1]);
         assert_eq!(
             zstd_raw(b"ab"),
-            [0x28, 0xb5, 0x2f, 0xfd, 0xe0, 2, 0, 0, 0, 0, 0, 0, 0, 0x11, 0, 0, b'a', b'b']
+            [0x28, 0xb5, 0x2f, 0xfd, 0xc0, 0x38, 2, 0, 0, 0, 0, 0, 0, 0, 0x11, 0, 0, b'a', b'b']
         );
     }
 

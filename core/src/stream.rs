@@ -1691,10 +1691,21 @@ impl McpStream {
     }
 
     fn render(&mut self, policy: &Policy, event: SseEvent, out: &mut Vec<u8>) {
-        // An event the guard cannot read, in a stream that answers guarded calls: under
-        // `block`, a JSON-RPC error for each of them takes its place and the stream ends.
+        let parsed = event
+            .data()
+            .filter(|d| d.starts_with('{') || d.starts_with('['))
+            .map(serde_json::from_str::<Value>);
+        // An event the guard cannot read (see `unreadable_event`; or a JSON message the tree
+        // parser refuses), in a stream that answers guarded calls: under `block`, a JSON-RPC
+        // error for each of them takes its place and the stream ends.
         let guarded = self.exchange.mcp.as_ref().filter(|ids| !ids.is_empty());
-        if let (Some(ids), Some((rule, why))) = (guarded, unreadable_event(policy, &event)) {
+        let unreadable = unreadable_event(policy, &event).or_else(|| {
+            matches!(parsed, Some(Err(_))).then(|| {
+                let why = "a stream event that is not valid JSON";
+                (policy.limits.on_invalid_body, why.to_string())
+            })
+        });
+        if let (Some(ids), Some((rule, why))) = (guarded, unreadable) {
             match rule {
                 UnscannablePolicy::Block => {
                     let message = format!(
@@ -1713,12 +1724,7 @@ impl McpStream {
                 }
             }
         }
-        let Some(mut json) = event
-            .data()
-            .filter(|d| d.starts_with('{') || d.starts_with('['))
-            .and_then(|d| serde_json::from_str::<Value>(d).ok())
-            .filter(crate::mcp::is_jsonrpc)
-        else {
+        let Some(mut json) = parsed.and_then(Result::ok).filter(crate::mcp::is_jsonrpc) else {
             out.extend_from_slice(event.raw());
             return;
         };

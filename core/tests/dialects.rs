@@ -795,4 +795,28 @@ fn stream_events_the_guard_cannot_read_follow_the_limits() {
     assert_eq!(evs.len(), 1);
     assert_eq!(evs[0].1["id"], "t-1");
     assert_eq!(evs[0].1["error"]["code"], -32001);
+    // A JSON-RPC message the tree parser refuses (cut short) answering the guarded call: the
+    // same error under `block`; under `pass` it goes out byte for byte and the stream is skipped.
+    let body = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":\"t-1\",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"AKIAQX7MZT3KWJ5RLN2P\"}]}\n\n";
+    let mut g = stream::for_response(&mcp_ex, Coding::Identity, 1 << 20);
+    let mut out = g.push(policy(), body.as_bytes());
+    out.extend(g.finish(policy()));
+    assert_eq!(g.decision(), Decision::Block);
+    let evs = events(&out);
+    assert_eq!(evs.len(), 1);
+    assert_eq!(evs[0].1["error"]["code"], -32001);
+    assert!(evs[0].1["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not valid JSON"));
+    assert!(!String::from_utf8_lossy(&out).contains(SECRET));
+    let pass = Policy::from_json(
+        br#"{"version":1,"limits":{"on_invalid_body":"pass"},"guards":[{"id":"s","hook":"mcp_post_tool","detector":{"type":"secrets"},"action":"block"}]}"#,
+    )
+    .unwrap();
+    let mut g = stream::for_response(&mcp_ex, Coding::Identity, 1 << 20);
+    let mut out = g.push(&pass, body.as_bytes());
+    out.extend(g.finish(&pass));
+    assert_eq!(out, body.as_bytes());
+    assert_eq!(g.decision(), Decision::Skipped);
 }
