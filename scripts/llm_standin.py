@@ -49,6 +49,8 @@ Test hooks (request headers), the same in every dialect:
   Responses a `function_call` item (streamed as response.function_call_arguments.delta),
   Anthropic a `tool_use` block with input `{"text": TEXT}` (streamed as input_json_delta
   pieces of that JSON), Gemini a `functionCall` part with args `{"text": TEXT}`.
+- `x-standin-broken-event: N` (chat streams) sends the N-th text chunk (1-based) cut short:
+  its JSON without the last two characters, as a broken upstream or proxy might.
 - `x-standin-status: N` answers HTTP N with an error body in the dialect's shape (OpenAI
   `{"error": {...}}`, Anthropic `{"type": "error", "error": {...}}`, Gemini
   `{"error": {"code": N, "message": ..., "status": ...}}`).
@@ -444,9 +446,11 @@ class Handler(BaseHTTPRequestHandler):
             first = {"role": "assistant", "content": None, "tool_calls": [
                 {"index": 0, "id": "call_standin", "type": "function", "function": {"name": tool, "arguments": ""}}]}
         body = event({**base, "choices": [{"index": 0, "delta": first, "finish_reason": None}]})
-        for piece in pieces(text):
+        broken = int(self.headers.get("x-standin-broken-event") or 0)
+        for n, piece in enumerate(pieces(text), 1):
             delta = {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]} if tool else {"content": piece}
-            body += event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+            chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+            body += event(json.dumps(chunk).encode()[:-2] if n == broken else chunk)
         body += event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls" if tool else "stop"}]})
         body += event(b"[DONE]")
         self.send_sse(body)

@@ -821,6 +821,20 @@ def stream(stack, dialect, reply, seed=None, tool=False, extra=None):
     return h, raw
 
 
+@pytest.mark.parametrize("stack", MODES, indirect=True)
+def test_a_stream_event_that_is_not_valid_json_ends_the_stream(stack, upstream):
+    # The upstream sends the chunk carrying the address cut short. The guard cannot read it;
+    # under the default on_invalid_body (block) the stream ends in the API's way before it, and
+    # nothing of it reaches the client (it used to pass unread, counted as allow).
+    reply = "mail jane.doe@example.com now please"
+    h, raw = stream(stack, "chat", reply, seed=5, extra={"x-standin-broken-event": "2"})
+    assert_no_fragment("jane.doe@example.com", raw)
+    assert_stream_withheld("chat", decoded(h, raw))
+    # The same stream, whole, is read and masked.
+    h, raw = stream(stack, "chat", reply, seed=5)
+    assert stream_view("chat", decoded(h, raw))[0] == "mail [EMAIL] now please"
+
+
 STREAMS = [(d, False, seed) for d in ("chat", "responses", "anthropic", "gemini_sse", "completions") for seed in (1, 2)]
 STREAMS += [(d, True, 4) for d in ("responses", "anthropic", "gemini_sse")]
 STREAM_SUBSET = {"chat-1", "responses-1", "anthropic-1", "gemini_sse-1", "responses-tool-4", "anthropic-tool-4"}
