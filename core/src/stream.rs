@@ -113,6 +113,16 @@ fn unreadable_event(policy: &Policy, event: &SseEvent) -> Option<(UnscannablePol
     })
 }
 
+/// A JSON event (`{`…, for MCP also `[`…) the tree parser refuses (a lone surrogate escape, a
+/// number beyond f64, cut short): the guard cannot read it, though a lenient client may, so it
+/// follows `on_invalid_body` as an event that is not UTF-8 does.
+fn invalid_json_event(policy: &Policy) -> (UnscannablePolicy, String) {
+    (
+        policy.limits.on_invalid_body,
+        "a stream event that is not valid JSON".to_string(),
+    )
+}
+
 /// The stream guard for a request's response: MCP, or an LLM API stream in the request's
 /// dialect.
 pub fn for_exchange(exchange: &Exchange) -> Box<dyn ResponseStream> {
@@ -465,7 +475,17 @@ impl StreamGuard {
     /// An event the guard cannot read: under `block` the stream ends here, as a block would
     /// end it (true); under `pass` it goes on, and the stream is no longer `allow`.
     fn refuses_unread(&mut self, policy: &Policy, event: &SseEvent, out: &mut Vec<u8>) -> bool {
-        let Some((rule, why)) = unreadable_event(policy, event) else {
+        self.refuses(unreadable_event(policy, event), out)
+    }
+
+    /// What [`StreamGuard::refuses_unread`] does with an event the guard cannot read, given the
+    /// rule and the reason.
+    fn refuses(
+        &mut self,
+        unreadable: Option<(UnscannablePolicy, String)>,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let Some((rule, why)) = unreadable else {
             return false;
         };
         match rule {
@@ -587,24 +607,8 @@ impl StreamGuard {
             .data()
             .filter(|d| d.starts_with('{'))
             .map(serde_json::from_str::<Value>);
-        if let Some(Err(_)) = parsed {
-            // A JSON event the tree parser refuses (a lone surrogate escape, a number beyond
-            // f64, cut short): the guard cannot read it, but a lenient client may. Under
-            // `on_invalid_body: block` the stream ends here without it; under `pass` it goes
-            // out unread and the stream is no longer `allow`.
-            let why = "a stream event that is not valid JSON";
-            match policy.limits.on_invalid_body {
-                UnscannablePolicy::Block => {
-                    out.extend(ResponseStream::abort(
-                        self,
-                        &format!("{why}; the stream was ended"),
-                    ));
-                    return;
-                }
-                UnscannablePolicy::Pass => {
-                    self.unread.get_or_insert_with(|| why.to_string());
-                }
-            }
+        if matches!(parsed, Some(Err(_))) && self.refuses(Some(invalid_json_event(policy)), out) {
+            return;
         }
         if let Some(Ok(json)) = parsed {
             self.note_header(&json);
@@ -1695,16 +1699,12 @@ impl McpStream {
             .data()
             .filter(|d| d.starts_with('{') || d.starts_with('['))
             .map(serde_json::from_str::<Value>);
-        // An event the guard cannot read (see `unreadable_event`; or a JSON message the tree
-        // parser refuses), in a stream that answers guarded calls: under `block`, a JSON-RPC
-        // error for each of them takes its place and the stream ends.
+        // An event the guard cannot read (`unreadable_event`, `invalid_json_event`), in a
+        // stream that answers guarded calls: under `block`, a JSON-RPC error for each of them
+        // takes its place and the stream ends.
         let guarded = self.exchange.mcp.as_ref().filter(|ids| !ids.is_empty());
-        let unreadable = unreadable_event(policy, &event).or_else(|| {
-            matches!(parsed, Some(Err(_))).then(|| {
-                let why = "a stream event that is not valid JSON";
-                (policy.limits.on_invalid_body, why.to_string())
-            })
-        });
+        let unreadable = unreadable_event(policy, &event)
+            .or_else(|| matches!(parsed, Some(Err(_))).then(|| invalid_json_event(policy)));
         if let (Some(ids), Some((rule, why))) = (guarded, unreadable) {
             match rule {
                 UnscannablePolicy::Block => {
