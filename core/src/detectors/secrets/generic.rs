@@ -168,7 +168,7 @@ const NON_SECRET_TAILS: &[&str] = &[
 #[rustfmt::skip]
 const AUTH_SCHEMES: &[&str] = &[
     "bearer", "basic", "token", "digest", "ntlm", "negotiate", "api-token", "apikey", "api-key",
-    "oauth", "jwt", "key", "sso-key", "hmac",
+    "oauth", "jwt", "key", "sso-key", "hmac", "splunk",
 ];
 /// Exact values (case-insensitive) that are never real secrets.
 #[rustfmt::skip]

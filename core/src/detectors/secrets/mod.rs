@@ -21,6 +21,7 @@
 //! engine's mask (`[PASSWORD]`, `[AWS_ACCESS_KEY]`) keeps the surrounding text readable.
 
 mod checks;
+mod context_rules;
 mod generic;
 mod rules;
 mod vendor_rules;
@@ -88,6 +89,8 @@ impl Default for SecretsOptions {
 enum Action {
     /// Try structured rule `rules::all()[i]`.
     Rule(usize),
+    /// A vendor's name: try vendor-context rule `context_rules::CONTEXT_RULES[i]`.
+    Context(usize),
     /// A secret-ish keyword: check for a `key = value` assignment around it.
     Keyword,
     /// `://`: check for `user:password@`.
@@ -138,6 +141,8 @@ struct Shared {
     rules: Vec<&'static Rule>,
     /// Regex per rule (same index as `rules`).
     regexes: Vec<LazyRegex>,
+    /// Regex per vendor-context rule (same index as `context_rules::CONTEXT_RULES`).
+    context_regexes: Vec<LazyRegex>,
     pem_begin: Regex,
     pem_end: Regex,
     jwk: Regex,
@@ -207,6 +212,11 @@ impl Shared {
                 add(a, Action::Rule(i));
             }
         }
+        for (i, r) in context_rules::CONTEXT_RULES.iter().enumerate() {
+            for a in context_rules::anchors(r) {
+                add(&a, Action::Context(i));
+            }
+        }
         for kw in generic::KEYWORD_ANCHORS {
             let lower = kw.to_ascii_lowercase();
             let upper = kw.to_ascii_uppercase();
@@ -257,6 +267,10 @@ impl Shared {
             .iter()
             .map(|r| LazyRegex::new(r.pattern.to_owned(), false, MAX_RULE_REGEX_SIZE))
             .collect();
+        let context_regexes = context_rules::CONTEXT_RULES
+            .iter()
+            .map(|r| LazyRegex::new(context_rules::pattern(r), false, MAX_RULE_REGEX_SIZE))
+            .collect();
         let pem_begin = Regex::new(r"^-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----")
             .map_err(|e| format!("internal: pem: {e}"))?;
         let pem_end = Regex::new(r"-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----")
@@ -268,6 +282,7 @@ impl Shared {
             actions,
             rules,
             regexes,
+            context_regexes,
             pem_begin,
             pem_end,
             jwk,
@@ -281,6 +296,7 @@ impl SecretsDetector {
         let mut all: Vec<&'static str> = Vec::new();
         for k in rules::all()
             .map(|r| r.kind)
+            .chain(context_rules::CONTEXT_RULES.iter().map(|r| r.kind))
             .chain(GENERIC_KINDS.iter().copied())
         {
             if !all.contains(&k) {
@@ -362,6 +378,50 @@ impl SecretsDetector {
         }
         if let Some(score) = verify(rule, text, start, tok) {
             out.push(Match::new(rule.kind, ms, me, score));
+        }
+    }
+}
+
+impl SecretsDetector {
+    /// Try one vendor-context rule at a hit of the vendor's word starting at `s`: the word, the
+    /// rest of its key name or a few words of prose, and a value of one of the vendor's shapes
+    /// ([`context_rules`]). `skip[idx]` works as in [`Self::apply_rule`].
+    fn apply_context(
+        &self,
+        idx: usize,
+        text: &str,
+        s: usize,
+        skip: &mut [usize],
+        out: &mut Vec<Match>,
+    ) {
+        let (Some(rule), Some(re), Some(skip)) = (
+            context_rules::CONTEXT_RULES.get(idx),
+            self.shared
+                .context_regexes
+                .get(idx)
+                .and_then(LazyRegex::get),
+            skip.get_mut(idx),
+        ) else {
+            return;
+        };
+        if s < *skip {
+            return;
+        }
+        let end = floor_boundary(text, s + context_rules::CONTEXT_WINDOW);
+        let Some(hay) = text.get(s..end) else {
+            return;
+        };
+        let Some(m) = re.captures(hay).and_then(|c| c.get(1)) else {
+            return;
+        };
+        *skip = s + m.end();
+        if context_rules::value_ok(m.as_str()) {
+            out.push(Match::new(
+                rule.kind,
+                s + m.start(),
+                s + m.end(),
+                context_rules::CONTEXT_SCORE,
+            ));
         }
     }
 }
@@ -503,6 +563,7 @@ impl Detector for SecretsDetector {
         // as the arguments of a command with a password flag
         let (mut pem_until, mut jwk_until, mut cli_until) = (0, 0, 0);
         let mut skip = [0usize; RULE_COUNT];
+        let mut context_skip = [0usize; context_rules::CONTEXT_RULES.len()];
         // Every anchor occurrence (one DFA walk, four chains), then per start position the
         // longest: anchors overlapping an earlier hit (`:AA` then `AAAA…`) are still seen.
         let mut hits: Vec<RawHit> = Vec::new();
@@ -519,6 +580,9 @@ impl Detector for SecretsDetector {
                 let (s, e) = (start + off, start + off + len);
                 match act {
                     Action::Rule(i) => self.apply_rule(i, hay, (s, e), &mut skip, &mut found),
+                    Action::Context(i) => {
+                        self.apply_context(i, hay, s, &mut context_skip, &mut found);
+                    }
                     Action::Keyword => generic::keyword_assignment(
                         hay,
                         s,

@@ -550,6 +550,7 @@ fn vendor_catalogue() {
         ("woocommerce_key", "cs_", HEX, 40, ""),
         ("mailersend_api_token", "mlsn.", HEX, 64, ""),
         ("adafruit_io_key", "aio_", ALNUM, 28, ""),
+        ("razorpay_key", "rzp_live_", ALNUM, 14, ""),
         ("segment_api_token", "sgp_", ALNUM, 64, ""),
         ("deno_deploy_token", "ddp_", ALNUM, 36, ""),
         ("cerebras_api_key", "csk-", LOWER_ALNUM, 40, ""),
@@ -770,5 +771,200 @@ fn command_line_password_flags() {
         "pymysql -pZq8vT3mWx9Lk",
         "sshpass -f ~/.pw ssh host\nmkdir -p Zq8vT3mWx9Lk",
         "redis-cli -h cache ping | grep -a Zq8vT3mWx9Lk",
+    ]);
+}
+
+/// A value of one of a vendor-context rule's shapes, made up from `seed`.
+fn context_value(shape: &context_rules::Shape, seed: u64) -> String {
+    match *shape {
+        context_rules::Shape::Run {
+            prefix,
+            alphabet,
+            min,
+            suffix,
+            ..
+        } => format!("{prefix}{}{suffix}", synth(alphabet.chars(), min, seed)),
+        context_rules::Shape::Uuid => format!(
+            "{}-{}-4{}-a{}-{}",
+            synth(HEX, 8, seed),
+            synth(HEX, 4, seed + 1),
+            synth(HEX, 3, seed + 2),
+            synth(HEX, 3, seed + 3),
+            synth(HEX, 12, seed + 4)
+        ),
+        context_rules::Shape::Raw { example, .. } => example.to_string(),
+    }
+}
+
+#[test]
+fn vendor_context_catalogue() {
+    let d = detector();
+    let mut seed = 11;
+    for rule in context_rules::CONTEXT_RULES {
+        let word = rule.words[0];
+        for shape in rule.shapes {
+            seed += 1;
+            let v = context_value(shape, seed);
+            let upper = word.to_ascii_uppercase();
+            // named after the vendor alone, in a config line, JSON, code and prose
+            let carriers = [
+                format!("{upper}_CLIENT={v}\n"),
+                format!("{{\"{word}\": \"{v}\", \"region\": \"eu\"}}"),
+                format!("{word}Secret: '{v}'"),
+                format!("Here is my {word} api token: {v}. Thanks!"),
+                format!("the {word} key is {v}"),
+            ];
+            for text in &carriers {
+                let got = scan_with(&d, text);
+                assert!(
+                    got.iter().any(|(k, s)| k == rule.kind && *s == v),
+                    "{}: {text:?} → {got:?}",
+                    rule.kind
+                );
+            }
+            // a longer run, the value without the vendor, the vendor in prose without a
+            // credential word, and a masked value: nothing of this kind
+            let mut near = vec![
+                format!("config: {v}\n"),
+                format!("the {word} release {v} is out"),
+            ];
+            if let context_rules::Shape::Run {
+                prefix,
+                alphabet,
+                min,
+                max,
+                suffix,
+            } = *shape
+            {
+                let longer = synth(alphabet.chars(), max + 1, seed);
+                near.push(format!("{upper}_CLIENT={prefix}{longer}{suffix}\n"));
+                near.push(format!(
+                    "{upper}_CLIENT={prefix}{}{suffix}\n",
+                    "x".repeat(min)
+                ));
+            }
+            for text in &near {
+                let got = scan_with(&d, text);
+                assert!(
+                    !got.iter().any(|(k, _)| k == rule.kind),
+                    "{}: near miss {text:?} → {got:?}",
+                    rule.kind
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn vendor_context_reaches_names_the_generic_finder_does_not() {
+    let d = detector();
+    // no secret word in the key: only the vendor names it
+    let text =
+        "PAGERDUTY = 'u+Kq7Zp2Lm9Xr4Tn8Wv1'\nDATADOG_APP=\"4f1c8e2a9b7d3f60a5c28d1e9f3b7a04\"";
+    let got = scan_with(&d, text);
+    assert_eq!(
+        got,
+        vec![
+            (
+                "pagerduty_token".to_string(),
+                "u+Kq7Zp2Lm9Xr4Tn8Wv1".to_string()
+            ),
+            (
+                "datadog_api_key".to_string(),
+                "4f1c8e2a9b7d3f60a5c28d1e9f3b7a04".to_string()
+            ),
+        ]
+    );
+    // the vendor's kind replaces the generic one where both read the value
+    let got = scan_with(&d, "DATADOG_API_KEY=4f1c8e2a9b7d3f60a5c28d1e9f3b7a04");
+    assert_eq!(got[0].0, "datadog_api_key");
+    // ordinary mentions of the vendors stay clean
+    for text in [
+        "We moved our alerts from PagerDuty to Opsgenie last year.",
+        "Twitter: @parapet_dev, 12 followers",
+        "The Jira ticket PROJ-1234 tracks the Sentry issue 4021.",
+        "sentry release 3f2a9c1b7d4e8f60a5c28d1e9f3b7a04c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6 deployed",
+        "git commit -m 'datadog: bump agent' && git rev-parse HEAD",
+    ] {
+        assert_eq!(scan_with(&d, text), vec![], "{text}");
+    }
+}
+
+#[test]
+fn session_tokens_join_tokens_and_chat_webhooks() {
+    let sts = format!(
+        "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ{}",
+        synth(ALNUM, 180, 3)
+    );
+    let old_sts = format!("FwoGZXIvYXdzEBYaD{}", synth(ALNUM, 150, 4));
+    let jenkins = format!("AQAAABAAAAAQ{}=", synth(ALNUM, 63, 5));
+    let k3s = format!(
+        "K10{}::server:{}",
+        synth(HEX, 64, 6),
+        synth(LOWER_ALNUM, 32, 7)
+    );
+    let odt = format!("odt_{}", synth(ALNUM, 32, 8));
+    let pina = format!("pina_AMA{}", synth(UPPER_ALNUM, 90, 9));
+    let xata = format!("xau_{}", synth(ALNUM, 32, 10));
+    let lark = format!(
+        "open.feishu.cn/open-apis/bot/v2/hook/{}-{}-4{}-b{}-{}",
+        synth(HEX, 8, 11),
+        synth(HEX, 4, 12),
+        synth(HEX, 3, 13),
+        synth(HEX, 3, 14),
+        synth(HEX, 12, 15)
+    );
+    let dingtalk = format!(
+        "oapi.dingtalk.com/robot/send?access_token={}",
+        synth(HEX, 64, 16)
+    );
+    let chat_token = format!("{}%3D", synth(ALNUM, 43, 17));
+    let vpn_body: String = (0..16)
+        .map(|i| format!("{}\n", synth(HEX, 32, 20 + i)))
+        .collect();
+    let cases: [(&str, &str, &str); 12] = [
+        ("aws_session_token", &format!("aws_session_token = {sts}\n"), &sts),
+        ("aws_session_token", &format!("export AWS_SESSION_TOKEN='{old_sts}'"), &old_sts),
+        (
+            "jenkins_encrypted_secret",
+            &format!("<password>{{{jenkins}}}</password>"),
+            &jenkins,
+        ),
+        ("k3s_token", &format!("K3S_TOKEN={k3s} k3s agent"), &k3s),
+        ("dependency_track_api_key", &format!("X-Api-Key: {odt}"), &odt),
+        ("pinterest_token", &format!("token {pina}"), &pina),
+        ("xata_api_key", &format!("XATA {xata}"), &xata),
+        ("lark_webhook", &format!("POST https://{lark}"), &lark),
+        ("dingtalk_webhook", &format!("curl 'https://{dingtalk}'"), &dingtalk),
+        (
+            "google_chat_webhook",
+            &format!(
+                "https://chat.googleapis.com/v1/spaces/AAAAkq7Zp2L/messages?key={}&token={chat_token}",
+                synth(ALNUM, 39, 18)
+            ),
+            &chat_token,
+        ),
+        (
+            "private_key",
+            &format!("-----BEGIN OpenVPN Static key V1-----\n{vpn_body}-----END OpenVPN Static key V1-----\n"),
+            &vpn_body,
+        ),
+        (
+            "bearer_token",
+            "curl -H 'Authorization: Splunk 5c1e8a3f-9b2d-4e7a-8f60-1d3c5b7a9e24' https://hec:8088",
+            "5c1e8a3f-9b2d-4e7a-8f60-1d3c5b7a9e24",
+        ),
+    ];
+    for (kind, text, span) in cases {
+        check_positive(&[(text, kind, span)]);
+    }
+    check_negative(&[
+        // a short base64 run after the STS prefix, an unencrypted Jenkins value, K10 in prose,
+        // an OpenVPN block cut short
+        "IQoJb3JpZ2luX2VjEJr short",
+        "<password>{AQAAABAAAAA}</password>",
+        "The K10 model has 64 GB of RAM.",
+        "-----BEGIN OpenVPN Static key V1-----\n0123\n-----END OpenVPN Static key V1-----",
+        "rzp_live_xxxxxxxxxxxxxx",
     ]);
 }

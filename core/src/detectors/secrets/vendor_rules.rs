@@ -551,4 +551,101 @@ pub(super) const VENDOR_RULES: &[Rule] = &[
         1.0,
         Check::Structural,
     ),
+    // --- Session tokens, encrypted config values and join tokens -----------------------------
+    // AWS STS session tokens are base64 of a serialised structure whose first bytes are fixed
+    // (`IQoJb3JpZ2luX2Vj`, older `FwoGZXIvYXdzE` / `FQoGZXIvYXdzE`); their bodies carry runs of
+    // `/` (zero bytes), so no placeholder check.
+    rule(
+        "aws_session_token",
+        &["IQoJb3JpZ2luX2Vj", "FwoGZXIvYXdzE", "FQoGZXIvYXdzE"],
+        r"^(?:IQoJb3JpZ2luX2Vj|F[wQ]oGZXIvYXdzE)[A-Za-z0-9+/]{100,}={0,2}",
+        0.95,
+        Check::Structural,
+    ),
+    // Jenkins' encrypted secrets in `credentials.xml` / `config.xml`: `{` + base64 of version 1,
+    // a 16-byte IV length, IV and ciphertext + `}`.
+    rule(
+        "jenkins_encrypted_secret",
+        &["{AQAAABAAAAA"],
+        r"^\{(AQAAABAAAAA[A-Za-z0-9+/]{20,}={0,2})\}",
+        0.9,
+        Check::Structural,
+    ),
+    // k3s / RKE2 join tokens: `K10` + the CA's sha256 + `::` + user + `:` + password.
+    rule(
+        "k3s_token",
+        &["K10"],
+        r"^K10[0-9a-f]{64}::[A-Za-z0-9_.-]{1,64}:[A-Za-z0-9]{16,}",
+        0.95,
+        Check::Structural,
+    ),
+    // --- More prefixed vendor tokens ----------------------------------------------------------
+    rule(
+        "dependency_track_api_key",
+        &["odt_"],
+        r"^odt_[A-Za-z0-9_]{32,72}",
+        0.9,
+        Check::MixedCase,
+    ),
+    rule(
+        "razorpay_key",
+        &["rzp_live_", "rzp_test_"],
+        r"^rzp_(?:live|test)_[A-Za-z0-9]{14}",
+        0.9,
+        Check::MixedCase,
+    ),
+    rule(
+        "pinterest_token",
+        &["pina_"],
+        r"^pina_[A-Za-z0-9]{32,200}",
+        0.9,
+        Check::HasDigit,
+    ),
+    rule(
+        "xata_api_key",
+        &["xau_"],
+        r"^xau_[A-Za-z0-9]{32,40}",
+        0.9,
+        Check::MixedCase,
+    ),
+    // --- Chat webhooks outside Slack, Teams and Discord ----------------------------------------
+    rule(
+        "lark_webhook",
+        &[
+            "open.feishu.cn/open-apis/bot/v2/hook/",
+            "open.larksuite.com/open-apis/bot/v2/hook/",
+        ],
+        r"^open\.(?:feishu\.cn|larksuite\.com)/open-apis/bot/v2/hook/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        0.9,
+        Check::Plain,
+    ),
+    rule(
+        "dingtalk_webhook",
+        &["oapi.dingtalk.com/robot/send?access_token="],
+        r"^oapi\.dingtalk\.com/robot/send\?access_token=[0-9a-f]{64}",
+        0.9,
+        Check::Plain,
+    ),
+    rule(
+        "wecom_webhook",
+        &["qyapi.weixin.qq.com/cgi-bin/webhook/send?key="],
+        r"^qyapi\.weixin\.qq\.com/cgi-bin/webhook/send\?key=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        0.9,
+        Check::Plain,
+    ),
+    rule(
+        "google_chat_webhook",
+        &["chat.googleapis.com/v1/spaces/"],
+        r"^chat\.googleapis\.com/v1/spaces/[A-Za-z0-9_-]{6,}/messages\?key=[A-Za-z0-9_-]{39}&token=([A-Za-z0-9_%=-]{40,})",
+        0.9,
+        Check::Plain,
+    ),
+    // An OpenVPN static key (`tls-auth`, `tls-crypt`, `secret`): 16 lines of 32 hex digits.
+    rule(
+        "private_key",
+        &["-----BEGIN OpenVPN Static key V1-----"],
+        r"^-----BEGIN OpenVPN Static key V1-----\s*((?:[0-9a-f]{32}\s*){8,16})-----END OpenVPN Static key V1-----",
+        1.0,
+        Check::Structural,
+    ),
 ];
