@@ -24,6 +24,14 @@ SECRETS = [
     "sshpass -p 'Zq8vT3mWx9Lk' ssh root@build-host",
     "Authorization: SSWS 00" + "Xq3Lm9Rt2Vb7Nc4Kd8Fh1Jw6Gy5Pz0Sa3Ue7TiW4",
     "ck_" + "5e0c9b2a7d4f18e36c0ab95d2f7e4c81a9d3b6f0",
+    # vendor-context rules: a key named after the vendor alone, no secret word in it; and
+    # formats whose bodies look like placeholders to the generic finder (an STS session token,
+    # a k3s join token)
+    "PAGERDUTY = 'u+" + "Kq7Zp2Lm9Xr4Tn8Wv1'",
+    "DATADOG_APP=" + "4f1c8e2a9b7d3f60a5c28d1e9f3b7a04",
+    "export AWS_SESSION_TOKEN=IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ"
+    + "Dk9m2Pq7Lr4Tz8Wv1Yb5Nc3Hd6Jf0gK2mP4qR6sT8uV0wX2yZ4aB6cD8eF0gH2jK4mN6pQ8rS0tU2vW4xY6zA8bC0dE2f",
+    "K10" + "4e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f" + "::server:" + "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
 ]
 
 
@@ -145,6 +153,8 @@ def test_ordinary_prompts_in_other_languages_pass_byte_identical(default_envoy, 
     "My order number is 12345 and it arrived on 2024-03-05.",
     "Can a machine learning model decide when to ask for a login password again?",
     "Why does `mysql -u root -p app_production` prompt me, and `mkdir -p build` not?",
+    "We moved alerts from PagerDuty to Opsgenie; the Datadog agent runs on 3 hosts and "
+    "Jira ticket OPS-4521 tracks the Twitter outage.",
 ])
 def test_ordinary_prompts_pass_byte_identical(default_envoy, upstream, prompt):
     body = chat(prompt)
