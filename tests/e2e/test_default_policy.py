@@ -59,6 +59,11 @@ def test_secrets_are_blocked(default_envoy, upstream, secret):
     ("4111 1111 1111 1111", "[CREDIT_CARD]"),
     ("GB82 WEST 1234 5698 7654 32", "[IBAN]"),
     ("SSN 536-22-8174", "[US_SSN]"),
+    # other countries' identity numbers behind their words (check digits computed for made-up
+    # bodies)
+    ("TC Kimlik No: 38492017688", "[NATIONAL_ID]"),
+    ("AHV-Nummer 756.9482.0351.75", "[NATIONAL_ID]"),
+    ("henkilötunnus 131052-308T", "[NATIONAL_ID]"),
 ])
 def test_pii_is_masked(default_envoy, upstream, value, placeholder):
     status, headers, _ = default_envoy.post(chat(f"Customer record: {value}. Draft a reply."))

@@ -64,6 +64,22 @@ pub(crate) mod class {
     pub const AU_MEDICARE: u64 = 1 << 30;
     pub const KR_RRN: u64 = 1 << 31;
     pub const MX_CURP: u64 = 1 << 32;
+    pub const TR_TCKN: u64 = 1 << 33;
+    pub const CL_RUT: u64 = 1 << 34;
+    pub const ZA_ID: u64 = 1 << 35;
+    pub const IL_ID: u64 = 1 << 36;
+    pub const NO_FNR: u64 = 1 << 37;
+    pub const DK_CPR: u64 = 1 << 38;
+    pub const FI_HETU: u64 = 1 << 39;
+    pub const BE_NRN: u64 = 1 << 40;
+    pub const CH_AHV: u64 = 1 << 41;
+    pub const PT_NIF: u64 = 1 << 42;
+    pub const JP_MYNUMBER: u64 = 1 << 43;
+    pub const AR_CUIT: u64 = 1 << 44;
+    pub const IE_PPSN: u64 = 1 << 45;
+    pub const RO_CNP: u64 = 1 << 46;
+    pub const CZ_RC: u64 = 1 << 47;
+    pub const GR_AMKA: u64 = 1 << 48;
 }
 
 struct Keyword {
@@ -222,7 +238,7 @@ const KEYWORDS: &[Keyword] = &[
     kw("cpf", BR_CPF, false),
     kw("cnpj", BR_CNPJ, false),
     upper("DNI", ES_DNI),
-    upper("NIF", ES_DNI),
+    upper("NIF", ES_DNI | PT_NIF),
     upper("NIE", ES_DNI),
     kw("codice fiscale", IT_CF, false),
     upper("CF", IT_CF),
@@ -242,7 +258,7 @@ const KEYWORDS: &[Keyword] = &[
     kw("burgerservicenummer", NL_BSN, false),
     kw("sofinummer", NL_BSN, false),
     kw("pesel", PL_PESEL, false),
-    kw("personnummer", SE_PNR, true),
+    kw("personnummer", SE_PNR | NO_FNR | DK_CPR, true),
     kw("personnr", SE_PNR, false),
     kw("samordningsnummer", SE_PNR, false),
     kw("身份证", CN_ID, true),
@@ -258,6 +274,50 @@ const KEYWORDS: &[Keyword] = &[
     upper("RRN", KR_RRN),
     kw("resident registration", KR_RRN, false),
     kw("curp", MX_CURP, false),
+    kw("kimlik", TR_TCKN, true),
+    upper("TCKN", TR_TCKN),
+    upper("RUT", CL_RUT),
+    upper("RUN", CL_RUT),
+    kw("rol único tributario", CL_RUT, false),
+    kw("rol unico tributario", CL_RUT, false),
+    kw("south african id", ZA_ID, false),
+    kw("sa id", ZA_ID, false),
+    kw("rsa id", ZA_ID, false),
+    kw("teudat zehut", IL_ID, false),
+    kw("תעודת זהות", IL_ID, true),
+    kw("israeli id", IL_ID, false),
+    kw("fødselsnummer", NO_FNR, false),
+    kw("fodselsnummer", NO_FNR, false),
+    upper("CPR", DK_CPR),
+    kw("cpr-nummer", DK_CPR, false),
+    kw("cpr-nr", DK_CPR, false),
+    kw("henkilötunnus", FI_HETU, true),
+    kw("henkilotunnus", FI_HETU, true),
+    upper("HETU", FI_HETU),
+    kw("personbeteckning", FI_HETU, false),
+    kw("rijksregisternummer", BE_NRN, false),
+    kw("registre national", BE_NRN, false),
+    kw("nationalregisternummer", BE_NRN, false),
+    upper("NISS", BE_NRN),
+    upper("INSZ", BE_NRN),
+    upper("AHV", CH_AHV),
+    upper("AVS", CH_AHV),
+    kw("sozialversicherungsnummer", CH_AHV, false),
+    kw("contribuinte", PT_NIF, false),
+    kw("マイナンバー", JP_MYNUMBER, true),
+    kw("個人番号", JP_MYNUMBER, true),
+    upper("CUIT", AR_CUIT),
+    upper("CUIL", AR_CUIT),
+    upper("PPSN", IE_PPSN),
+    upper("PPS", IE_PPSN),
+    kw("personal public service", IE_PPSN, false),
+    upper("CNP", RO_CNP),
+    kw("cod numeric personal", RO_CNP, false),
+    kw("rodné číslo", CZ_RC, false),
+    kw("rodne cislo", CZ_RC, false),
+    kw("rodného čísla", CZ_RC, false),
+    upper("AMKA", GR_AMKA),
+    kw("ΑΜΚΑ", GR_AMKA, false),
     kw("driver", DRIVER, true),
     kw("driving", DRIVER, false),
     kw("dmv", DRIVER, false),

@@ -54,7 +54,23 @@ pub(crate) const ID_CLASSES: u64 = class::NATIONAL_ID
     | class::AU_TFN
     | class::AU_MEDICARE
     | class::KR_RRN
-    | class::MX_CURP;
+    | class::MX_CURP
+    | class::TR_TCKN
+    | class::CL_RUT
+    | class::ZA_ID
+    | class::IL_ID
+    | class::NO_FNR
+    | class::DK_CPR
+    | class::FI_HETU
+    | class::BE_NRN
+    | class::CH_AHV
+    | class::PT_NIF
+    | class::JP_MYNUMBER
+    | class::AR_CUIT
+    | class::IE_PPSN
+    | class::RO_CNP
+    | class::CZ_RC
+    | class::GR_AMKA;
 
 /// One format: the classes that admit it, its shape, its validation.
 struct IdFormat {
@@ -146,6 +162,38 @@ const FORMATS: &[IdFormat] = &[
     id(MX_CURP | ANY_ID,
        r"[A-Z][AEIOUX][A-Z]{2}[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[HMX][A-Z]{2}[B-DF-HJ-NP-TV-Z]{3}[A-Z0-9][0-9]",
        curp_ok),
+    // Turkey TC Kimlik No: eleven digits, two check digits.
+    id(TR_TCKN | ANY_ID, r"[1-9][0-9]{10}", tckn_ok),
+    // Chile RUT / RUN: body and a mod-11 check character (0-9 or K).
+    id(CL_RUT, r"[0-9]{1,2}\.?[0-9]{3}\.?[0-9]{3}-?[0-9K]", rut_ok),
+    // South Africa: birth date, sequence, citizenship, Luhn.
+    id(ZA_ID | ANY_ID, r"[0-9]{6} ?[0-9]{4} ?[0-9]{3}", za_id_ok),
+    // Israel Teudat Zehut: nine digits, Luhn.
+    id(IL_ID, r"[0-9]{9}", il_id_ok),
+    // Norway fødselsnummer (and D-/H-numbers): birth date, two mod-11 check digits.
+    id(NO_FNR | ANY_ID, r"[0-9]{6} ?[0-9]{5}", fnr_ok),
+    // Denmark CPR: birth date and four digits (no check digit since 2007).
+    shape_only(DK_CPR, r"[0-3][0-9][01][0-9]{3}-?[0-9]{4}", cpr_ok),
+    // Finland HETU: birth date, century sign, sequence, mod-31 check character.
+    id(FI_HETU | ANY_ID, r"[0-3][0-9][01][0-9]{3}[-+A-FU-Y][0-9]{3}[0-9A-FHJ-NPR-Y]", hetu_ok),
+    // Belgium national register number: birth date, sequence, mod-97 key.
+    id(BE_NRN | ANY_ID, r"[0-9]{2}\.?[0-9]{2}\.?[0-9]{2}[-. ]?[0-9]{3}\.?[0-9]{2}", be_nrn_ok),
+    // Switzerland AHV / AVS: 756, nine digits, EAN-13 check digit.
+    id(CH_AHV | ANY_ID, r"756\.?[0-9]{4}\.?[0-9]{4}\.?[0-9]{2}", ahv_ok),
+    // Portugal NIF: nine digits, mod 11.
+    id(PT_NIF | TAX_ID, r"[1-35689][0-9]{2} ?[0-9]{3} ?[0-9]{3}", pt_nif_ok),
+    // Japan My Number: twelve digits, weighted mod-11 check digit.
+    id(JP_MYNUMBER, r"[0-9]{4} ?[0-9]{4} ?[0-9]{4}", my_number_ok),
+    // Argentina CUIT / CUIL: type, document number, mod-11 check digit.
+    id(AR_CUIT | TAX_ID, r"(?:20|23|24|27|30|33|34)-?[0-9]{8}-?[0-9]", cuit_ok),
+    // Ireland PPSN: seven digits, a mod-23 check letter, optionally a second letter.
+    id(IE_PPSN, r"[0-9]{7}[A-W][A-IW]?", ppsn_ok),
+    // Romania CNP: sex/century, birth date, county, sequence, mod-11 check digit.
+    id(RO_CNP | ANY_ID, r"[1-9][0-9]{12}", cnp_ok),
+    // Czech / Slovak rodné číslo: birth date (month + 50 for women), divisible by 11.
+    id(CZ_RC, r"[0-9]{6}/?[0-9]{4}", rodne_cislo_ok),
+    // Greece AMKA: birth date, Luhn.
+    id(GR_AMKA, r"[0-9]{11}", amka_ok),
     // Passports of other countries: 6-10 capitals and digits, or the Russian series + number.
     IdFormat {
         entity: PiiEntity::Passport,
@@ -572,6 +620,186 @@ fn passport_ok(v: &[u8]) -> bool {
     true
 }
 
+fn digits_only(v: &[u8]) -> bool {
+    v.iter().all(u8::is_ascii_digit)
+}
+
+fn tckn_ok(v: &[u8]) -> bool {
+    if v.len() != 11 || !digits_only(v) || v[0] == b'0' || all_same(v) {
+        return false;
+    }
+    let d = |i: usize| val(v[i]) as i32;
+    let odd = d(0) + d(2) + d(4) + d(6) + d(8);
+    let even = d(1) + d(3) + d(5) + d(7);
+    let d10 = (odd * 7 - even).rem_euclid(10);
+    let d11 = (0..10).map(d).sum::<i32>() % 10;
+    d10 == d(9) && d11 == d(10)
+}
+
+fn rut_ok(v: &[u8]) -> bool {
+    let Some((&check, body)) = v.split_last() else {
+        return false;
+    };
+    if !(7..=8).contains(&body.len()) || !digits_only(body) || all_same(body) {
+        return false;
+    }
+    let mut sum = 0;
+    for (i, &c) in body.iter().rev().enumerate() {
+        sum += val(c) * (2 + (i as u32) % 6);
+    }
+    match 11 - sum % 11 {
+        11 => check == b'0',
+        10 => check == b'K',
+        r => check == b'0' + r as u8,
+    }
+}
+
+fn za_id_ok(v: &[u8]) -> bool {
+    v.len() == 13
+        && digits_only(v)
+        && date_ok(two(v, 2), two(v, 4))
+        && matches!(v[10], b'0' | b'1' | b'2')
+        && luhn(v)
+        && !all_same(&v[6..])
+}
+
+fn il_id_ok(v: &[u8]) -> bool {
+    v.len() == 9 && digits_only(v) && luhn(v) && !all_same(v)
+}
+
+fn fnr_ok(v: &[u8]) -> bool {
+    if v.len() != 11 || !digits_only(v) || all_same(v) {
+        return false;
+    }
+    let k = |w: &[u32]| -> Option<u32> {
+        match 11 - weighted(v, w) % 11 {
+            11 => Some(0),
+            10 => None,
+            r => Some(r),
+        }
+    };
+    // D-numbers add 40 to the day, H-numbers 40 to the month, synthetic numbers 80
+    let day = two(v, 0) % 40;
+    let month = two(v, 2) % 40;
+    date_ok(month, day)
+        && k(&[3, 7, 6, 1, 8, 9, 4, 5, 2]) == Some(val(v[9]))
+        && k(&[5, 4, 3, 2, 7, 6, 5, 4, 3, 2]) == Some(val(v[10]))
+}
+
+fn cpr_ok(v: &[u8]) -> bool {
+    v.len() == 10 && digits_only(v) && date_ok(two(v, 2), two(v, 0)) && !all_same(&v[6..])
+}
+
+fn hetu_ok(v: &[u8]) -> bool {
+    const CHECK: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
+    // The century sign `-`/`+` is a separator and was removed; a letter sign stays.
+    let (date, seq, check) = match v.len() {
+        10 => (&v[..6], &v[6..9], v[9]),
+        11 => (&v[..6], &v[7..10], v[10]),
+        _ => return false,
+    };
+    if !digits_only(date) || !digits_only(seq) || !date_ok(two(date, 2), two(date, 0)) {
+        return false;
+    }
+    let n = date
+        .iter()
+        .chain(seq)
+        .fold(0u64, |n, &c| n * 10 + u64::from(val(c)));
+    CHECK[(n % 31) as usize] == check
+}
+
+fn be_nrn_ok(v: &[u8]) -> bool {
+    if v.len() != 11 || !digits_only(v) || all_same(v) {
+        return false;
+    }
+    let n = v[..9].iter().fold(0u64, |n, &c| n * 10 + u64::from(val(c)));
+    let key = u64::from(two(v, 9));
+    let month = two(v, 2);
+    // Registered without a known birth date: month 0; bis numbers: month + 20 or + 40.
+    month <= 52 && (key == 97 - n % 97 || key == 97 - (2_000_000_000 + n) % 97)
+}
+
+fn ahv_ok(v: &[u8]) -> bool {
+    if v.len() != 13 || !digits_only(v) || all_same(&v[3..12]) {
+        return false;
+    }
+    let sum: u32 = v[..12]
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| val(c) * if i % 2 == 0 { 1 } else { 3 })
+        .sum();
+    (10 - sum % 10) % 10 == val(v[12])
+}
+
+fn pt_nif_ok(v: &[u8]) -> bool {
+    if v.len() != 9 || !digits_only(v) || all_same(v) {
+        return false;
+    }
+    let r = 11 - weighted(v, &[9, 8, 7, 6, 5, 4, 3, 2]) % 11;
+    (if r >= 10 { 0 } else { r }) == val(v[8])
+}
+
+fn my_number_ok(v: &[u8]) -> bool {
+    if v.len() != 12 || !digits_only(v) || all_same(v) {
+        return false;
+    }
+    // P_n is the n-th digit from the right before the check digit; Q_n = n + 1 up to 6, then n - 5.
+    let sum: u32 = (1..=11)
+        .map(|n| val(v[11 - n]) * if n <= 6 { n as u32 + 1 } else { n as u32 - 5 })
+        .sum();
+    let r = sum % 11;
+    (if r <= 1 { 0 } else { 11 - r }) == val(v[11])
+}
+
+fn cuit_ok(v: &[u8]) -> bool {
+    if v.len() != 11 || !digits_only(v) || all_same(&v[2..10]) {
+        return false;
+    }
+    match 11 - weighted(v, &[5, 4, 3, 2, 7, 6, 5, 4, 3, 2]) % 11 {
+        11 => val(v[10]) == 0,
+        10 => false,
+        r => val(v[10]) == r,
+    }
+}
+
+fn ppsn_ok(v: &[u8]) -> bool {
+    const CHECK: &[u8; 23] = b"WABCDEFGHIJKLMNOPQRSTUV";
+    if !(8..=9).contains(&v.len()) || !digits_only(&v[..7]) || all_same(&v[..7]) {
+        return false;
+    }
+    let mut sum = weighted(v, &[8, 7, 6, 5, 4, 3, 2]);
+    if let Some(&second) = v.get(8) {
+        // second letter: A = 1 … I = 9, W = 0
+        sum += match second {
+            b'W' => 0,
+            c @ b'A'..=b'I' => u32::from(c - b'A') + 1,
+            _ => return false,
+        } * 9;
+    }
+    CHECK[(sum % 23) as usize] == v[7]
+}
+
+fn cnp_ok(v: &[u8]) -> bool {
+    if v.len() != 13 || !digits_only(v) || v[0] == b'0' || all_same(&v[7..12]) {
+        return false;
+    }
+    let r = weighted(v, &[2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9]) % 11;
+    date_ok(two(v, 3), two(v, 5)) && (if r == 10 { 1 } else { r }) == val(v[12])
+}
+
+fn rodne_cislo_ok(v: &[u8]) -> bool {
+    if v.len() != 10 || !digits_only(v) || all_same(v) {
+        return false;
+    }
+    let n = v.iter().fold(0u64, |n, &c| n * 10 + u64::from(val(c)));
+    // month + 50 for women, + 20 / + 70 for numbers issued from 2004
+    date_ok(two(v, 2) % 50 % 20, two(v, 4)) && n.is_multiple_of(11)
+}
+
+fn amka_ok(v: &[u8]) -> bool {
+    v.len() == 11 && digits_only(v) && date_ok(two(v, 2), two(v, 0)) && luhn(v) && !all_same(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::context::{ContextMatcher, TextContext};
@@ -658,6 +886,44 @@ mod tests {
             ("Reisepass C01X00T47", Passport, "C01X00T47"),
             ("паспорт 45 08 123456", Passport, "45 08 123456"),
             ("护照号码 E12345678", Passport, "E12345678"),
+            // check digits of the formats below computed independently (a Python script,
+            // /root/exp30/ids.py in session 30's note) for made-up bodies
+            ("TC Kimlik No: 38492017688", NationalId, "38492017688"),
+            ("Chilean RUT 12.345.678-5", NationalId, "12.345.678-5"),
+            ("RUT: 7654321-6", NationalId, "7654321-6"),
+            (
+                "South African ID 910512 4801 083",
+                NationalId,
+                "910512 4801 083",
+            ),
+            ("Teudat Zehut 039485719", NationalId, "039485719"),
+            ("fødselsnummer 150387 46577", NationalId, "150387 46577"),
+            ("CPR-nummer 070761-4285", NationalId, "070761-4285"),
+            ("henkilötunnus 131052-308T", NationalId, "131052-308T"),
+            ("HETU 030301A4172", NationalId, "030301A4172"),
+            (
+                "Rijksregisternummer 85.07.30-033.28",
+                NationalId,
+                "85.07.30-033.28",
+            ),
+            ("INSZ 03.06.11-457.26", NationalId, "03.06.11-457.26"),
+            (
+                "AHV-Nummer 756.9482.0351.75",
+                NationalId,
+                "756.9482.0351.75",
+            ),
+            (
+                "número de contribuinte 238 746 151",
+                NationalId,
+                "238 746 151",
+            ),
+            ("マイナンバー 4820 1937 5611", NationalId, "4820 1937 5611"),
+            ("CUIT 27-38475610-2", NationalId, "27-38475610-2"),
+            ("PPS number 8392014HA", NationalId, "8392014HA"),
+            ("CNP 2961123048710", NationalId, "2961123048710"),
+            ("rodné číslo 855230/4827", NationalId, "855230/4827"),
+            ("AMKA 01018512341", NationalId, "01018512341"),
+            ("national ID number 38492017688", NationalId, "38492017688"),
         ];
         for (text, entity, want) in cases {
             let got = find(text);
@@ -813,6 +1079,26 @@ mod tests {
             "NRIC S1234567A",
             "BSN 111222334",
             "Steuer-ID 86095742718",
+            "TC Kimlik No: 38492017689",
+            "RUT: 7654321-5",
+            "South African ID 910512 4801 084",
+            "Teudat Zehut 039485718",
+            "fødselsnummer 150387 46578",
+            "henkilötunnus 131052-308U",
+            "Rijksregisternummer 85.07.30-033.29",
+            "AHV-Nummer 756.9482.0351.76",
+            "número de contribuinte 238 746 152",
+            "マイナンバー 4820 1937 5612",
+            "CUIT 27-38475610-3",
+            "PPS number 8392014JA",
+            "CNP 2961123048711",
+            "rodné číslo 855230/4828",
+            "AMKA 01018512342",
+            // a date that does not exist
+            "CPR-nummer 350761-4285",
+            // formats without a checksum need their own word (a CPR number whose date and digits
+            // make no valid Swedish personnummer, which generic words admit)
+            "ID number 070761-4286",
             // wrong shape or length
             "NINO DQ123456C",
             "SIN: 046 454 28",
