@@ -69,6 +69,8 @@ pub(super) enum Before {
     Alnum,
     /// `[A-Za-z0-9_~.-]` (Azure AD client secrets).
     AzureSecret,
+    /// `[A-Za-z0-9+/]` (Microsoft's identifiable keys).
+    Base64,
 }
 
 impl Before {
@@ -82,6 +84,7 @@ impl Before {
             Before::AzureSecret => {
                 c.is_ascii_alphanumeric() || matches!(c, b'_' | b'~' | b'.' | b'-')
             }
+            Before::Base64 => c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/'),
         }
     }
 }

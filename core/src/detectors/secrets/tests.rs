@@ -551,6 +551,8 @@ fn vendor_catalogue() {
         ("mailersend_api_token", "mlsn.", HEX, 64, ""),
         ("adafruit_io_key", "aio_", ALNUM, 28, ""),
         ("razorpay_key", "rzp_live_", ALNUM, 14, ""),
+        ("crates_io_token", "cio", ALNUM, 32, ""),
+        ("shopify_partner_token", "prtapi_", HEX, 32, ""),
         ("segment_api_token", "sgp_", ALNUM, 64, ""),
         ("deno_deploy_token", "ddp_", ALNUM, 36, ""),
         ("cerebras_api_key", "csk-", LOWER_ALNUM, 40, ""),
@@ -967,4 +969,79 @@ fn session_tokens_join_tokens_and_chat_webhooks() {
         "-----BEGIN OpenVPN Static key V1-----\n0123\n-----END OpenVPN Static key V1-----",
         "rzp_live_xxxxxxxxxxxxxx",
     ]);
+}
+
+#[test]
+fn identifiable_keys_base64_json_tokens_and_ai_platform_keys() {
+    let azure = format!(
+        "{}JQQJ99ALACAAAAAAAAAAAAAZDO{}",
+        synth(ALNUM, 52, 31),
+        synth(ALNUM, 6, 32)
+    );
+    let tunnel = format!("eyJhIjoi{}", synth(ALNUM, 180, 33));
+    let neptune = format!("eyJhcGlfYWRkcmVzcyI6{}==", synth(ALNUM, 120, 34));
+    let qstash = format!("eyJVc2VySUQiOi{}=", synth(ALNUM, 70, 35));
+    let anyscale = format!("esecret_{}", synth(ALNUM, 26, 36));
+    let jina = format!("jina_{}", synth(ALNUM, 60, 37));
+    let browserbase = format!("bb_live_{}", synth(ALNUM, 27, 38));
+    let fireworks = format!("fw_{}", synth(ALNUM, 24, 39));
+    let voyage = format!("pa-{}", synth(ALNUM, 43, 40));
+    let stytch = format!("secret-live-{}", synth(ALNUM, 36, 41));
+    let cases: [(&str, String, &String); 10] = [
+        (
+            "azure_identifiable_key",
+            format!("AccountKey={azure};EndpointSuffix=core"),
+            &azure,
+        ),
+        (
+            "cloudflare_tunnel_token",
+            format!("cloudflared tunnel run --token {tunnel}"),
+            &tunnel,
+        ),
+        (
+            "neptune_api_token",
+            format!("NEPTUNE_API_TOKEN=\"{neptune}\""),
+            &neptune,
+        ),
+        ("qstash_token", format!("QSTASH_TOKEN={qstash}"), &qstash),
+        ("anyscale_api_key", format!("key: {anyscale}"), &anyscale),
+        ("jina_api_key", format!("Bearer {jina}"), &jina),
+        (
+            "browserbase_api_key",
+            format!("{browserbase}\n"),
+            &browserbase,
+        ),
+        ("fireworks_api_key", format!("({fireworks})"), &fireworks),
+        (
+            "voyage_api_key",
+            format!("voyageai.Client(api_key='{voyage}')"),
+            &voyage,
+        ),
+        ("stytch_secret", format!("secret={stytch}"), &stytch),
+    ];
+    let d = detector();
+    for (kind, text, span) in &cases {
+        let got = scan_with(&d, text);
+        assert!(
+            got.iter().any(|(k, s)| k == kind && s == *span),
+            "{kind} in {text:?}: {got:?}"
+        );
+    }
+    check_negative(&[
+        // the signature without 52 characters before it, or glued to a longer run
+        "JQQJ99ALACAAAAAAAAAAAAAZDO1e4d",
+        // prefixes in ordinary words and short or made-up bodies
+        "ciao, cioccolato e cioè",
+        "fw_version = 2",
+        "pa-ss the salt",
+        "jina_embeddings_v2_base_en",
+        "secret-live-reload is on",
+        "bb_live_demo",
+    ]);
+    let glued = format!("x{azure}");
+    let got = scan_with(&d, &glued);
+    assert!(
+        !got.iter().any(|(k, _)| k == "azure_identifiable_key"),
+        "{got:?}"
+    );
 }

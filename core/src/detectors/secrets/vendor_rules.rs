@@ -648,4 +648,96 @@ pub(super) const VENDOR_RULES: &[Rule] = &[
         1.0,
         Check::Structural,
     ),
+    // --- Identifiable keys, refresh tokens and more prefixed formats -------------------------
+    // Microsoft's identifiable keys (Azure storage, Cosmos DB, Functions, DevOps, Search, …):
+    // 52 random base64 characters, then the fixed signature `JQQJ9` and the rest of the key (its
+    // fixed fields hold runs of `A`, so no placeholder check).
+    back_rule(
+        "azure_identifiable_key",
+        &["JQQJ9"],
+        r"^[A-Za-z0-9+/]{52}JQQJ9[A-Za-z0-9+/]{20,40}={0,2}",
+        (52, 52, Before::Base64),
+        0.95,
+        Check::Structural,
+    ),
+    rule(
+        "crates_io_token",
+        &["cio"],
+        r"^cio[A-Za-z0-9]{32}",
+        0.85,
+        Check::MixedCase,
+    ),
+    // Cloudflare Tunnel tokens: base64 of `{"a":"<account>","t":"<tunnel>","s":"<secret>"}`.
+    rule(
+        "cloudflare_tunnel_token",
+        &["eyJhIjoi"],
+        r"^eyJhIjoi[A-Za-z0-9+/_-]{60,}={0,2}",
+        0.95,
+        Check::Structural,
+    ),
+    // Neptune.ai API tokens: base64 of `{"api_address":…,"api_url":…,"api_key":…}`.
+    rule(
+        "neptune_api_token",
+        &["eyJhcGlfYWRkcmVzcyI6"],
+        r"^eyJhcGlfYWRkcmVzcyI6[A-Za-z0-9+/]{60,}={0,2}",
+        0.95,
+        Check::Structural,
+    ),
+    // Upstash QStash tokens: base64 of `{"UserID":…,"Password":…}`.
+    rule(
+        "qstash_token",
+        &["eyJVc2VySUQiOi"],
+        r"^eyJVc2VySUQiOi[A-Za-z0-9+/]{40,}={0,2}",
+        0.95,
+        Check::Structural,
+    ),
+    rule(
+        "anyscale_api_key",
+        &["esecret_"],
+        r"^esecret_[A-Za-z0-9]{20,64}",
+        0.9,
+        Check::MixedCase,
+    ),
+    rule(
+        "jina_api_key",
+        &["jina_"],
+        r"^jina_[A-Za-z0-9_-]{40,80}",
+        0.9,
+        Check::MixedCase,
+    ),
+    rule(
+        "browserbase_api_key",
+        &["bb_live_"],
+        r"^bb_live_[A-Za-z0-9_-]{20,60}",
+        0.9,
+        Check::MixedCase,
+    ),
+    rule(
+        "shopify_partner_token",
+        &["prtapi_"],
+        r"^prtapi_[a-fA-F0-9]{32}",
+        0.95,
+        Check::HasDigit,
+    ),
+    rule(
+        "fireworks_api_key",
+        &["fw_"],
+        r"^fw_[A-Za-z0-9]{24,48}",
+        0.85,
+        Check::MixedCase,
+    ),
+    rule(
+        "voyage_api_key",
+        &["pa-"],
+        r"^pa-[A-Za-z0-9_-]{40,64}",
+        0.85,
+        Check::MixedCase,
+    ),
+    rule(
+        "stytch_secret",
+        &["secret-live-", "secret-test-"],
+        r"^secret-(?:live|test)-[A-Za-z0-9_=-]{30,64}",
+        0.9,
+        Check::MixedCase,
+    ),
 ];
