@@ -26,6 +26,7 @@ mod generic;
 mod rules;
 mod vendor_rules;
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::dfa_scan::{LiteralDfa, RawHit};
@@ -196,14 +197,15 @@ impl Shared {
     fn build() -> Result<Shared, String> {
         let mut patterns: Vec<String> = Vec::new();
         let mut actions: Vec<Vec<Action>> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
         let mut add = |anchor: &str, action: Action| {
-            if let Some(i) = patterns.iter().position(|p| p == anchor) {
-                if let Some(a) = actions.get_mut(i) {
-                    a.push(action);
-                }
-            } else {
+            let i = *index.entry(anchor.to_string()).or_insert_with(|| {
                 patterns.push(anchor.to_string());
-                actions.push(vec![action]);
+                actions.push(Vec::new());
+                patterns.len() - 1
+            });
+            if let Some(a) = actions.get_mut(i) {
+                a.push(action);
             }
         };
         let rules: Vec<&'static Rule> = rules::all().collect();
@@ -251,12 +253,17 @@ impl Shared {
         // carries the actions of every anchor that is a prefix of it (`eyJrIjoi` → also `eyJ`).
         let mut expanded: Vec<Vec<(Action, usize, usize)>> = Vec::with_capacity(patterns.len());
         for p in &patterns {
-            let mut acts = Vec::new();
-            for (q, q_acts) in patterns.iter().zip(&actions) {
-                if p.starts_with(q.as_str()) {
-                    acts.extend(q_acts.iter().map(|a| (*a, 0, q.len())));
-                }
-            }
+            // every anchor that is a prefix of `p` (itself included), in the order they were
+            // added (equal-score findings of one span keep the first rule's kind)
+            let mut prefixes: Vec<(usize, usize)> = (1..=p.len())
+                .filter_map(|len| Some((*index.get(p.get(..len)?)?, len)))
+                .collect();
+            prefixes.sort_unstable();
+            let acts = prefixes
+                .iter()
+                .filter_map(|&(i, len)| Some(actions.get(i)?.iter().map(move |a| (*a, 0, len))))
+                .flatten()
+                .collect();
             expanded.push(acts);
         }
         let actions = expanded;
