@@ -197,9 +197,11 @@ impl Shared {
     fn build() -> Result<Shared, String> {
         let mut patterns: Vec<String> = Vec::new();
         let mut actions: Vec<Vec<Action>> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        // keyed by bytes: the same map type as the folded literals' table (one copy of its
+        // code in the module)
+        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut add = |anchor: &str, action: Action| {
-            let i = *index.entry(anchor.to_string()).or_insert_with(|| {
+            let i = *index.entry(anchor.as_bytes().to_vec()).or_insert_with(|| {
                 patterns.push(anchor.to_string());
                 actions.push(Vec::new());
                 patterns.len() - 1
@@ -255,10 +257,14 @@ impl Shared {
         for p in &patterns {
             // every anchor that is a prefix of `p` (itself included), in the order they were
             // added (equal-score findings of one span keep the first rule's kind)
-            let mut prefixes: Vec<(usize, usize)> = (1..=p.len())
-                .filter_map(|len| Some((*index.get(p.get(..len)?)?, len)))
-                .collect();
-            prefixes.sort_unstable();
+            let mut prefixes: Vec<(usize, usize)> = Vec::new();
+            for len in 1..=p.len() {
+                if let Some(&i) = p.as_bytes().get(..len).and_then(|q| index.get(q)) {
+                    // a few entries: kept in order by hand (no sort's code in the module)
+                    let at = prefixes.iter().position(|&(j, _)| j > i);
+                    prefixes.insert(at.unwrap_or(prefixes.len()), (i, len));
+                }
+            }
             let acts = prefixes
                 .iter()
                 .filter_map(|&(i, len)| Some(actions.get(i)?.iter().map(move |a| (*a, 0, len))))
