@@ -45,7 +45,18 @@ impl JsonSchema for DetectorConfig {
             variants.push(options.to_value());
         };
         variant("pii", pii::PiiOptions::json_schema(gen));
-        variant("secrets", secrets::SecretsOptions::json_schema(gen));
+        // `kinds` names the detector's kinds: listed, so editors complete and check them
+        let mut secrets_options = secrets::SecretsOptions::json_schema(gen);
+        let kinds_items = secrets_options
+            .as_object_mut()
+            .and_then(|o| o.get_mut("properties"))
+            .and_then(|p| p.get_mut("kinds"))
+            .and_then(Value::as_object_mut);
+        if let Some(kinds) = kinds_items {
+            let known: Vec<&str> = secrets::SecretsDetector::kinds().collect();
+            kinds.insert("items".into(), json!({"type": "string", "enum": known}));
+        }
+        variant("secrets", secrets_options);
         variant("profanity", wordlist::ProfanityOptions::json_schema(gen));
         variant("wordlist", wordlist::WordlistOptions::json_schema(gen));
         variant(

@@ -261,12 +261,14 @@ def test_every_shipped_policy_validates_against_the_schema():
 @pytest.mark.parametrize("bad", [
     {"version": 1, "guards": [{"id": "a", "detector": {"type": "pii", "entities": ["emial"]}, "action": "mask"}]},
     {"version": 1, "guards": [{"id": "a", "detector": {"type": "nope"}, "action": "block"}]},
+    {"version": 1, "guards": [{"id": "a", "detector": {"type": "secrets", "kinds": ["aws_acces_key"]}, "action": "block"}]},
     {"version": 1, "guards": [], "gaurds": []},
     {"version": 1, "policies": {"a": {"guards": [{"id": "x", "detector": {"type": "pii"}, "action": "explode"}]}}},
     {"version": 1, "policies": {"a": {"guards": []}}, "selection": {"tenant": {"haeder": "x", "policies": {}}}},
     {"version": 1, "policies": {"a b": {"guards": []}}},
 ])
 def test_schema_and_validate_both_refuse_bad_configs(bad, tmp_path):
+    # (a misspelt secret kind: the schema lists every kind the secrets detector knows)
     assert list(schema_validator().iter_errors(bad)), bad
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     r = subprocess.run([str(PARAPET), "validate", str(tmp_path / "bad.json")], capture_output=True, text=True)
