@@ -248,17 +248,22 @@ pub(super) fn pattern(rule: &ContextRule) -> String {
     p
 }
 
+/// `word` in lower, Capitalised and UPPER case (snake, Camel and CONSTANT case names).
+pub(super) fn case_variants(word: &str) -> [String; 3] {
+    let lower = word.to_ascii_lowercase();
+    let upper = word.to_ascii_uppercase();
+    let mut cap = lower.clone();
+    if let Some(f) = cap.get_mut(..1) {
+        f.make_ascii_uppercase();
+    }
+    [lower, cap, upper]
+}
+
 /// The anchors of a rule: each word in lower, Capitalised and UPPER case, and the camel spellings.
 pub(super) fn anchors(rule: &ContextRule) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for w in rule.words {
-        let lower = w.to_ascii_lowercase();
-        let upper = w.to_ascii_uppercase();
-        let mut cap = lower.clone();
-        if let Some(f) = cap.get_mut(..1) {
-            f.make_ascii_uppercase();
-        }
-        for v in [lower, cap, upper] {
+        for v in case_variants(w) {
             if !out.contains(&v) {
                 out.push(v);
             }
@@ -270,6 +275,18 @@ pub(super) fn anchors(rule: &ContextRule) -> Vec<String> {
         }
     }
     out
+}
+
+/// Words that, between the vendor's name and the value, say the value is a digest or a
+/// version rather than a credential (`SENTRY_RELEASE=<sha256>`, `gitea commit sha: <40 hex>`).
+const NOT_SECRET_WORDS: &[&str] = &[
+    "sha", "commit", "release", "version", "digest", "hash", "checksum", "revision",
+];
+
+/// Whether the text between the vendor's word and the value names a digest or a version.
+pub(super) fn names_a_digest(gap: &str) -> bool {
+    let gap = gap.to_ascii_lowercase();
+    NOT_SECRET_WORDS.iter().any(|w| gap.contains(w))
 }
 
 /// The value looks random: no placeholder; letters and digits, or, without digits, case changes

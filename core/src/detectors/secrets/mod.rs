@@ -1,19 +1,22 @@
 //! Secrets detector: API keys, tokens, private keys and passwords pasted into prompts.
 //!
-//! Two families of evidence, both found from one Aho-Corasick pass over the text:
+//! Three families of evidence, all found from one Aho-Corasick pass over the text:
 //!
 //! * **Structured tokens** ([`rules`]): vendor formats with a literal prefix or marker (`AKIA…`,
 //!   `ghp_…`, `xoxb-…`, `sk-ant-…`, JWTs, `AccountKey=…`), crypt(3) password hashes and
 //!   `.netrc` entries. Each rule's regex runs only on a bounded window ([`MAX_TOKEN_LEN`]) at an
 //!   anchor hit, and candidates are verified (decoded JWT header, Discord snowflake, placeholder
 //!   rejection). Scores 0.85–1.0.
+//! * **Vendor context** ([`context_rules`]): keys that are only a run of hex or base62, found
+//!   by the vendor's name (an anchor) right before a value of the vendor's exact shape
+//!   (`DATADOG_APP = "<32 hex>"`, `my pagerduty token is u+…`). Score 0.85.
 //! * **Context** ([`generic`]): `key = value` assignments whose key names a secret, gated by
 //!   character classes and Shannon entropy; URLs with credentials; `curl -u`; SQL
 //!   `IDENTIFIED BY`; the password flags of `sshpass`, `docker login`, `redis-cli` and `mysql`;
 //!   PEM private-key blocks. Scores 0.7–1.0.
 //!
 //! Why a prefilter: the guard must scan hundreds of MB/s per core, and prompts almost never
-//! contain secrets. Running ~200 regexes over every prompt would cost far more than one automaton
+//! contain secrets. Running ~300 regexes over every prompt would cost far more than one automaton
 //! pass; with anchors, text without any anchor costs only the pass, and the common anchors in
 //! prose (`key`, `pass`, `token`) are rejected by a few byte comparisons.
 //!
@@ -222,13 +225,7 @@ impl Shared {
             }
         }
         for kw in generic::KEYWORD_ANCHORS {
-            let lower = kw.to_ascii_lowercase();
-            let upper = kw.to_ascii_uppercase();
-            let mut cap = lower.clone();
-            if let Some(f) = cap.get_mut(..1) {
-                f.make_ascii_uppercase();
-            }
-            for v in [lower, cap, upper] {
+            for v in context_rules::case_variants(kw) {
                 add(&v, Action::Keyword);
             }
         }
@@ -428,7 +425,8 @@ impl SecretsDetector {
             return;
         };
         *skip = s + m.end();
-        if context_rules::value_ok(m.as_str()) {
+        let gap = hay.get(..m.start()).unwrap_or_default();
+        if context_rules::value_ok(m.as_str()) && !context_rules::names_a_digest(gap) {
             out.push(Match::new(
                 rule.kind,
                 s + m.start(),

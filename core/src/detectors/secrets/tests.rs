@@ -16,6 +16,16 @@ fn every_rule_regex_compiles_and_guards_share_them() {
     for (rule, re) in d.shared.rules.iter().zip(&d.shared.regexes) {
         assert!(re.get().is_some(), "rule `{}`: {}", rule.kind, re.as_str());
     }
+    assert_eq!(
+        d.shared.context_regexes.len(),
+        context_rules::CONTEXT_RULES.len()
+    );
+    for (rule, re) in context_rules::CONTEXT_RULES
+        .iter()
+        .zip(&d.shared.context_regexes)
+    {
+        assert!(re.get().is_some(), "rule `{}`: {}", rule.kind, re.as_str());
+    }
     let other = SecretsDetector::new(&SecretsOptions {
         entropy_threshold: 4.0,
         kinds: Some(vec!["github_token".into()]),
@@ -887,6 +897,10 @@ fn vendor_context_reaches_names_the_generic_finder_does_not() {
         "The Jira ticket PROJ-1234 tracks the Sentry issue 4021.",
         "sentry release 3f2a9c1b7d4e8f60a5c28d1e9f3b7a04c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6 deployed",
         "git commit -m 'datadog: bump agent' && git rev-parse HEAD",
+        // a digest or a version under the vendor's name
+        "SENTRY_RELEASE=3f2a9c1b7d4e8f60a5c28d1e9f3b7a04c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6",
+        "gitea commit sha: 9f8e7d6c5b4a39281706f5e4d3c2b1a0f1e2d3c4",
+        "DATADOG_AGENT_VERSION: 4f1c8e2a9b7d3f60a5c28d1e9f3b7a04",
     ] {
         assert_eq!(scan_with(&d, text), vec![], "{text}");
     }
