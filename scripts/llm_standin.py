@@ -70,7 +70,10 @@ Test hooks (request headers), the same in every dialect:
   received, before any decoding): GET /_standin/requests lists them (body base64-encoded);
   DELETE /_standin/requests clears them. Tests use this to prove what reached the upstream,
   byte for byte. Each record also has `headers_at` and `body_at` (wall-clock seconds when the
-  headers and the first body byte arrived), to show when a request was forwarded.
+  headers and the first body byte arrived), to show when a request was forwarded. A request
+  whose connection closes before its body is whole (Envoy resetting the upstream stream of a
+  request the filter blocked after its headers went out, ARCHITECTURE.md) is not recorded:
+  no upstream acts on half a request.
 
 Standard library only (plus `brotli` / `zstandard` for those encodings). Handles
 `transfer-encoding: chunked` request bodies (Envoy forwards a body whose content-length the
@@ -125,6 +128,8 @@ def read_body(handler):
     length = int(handler.headers.get("content-length") or 0)
     body = handler.rfile.read(length) if length else b""
     handler.body_at = time.time()
+    if len(body) < length:
+        raise ConnectionError("connection closed inside the body")
     return body
 
 
