@@ -9,22 +9,21 @@
 //! after the first starts `max_pattern_len - 1` bytes early, so no occurrence that crosses a
 //! cut is lost, and reports only occurrences that end after its cut, so none is reported twice.
 //!
-//! The table walked is a copy of `aho_corasick`'s DFA, made smaller: its rows are exactly as
-//! wide as the byte classes the patterns need (one per byte some pattern holds, one for every
-//! other byte) where the crate rounds them up to a power of two, so the table the walks touch
-//! is 25–45% smaller and more of it stays in cache; the states are numbered breadth first from
-//! the start, match states first, so "does this step report?" is one comparison. The crate's
-//! automaton is dropped once copied. Measured (session 14, `guard_alone/*` of `engine_bench`):
-//! natively 7–8% faster per pass, in V8 3–4%.
+//! The table walked is `aho_corasick`'s DFA, made smaller: its rows are exactly as wide as the
+//! byte classes the patterns need (one per byte some pattern holds, one for every other byte)
+//! where the crate rounds them up to a power of two, so the table the walks touch is 25–45%
+//! smaller and more of it stays in cache; the states are numbered breadth first from the start,
+//! match states first, so "does this step report?" is one comparison. Measured (session 14,
+//! `guard_alone/*` of `engine_bench`): natively 7–8% faster per pass, in V8 3–4%. Since session
+//! 30 it is built here from a trie (each state's row a copy of its failure state's, its children
+//! over it) rather than copied from the crate's DFA, whose construction followed failure links
+//! per state and byte: a policy load's two literal sets took 87 M instructions that way, 16 M
+//! this way ([`LiteralDfa::new`]).
 //!
 //! The result is the overlapping (every occurrence of every literal) set that
 //! `AhoCorasick::find_overlapping_iter` with [`MatchKind::Standard`] reports, in the same order:
 //! by end, and at one end in the order of the DFA's match state. Unit tests hold the two
 //! equal.
-
-use aho_corasick::automaton::{Automaton, StateID};
-use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored, MatchKind, StartKind};
 
 /// Below this many bytes one chain is walked (the split's set-up is not worth it).
 const SPLIT_MIN: usize = 256;
@@ -62,81 +61,123 @@ pub struct LiteralDfa {
 impl LiteralDfa {
     /// Compile `patterns` (standard match semantics, unanchored, no prefilter: the walk itself
     /// is the search).
+    ///
+    /// Built directly, not through `aho_corasick`'s DFA builder: a trie of the patterns, then,
+    /// breadth first, each state's failure link and its whole row of transitions, a copy of
+    /// its failure state's row (final by then, being shallower) with its own children written
+    /// over it; a state's patterns are its own, then its failure state's. That is the
+    /// automaton `aho_corasick` builds (the tests hold the search equal to its overlapping
+    /// search), at the cost of copying rows: a policy's two literal sets compiled this way
+    /// take a fraction of what following failure links per state and byte took.
     pub fn new<P: AsRef<[u8]>>(patterns: &[P]) -> Result<Self, String> {
-        let dfa = DFA::builder()
-            .match_kind(MatchKind::Standard)
-            .start_kind(StartKind::Unanchored)
-            .prefilter(false)
-            .build(patterns)
-            .map_err(|e| e.to_string())?;
-        let start = dfa.start_state(Anchored::No).map_err(|e| e.to_string())?;
         // Byte classes: one per byte that some pattern holds, and one for all the others (if
         // any): from every state a byte no pattern holds leads back to the start state, so those
-        // bytes need one column. `reps` holds a byte of each class, by column.
+        // bytes need one column.
         let mut used = [false; 256];
         for p in patterns {
             for &b in p.as_ref() {
                 used[usize::from(b)] = true;
             }
         }
-        let mut reps: Vec<u8> = (0..=255u8)
-            .filter(|&b| !used[usize::from(b)])
-            .take(1)
-            .collect();
+        let others = usize::from(used.iter().any(|u| !u));
         let mut classes = [0u8; 256];
-        for b in (0..=255u8).filter(|&b| used[usize::from(b)]) {
-            classes[usize::from(b)] = u8::try_from(reps.len()).map_err(|_| TOO_LARGE)?;
-            reps.push(b);
-        }
-        let stride = reps.len();
-        // Every state reachable from the start (breadth first), then match states first.
-        // `ours[automaton id]`: our premultiplied id (`u32::MAX`: not reached yet).
-        let mut ours: Vec<u32> = Vec::new();
-        let reach = |ours: &mut Vec<u32>, s: StateID| {
-            let i = s.as_usize();
-            if i >= ours.len() {
-                ours.resize(i + 1, u32::MAX);
+        let mut stride = others;
+        for b in 0..256usize {
+            if used[b] {
+                classes[b] = u8::try_from(stride).map_err(|_| TOO_LARGE)?;
+                stride += 1;
             }
-            std::mem::replace(&mut ours[i], 0) == u32::MAX
-        };
-        reach(&mut ours, start);
-        let mut order: Vec<StateID> = vec![start];
+        }
+        let stride = stride.max(1);
+        // The trie: children per state (few: a linear list), the patterns ending at each.
+        let mut children: Vec<Vec<(u8, u32)>> = vec![Vec::new()];
+        let mut own: Vec<Vec<u32>> = vec![Vec::new()];
+        for (pid, p) in patterns.iter().enumerate() {
+            let mut s = 0usize;
+            for &b in p.as_ref() {
+                let next = children[s].iter().find(|&&(c, _)| c == b).map(|&(_, t)| t);
+                s = match next {
+                    Some(t) => t as usize,
+                    None => {
+                        let t = u32::try_from(children.len()).map_err(|_| TOO_LARGE)?;
+                        children[s].push((b, t));
+                        children.push(Vec::new());
+                        own.push(Vec::new());
+                        t as usize
+                    }
+                };
+            }
+            own[s].push(u32::try_from(pid).map_err(|_| TOO_LARGE)?);
+        }
+        let n = children.len();
+        // Rows and outputs in trie numbering, filled breadth first.
+        let mut rows = vec![0u32; n * stride];
+        let mut fail = vec![0u32; n];
+        let mut out: Vec<Vec<u32>> = vec![Vec::new(); n];
+        out[0] = own[0].clone();
+        let mut queue: Vec<u32> = Vec::with_capacity(n);
+        for &(b, t) in &children[0] {
+            rows[usize::from(classes[usize::from(b)])] = t;
+            queue.push(t);
+        }
+        let mut k = 0;
+        while let Some(&t) = queue.get(k) {
+            k += 1;
+            let t = t as usize;
+            let f = fail[t] as usize;
+            // the failure state's row, then this state's own children over it
+            rows.copy_within(f * stride..(f + 1) * stride, t * stride);
+            for &(b, c) in &children[t] {
+                let col = usize::from(classes[usize::from(b)]);
+                // a child's failure state: where the failure state goes on the same byte
+                fail[c as usize] = rows[f * stride + col];
+                rows[t * stride + col] = c;
+                queue.push(c);
+            }
+            let mut o = own[t].clone();
+            o.extend_from_slice(&out[f]);
+            out[t] = o;
+        }
+        // Our numbering: breadth first from the start over the classes, match states first.
+        let mut order: Vec<u32> = Vec::with_capacity(n);
+        let mut seen = vec![false; n];
+        order.push(0);
+        seen[0] = true;
         let mut k = 0;
         while let Some(&s) = order.get(k) {
-            for &b in &reps {
-                let t = dfa.next_state(Anchored::No, s, b);
-                if reach(&mut ours, t) {
+            k += 1;
+            let row = &rows[s as usize * stride..(s as usize + 1) * stride];
+            for &t in row {
+                if !std::mem::replace(&mut seen[t as usize], true) {
                     order.push(t);
                 }
             }
-            k += 1;
         }
-        let (mut order, others): (Vec<StateID>, Vec<StateID>) =
-            order.into_iter().partition(|&s| dfa.is_match(s));
+        let (mut order, rest): (Vec<u32>, Vec<u32>) = order
+            .into_iter()
+            .partition(|&s| !out[s as usize].is_empty());
         let match_count = order.len();
-        order.extend(others);
+        order.extend(rest);
         let premultiplied = |i: usize| u32::try_from(i * stride).map_err(|_| TOO_LARGE);
-        for (i, s) in order.iter().enumerate() {
-            ours[s.as_usize()] = premultiplied(i)?;
+        let mut ours = vec![0u32; n];
+        for (i, &s) in order.iter().enumerate() {
+            ours[s as usize] = premultiplied(i)?;
         }
-        let id = |s: StateID| ours.get(s.as_usize()).copied().ok_or(TOO_LARGE);
         let mut trans = Vec::with_capacity(order.len() * stride);
         for &s in &order {
-            for &b in &reps {
-                trans.push(id(dfa.next_state(Anchored::No, s, b))?);
-            }
+            let row = &rows[s as usize * stride..(s as usize + 1) * stride];
+            trans.extend(row.iter().map(|&t| ours[t as usize]));
         }
         // The patterns of each match state, in the automaton's order.
         let mut match_at = vec![0u32];
         let mut match_patterns = Vec::new();
         for &s in &order[..match_count] {
-            for k in 0..dfa.match_len(s) {
-                match_patterns.push(dfa.match_pattern(s, k).as_u32());
-            }
+            match_patterns.extend_from_slice(&out[s as usize]);
             match_at.push(u32::try_from(match_patterns.len()).map_err(|_| TOO_LARGE)?);
         }
-        let pattern_lens = (0..dfa.patterns_len())
-            .map(|p| u32::try_from(patterns.get(p).map_or(0, |x| x.as_ref().len())))
+        let pattern_lens = patterns
+            .iter()
+            .map(|p| u32::try_from(p.as_ref().len()))
             .collect::<Result<_, _>>()
             .map_err(|_| TOO_LARGE)?;
         Ok(LiteralDfa {
@@ -144,11 +185,11 @@ impl LiteralDfa {
             match_at,
             match_patterns,
             pattern_lens,
-            start: id(start)?,
+            start: ours[0],
             classes,
             trans,
             stride,
-            max_len: dfa.max_pattern_len(),
+            max_len: patterns.iter().map(|p| p.as_ref().len()).max().unwrap_or(0),
         })
     }
 
@@ -264,7 +305,7 @@ impl LiteralDfa {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aho_corasick::{AhoCorasick, AhoCorasickKind};
+    use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
     use proptest::prelude::*;
 
     fn reference<P: AsRef<[u8]>>(patterns: &[P], hay: &[u8]) -> Vec<RawHit> {
