@@ -70,13 +70,12 @@ impl Alphabet {
 /// One documented shape of a vendor's credential.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Shape {
-    /// `prefix` + `min..=max` characters of `alphabet` + `suffix`.
+    /// `prefix` + `min..=max` characters of `alphabet`.
     Run {
         prefix: &'static str,
         alphabet: Alphabet,
         min: usize,
         max: usize,
-        suffix: &'static str,
     },
     /// A UUID (`8-4-4-4-12` hex digits, either case).
     Uuid,
@@ -94,7 +93,6 @@ const fn run(alphabet: Alphabet, len: usize) -> Shape {
         alphabet,
         min: len,
         max: len,
-        suffix: "",
     }
 }
 
@@ -104,22 +102,15 @@ const fn runs(alphabet: Alphabet, min: usize, max: usize) -> Shape {
         alphabet,
         min,
         max,
-        suffix: "",
     }
 }
 
-const fn framed(
-    prefix: &'static str,
-    alphabet: Alphabet,
-    len: usize,
-    suffix: &'static str,
-) -> Shape {
+const fn framed(prefix: &'static str, alphabet: Alphabet, len: usize) -> Shape {
     Shape::Run {
         prefix,
         alphabet,
         min: len,
         max: len,
-        suffix,
     }
 }
 
@@ -133,14 +124,12 @@ impl Shape {
                 alphabet,
                 min,
                 max,
-                suffix,
             } => {
                 let _ = write!(
                     out,
-                    "{}{}{{{min},{max}}}{}",
+                    "{}{}{{{min},{max}}}",
                     regex_escape(prefix),
-                    alphabet.class(),
-                    regex_escape(suffix)
+                    alphabet.class()
                 );
                 if alphabet == Alphabet::Base64 {
                     out.push_str("={0,2}");
@@ -183,12 +172,7 @@ const fn ctx(
     words: &'static [&'static str],
     shapes: &'static [Shape],
 ) -> ContextRule {
-    ContextRule {
-        kind,
-        words,
-        camel: &[],
-        shapes,
-    }
+    ctx_camel(kind, words, &[], shapes)
 }
 
 const fn ctx_camel(
@@ -328,7 +312,7 @@ pub(super) const CONTEXT_RULES: &[ContextRule] = &[
     ctx("droneci_token", &["droneci", "drone_token"], &[run(Alnum, 32)]),
     ctx("gitter_token", &["gitter"], &[run(LowerAlnum, 40)]),
     ctx("gitea_token", &["gitea", "forgejo"], &[run(Hex, 40)]),
-    ctx("jenkins_api_token", &["jenkins"], &[framed("11", Hex, 32, "")]),
+    ctx("jenkins_api_token", &["jenkins"], &[framed("11", Hex, 32)]),
     ctx_camel("travis_token", &["travis"], &["TravisCI"], &[run(Alnum, 22)]),
     ctx_camel("artifactory_token", &["jfrog", "artifactory", "bintray"], &["JFrog"],
         &[run(Alnum, 73), run(Alnum, 64)]),
@@ -357,7 +341,7 @@ pub(super) const CONTEXT_RULES: &[ContextRule] = &[
     ctx_camel("newrelic_key", &["newrelic", "new_relic"], &["NewRelic"],
         &[run(Hex, 40)]),
     ctx_camel("pagerduty_token", &["pagerduty", "pager_duty"], &["PagerDuty"],
-        &[framed("u+", Base64Url, 18, ""), run(Base64Url, 20), run(Hex, 32)]),
+        &[framed("u+", Base64Url, 18), run(Base64Url, 20), run(Hex, 32)]),
     ctx_camel("opsgenie_api_key", &["opsgenie"], &["OpsGenie"], &[UUID]),
     ctx("splunk_token", &["splunk"], &[UUID]),
     ctx_camel("sumologic_access_key", &["sumologic", "sumo"], &["SumoLogic"], &[run(Alnum, 64)]),
@@ -381,7 +365,7 @@ pub(super) const CONTEXT_RULES: &[ContextRule] = &[
     ctx("intercom_token", &["intercom"], &[runs(Base64, 56, 60)]),
     ctx_camel("sendbird_token", &["sendbird"], &["SendBird"], &[run(Hex, 40)]),
     ctx("mailjet_api_key", &["mailjet"], &[run(Hex, 32)]),
-    ctx("mandrill_api_key", &["mandrill"], &[framed("md-", Base64Url, 22, ""), run(Base64Url, 22)]),
+    ctx("mandrill_api_key", &["mandrill"], &[framed("md-", Base64Url, 22), run(Base64Url, 22)]),
     ctx_camel("sparkpost_api_key", &["sparkpost"], &["SparkPost"], &[run(Hex, 40)]),
     ctx("postmark_token", &["postmark"], &[UUID]),
     ctx("vonage_api_secret", &["vonage", "nexmo"], &[run(Alnum, 16)]),
@@ -392,10 +376,10 @@ pub(super) const CONTEXT_RULES: &[ContextRule] = &[
     ctx_camel("nytimes_token", &["nytimes", "newyorktimes"], &["NYTimes"], &[run(Base64Url, 32)]),
     ctx("etsy_token", &["etsy"], &[run(LowerAlnum, 24)]),
     ctx("flickr_token", &["flickr"], &[run(Hex, 32), run(Hex, 16)]),
-    ctx("beamer_api_token", &["beamer"], &[framed("b_", Base64Url, 44, "")]),
+    ctx("beamer_api_token", &["beamer"], &[framed("b_", Base64Url, 44)]),
     ctx("algolia_api_key", &["algolia"], &[run(LowerAlnum, 32)]),
     ctx_camel("recaptcha_secret", &["recaptcha"], &["ReCaptcha", "reCAPTCHA", "ReCAPTCHA"],
-        &[framed("6L", Base64Url, 38, "")]),
+        &[framed("6L", Base64Url, 38)]),
     // --- Payments, finance and crypto -------------------------------------------------------
     ctx_camel("paypal_client_secret", &["paypal"], &["PayPal"], &[run(Base64Url, 80)]),
     ctx("plaid_token", &["plaid"], &[run(Hex, 30)]),

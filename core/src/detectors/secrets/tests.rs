@@ -793,9 +793,8 @@ fn context_value(shape: &context_rules::Shape, seed: u64) -> String {
             prefix,
             alphabet,
             min,
-            suffix,
             ..
-        } => format!("{prefix}{}{suffix}", synth(alphabet.chars(), min, seed)),
+        } => format!("{prefix}{}", synth(alphabet.chars(), min, seed)),
         context_rules::Shape::Uuid => format!(
             "{}-{}-4{}-a{}-{}",
             synth(HEX, 8, seed),
@@ -845,15 +844,11 @@ fn vendor_context_catalogue() {
                 alphabet,
                 min,
                 max,
-                suffix,
             } = *shape
             {
                 let longer = synth(alphabet.chars(), max + 1, seed);
-                near.push(format!("{upper}_CLIENT={prefix}{longer}{suffix}\n"));
-                near.push(format!(
-                    "{upper}_CLIENT={prefix}{}{suffix}\n",
-                    "x".repeat(min)
-                ));
+                near.push(format!("{upper}_CLIENT={prefix}{longer}\n"));
+                near.push(format!("{upper}_CLIENT={prefix}{}\n", "x".repeat(min)));
             }
             for text in &near {
                 let got = scan_with(&d, text);
