@@ -39,6 +39,12 @@ pub struct RawHit {
     pub end: u32,
 }
 
+/// Order `hits` by start, the longest first at each start (then by pattern): at the head of
+/// each start, the occurrence a leftmost-longest search reports there.
+pub fn sort_by_start_longest_first(hits: &mut [RawHit]) {
+    hits.sort_unstable_by_key(|h| (h.start, std::cmp::Reverse(h.end), h.pattern));
+}
+
 /// A literal set compiled for [`LiteralDfa::find_all`].
 #[derive(Debug, Clone)]
 pub struct LiteralDfa {
@@ -191,6 +197,21 @@ impl LiteralDfa {
             stride,
             max_len: patterns.iter().map(|p| p.as_ref().len()).max().unwrap_or(0),
         })
+    }
+
+    /// [`Self::new`] with ASCII letters matched in either case, as `aho_corasick`'s
+    /// `ascii_case_insensitive`: the patterns are compiled lowercased, and each capital letter
+    /// walks its small letter's column (other bytes, UTF-8 included, match as they are).
+    pub fn new_ascii_case_insensitive<P: AsRef<[u8]>>(patterns: &[P]) -> Result<Self, String> {
+        let lower: Vec<Vec<u8>> = patterns
+            .iter()
+            .map(|p| p.as_ref().to_ascii_lowercase())
+            .collect();
+        let mut dfa = Self::new(&lower)?;
+        for b in b'A'..=b'Z' {
+            dfa.classes[usize::from(b)] = dfa.classes[usize::from(b.to_ascii_lowercase())];
+        }
+        Ok(dfa)
     }
 
     #[inline(always)]
@@ -360,6 +381,32 @@ mod tests {
             let mut got = Vec::new();
             l.find_all(&hay, &mut got);
             prop_assert_eq!(got, reference(&patterns, &hay));
+        }
+
+        /// Capitals and small letters alike, as `aho_corasick`'s ASCII case-insensitive
+        /// search: patterns and text in mixed case, with bytes beside the letters that have
+        /// no case (digits, spaces, UTF-8).
+        #[test]
+        fn equals_ascii_case_insensitive_search(
+            patterns in prop::collection::vec(prop::collection::vec(
+                prop::sample::select(vec![b'a', b'A', b'b', b'B', b'z', b'1', b' ', 0xc3, 0x9f]), 1..9), 1..24),
+            hay in prop::collection::vec(
+                prop::sample::select(vec![b'a', b'A', b'b', b'B', b'z', b'Z', b'1', b' ', b'q', 0xc3, 0x9f]), 0..1500),
+        ) {
+            let ac = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&patterns)
+                .unwrap();
+            let want: Vec<RawHit> = ac
+                .find_overlapping_iter(&hay)
+                .map(|m| RawHit { pattern: m.pattern().as_u32(), start: m.start() as u32, end: m.end() as u32 })
+                .collect();
+            let l = LiteralDfa::new_ascii_case_insensitive(&patterns).unwrap();
+            let mut got = Vec::new();
+            l.find_all(&hay, &mut got);
+            prop_assert_eq!(got, want);
         }
 
         /// Every byte value in some pattern: no column is left for "other bytes".

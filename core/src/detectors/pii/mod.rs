@@ -52,6 +52,8 @@ mod us_itin;
 mod us_passport;
 mod us_ssn;
 
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Category, Detector, Match, ScanText};
@@ -195,18 +197,27 @@ pub struct PiiDetector {
     /// Bit set of enabled entities ([`PiiEntity::bit`]).
     enabled: u16,
     min_score: f32,
-    context: ContextMatcher,
-    ids: IdFormats,
+    context: &'static ContextMatcher,
+    ids: &'static IdFormats,
+}
+
+/// The detector's fixed tables (the context keywords' automaton, the identity formats): the
+/// same for every PII guard, so built once per process (per Wasm VM) and shared by every guard
+/// and policy that has one, instead of once per guard at each policy load.
+fn tables() -> &'static (ContextMatcher, IdFormats) {
+    static TABLES: OnceLock<(ContextMatcher, IdFormats)> = OnceLock::new();
+    TABLES.get_or_init(|| (ContextMatcher::new(), IdFormats::new()))
 }
 
 impl PiiDetector {
     pub fn new(opts: &PiiOptions) -> Self {
         let enabled = opts.entities.iter().fold(0u16, |acc, e| acc | e.bit());
+        let (context, ids) = tables();
         PiiDetector {
             enabled,
             min_score: opts.min_score,
-            context: ContextMatcher::new(),
-            ids: IdFormats::new(),
+            context,
+            ids,
         }
     }
 
@@ -225,7 +236,7 @@ impl PiiDetector {
     fn candidates_with<const SHORTCUT: bool>(&self, text: &str) -> Vec<Candidate> {
         let b = text.as_bytes();
         let mut cands = Vec::new();
-        let tc = TextContext::new(&self.context, b);
+        let tc = TextContext::new(self.context, b);
         let mut i = 0;
         let mut v6_clear_until = 0;
         // Every digit and `@` as bits, walked in order (the scan resumes past each candidate).

@@ -10,6 +10,8 @@
 //! Generic words ("national ID", "ID card", "identity number") admit only formats with a
 //! checksum; country words also admit the formats without one (UK NINO, India PAN, a passport).
 
+use std::sync::OnceLock;
+
 use regex::bytes::Regex;
 
 use super::context::{class, LazyContext};
@@ -204,19 +206,23 @@ const FORMATS: &[IdFormat] = &[
     },
 ];
 
-/// The compiled formats.
+/// The formats, each shape compiled on first use: a policy load compiles none of them (most
+/// traffic never has an identity number behind its word), and one that failed to compile (a
+/// test proves none does) is skipped.
 pub(crate) struct IdFormats {
-    compiled: Vec<(&'static IdFormat, Regex)>,
+    compiled: Vec<(&'static IdFormat, OnceLock<Option<Regex>>)>,
 }
 
 impl IdFormats {
     pub(crate) fn new() -> Self {
-        // The shapes are fixed; one that failed to compile (a test proves none does) is skipped.
-        let compiled = FORMATS
-            .iter()
-            .filter_map(|f| Some((f, Regex::new(&format!("^(?:{})", f.shape)).ok()?)))
-            .collect();
+        let compiled = FORMATS.iter().map(|f| (f, OnceLock::new())).collect();
         IdFormats { compiled }
+    }
+
+    /// The shape of `f`, anchored at the value's first byte.
+    fn shape<'s>(f: &IdFormat, re: &'s OnceLock<Option<Regex>>) -> Option<&'s Regex> {
+        re.get_or_init(|| Regex::new(&format!("^(?:{})", f.shape)).ok())
+            .as_ref()
     }
 
     /// The identity number starting at the token `ts` (or at a short capital-letter group just
@@ -242,7 +248,9 @@ impl IdFormats {
                 if f.classes & wanted == 0 {
                     continue;
                 }
-                let Some(m) = re.find(hay) else { continue };
+                let Some(m) = Self::shape(f, re).and_then(|re| re.find(hay)) else {
+                    continue;
+                };
                 let end = start + m.end();
                 if !right_ok(b, end) {
                     continue;
@@ -829,7 +837,20 @@ mod tests {
 
     #[test]
     fn every_shape_compiles() {
-        assert_eq!(IdFormats::new().compiled.len(), FORMATS.len());
+        let formats = IdFormats::new();
+        assert_eq!(formats.compiled.len(), FORMATS.len());
+        for (f, re) in &formats.compiled {
+            assert!(
+                re.get().is_none(),
+                "{} compiled before its first use",
+                f.shape
+            );
+            assert!(
+                IdFormats::shape(f, re).is_some(),
+                "{} does not compile",
+                f.shape
+            );
+        }
     }
 
     #[test]

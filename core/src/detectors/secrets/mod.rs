@@ -32,7 +32,7 @@ mod vendor_rules;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use super::dfa_scan::{LiteralDfa, RawHit};
+use super::dfa_scan::{sort_by_start_longest_first, LiteralDfa, RawHit};
 use super::lazy_regex::LazyRegex;
 use regex::Regex;
 use serde::Deserialize;
@@ -579,7 +579,7 @@ impl Detector for SecretsDetector {
         // longest: anchors overlapping an earlier hit (`:AA` then `AAAA…`) are still seen.
         let mut hits: Vec<RawHit> = Vec::new();
         self.shared.automaton.find_all(b, &mut hits);
-        hits.sort_unstable_by_key(|h| (h.start, std::cmp::Reverse(h.end)));
+        sort_by_start_longest_first(&mut hits);
         hits.dedup_by_key(|h| h.start);
         for h in hits {
             // u32 → usize is lossless on every target (wasm32 included)
