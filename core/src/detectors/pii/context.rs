@@ -14,7 +14,7 @@
 
 use std::cell::{Cell, OnceCell};
 
-use super::super::dfa_scan::{sort_by_start_longest_first, LiteralDfa};
+use crate::detectors::dfa_scan::{sort_by_start_longest_first, LiteralDfa};
 
 /// Bytes before a candidate searched for context words.
 pub(crate) const WINDOW_BEFORE: usize = 48;
