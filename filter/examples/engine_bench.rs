@@ -2,8 +2,9 @@
 //! `cargo bench -p parapet-core --bench scan` inputs: 2 KB, 4 KB and 64 KB chat requests; warm,
 //! sent to the chat completions path, and with the caches cooled between calls), everything the filter runs for one request of
 //! `benches/load.py` (host calls aside), each default request guard alone and the normaliser
-//! on 64 KB, and the stream guard on the same words as a chat, Anthropic Messages, OpenAI
-//! Responses and Gemini stream in 16 KB chunks. Natively (`cargo build --profile bench -p
+//! on 64 KB, the two tier-2 models on 2 KB and 64 KB requests, and the stream guard on the
+//! same words as a chat, Anthropic Messages, OpenAI Responses and Gemini stream in 16 KB
+//! chunks. Natively (`cargo build --profile bench -p
 //! parapet-filter --example engine_bench`), or built for `wasm32-wasip1` and run by
 //! `benches/engine_v8.mjs` in Node's V8 (the engine Envoy embeds), so the engine's cost in V8
 //! can be set beside the native figures and profiled (`node --cpu-prof`) without Envoy around
@@ -284,6 +285,34 @@ fn main() {
         };
         let p = Policy::compile(&single).unwrap();
         case(&mut out, &name, text.len(), time(|| p.evaluate_text(&text)));
+    }
+    // Tier 2 alone: the two shipped models on every window of the request's text (an
+    // uncertain score passes here; the cascade policy would escalate it), as in
+    // `benches/tier2_latency.py` without Envoy around it.
+    let tier2 = Policy::from_json(
+        br#"{"version":1,"guards":[
+            {"id":"injection-model","detector":{"type":"model","model":"injection","on_uncertain":"pass"},"action":"block"},
+            {"id":"toxicity-model","detector":{"type":"model","model":"toxicity","on_uncertain":"pass"},"action":"block"}]}"#,
+    );
+    for size in [2 * 1024, 64 * 1024] {
+        let name = format!("tier2_models/request/{size}");
+        if !want(&name) {
+            continue;
+        }
+        let Ok(p) = &tier2 else {
+            continue; // built without the models
+        };
+        let body = chat_body(&text_of_size(size));
+        assert_eq!(
+            p.evaluate_request(&body).decision,
+            parapet_core::Decision::Allow
+        );
+        case(
+            &mut out,
+            &name,
+            body.len(),
+            time(|| p.evaluate_request(&body)),
+        );
     }
     if want("guard_alone/normalize_only") {
         case(

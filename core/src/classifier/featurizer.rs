@@ -90,14 +90,17 @@ pub fn tokens(normalized: &str) -> Vec<&str> {
 
 /// FNV-1a 32 over the concatenation of `parts`.
 fn fnv1a(parts: &[&[u8]]) -> u32 {
-    let mut h = FNV_OFFSET;
-    for part in parts {
-        for b in *part {
-            h ^= u32::from(*b);
-            h = h.wrapping_mul(FNV_PRIME);
-        }
-    }
-    h
+    parts
+        .iter()
+        .fold(FNV_OFFSET, |h, part| fnv1a_extend(h, part))
+}
+
+/// FNV-1a 32 continued from the hash `h` of some bytes over `bytes`: the hash of the two
+/// concatenated (FNV reads its input one byte at a time, so a prefix's hash is a state).
+fn fnv1a_extend(h: u32, bytes: &[u8]) -> u32 {
+    bytes
+        .iter()
+        .fold(h, |h, b| (h ^ u32::from(*b)).wrapping_mul(FNV_PRIME))
 }
 
 /// Section 3's unigram feature hash of one token (the first hash [`hashes`] emits for it).
@@ -134,6 +137,30 @@ impl TokenHasher {
         padded.push(b'<');
         padded.extend_from_slice(t.as_bytes());
         padded.push(b'>');
+        // Emitted as all 3-grams, then all 4-grams, then all 5-grams, but hashed by start: the
+        // 3-gram at `j` hashed, its 4-gram and 5-gram continue from that hash with one more
+        // character each (a third of the bytes hashing each n-gram on its own reads).
+        let tag = fnv1a(&[&[0x03]]);
+        if t.is_ascii() {
+            // One byte per character: the n-grams are byte windows of `<t>`.
+            let Some(threes) = padded.len().checked_sub(2).filter(|&n| n > 0) else {
+                return;
+            };
+            let (fours, base) = (threes - 1, out.len());
+            out.resize(base + threes + fours + fours.saturating_sub(1), 0);
+            for (j, gram) in padded.windows(3).enumerate() {
+                let h3 = fnv1a_extend(tag, gram);
+                out[base + j] = h3;
+                if let Some(&c4) = padded.get(j + 3) {
+                    let h4 = fnv1a_extend(h3, &[c4]);
+                    out[base + threes + j] = h4;
+                    if let Some(&c5) = padded.get(j + 4) {
+                        out[base + threes + fours + j] = fnv1a_extend(h4, &[c5]);
+                    }
+                }
+            }
+            return;
+        }
         // Char boundaries of `<t>` (code points), plus the end.
         bounds.clear();
         bounds.push(0);
@@ -141,12 +168,24 @@ impl TokenHasher {
         bounds.push(t.len() + 1);
         bounds.push(t.len() + 2);
         let chars = bounds.len() - 1;
-        for n in 3..=5 {
-            if chars < n {
-                continue;
-            }
-            for j in 0..=chars - n {
-                out.push(fnv1a(&[&[0x03], &padded[bounds[j]..bounds[j + n]]]));
+        if chars < 3 {
+            return;
+        }
+        let threes = chars - 2;
+        let fours = threes - 1;
+        let fives = fours.saturating_sub(1);
+        let base = out.len();
+        out.resize(base + threes + fours + fives, 0);
+        for j in 0..threes {
+            let h3 = fnv1a_extend(tag, &padded[bounds[j]..bounds[j + 3]]);
+            out[base + j] = h3;
+            if j < fours {
+                let h4 = fnv1a_extend(h3, &padded[bounds[j + 3]..bounds[j + 4]]);
+                out[base + threes + j] = h4;
+                if j < fives {
+                    out[base + threes + fours + j] =
+                        fnv1a_extend(h4, &padded[bounds[j + 4]..bounds[j + 5]]);
+                }
             }
         }
     }
@@ -389,6 +428,32 @@ mod tests {
                 window_ids(&toks[s..e], 1 << 16, &mut want);
                 proptest::prop_assert_eq!(&got, &want);
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// A token's hashes are section 3's, each n-gram hashed on its own: its unigram, its
+        /// bigram, then every char 3-gram, 4-gram and 5-gram of `<token>` in order.
+        #[test]
+        fn token_hashes_are_each_ngrams_own_hash(
+            token in "[a-z0-9]{0,12}|([a-z0-9]|ü|Ж|日|🙂){0,12}",
+            prev in proptest::option::of("[a-z]{1,5}"),
+        ) {
+            let mut want = vec![fnv1a(&[&[0x01], token.as_bytes()])];
+            if let Some(p) = &prev {
+                want.push(fnv1a(&[&[0x02], p.as_bytes(), b" ", token.as_bytes()]));
+            }
+            let padded: Vec<char> = format!("<{token}>").chars().collect();
+            for n in 3..=5 {
+                for gram in padded.windows(n) {
+                    let gram: String = gram.iter().collect();
+                    want.push(fnv1a(&[&[0x03], gram.as_bytes()]));
+                }
+            }
+            let mut got = vec![7];
+            TokenHasher::default().push(prev.as_deref(), &token, &mut got);
+            proptest::prop_assert_eq!(got.first(), Some(&7));
+            proptest::prop_assert_eq!(&got[1..], &want[..]);
         }
     }
 

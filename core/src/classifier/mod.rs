@@ -198,22 +198,52 @@ impl TractClassifier {
     /// The mean of the table rows `ids` name (an id outside the table is an error, as
     /// Gather's).
     fn pooled(&self, ids: &[i64]) -> Result<Vec<f32>, String> {
-        let mut acc = vec![0f32; self.dim];
-        for &id in ids {
-            let row = usize::try_from(id)
-                .ok()
-                .filter(|r| *r < self.rows)
-                .and_then(|r| self.table.get(r * self.dim..(r + 1) * self.dim))
-                .ok_or_else(|| format!("id {id} is outside the table of {} rows", self.rows))?;
-            for (a, w) in acc.iter_mut().zip(row) {
-                *a += w;
+        // The shipped widths sum in a fixed-size accumulator the compiler keeps in registers;
+        // summed through a heap row, each addition waited for the store of the one before.
+        // Same additions in the same order: the same floats.
+        let mut acc = match self.dim {
+            1 => self.summed::<1>(ids)?.to_vec(),
+            8 => self.summed::<8>(ids)?.to_vec(),
+            16 => self.summed::<16>(ids)?.to_vec(),
+            _ => {
+                let mut acc = vec![0f32; self.dim];
+                for &id in ids {
+                    for (a, w) in acc.iter_mut().zip(self.row(id)?) {
+                        *a += w;
+                    }
+                }
+                acc
             }
-        }
+        };
         let inv_n = 1.0f32 / ids.len() as f32;
         for a in &mut acc {
             *a *= inv_n;
         }
         Ok(acc)
+    }
+
+    /// The sum of the table rows `ids` name, for a table `N` wide.
+    fn summed<const N: usize>(&self, ids: &[i64]) -> Result<[f32; N], String> {
+        let mut acc = [0f32; N];
+        for &id in ids {
+            let row: &[f32; N] = self
+                .row(id)?
+                .try_into()
+                .map_err(|_| format!("a row of the table is not {N} wide"))?;
+            for (a, w) in acc.iter_mut().zip(row) {
+                *a += w;
+            }
+        }
+        Ok(acc)
+    }
+
+    /// Row `id` of the table (an id outside the table is an error, as Gather's).
+    fn row(&self, id: i64) -> Result<&[f32], String> {
+        usize::try_from(id)
+            .ok()
+            .filter(|r| *r < self.rows)
+            .and_then(|r| self.table.get(r * self.dim..(r + 1) * self.dim))
+            .ok_or_else(|| format!("id {id} is outside the table of {} rows", self.rows))
     }
 
     fn layers(&self, pooled: Vec<f32>) -> TractResult<f32> {
