@@ -90,6 +90,9 @@ pub const OTHER_SCRIPT_SHARE: f32 = 0.5;
 /// The share of `text`'s letters (alphabetic characters) outside the Latin script; 0.0 for a
 /// text without letters.
 pub fn other_script_share(text: &str) -> f32 {
+    if text.is_ascii() {
+        return 0.0; // every letter Latin
+    }
     let (mut letters, mut other) = (0u32, 0u32);
     for c in text.chars() {
         if c.is_ascii() {
