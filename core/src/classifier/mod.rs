@@ -224,12 +224,14 @@ impl TractClassifier {
 
     /// The sum of the table rows `ids` name, for a table `N` wide.
     fn summed<const N: usize>(&self, ids: &[i64]) -> Result<[f32; N], String> {
+        // `N` is the table's width (`dim`): its rows, so each id costs one bounds check.
+        let (rows, _) = self.table.as_chunks::<N>();
         let mut acc = [0f32; N];
         for &id in ids {
-            let row: &[f32; N] = self
-                .row(id)?
-                .try_into()
-                .map_err(|_| format!("a row of the table is not {N} wide"))?;
+            let row = usize::try_from(id)
+                .ok()
+                .and_then(|r| rows.get(r))
+                .ok_or_else(|| format!("id {id} is outside the table of {} rows", self.rows))?;
             for (a, w) in acc.iter_mut().zip(row) {
                 *a += w;
             }
