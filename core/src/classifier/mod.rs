@@ -377,6 +377,43 @@ mod tests {
         }
     }
 
+    /// The bag is the mean of the rows the ids name, in every width the accumulator is
+    /// specialised for (1, 8, 16) and in the general one (3), bit for bit the sum taken id by
+    /// id; an id past the last row is an error.
+    #[test]
+    fn the_bag_is_the_mean_of_the_named_rows_in_every_width() {
+        for dim in [1usize, 3, 8, 16] {
+            let rows = 5;
+            let table: Vec<f32> = (0..rows * dim)
+                .map(|v| ((v * 37 % 23) as f32 - 11.0) / 7.0)
+                .collect();
+            let c = TractClassifier::build(onnx::PooledModel {
+                rows,
+                dim,
+                table: table.clone(),
+                layers: vec![onnx::Layer::MatMul {
+                    input: dim,
+                    output: 1,
+                    w: vec![1.0; dim],
+                }],
+            })
+            .unwrap();
+            let ids = [0i64, 4, 2, 2, 1, 4, 3];
+            let mut want = vec![0f32; dim];
+            for &id in &ids {
+                for (k, w) in want.iter_mut().enumerate() {
+                    *w += table[id as usize * dim + k];
+                }
+            }
+            for w in &mut want {
+                *w *= 1.0 / ids.len() as f32;
+            }
+            assert_eq!(c.pooled(&ids).unwrap(), want, "width {dim}");
+            assert!(c.pooled(&[1, 5]).is_err(), "width {dim}: row 5 of 5");
+            assert!(c.pooled(&[-1]).is_err(), "width {dim}: a negative id");
+        }
+    }
+
     /// Every layer arrangement the ONNX reader accepts runs as written: a `MatMul` with its
     /// bias and ReLU fused, a ReLU before a bias (not fused past it), and a bias or ReLU with
     /// no `MatMul` before it — against the arithmetic done by hand.
