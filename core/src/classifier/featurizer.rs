@@ -151,29 +151,9 @@ impl TokenHasher {
         padded.push(b'<');
         padded.extend_from_slice(t.as_bytes());
         padded.push(b'>');
-        // Emitted as all 3-grams, then all 4-grams, then all 5-grams, but hashed by start: the
-        // 3-gram at `j` hashed, its 4-gram and 5-gram continue from that hash with one more
-        // character each (a third of the bytes hashing each n-gram on its own reads).
-        let tag = fnv1a(&[&[0x03]]);
         if t.is_ascii() {
             // One byte per character: the n-grams are byte windows of `<t>`.
-            let Some(threes) = padded.len().checked_sub(2).filter(|&n| n > 0) else {
-                return;
-            };
-            let (fours, base) = (threes - 1, out.len());
-            out.resize(base + threes + fours + fours.saturating_sub(1), 0);
-            for (j, gram) in padded.windows(3).enumerate() {
-                let h3 = fnv1a_extend(tag, gram);
-                out[base + j] = h3;
-                if let Some(&c4) = padded.get(j + 3) {
-                    let h4 = fnv1a_extend(h3, &[c4]);
-                    out[base + threes + j] = h4;
-                    if let Some(&c5) = padded.get(j + 4) {
-                        out[base + threes + fours + j] = fnv1a_extend(h4, &[c5]);
-                    }
-                }
-            }
-            return;
+            return ngram_hashes(padded.len(), |a, b| &padded[a..b], out);
         }
         // Char boundaries of `<t>` (code points), plus the end.
         bounds.clear();
@@ -181,25 +161,32 @@ impl TokenHasher {
         bounds.extend(t.char_indices().map(|(j, _)| j + 1));
         bounds.push(t.len() + 1);
         bounds.push(t.len() + 2);
-        let chars = bounds.len() - 1;
-        if chars < 3 {
-            return;
-        }
-        let threes = chars - 2;
-        let fours = threes - 1;
-        let fives = fours.saturating_sub(1);
-        let base = out.len();
-        out.resize(base + threes + fours + fives, 0);
-        for j in 0..threes {
-            let h3 = fnv1a_extend(tag, &padded[bounds[j]..bounds[j + 3]]);
-            out[base + j] = h3;
-            if j < fours {
-                let h4 = fnv1a_extend(h3, &padded[bounds[j + 3]..bounds[j + 4]]);
-                out[base + threes + j] = h4;
-                if j < fives {
-                    out[base + threes + fours + j] =
-                        fnv1a_extend(h4, &padded[bounds[j + 4]..bounds[j + 5]]);
-                }
+        ngram_hashes(bounds.len() - 1, |a, b| &padded[bounds[a]..bounds[b]], out);
+    }
+}
+
+/// Section 3's char 3–5-grams of a token, `<t>` having `chars` characters and `piece(a, b)`
+/// giving the bytes of its characters `a..b`. Emitted as all 3-grams, then all 4-grams, then
+/// all 5-grams, but hashed by start: the 3-gram at `j` hashed, its 4-gram and 5-gram continue
+/// from that hash with one more character each (a third of the bytes hashing each n-gram on
+/// its own reads).
+fn ngram_hashes<'a>(chars: usize, piece: impl Fn(usize, usize) -> &'a [u8], out: &mut Vec<u32>) {
+    let Some(threes) = chars.checked_sub(2).filter(|&n| n > 0) else {
+        return;
+    };
+    let fours = threes - 1;
+    let fives = fours.saturating_sub(1);
+    let base = out.len();
+    out.resize(base + threes + fours + fives, 0);
+    let tag = fnv1a(&[&[0x03]]);
+    for j in 0..threes {
+        let h3 = fnv1a_extend(tag, piece(j, j + 3));
+        out[base + j] = h3;
+        if j < fours {
+            let h4 = fnv1a_extend(h3, piece(j + 3, j + 4));
+            out[base + threes + j] = h4;
+            if j < fives {
+                out[base + threes + fours + j] = fnv1a_extend(h4, piece(j + 4, j + 5));
             }
         }
     }

@@ -231,7 +231,7 @@ impl TractClassifier {
             let row = usize::try_from(id)
                 .ok()
                 .and_then(|r| rows.get(r))
-                .ok_or_else(|| format!("id {id} is outside the table of {} rows", self.rows))?;
+                .ok_or_else(|| self.outside(id))?;
             for (a, w) in acc.iter_mut().zip(row) {
                 *a += w;
             }
@@ -245,7 +245,11 @@ impl TractClassifier {
             .ok()
             .filter(|r| *r < self.rows)
             .and_then(|r| self.table.get(r * self.dim..(r + 1) * self.dim))
-            .ok_or_else(|| format!("id {id} is outside the table of {} rows", self.rows))
+            .ok_or_else(|| self.outside(id))
+    }
+
+    fn outside(&self, id: i64) -> String {
+        format!("id {id} is outside the table of {} rows", self.rows)
     }
 
     fn layers(&self, pooled: Vec<f32>) -> TractResult<f32> {
