@@ -14,7 +14,9 @@
 //! to) is in the filter's module: that was two thirds of its code and most of V8's compile time
 //! at Envoy start-up, for a graph of at most five operators. A text is never truncated: it is
 //! scored in windows of `window_tokens` tokens with `window_stride` overlap, and its score is
-//! the maximum over windows ([`ModelScorer::score_text`]).
+//! the maximum over windows ([`ModelScorer::score_text`]). The windows are pooled one by one and
+//! go through the layers together, as the columns of one product per layer: the kernels' set-up
+//! (packing, scratch space, tensors) is paid once per text, not once per window.
 
 pub mod featurizer;
 pub mod function_words;
@@ -25,9 +27,25 @@ use tract_linalg::element_wise::ElementWise;
 use tract_linalg::mmm::{AsInputValue, FusedSpec, MMMInputValue, MatMatMul, MmmDispatch, Query};
 use tract_linalg::{BinFn, BinOp, Func};
 
-/// A model that scores one window of featurizer ids: the probability of its positive class.
+/// A model that scores windows of featurizer ids: the probability of its positive class. A
+/// text's windows are pooled one by one ([`Self::pool`]) and run through the layers together
+/// ([`Self::score_rows`]): one kernel call per layer for the whole text.
 pub trait Classifier: Send + Sync {
-    fn score_ids(&self, ids: &[i64]) -> Result<f32, String>;
+    /// Append the pooled row of one window's ids to `rows`.
+    fn pool(&self, ids: &[i64], rows: &mut Vec<f32>) -> Result<(), String>;
+
+    /// The score of each pooled row of `rows` (rows as [`Self::pool`] appends them), in order.
+    fn score_rows(&self, rows: &[f32]) -> Result<Vec<f32>, String>;
+
+    /// The score of one window.
+    fn score_ids(&self, ids: &[i64]) -> Result<f32, String> {
+        let mut rows = Vec::new();
+        self.pool(ids, &mut rows)?;
+        match self.score_rows(&rows)?.as_slice() {
+            [score] => Ok(*score),
+            scores => Err(format!("{} scores for one window", scores.len())),
+        }
+    }
 }
 
 /// A hashed n-gram classifier: `sigmoid(layers(mean(table[ids])))`, the mean pooled in Rust
@@ -51,9 +69,11 @@ enum Step {
     Relu { max: Box<BinFn>, zero: Tensor },
 }
 
-/// A `[1, input] · [input, output]` product as tract-linalg computes it: `C = A · B` with `A`
-/// the weights (`m = output` rows, `k = input`), packed once for the kernel, and `B` the row
-/// (`n = 1`), packed per call.
+/// A `[n, input] · [input, output]` product as tract-linalg computes it: `C = A · B` with `A`
+/// the weights (`m = output` rows, `k = input`), packed once for the kernel, and `B` the `n`
+/// rows of a text's windows (`n` columns), packed per call. The kernel is the one tract picks
+/// for a single row (`n = 1`) whatever `n` is: each column is then the tile a single row would
+/// be, so a window's score does not depend on how many windows its text has.
 struct Dense {
     kernel: Box<dyn MatMatMul>,
     packing: usize,
@@ -89,10 +109,11 @@ impl Dense {
         })
     }
 
-    fn run(&self, x: &[f32]) -> TractResult<Vec<f32>> {
-        if x.len() != self.input {
+    /// `x`: `n` rows of `input` values, one after another; the result: `n` rows of `output`.
+    fn run(&self, x: &[f32], n: usize) -> TractResult<Vec<f32>> {
+        if n == 0 || x.len() != n * self.input {
             bail!(
-                "a row of {} values for a {}-wide layer",
+                "{} values for {n} rows of a {}-wide layer",
                 x.len(),
                 self.input
             );
@@ -104,11 +125,12 @@ impl Dense {
                 self.packing
             );
         };
-        let row = pack_b.prepare_one(&Tensor::from_shape(&[self.input, 1], x)?, 0, 1)?;
-        let mut c = Tensor::zero::<f32>(&[self.output, 1])?;
+        // `x` is `[n, input]`: k on axis 1, n on axis 0; so is `c`, `[n, output]`: m on axis 1.
+        let rows = pack_b.prepare_one(&Tensor::from_shape(&[n, self.input], x)?, 1, 0)?;
+        let mut c = Tensor::zero::<f32>(&[n, self.output])?;
         let mut specs = vec![FusedSpec::AddMatMul {
             a: AsInputValue::Borrowed(&*self.weights),
-            b: AsInputValue::Borrowed(&*row),
+            b: AsInputValue::Borrowed(&*rows),
             packing: self.packing,
         }];
         if let Some(b) = &self.bias {
@@ -118,15 +140,16 @@ impl Dense {
             specs.push(FusedSpec::BinScalar(zero, BinOp::Max));
         }
         // SAFETY: what the kernel reads and writes is sized by this struct alone: `weights` was
-        // packed by this kernel's own `packing` format from an `input × output` tensor, `row`
-        // by the same packing's `B` format from `input × 1`; `c` is `output × 1` f32, the
-        // kernel's accumulator type, and its store spec comes from this kernel; the bias has
-        // `output` values (checked when the step was built); `m = output`, `n = 1`.
+        // packed by this kernel's own `packing` format from an `input × output` tensor, `rows`
+        // by the same packing's `B` format from `n × input` (k on its axis 1); `c` is `n ×
+        // output` f32, the kernel's accumulator type, m on its axis 1 and n on its axis 0, and
+        // its store spec comes from this kernel; the bias has `output` values (checked when the
+        // step was built); `m = output`, `n` rows.
         #[allow(unsafe_code)]
         unsafe {
-            let store = self.kernel.c_view(Some(0), Some(1)).wrap(&c.view_mut());
+            let store = self.kernel.c_view(Some(1), Some(0)).wrap(&c.view_mut());
             specs.push(FusedSpec::Store(store));
-            self.kernel.run(self.output, 1, &specs)?;
+            self.kernel.run(self.output, n, &specs)?;
         }
         Ok(c.try_as_plain_ram()?.as_slice::<f32>()?.to_vec())
     }
@@ -197,14 +220,26 @@ impl TractClassifier {
 
     /// The mean of the table rows `ids` name (an id outside the table is an error, as
     /// Gather's).
+    #[cfg(test)]
     fn pooled(&self, ids: &[i64]) -> Result<Vec<f32>, String> {
+        let mut row = Vec::new();
+        self.pool_into(ids, &mut row)?;
+        Ok(row)
+    }
+
+    /// Append the mean of the table rows `ids` name to `rows`.
+    fn pool_into(&self, ids: &[i64], rows: &mut Vec<f32>) -> Result<(), String> {
+        if ids.is_empty() {
+            return Err("no ids to score".into());
+        }
         // The shipped widths sum in a fixed-size accumulator the compiler keeps in registers;
         // summed through a heap row, each addition waited for the store of the one before.
         // Same additions in the same order: the same floats.
-        let mut acc = match self.dim {
-            1 => self.summed::<1>(ids)?.to_vec(),
-            8 => self.summed::<8>(ids)?.to_vec(),
-            16 => self.summed::<16>(ids)?.to_vec(),
+        let inv_n = 1.0f32 / ids.len() as f32;
+        match self.dim {
+            1 => rows.extend(self.summed::<1>(ids)?.map(|a| a * inv_n)),
+            8 => rows.extend(self.summed::<8>(ids)?.map(|a| a * inv_n)),
+            16 => rows.extend(self.summed::<16>(ids)?.map(|a| a * inv_n)),
             _ => {
                 let mut acc = vec![0f32; self.dim];
                 for &id in ids {
@@ -212,14 +247,10 @@ impl TractClassifier {
                         *a += w;
                     }
                 }
-                acc
+                rows.extend(acc.iter().map(|a| a * inv_n));
             }
-        };
-        let inv_n = 1.0f32 / ids.len() as f32;
-        for a in &mut acc {
-            *a *= inv_n;
         }
-        Ok(acc)
+        Ok(())
     }
 
     /// The sum of the table rows `ids` name, for a table `N` wide.
@@ -252,14 +283,22 @@ impl TractClassifier {
         format!("id {id} is outside the table of {} rows", self.rows)
     }
 
-    fn layers(&self, pooled: Vec<f32>) -> TractResult<f32> {
-        let mut x = pooled;
+    /// The layers and the sigmoid over `n` pooled rows (`n × dim` values): `n` scores.
+    fn layers(&self, pooled: &[f32], n: usize) -> TractResult<Vec<f32>> {
+        if n == 0 || pooled.len() != n * self.dim {
+            bail!("{} values for {n} rows {} wide", pooled.len(), self.dim);
+        }
+        let mut x = pooled.to_vec();
         for step in &self.steps {
             match step {
-                Step::Dense(d) => x = d.run(&x)?,
+                Step::Dense(d) => x = d.run(&x, n)?,
                 Step::Bias { add, b } => {
+                    // the bias once per row: the same additions, a row at a time
+                    let bias = b.try_as_plain_ram()?.as_slice::<f32>()?;
+                    let bias: Vec<f32> = bias.iter().copied().cycle().take(x.len()).collect();
+                    let bias = Tensor::from_shape(&[x.len()], &bias)?;
                     let mut t = Tensor::from_shape(&[x.len()], &x)?;
-                    add(&mut t.view_mut(), &b.view())?;
+                    add(&mut t.view_mut(), &bias.view())?;
                     x = t.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
                 }
                 Step::Relu { max, zero } => {
@@ -270,10 +309,10 @@ impl TractClassifier {
             }
         }
         self.sigmoid.run(&mut x)?;
-        match x.as_slice() {
-            [score] => Ok(*score),
-            _ => bail!("{} scores, not one", x.len()),
+        if x.len() != n {
+            bail!("{} scores for {n} rows", x.len());
         }
+        Ok(x)
     }
 }
 
@@ -284,11 +323,12 @@ fn binary(func: Func) -> TractResult<Box<BinFn>> {
 }
 
 impl Classifier for TractClassifier {
-    fn score_ids(&self, ids: &[i64]) -> Result<f32, String> {
-        if ids.is_empty() {
-            return Err("no ids to score".into());
-        }
-        self.layers(self.pooled(ids)?)
+    fn pool(&self, ids: &[i64], rows: &mut Vec<f32>) -> Result<(), String> {
+        self.pool_into(ids, rows)
+    }
+
+    fn score_rows(&self, rows: &[f32]) -> Result<Vec<f32>, String> {
+        self.layers(rows, rows.len() / self.dim)
             .map_err(|e| format!("model run failed: {e:#}"))
     }
 }
@@ -322,10 +362,22 @@ impl ModelScorer {
         let windows =
             featurizer::windows(features.tokens(), self.window_tokens, self.window_stride);
         let mut ids = Vec::new();
-        let mut best = f32::NEG_INFINITY;
+        let mut rows = Vec::new();
         for w in &windows {
             features.window_ids(*w, self.buckets, &mut ids);
-            best = best.max(self.classifier.score_ids(&ids)?);
+            self.classifier.pool(&ids, &mut rows)?;
+        }
+        let mut best = f32::NEG_INFINITY;
+        if !windows.is_empty() {
+            let scores = self.classifier.score_rows(&rows)?;
+            if scores.len() != windows.len() {
+                return Err(format!(
+                    "{} scores for {} windows",
+                    scores.len(),
+                    windows.len()
+                ));
+            }
+            best = scores.into_iter().fold(best, f32::max);
         }
         Ok(TextScore {
             score: best,
@@ -373,11 +425,32 @@ mod tests {
                 got.score
             );
             assert_eq!(got.tokens as u64, c["n_tokens"].as_u64().unwrap());
-            assert_eq!(
-                got.windows,
-                c["window_scores"].as_array().unwrap().len(),
-                "{text:?}"
+            let want_windows = c["window_scores"].as_array().unwrap();
+            assert_eq!(got.windows, want_windows.len(), "{text:?}");
+            // The text's windows, run through the layers together as `score_text` runs them,
+            // score what each scores alone, bit for bit, and what the reference says of each.
+            let features = featurizer::Features::new(text);
+            let windows = featurizer::windows(
+                features.tokens(),
+                scorer.window_tokens,
+                scorer.window_stride,
             );
+            let (mut ids, mut rows, mut alone) = (Vec::new(), Vec::new(), Vec::new());
+            for w in &windows {
+                features.window_ids(*w, scorer.buckets, &mut ids);
+                scorer.classifier.pool(&ids, &mut rows).unwrap();
+                alone.push(scorer.classifier.score_ids(&ids).unwrap());
+            }
+            let together = scorer.classifier.score_rows(&rows).unwrap();
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&together), bits(&alone), "{model}: {text:?}");
+            for (got, want) in together.iter().zip(want_windows) {
+                let want = want.as_f64().unwrap() as f32;
+                assert!(
+                    (got - want).abs() <= tol,
+                    "{model}: {text:?}: window {got} vs {want}"
+                );
+            }
         }
     }
 
@@ -497,7 +570,22 @@ mod tests {
                     "{layers:?} {ids:?}: {got} vs {want}"
                 );
             }
+            // the three windows through the layers at once: each scores as alone, bit for bit
+            let mut rows = Vec::new();
+            let mut alone = Vec::new();
+            for ids in [vec![0i64], vec![1, 3], vec![2, 2, 0, 3]] {
+                c.pool(&ids, &mut rows).unwrap();
+                alone.push(c.score_ids(&ids).unwrap().to_bits());
+            }
+            let together: Vec<u32> = c
+                .score_rows(&rows)
+                .unwrap()
+                .iter()
+                .map(|s| s.to_bits())
+                .collect();
+            assert_eq!(together, alone, "{layers:?}");
             assert!(c.score_ids(&[4]).is_err(), "an id outside the table");
+            assert!(c.score_rows(&rows[1..]).is_err(), "rows cut short");
         }
         let wrong = TractClassifier::build(onnx::PooledModel {
             rows: 4,
