@@ -854,12 +854,14 @@ impl Tally {
 
 impl InjectionHeuristics {
     /// Run the windowed rules of one surface over `text`; `to_original` maps a span of `text`
-    /// to the original slot text.
+    /// to the original slot text. Not inlined, and `to_original` taken as a trait object: one
+    /// copy of this function serves the three surfaces (V8 compiles every copy at start-up).
+    #[inline(never)]
     fn scan_surface(
         &self,
         index: &AnchorIndex,
         text: &str,
-        to_original: impl Fn(usize, usize) -> Option<(usize, usize)>,
+        to_original: &dyn Fn(usize, usize) -> Option<(usize, usize)>,
         shared: Option<&[Hit]>,
         tally: &mut Tally,
         signals: &mut Signals,
@@ -1238,7 +1240,7 @@ impl Detector for InjectionHeuristics {
         self.scan_surface(
             &self.builtin.original,
             original,
-            |s, e| Some((s, e)),
+            &|s, e| Some((s, e)),
             None,
             &mut tally,
             &mut signals,
@@ -1249,7 +1251,7 @@ impl Detector for InjectionHeuristics {
         self.scan_surface(
             &self.builtin.folded,
             folded,
-            |s, e| normalized.original_span(s, e),
+            &|s, e| normalized.original_span(s, e),
             Some(text.folded_hits()),
             &mut tally,
             &mut signals,
@@ -1258,7 +1260,7 @@ impl Detector for InjectionHeuristics {
             self.scan_surface(
                 &self.builtin.script,
                 folded,
-                |s, e| normalized.original_span(s, e),
+                &|s, e| normalized.original_span(s, e),
                 None,
                 &mut tally,
                 &mut signals,

@@ -625,6 +625,7 @@ fn skip_auth_scheme(text: &str, p: usize) -> (usize, Option<&'static str>) {
 
 /// Examine the name around a keyword hit at `[kw_start, kw_end)` and, if it is assigned a
 /// credential-looking value, report the value.
+#[inline(never)]
 pub(super) fn keyword_assignment(
     text: &str,
     kw_start: usize,
@@ -916,6 +917,7 @@ fn reverse_comparison(text: &str, a: usize) -> Option<(Value, Option<&'static st
 }
 
 /// `scheme://user:password@host`: report the password.
+#[inline(never)]
 pub(super) fn url_credentials(text: &str, sep: usize, out: &mut Vec<Match>) {
     let b = text.as_bytes();
     // scheme: letters, digits, `+`, `.`, `-`, `:` (jdbc:mysql) before `://`
@@ -1036,6 +1038,7 @@ fn trim_quotes(text: &str, mut s: usize, mut e: usize) -> (usize, usize) {
 }
 
 /// `curl -u user:pass` / `--user user:pass`: report the password.
+#[inline(never)]
 pub(super) fn cli_user(text: &str, anchor_end: usize, out: &mut Vec<Match>) {
     let Some((s, e)) = shell_arg(text, anchor_end) else {
         return;
@@ -1058,6 +1061,7 @@ pub(super) fn cli_user(text: &str, anchor_end: usize, out: &mut Vec<Match>) {
 
 /// SQL `IDENTIFIED BY 'x'`, PowerShell `ConvertTo-SecureString 'x'`: the next argument that is
 /// not a `-Flag` is a password.
+#[inline(never)]
 pub(super) fn cli_password(text: &str, anchor_end: usize, out: &mut Vec<Match>) {
     let mut p = anchor_end;
     for _ in 0..4 {
@@ -1107,6 +1111,7 @@ const MAX_CLI_ARGS: usize = 24;
 /// after the command's name on the same line. Returns where the reading stopped: a command name
 /// before it was read as an argument here, and is not read again (`mysql mysql mysql …` costs
 /// one walk).
+#[inline(never)]
 pub(super) fn cli_flag_password(
     text: &str,
     command: usize,
@@ -1156,6 +1161,7 @@ pub(super) fn password_shape(v: &str) -> bool {
 /// A JSON Web Key with private members: from `"kty"`, report the private parameter values
 /// (`"d"`, `"p"`, `"q"`, `"dp"`, `"dq"`, `"qi"`, symmetric `"k"`).
 /// Returns the end of the region searched, so later `"kty"` hits inside it can be skipped.
+#[inline(never)]
 pub(super) fn jwk_private(
     text: &str,
     start: usize,
@@ -1183,6 +1189,7 @@ pub(super) fn jwk_private(
 
 /// A PEM private-key block from `-----BEGIN` at `start` to its `-----END …-----` line, or to the
 /// end of the text when the END line is missing.
+#[inline(never)]
 pub(super) fn pem_block(
     text: &str,
     start: usize,

@@ -319,6 +319,7 @@ impl SecretsDetector {
     /// Try one structured rule at an anchor hit `[s, e)`. `skip[idx]` is the end of the region
     /// this rule already examined in this scan: later hits inside it are not tried again, which
     /// keeps runs of repeated anchors (`sk-sk-sk-…`) linear.
+    #[inline(never)]
     fn apply_rule(
         &self,
         idx: usize,
@@ -396,6 +397,7 @@ impl SecretsDetector {
     /// Try one vendor-context rule at a hit of the vendor's word starting at `s`: the word, the
     /// rest of its key name or a few words of prose, and a value of one of the vendor's shapes
     /// ([`context_rules`]). `skip[idx]` works as in [`Self::apply_rule`].
+    #[inline(never)]
     fn apply_context(
         &self,
         idx: usize,
@@ -577,6 +579,9 @@ impl Detector for SecretsDetector {
         let mut context_skip = [0usize; context_rules::CONTEXT_RULES.len()];
         // Every anchor occurrence (one DFA walk, four chains), then per start position the
         // longest: anchors overlapping an earlier hit (`:AA` then `AAAA…`) are still seen.
+        // What each hit does (`apply_rule`, `apply_context`, the `generic` readers) is not
+        // inlined here: hits are rare, and inlined they made this one 35 KB function that V8
+        // compiled at start-up at five times the module's cost per byte.
         let mut hits: Vec<RawHit> = Vec::new();
         self.shared.automaton.find_all(b, &mut hits);
         sort_by_start_longest_first(&mut hits);
