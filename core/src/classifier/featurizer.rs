@@ -285,16 +285,7 @@ impl Features {
         let Some(spans) = hashed.spans.get(start..end) else {
             return;
         };
-        // `hash mod buckets`: a mask for the shipped (power-of-two) bucket counts instead of a
-        // division per id; the same value.
-        let (pow2, mask) = (buckets.is_power_of_two(), buckets.wrapping_sub(1));
-        let id = |h: u32| {
-            i64::from(if pow2 {
-                h & mask
-            } else {
-                h.checked_rem(buckets).unwrap_or(h)
-            })
-        };
+        let id = bucket_of(buckets);
         for (k, &(a, b)) in spans.iter().enumerate() {
             let Some(hs) = hashed.hashes.get(a as usize..b as usize) else {
                 continue;
@@ -307,6 +298,104 @@ impl Features {
                 }
                 _ => out.extend(hs.iter().map(|h| id(*h))),
             }
+        }
+    }
+}
+
+/// `hash mod buckets` as an id: a mask for the shipped (power-of-two) bucket counts instead of a
+/// division per id; the same value.
+#[inline(always)]
+fn bucket_of(buckets: u32) -> impl Fn(u32) -> i64 + Copy {
+    let (pow2, mask) = (buckets.is_power_of_two(), buckets.wrapping_sub(1));
+    move |h: u32| {
+        i64::from(if pow2 {
+            h & mask
+        } else {
+            h.checked_rem(buckets).unwrap_or(h)
+        })
+    }
+}
+
+/// One window's hashes where they lie, for reading its ids without writing them out
+/// ([`Features::window`]): `head` then `rest`.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowHashes<'a> {
+    head: &'a [u32],
+    rest: &'a [u32],
+}
+
+impl WindowHashes<'_> {
+    /// How many ids the window has, the BOS ids included.
+    pub fn len(&self) -> usize {
+        BOS_COUNT + self.head.len() + self.rest.len()
+    }
+
+    /// Never: a window has its BOS ids.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// `f` on each of the window's ids, in order, as [`Features::window_ids`] writes them,
+    /// until it fails: a loop per stretch, and for a power-of-two bucket count (the shipped
+    /// models') a mask with no test per id.
+    #[inline(always)]
+    pub fn try_each_id<E>(
+        &self,
+        buckets: u32,
+        mut f: impl FnMut(i64) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for _ in 0..BOS_COUNT {
+            f(i64::from(buckets))?;
+        }
+        if buckets.is_power_of_two() {
+            let mask = buckets - 1;
+            for &h in self.head {
+                f(i64::from(h & mask))?;
+            }
+            for &h in self.rest {
+                f(i64::from(h & mask))?;
+            }
+        } else {
+            let id = bucket_of(buckets);
+            for &h in self.head {
+                f(id(h))?;
+            }
+            for &h in self.rest {
+                f(id(h))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Features {
+    /// The window of tokens `[start, end)` as [`Self::window_ids`] reads it, without a buffer:
+    /// the tokens' hashes lie one after another, so a window's are one stretch of them, less
+    /// its first token's bigram when that token is not the text's first.
+    pub fn window(&self, (start, end): (usize, usize)) -> WindowHashes<'_> {
+        let hashed = self.hashed();
+        let none = WindowHashes {
+            head: &[],
+            rest: &[],
+        };
+        let Some(spans) = hashed.spans.get(start..end) else {
+            return none;
+        };
+        let (Some(&(a, first_end)), Some(&(_, b))) = (spans.first(), spans.last()) else {
+            return none;
+        };
+        let Some(all) = hashed.hashes.get(a as usize..b as usize) else {
+            return none;
+        };
+        match all {
+            [unigram, _bigram, rest @ ..] if start > 0 && first_end - a >= 2 => WindowHashes {
+                head: std::slice::from_ref(unigram),
+                rest,
+            },
+            _ => WindowHashes {
+                head: &[],
+                rest: all,
+            },
         }
     }
 }
@@ -348,6 +437,33 @@ mod tests {
         fn the_ascii_shortcut_is_nfkc_lowercase(text in "[\\x00-\\x7f]{0,200}") {
             let full: String = text.nfkc().flat_map(char::to_lowercase).collect();
             proptest::prop_assert_eq!(normalize(&text), full);
+        }
+    }
+
+    proptest::proptest! {
+        /// A window's ids read from its hashes where they lie are the ids `window_ids` writes,
+        /// for every window of the text (the first token's bigram left out past the first).
+        #[test]
+        fn window_hashes_read_the_written_ids(
+            text in "([a-zA-Z0-9]{1,12}|[ .,!?-]{1,2}|é|日本|🙂){0,120}",
+            window in 1usize..12,
+            stride in 1usize..8,
+            buckets in proptest::sample::select(vec![1u32 << 12, 1 << 16, 1000, 7]),
+        ) {
+            let f = Features::new(&text);
+            for w in windows(f.tokens(), window, stride) {
+                let mut written = Vec::new();
+                f.window_ids(w, buckets, &mut written);
+                let read = f.window(w);
+                proptest::prop_assert_eq!(read.len(), written.len());
+                let mut each = Vec::new();
+                read.try_each_id(buckets, |id| {
+                    each.push(id);
+                    Ok::<_, ()>(())
+                })
+                .unwrap();
+                proptest::prop_assert_eq!(each, written);
+            }
         }
     }
 

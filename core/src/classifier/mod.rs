@@ -34,6 +34,15 @@ pub trait Classifier: Send + Sync {
     /// Append the pooled row of one window's ids to `rows`.
     fn pool(&self, ids: &[i64], rows: &mut Vec<f32>) -> Result<(), String>;
 
+    /// [`Self::pool`] on a window's ids read from its hashes where they lie
+    /// ([`featurizer::WindowHashes::try_each_id`]), not written out first.
+    fn pool_window(
+        &self,
+        window: featurizer::WindowHashes<'_>,
+        buckets: u32,
+        rows: &mut Vec<f32>,
+    ) -> Result<(), String>;
+
     /// The score of each pooled row of `rows` (rows as [`Self::pool`] appends them), in order.
     fn score_rows(&self, rows: &[f32]) -> Result<Vec<f32>, String>;
 
@@ -223,30 +232,31 @@ impl TractClassifier {
     #[cfg(test)]
     fn pooled(&self, ids: &[i64]) -> Result<Vec<f32>, String> {
         let mut row = Vec::new();
-        self.pool_into(ids, &mut row)?;
+        self.pool_into(ids, ids.len(), &mut row)?;
         Ok(row)
     }
 
-    /// Append the mean of the table rows `ids` name to `rows`.
-    fn pool_into(&self, ids: &[i64], rows: &mut Vec<f32>) -> Result<(), String> {
-        if ids.is_empty() {
+    /// Append the mean of the table rows the `count` ids `ids` visits name to `rows`.
+    fn pool_into(&self, ids: impl Ids, count: usize, rows: &mut Vec<f32>) -> Result<(), String> {
+        if count == 0 {
             return Err("no ids to score".into());
         }
         // The shipped widths sum in a fixed-size accumulator the compiler keeps in registers;
         // summed through a heap row, each addition waited for the store of the one before.
         // Same additions in the same order: the same floats.
-        let inv_n = 1.0f32 / ids.len() as f32;
+        let inv_n = 1.0f32 / count as f32;
         match self.dim {
             1 => rows.extend(self.summed::<1>(ids)?.map(|a| a * inv_n)),
             8 => rows.extend(self.summed::<8>(ids)?.map(|a| a * inv_n)),
             16 => rows.extend(self.summed::<16>(ids)?.map(|a| a * inv_n)),
             _ => {
                 let mut acc = vec![0f32; self.dim];
-                for &id in ids {
+                ids.try_each(|id| {
                     for (a, w) in acc.iter_mut().zip(self.row(id)?) {
                         *a += w;
                     }
-                }
+                    Ok::<_, String>(())
+                })?;
                 rows.extend(acc.iter().map(|a| a * inv_n));
             }
         }
@@ -254,11 +264,11 @@ impl TractClassifier {
     }
 
     /// The sum of the table rows `ids` name, for a table `N` wide.
-    fn summed<const N: usize>(&self, ids: &[i64]) -> Result<[f32; N], String> {
+    fn summed<const N: usize>(&self, ids: impl Ids) -> Result<[f32; N], String> {
         // `N` is the table's width (`dim`): its rows, so each id costs one bounds check.
         let (rows, _) = self.table.as_chunks::<N>();
         let mut acc = [0f32; N];
-        for &id in ids {
+        ids.try_each(|id| {
             let row = usize::try_from(id)
                 .ok()
                 .and_then(|r| rows.get(r))
@@ -266,7 +276,8 @@ impl TractClassifier {
             for (a, w) in acc.iter_mut().zip(row) {
                 *a += w;
             }
-        }
+            Ok::<_, String>(())
+        })?;
         Ok(acc)
     }
 
@@ -316,6 +327,26 @@ impl TractClassifier {
     }
 }
 
+/// A window's ids, visited in order: written out (`&[i64]`) or read from its hashes where they
+/// lie (a [`featurizer::WindowHashes`] and the bucket count).
+trait Ids {
+    fn try_each(self, f: impl FnMut(i64) -> Result<(), String>) -> Result<(), String>;
+}
+
+impl Ids for &[i64] {
+    #[inline(always)]
+    fn try_each(self, mut f: impl FnMut(i64) -> Result<(), String>) -> Result<(), String> {
+        self.iter().try_for_each(|&id| f(id))
+    }
+}
+
+impl Ids for (featurizer::WindowHashes<'_>, u32) {
+    #[inline(always)]
+    fn try_each(self, f: impl FnMut(i64) -> Result<(), String>) -> Result<(), String> {
+        self.0.try_each_id(self.1, f)
+    }
+}
+
 /// tract-linalg's binary kernel for `func` on f32.
 fn binary(func: Func) -> TractResult<Box<BinFn>> {
     func.bin(f32::datum_type())
@@ -324,7 +355,16 @@ fn binary(func: Func) -> TractResult<Box<BinFn>> {
 
 impl Classifier for TractClassifier {
     fn pool(&self, ids: &[i64], rows: &mut Vec<f32>) -> Result<(), String> {
-        self.pool_into(ids, rows)
+        self.pool_into(ids, ids.len(), rows)
+    }
+
+    fn pool_window(
+        &self,
+        window: featurizer::WindowHashes<'_>,
+        buckets: u32,
+        rows: &mut Vec<f32>,
+    ) -> Result<(), String> {
+        self.pool_into((window, buckets), window.len(), rows)
     }
 
     fn score_rows(&self, rows: &[f32]) -> Result<Vec<f32>, String> {
@@ -361,11 +401,10 @@ impl ModelScorer {
     pub fn score_features(&self, features: &featurizer::Features) -> Result<TextScore, String> {
         let windows =
             featurizer::windows(features.tokens(), self.window_tokens, self.window_stride);
-        let mut ids = Vec::new();
         let mut rows = Vec::new();
         for w in &windows {
-            features.window_ids(*w, self.buckets, &mut ids);
-            self.classifier.pool(&ids, &mut rows)?;
+            self.classifier
+                .pool_window(features.window(*w), self.buckets, &mut rows)?;
         }
         let mut best = f32::NEG_INFINITY;
         if !windows.is_empty() {
@@ -436,14 +475,22 @@ mod tests {
                 scorer.window_stride,
             );
             let (mut ids, mut rows, mut alone) = (Vec::new(), Vec::new(), Vec::new());
+            let mut read_in_place = Vec::new();
             for w in &windows {
                 features.window_ids(*w, scorer.buckets, &mut ids);
                 scorer.classifier.pool(&ids, &mut rows).unwrap();
                 alone.push(scorer.classifier.score_ids(&ids).unwrap());
+                let window = features.window(*w);
+                scorer
+                    .classifier
+                    .pool_window(window, scorer.buckets, &mut read_in_place)
+                    .unwrap();
             }
             let together = scorer.classifier.score_rows(&rows).unwrap();
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&together), bits(&alone), "{model}: {text:?}");
+            // pooled from the hashes where they lie: the same rows as from the written ids
+            assert_eq!(bits(&read_in_place), bits(&rows), "{model}: {text:?}");
             for (got, want) in together.iter().zip(want_windows) {
                 let want = want.as_f64().unwrap() as f32;
                 assert!(
