@@ -31,12 +31,9 @@ use tract_linalg::{BinFn, BinOp, Func};
 /// text's windows are pooled one by one ([`Self::pool`]) and run through the layers together
 /// ([`Self::score_rows`]): one kernel call per layer for the whole text.
 pub trait Classifier: Send + Sync {
-    /// Append the pooled row of one window's ids to `rows`.
-    fn pool(&self, ids: &[i64], rows: &mut Vec<f32>) -> Result<(), String>;
-
-    /// [`Self::pool`] on a window's ids read from its hashes where they lie
-    /// ([`featurizer::WindowHashes::try_each_id`]), not written out first.
-    fn pool_window(
+    /// Append the pooled row of one window to `rows`, its ids read from its hashes where they
+    /// lie ([`featurizer::WindowHashes::try_each_id`]).
+    fn pool(
         &self,
         window: featurizer::WindowHashes<'_>,
         buckets: u32,
@@ -45,16 +42,6 @@ pub trait Classifier: Send + Sync {
 
     /// The score of each pooled row of `rows` (rows as [`Self::pool`] appends them), in order.
     fn score_rows(&self, rows: &[f32]) -> Result<Vec<f32>, String>;
-
-    /// The score of one window.
-    fn score_ids(&self, ids: &[i64]) -> Result<f32, String> {
-        let mut rows = Vec::new();
-        self.pool(ids, &mut rows)?;
-        match self.score_rows(&rows)?.as_slice() {
-            [score] => Ok(*score),
-            scores => Err(format!("{} scores for one window", scores.len())),
-        }
-    }
 }
 
 /// A hashed n-gram classifier: `sigmoid(layers(mean(table[ids])))`, the mean pooled in Rust
@@ -236,6 +223,15 @@ impl TractClassifier {
         Ok(row)
     }
 
+    /// The score of one window of written-out ids, alone.
+    #[cfg(test)]
+    fn score_ids(&self, ids: &[i64]) -> Result<f32, String> {
+        match self.score_rows(&self.pooled(ids)?)?.as_slice() {
+            [score] => Ok(*score),
+            scores => Err(format!("{} scores for one window", scores.len())),
+        }
+    }
+
     /// Append the mean of the table rows the `count` ids `ids` visits name to `rows`.
     fn pool_into(&self, ids: impl Ids, count: usize, rows: &mut Vec<f32>) -> Result<(), String> {
         if count == 0 {
@@ -333,6 +329,7 @@ trait Ids {
     fn try_each(self, f: impl FnMut(i64) -> Result<(), String>) -> Result<(), String>;
 }
 
+#[cfg(test)]
 impl Ids for &[i64] {
     #[inline(always)]
     fn try_each(self, mut f: impl FnMut(i64) -> Result<(), String>) -> Result<(), String> {
@@ -354,11 +351,7 @@ fn binary(func: Func) -> TractResult<Box<BinFn>> {
 }
 
 impl Classifier for TractClassifier {
-    fn pool(&self, ids: &[i64], rows: &mut Vec<f32>) -> Result<(), String> {
-        self.pool_into(ids, ids.len(), rows)
-    }
-
-    fn pool_window(
+    fn pool(
         &self,
         window: featurizer::WindowHashes<'_>,
         buckets: u32,
@@ -404,7 +397,7 @@ impl ModelScorer {
         let mut rows = Vec::new();
         for w in &windows {
             self.classifier
-                .pool_window(features.window(*w), self.buckets, &mut rows)?;
+                .pool(features.window(*w), self.buckets, &mut rows)?;
         }
         let mut best = f32::NEG_INFINITY;
         if !windows.is_empty() {
@@ -443,6 +436,8 @@ mod tests {
         let manifest: Value =
             serde_json::from_slice(&read(&format!("{model}/manifest.json"))).unwrap();
         let f = &manifest["featurizer"];
+        // the same model, for the tests below to call without the trait object
+        let tract = TractClassifier::from_onnx(&read(&format!("{model}/model.onnx"))).unwrap();
         let scorer = ModelScorer {
             classifier: Box::new(
                 TractClassifier::from_onnx(&read(&format!("{model}/model.onnx"))).unwrap(),
@@ -478,15 +473,14 @@ mod tests {
             let mut read_in_place = Vec::new();
             for w in &windows {
                 features.window_ids(*w, scorer.buckets, &mut ids);
-                scorer.classifier.pool(&ids, &mut rows).unwrap();
-                alone.push(scorer.classifier.score_ids(&ids).unwrap());
+                rows.extend(tract.pooled(&ids).unwrap());
+                alone.push(tract.score_ids(&ids).unwrap());
                 let window = features.window(*w);
-                scorer
-                    .classifier
-                    .pool_window(window, scorer.buckets, &mut read_in_place)
+                tract
+                    .pool(window, scorer.buckets, &mut read_in_place)
                     .unwrap();
             }
-            let together = scorer.classifier.score_rows(&rows).unwrap();
+            let together = tract.score_rows(&rows).unwrap();
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&together), bits(&alone), "{model}: {text:?}");
             // pooled from the hashes where they lie: the same rows as from the written ids
@@ -621,7 +615,7 @@ mod tests {
             let mut rows = Vec::new();
             let mut alone = Vec::new();
             for ids in [vec![0i64], vec![1, 3], vec![2, 2, 0, 3]] {
-                c.pool(&ids, &mut rows).unwrap();
+                rows.extend(c.pooled(&ids).unwrap());
                 alone.push(c.score_ids(&ids).unwrap().to_bits());
             }
             let together: Vec<u32> = c
