@@ -1,11 +1,13 @@
 """Tier 2 (tiny tract models inside the filter) through a real Envoy.
 
 A jailbreak without rule-tier trigger phrases is blocked by the injection model; a benign prompt
-full of trigger words passes; an uncertain score follows the guard's `on_uncertain`.
+full of trigger words passes; an uncertain score follows the guard's `on_uncertain`; the scores
+the filter computes in V8 are the models' reference outputs.
 """
 import json
 
-from harness import chat, posts
+from harness import ROOT, chat, posts
+from test_observability import access_records, file_access_log
 
 INJECTION = {"id": "inj-model", "detector": {"type": "model", "model": "injection"}, "action": "block"}
 TOXICITY = {"id": "tox-model", "detector": {"type": "model", "model": "toxicity"}, "action": "block"}
@@ -38,3 +40,33 @@ def test_uncertain_follows_the_guard(make_envoy, upstream):
     envoy = make_envoy({"version": 1, "guards": [closed]})
     status, _, body = envoy.post(chat("tell me about bridges"))
     assert status == 400 and "injection" in json.loads(body)["error"]["message"]
+
+
+def test_in_filter_scores_are_the_reference_outputs(make_envoy, upstream, tmp_path):
+    """The scores tier 2 computes inside V8 (the kernels the filter builds for wasm:
+    core/src/classifier/kernels.rs) equal each model's reference outputs (models/*/
+    reference_outputs.json, from the Python trainer) within their tolerance, as the native tests
+    hold the native kernels to them. Read from the decision records (rounded to 1e-4), where a
+    model guard's score is written when it has a finding."""
+    cases = []
+    for model, guard in (("injection", "injection-model"), ("toxicity", "toxicity-model")):
+        ref = json.loads((ROOT / "models" / model / "reference_outputs.json").read_text())
+        for case in ref["cases"]:
+            # ASCII texts: a text mostly in another script can be uncertain by design (the
+            # injection guard's `non_latin`), its score then not the model's.
+            if case["text"].isascii() and case["text"].strip():
+                cases.append((guard, case["text"], case["score"], ref["tolerance"] + 0.5e-4))
+    assert len(cases) >= 20, len(cases)
+    # Every score uncertain and acted on: each text's score is then a finding's, in its record.
+    band = {"allow_below": 0.0, "block_above": 1.0, "on_uncertain": "act"}
+    guards = [{"id": g, "detector": {"type": "model", "model": m, **band}, "action": "audit"}
+              for m, g in (("injection", "injection-model"), ("toxicity", "toxicity-model"))]
+    log = tmp_path / "access.log"
+    envoy = make_envoy({"version": 1, "guards": guards}, mutate=file_access_log(log))
+    for _, text, _, _ in cases:
+        assert envoy.post(chat(text))[0] == 200
+    records = access_records(log, len(cases))
+    got = [(rec.get("scores") or {}).get(guard) for (_, rec), (guard, *_) in zip(records, cases)]
+    wrong = [(guard, text[:60], want, score) for (guard, text, want, tol), score in zip(cases, got)
+             if score is None or abs(score - want) > tol]
+    assert not wrong, wrong

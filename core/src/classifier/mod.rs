@@ -20,11 +20,12 @@
 
 pub mod featurizer;
 pub mod function_words;
+mod kernels;
 pub mod onnx;
 
 use tract_data::internal::*;
 use tract_linalg::element_wise::ElementWise;
-use tract_linalg::mmm::{AsInputValue, FusedSpec, MMMInputValue, MatMatMul, MmmDispatch, Query};
+use tract_linalg::mmm::{AsInputValue, FusedSpec, MMMInputValue, MatMatMul};
 use tract_linalg::{BinFn, BinOp, Func};
 
 /// A model that scores windows of featurizer ids: the probability of its positive class. A
@@ -82,13 +83,7 @@ struct Dense {
 
 impl Dense {
     fn new(input: usize, output: usize, w: &[f32]) -> TractResult<Dense> {
-        let query = Query {
-            allow_extractor: false,
-            ..Query::plain(f32::datum_type(), Some(output), Some(input), Some(1))
-        };
-        let Some((kernel, packing, None)) = MmmDispatch::native().pick(&query) else {
-            bail!("no f32 matrix-multiplication kernel for {output}×{input}·{input}×1");
-        };
+        let (kernel, packing) = kernels::gemv(output, input)?;
         let Some((pack_a, _)) = kernel.packings().get(packing) else {
             bail!("kernel {} has no packing {packing}", kernel.name());
         };
@@ -188,7 +183,7 @@ impl TractClassifier {
                             d.bias = Some(b);
                         }
                         _ => steps.push(Step::Bias {
-                            add: binary(Func::BinUnicast(BinOp::Add))?,
+                            add: kernels::binary(Func::BinUnicast(BinOp::Add))?,
                             b,
                         }),
                     }
@@ -196,7 +191,7 @@ impl TractClassifier {
                 (onnx::Layer::Relu, last) => match last {
                     Some(Step::Dense(d)) if d.relu.is_none() => d.relu = Some(tensor0(0f32)),
                     _ => steps.push(Step::Relu {
-                        max: binary(Func::BinByScalar(BinOp::Max))?,
+                        max: kernels::binary(Func::BinByScalar(BinOp::Max))?,
                         zero: tensor0(0f32),
                     }),
                 },
@@ -207,7 +202,7 @@ impl TractClassifier {
         }
         Ok(TractClassifier {
             steps,
-            sigmoid: Func::Sigmoid.ew_f32()?,
+            sigmoid: kernels::sigmoid()?,
             table: w.table,
             rows: w.rows,
             dim: w.dim,
@@ -342,12 +337,6 @@ impl Ids for (featurizer::WindowHashes<'_>, u32) {
     fn try_each(self, f: impl FnMut(i64) -> Result<(), String>) -> Result<(), String> {
         self.0.try_each_id(self.1, f)
     }
-}
-
-/// tract-linalg's binary kernel for `func` on f32.
-fn binary(func: Func) -> TractResult<Box<BinFn>> {
-    func.bin(f32::datum_type())
-        .with_context(|| format!("no f32 {} kernel", func.name()))
 }
 
 impl Classifier for TractClassifier {
