@@ -52,13 +52,13 @@ def test_in_filter_scores_are_the_reference_outputs(make_envoy, upstream, tmp_pa
     for model, guard in (("injection", "injection-model"), ("toxicity", "toxicity-model")):
         ref = json.loads((ROOT / "models" / model / "reference_outputs.json").read_text())
         for case in ref["cases"]:
-            # ASCII texts: a text mostly in another script can be uncertain by design (the
-            # injection guard's `non_latin`), its score then not the model's.
-            if case["text"].isascii() and case["text"].strip():
+            if case["text"].strip():
                 cases.append((guard, case["text"], case["score"], ref["tolerance"] + 0.5e-4))
-    assert len(cases) >= 20, len(cases)
-    # Every score uncertain and acted on: each text's score is then a finding's, in its record.
-    band = {"allow_below": 0.0, "block_above": 1.0, "on_uncertain": "act"}
+    assert len(cases) >= 200 and any(not text.isascii() for _, text, _, _ in cases), len(cases)
+    # Every score uncertain and acted on, so each text's score is a finding's, in its record;
+    # other scripts and languages scored, not made uncertain (the injection guard's default).
+    band = {"allow_below": 0.0, "block_above": 1.0, "on_uncertain": "act",
+            "other_scripts": "score", "other_languages": "score"}
     guards = [{"id": g, "detector": {"type": "model", "model": m, **band}, "action": "audit"}
               for m, g in (("injection", "injection-model"), ("toxicity", "toxicity-model"))]
     log = tmp_path / "access.log"
